@@ -1,0 +1,174 @@
+//! Turning a finished upload into a version, in one transaction with its change-log entry.
+//!
+//! The rules: a retried commit (same device, same idempotency key) returns the first answer;
+//! content equal to the current version writes nothing; a commit whose `base_version` is not
+//! the current one keeps both sides, the newcomer as a conflicted copy beside the original.
+
+use sqlx::Row as _;
+use wire::{CommitRequest, CommitResponse, Conflict, Node, NodeKind};
+
+use crate::db::users::Caller;
+use crate::db::{chunks, nodes, now_ms, uploads::Upload, Db};
+use crate::error::{ApiError, ApiResult};
+use crate::names::{self, Name};
+
+pub async fn commit(db: &Db, caller: &Caller, upload: &Upload, req: &CommitRequest) -> ApiResult<CommitResponse> {
+    let name = names::check(&req.name)?;
+    if req.idempotency_key.is_empty() || req.idempotency_key.len() > 128 {
+        return Err(ApiError::BadRequest("idempotency_key must be 1 to 128 characters".into()));
+    }
+    let manifest = &upload.manifest;
+    let mut w = db.write().await?;
+    let tx = &mut w.tx;
+
+    if let Some(row) = sqlx::query("SELECT response FROM idempotency WHERE device_id = $1 AND key = $2")
+        .bind(caller.device_id)
+        .bind(&req.idempotency_key)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        let stored: String = row.get(0);
+        return serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.into()));
+    }
+
+    let parent = nodes::get(&mut **tx, req.parent_id)
+        .await?
+        .filter(|p| p.namespace_id == caller.namespace_id && p.node.kind == NodeKind::Folder)
+        .ok_or(ApiError::NotFound("folder"))?;
+
+    let existing = nodes::child_by_name(tx, parent.node.id, &name).await?;
+    let mut conflict = None;
+    let (node_id, parent_version) = match existing {
+        None => (nodes::insert(tx, caller.namespace_id, parent.node.id, &name, NodeKind::File).await?, None),
+        Some(e) if e.node.kind == NodeKind::Folder => return Err(ApiError::NameTaken),
+        Some(e) if e.node.content_hash == Some(manifest.hash) => {
+            // Same bytes as the current version: nothing to write.
+            return Ok(CommitResponse {
+                version_id: e.node.version_id.unwrap_or_default(),
+                node: e.node,
+                unchanged: true,
+                conflict: None,
+            });
+        }
+        Some(e) if req.base_version.is_some() && req.base_version == e.node.version_id => {
+            (e.node.id, e.node.version_id)
+        }
+        Some(e) => {
+            let current = e.node.version_id.unwrap_or_default();
+            let author = author_of(tx, current).await?;
+            let copy = free_conflict_name(tx, parent.node.id, &name, &caller.device_name).await?;
+            conflict = Some(Conflict {
+                original_node_id: e.node.id,
+                base_version: req.base_version,
+                current_version: current,
+                device_name: author,
+                user_id: caller.user_id,
+            });
+            (nodes::insert(tx, caller.namespace_id, parent.node.id, &copy, NodeKind::File).await?, req.base_version)
+        }
+    };
+
+    let now = now_ms();
+    let version_id: i64 = sqlx::query(
+        "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(node_id)
+    .bind(parent_version)
+    .bind(manifest.size as i64)
+    .bind(manifest.hash.to_string())
+    .bind(&manifest.chunker)
+    .bind(caller.device_id)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    chunks::insert_version_chunks(tx, version_id, &manifest.chunks).await?;
+    sqlx::query("UPDATE nodes SET version_id = $1, modified_at = $2 WHERE id = $3")
+        .bind(version_id)
+        .bind(now)
+        .bind(node_id)
+        .execute(&mut **tx)
+        .await?;
+    nodes::log_change(tx, caller.namespace_id, node_id, "version").await?;
+
+    let node: Node = nodes::get(&mut **tx, node_id).await?.ok_or(ApiError::NotFound("file"))?.node;
+    let response = CommitResponse { node, version_id, unchanged: false, conflict };
+    sqlx::query("INSERT INTO idempotency (device_id, key, response, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(caller.device_id)
+        .bind(&req.idempotency_key)
+        .bind(serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM uploads WHERE id = $1").bind(&upload.id).execute(&mut **tx).await?;
+    w.commit().await?;
+    tracing::info!(node_id, version_id, namespace_id = caller.namespace_id, conflict = response.conflict.is_some(), "committed");
+    Ok(response)
+}
+
+async fn author_of(tx: &mut sqlx::Transaction<'static, sqlx::Any>, version_id: i64) -> sqlx::Result<String> {
+    let row = sqlx::query(
+        "SELECT d.name FROM versions v JOIN devices d ON d.id = v.author_device_id WHERE v.id = $1",
+    )
+    .bind(version_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| r.get(0)).unwrap_or_default())
+}
+
+/// `report (conflicted copy laptop 2026-11-22).pdf`, numbered if that is taken too.
+async fn free_conflict_name(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    parent_id: i64,
+    name: &Name,
+    device: &str,
+) -> ApiResult<Name> {
+    let (stem, ext) = split_ext(&name.display);
+    let device: String = device.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(40).collect();
+    let date = civil_date(now_ms());
+    for n in 1..100 {
+        let suffix = if n == 1 { String::new() } else { format!(" {n}") };
+        let candidate = format!("{stem} (conflicted copy {} {date}{suffix}){ext}", device.trim());
+        let candidate = names::check(&candidate)?;
+        if nodes::child_by_name(tx, parent_id, &candidate).await?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(ApiError::Conflict("too many conflicted copies of this file".into()))
+}
+
+fn split_ext(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    }
+}
+
+/// `YYYY-MM-DD` (UTC) of a millisecond timestamp, by Howard Hinnant's days-to-civil algorithm.
+pub fn civil_date(ms: i64) -> String {
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_extensions() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(1_795_305_600_000), "2026-11-22");
+        assert_eq!(split_ext("a.tar.gz"), ("a.tar", ".gz"));
+        assert_eq!(split_ext(".bashrc"), (".bashrc", ""));
+        assert_eq!(split_ext("README"), ("README", ""));
+    }
+}

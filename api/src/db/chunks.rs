@@ -1,0 +1,110 @@
+//! Which verified chunks exist, and which namespace may use which. Storage dedups globally
+//! (one object per hash), but use is scoped: a namespace can reference a chunk only after it
+//! uploaded the bytes itself, so knowing a hash never grants its data.
+
+use std::collections::HashSet;
+
+use sqlx::{Any, Row as _, Transaction};
+use wire::{ChunkRef, Hash};
+
+use super::{now_ms, Db};
+
+/// Query batch size: well under SQLite's and PostgreSQL's bound-parameter limits.
+const BATCH: usize = 500;
+
+/// The subset of `hashes` that `namespace_id` may already use.
+pub async fn readable(db: &Db, namespace_id: i64, hashes: &[Hash]) -> sqlx::Result<HashSet<Hash>> {
+    let mut found = HashSet::new();
+    for batch in hashes.chunks(BATCH) {
+        let params: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT hash FROM namespace_chunks WHERE namespace_id = $1 AND hash IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(namespace_id);
+        for h in batch {
+            q = q.bind(h.to_string());
+        }
+        for row in q.fetch_all(&db.pool).await? {
+            let h: String = row.get(0);
+            if let Ok(h) = h.parse() {
+                found.insert(h);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Records that verified bytes for `hash` are stored and that `namespace_id` uploaded them.
+pub async fn record_verified(db: &Db, namespace_id: i64, hash: &Hash, size: u32) -> sqlx::Result<()> {
+    let mut w = db.write().await?;
+    let h = hash.to_string();
+    sqlx::query("INSERT INTO chunks (hash, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING")
+        .bind(&h)
+        .bind(size as i64)
+        .bind(now_ms())
+        .execute(&mut *w.tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO namespace_chunks (namespace_id, hash) VALUES ($1, $2) \
+         ON CONFLICT (namespace_id, hash) DO NOTHING",
+    )
+    .bind(namespace_id)
+    .bind(&h)
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await
+}
+
+pub async fn insert_version_chunks(
+    tx: &mut Transaction<'static, Any>,
+    version_id: i64,
+    chunks: &[ChunkRef],
+) -> sqlx::Result<()> {
+    // Several rows per statement: a 10 GiB file has ~10k chunks.
+    for (b, batch) in chunks.chunks(BATCH / 5).enumerate() {
+        let mut sql = String::from(
+            "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) VALUES ",
+        );
+        for i in 0..batch.len() {
+            let p = i * 5;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5));
+        }
+        let mut q = sqlx::query(&sql);
+        for (i, c) in batch.iter().enumerate() {
+            q = q
+                .bind(version_id)
+                .bind((b * (BATCH / 5) + i) as i64)
+                .bind(c.hash.to_string())
+                .bind(c.offset as i64)
+                .bind(c.size as i64);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+pub async fn version_chunks<'e, E>(exec: E, version_id: i64) -> sqlx::Result<Vec<ChunkRef>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT hash, offset_bytes, size FROM version_chunks WHERE version_id = $1 ORDER BY idx",
+    )
+    .bind(version_id)
+    .fetch_all(exec)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let h: String = r.get(0);
+            Ok(ChunkRef {
+                hash: h.parse().map_err(|_| sqlx::Error::Decode("bad chunk hash".into()))?,
+                offset: r.get::<i64, _>(1) as u64,
+                size: r.get::<i64, _>(2) as u32,
+            })
+        })
+        .collect()
+}

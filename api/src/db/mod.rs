@@ -1,0 +1,109 @@
+//! The metadata store: one sqlx `Any` pool over SQLite (embedded) or PostgreSQL (scale), with
+//! SQL written once in the dialect both accept (`$n` parameters, `RETURNING`, partial indexes).
+//!
+//! SQLite allows one writer at a time and answers `SQLITE_BUSY` when two transactions race to
+//! upgrade their locks, so writes through [`Db::write`] take an in-process lock first there;
+//! PostgreSQL relies on row locks and constraints instead.
+
+pub mod chunks;
+pub mod nodes;
+pub mod uploads;
+pub mod users;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    write_lock: Mutex<()>,
+}
+
+/// A write transaction; on SQLite it also holds the single-writer lock until dropped.
+pub struct WriteTx<'a> {
+    pub tx: Transaction<'static, Any>,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+pub type Row = AnyRow;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Db {
+    /// Connects and applies pending migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("unsupported database URL scheme (use sqlite:// or postgres://)");
+        };
+        let mut options = AnyPoolOptions::new().max_connections(match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        });
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // FULL: an acknowledged commit survives a power cut. WAL: readers never
+                    // wait for the writer.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
+            .connect(url)
+            .await
+            .context("cannot open the metadata database")?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await,
+        }
+        .context("cannot apply database migrations")?;
+        Ok(Db {
+            pool,
+            backend,
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    pub async fn write(&self) -> sqlx::Result<WriteTx<'_>> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

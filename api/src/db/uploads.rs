@@ -1,0 +1,52 @@
+//! Upload sessions: the manifest a device promised to send, kept until it is committed or
+//! expires, so a reloaded page can ask again what is still missing.
+
+use sqlx::Row as _;
+use wire::Manifest;
+
+use super::{now_ms, Db};
+
+pub struct Upload {
+    pub id: String,
+    pub namespace_id: i64,
+    pub device_id: i64,
+    pub manifest: Manifest,
+    pub expires_at: i64,
+}
+
+pub async fn create(db: &Db, u: &Upload) -> anyhow::Result<()> {
+    let manifest = serde_json::to_string(&u.manifest)?;
+    let mut w = db.write().await?;
+    sqlx::query(
+        "INSERT INTO uploads (id, namespace_id, device_id, manifest, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&u.id)
+    .bind(u.namespace_id)
+    .bind(u.device_id)
+    .bind(manifest)
+    .bind(now_ms())
+    .bind(u.expires_at)
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Upload>> {
+    let row = sqlx::query(
+        "SELECT id, namespace_id, device_id, manifest, expires_at FROM uploads WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let manifest: String = r.get(3);
+    Ok(Some(Upload {
+        id: r.get(0),
+        namespace_id: r.get(1),
+        device_id: r.get(2),
+        manifest: serde_json::from_str(&manifest)?,
+        expires_at: r.get(4),
+    }))
+}

@@ -1,0 +1,142 @@
+//! One error type for the whole API, mapped to an HTTP status and a stable machine code in one
+//! place, so every failure reaches the client as the same JSON shape and internals stay in logs.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use wire::{ErrorBody, ErrorDetail};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("invalid name: {0}")]
+    InvalidName(String),
+    #[error("invalid manifest: {0}")]
+    InvalidManifest(String),
+    #[error("the request body is not valid JSON for this endpoint: {0}")]
+    BadJson(String),
+    #[error("the request body is too large")]
+    TooLarge,
+    #[error("sign in first: the bearer token is missing, unknown or revoked")]
+    Unauthorized,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("the signed URL is invalid or has expired")]
+    BadSignature,
+    #[error("you may not do that here")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the name is already taken in this folder")]
+    NameTaken,
+    #[error("the uploaded bytes do not hash to the chunk's name")]
+    HashMismatch,
+    #[error("the upload is not complete: {0} chunk(s) were never received")]
+    UploadIncomplete(usize),
+    #[error("the upload session has expired; start the upload again")]
+    UploadExpired,
+    #[error("the storage quota would be exceeded")]
+    QuotaExceeded,
+    #[error("the requested range cannot be satisfied")]
+    RangeNotSatisfiable,
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            BadRequest(_) | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch => {
+                StatusCode::BAD_REQUEST
+            }
+            TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
+            BadSignature | Forbidden => StatusCode::FORBIDDEN,
+            NotFound(_) => StatusCode::NOT_FOUND,
+            Conflict(_) | NameTaken | UploadIncomplete(_) => StatusCode::CONFLICT,
+            UploadExpired => StatusCode::GONE,
+            QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
+            RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            BadRequest(_) => "bad_request",
+            InvalidName(_) => "invalid_name",
+            InvalidManifest(_) => "invalid_manifest",
+            BadJson(_) => "bad_json",
+            TooLarge => "too_large",
+            Unauthorized => "unauthorized",
+            BadCredentials => "bad_credentials",
+            BadSignature => "bad_signature",
+            Forbidden => "forbidden",
+            NotFound(_) => "not_found",
+            Conflict(_) => "conflict",
+            NameTaken => "name_taken",
+            HashMismatch => "hash_mismatch",
+            UploadIncomplete(_) => "upload_incomplete",
+            UploadExpired => "upload_expired",
+            QuotaExceeded => "quota_exceeded",
+            RangeNotSatisfiable => "range_not_satisfiable",
+            Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::BytesRejection(_) => ApiError::TooLarge,
+            other => ApiError::BadJson(other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

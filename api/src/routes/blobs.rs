@@ -1,0 +1,91 @@
+//! The local store's signed-URL endpoints: what S3 would be for the embedded default. A PUT is
+//! accepted only with a valid, unexpired signature for exactly that staging object and size,
+//! and its bytes are promoted only if they hash to the chunk's name.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use wire::Hash;
+
+use crate::blob::local::ReceiveError;
+use crate::blob::signer::Grant;
+use crate::blob::BlobStore;
+use crate::db::{chunks, now_ms, uploads};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct Signed {
+    exp: i64,
+    max: u64,
+    sig: String,
+}
+
+fn check(store: &crate::blob::LocalStore, method: &str, object: &str, q: &Signed) -> ApiResult<()> {
+    let grant = Grant { method, object, expires_at: q.exp, max_bytes: q.max };
+    if q.exp < now_ms() / 1000 || !store.signer.verify(&grant, &q.sig) {
+        return Err(ApiError::BadSignature);
+    }
+    Ok(())
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    Path(object): Path<String>,
+    Query(q): Query<Signed>,
+    body: Body,
+) -> ApiResult<Response> {
+    let BlobStore::Local(store) = &state.blobs;
+    check(store, "PUT", &object, &q)?;
+    let mut parts = object.split('/');
+    let (Some("staging"), Some(upload_id), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(ApiError::BadSignature);
+    };
+    let hash: Hash = hash.parse().map_err(|_| ApiError::BadSignature)?;
+    let upload = uploads::get(&state.db, upload_id).await?.ok_or(ApiError::NotFound("upload"))?;
+    if upload.expires_at < now_ms() {
+        return Err(ApiError::UploadExpired);
+    }
+    let size = upload
+        .manifest
+        .chunks
+        .iter()
+        .find(|c| c.hash == hash)
+        .map(|c| c.size)
+        .ok_or(ApiError::NotFound("chunk in this upload"))?;
+    if q.max != size as u64 {
+        return Err(ApiError::BadSignature);
+    }
+    match store.receive(&hash, q.max, body.into_data_stream()).await {
+        Ok(_) => {}
+        Err(ReceiveError::TooLarge) => return Err(ApiError::TooLarge),
+        Err(ReceiveError::Mismatch) => return Err(ApiError::HashMismatch),
+        Err(ReceiveError::Body(e)) => return Err(ApiError::BadRequest(format!("the body could not be read: {e}"))),
+        Err(ReceiveError::Io(e)) => return Err(e.into()),
+    }
+    chunks::record_verified(&state.db, upload.namespace_id, &hash, size).await?;
+    tracing::debug!(upload_id, chunk = %hash, size, "chunk received");
+    Ok((StatusCode::OK, [(header::ETAG, format!("\"{hash}\""))]).into_response())
+}
+
+pub async fn get(State(state): State<AppState>, Path(object): Path<String>, Query(q): Query<Signed>) -> ApiResult<Response> {
+    let BlobStore::Local(store) = &state.blobs;
+    check(store, "GET", &object, &q)?;
+    let hash: Hash = object
+        .strip_prefix("chunks/")
+        .and_then(|h| h.parse().ok())
+        .ok_or(ApiError::BadSignature)?;
+    let bytes = store.read(&hash).await.map_err(|_| ApiError::NotFound("chunk"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
+            (header::ETAG, format!("\"{hash}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,168 @@
+//! Bad input on every endpoint gets a 4xx with a JSON error body, and changes nothing stored.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use wire::{Listing, Manifest};
+
+use crate::fixture::{assert_error, bytes, TestServer};
+
+#[tokio::test]
+async fn malformed_json_and_unknown_routes_answer_json_errors() {
+    let server = TestServer::start().await;
+    let r = server
+        .http
+        .post(server.url("/api/v1/accounts"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
+    let r = server.http.post(server.url("/api/v1/accounts")).json(&json!({"username": "x"})).send().await.unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
+    let r = server.http.get(server.url("/api/v1/nope")).send().await.unwrap();
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn accounts_refuse_bad_credentials_and_tokens() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let r = server
+        .http
+        .post(server.url("/api/v1/sessions"))
+        .json(&json!({"username": "alice", "password": "wrong password", "device_name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "bad_credentials").await;
+    let r = server
+        .http
+        .post(server.url("/api/v1/accounts"))
+        .json(&json!({"username": "alice", "password": "another one", "device_name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::CONFLICT, "conflict").await;
+    let r = server
+        .http
+        .post(server.url("/api/v1/accounts"))
+        .json(&json!({"username": "bad name!", "password": "another one", "device_name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    for token in ["", "Bearer nope", &format!("Bearer {}", "0".repeat(64))] {
+        let r = server.http.get(server.url("/api/v1/me")).header("authorization", token).send().await.unwrap();
+        assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let r = server
+        .http
+        .post(server.url("/api/v1/sessions"))
+        .json(&json!({"username": "alice", "password": "correct horse", "device_name": "phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let _ = alice;
+}
+
+#[tokio::test]
+async fn invalid_names_are_refused_and_the_tree_is_unchanged() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    let data = bytes(6, 100);
+    let (manifest, up) = alice.start_upload(&data).await;
+    alice.put_missing(&manifest, &up, &data).await;
+    for name in ["", ".", "..", "a/b", "nul\u{0}", &"n".repeat(300)] {
+        let r = alice.call(Method::POST, "/api/v1/folders", Some(json!({"parent_id": root, "name": name}))).await;
+        assert_error(r, StatusCode::BAD_REQUEST, "invalid_name").await;
+        let r = alice.commit(&up.upload_id, root, name, None).await;
+        assert_error(r, StatusCode::BAD_REQUEST, "invalid_name").await;
+    }
+    let listing: Listing = alice.ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None).await;
+    assert!(listing.children.is_empty());
+}
+
+#[tokio::test]
+async fn bad_manifests_are_refused() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let data = bytes(7, 4000);
+    let good = Manifest::from_chunks(wasm_chunker::chunk_all(&data));
+    let mut wrong_size = good.clone();
+    wrong_size.size += 1;
+    let mut wrong_hash = good.clone();
+    wrong_hash.hash = wasm_chunker::hash_chunk(b"other");
+    let mut wrong_chunker = good.clone();
+    wrong_chunker.chunker = "fixed-4m".into();
+    for m in [wrong_size, wrong_hash, wrong_chunker] {
+        let r = alice.call(Method::POST, "/api/v1/uploads", Some(json!({ "manifest": m }))).await;
+        assert_error(r, StatusCode::BAD_REQUEST, "invalid_manifest").await;
+    }
+    let r = alice.call(Method::POST, "/api/v1/uploads", Some(json!({ "manifest": {"chunks": "x"} }))).await;
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
+}
+
+#[tokio::test]
+async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_nothing() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let data = bytes(8, 300_000);
+    let (manifest, up) = alice.start_upload(&data).await;
+    let target = &up.missing[0];
+    let put = |url: String, body: Vec<u8>| {
+        let http = server.http.clone();
+        async move { http.put(url).body(body).send().await.unwrap() }
+    };
+    // Other bytes under this chunk's name: refused, never stored.
+    let mut wrong = data[..target.size as usize].to_vec();
+    wrong[10] ^= 1;
+    assert_error(put(server.url(&target.url), wrong).await, StatusCode::BAD_REQUEST, "hash_mismatch").await;
+    // Too many bytes.
+    let mut long = data.clone();
+    long.extend_from_slice(b"extra");
+    assert_error(put(server.url(&target.url), long).await, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
+    // A tampered URL (another chunk name, or a changed expiry or size).
+    let other = wasm_chunker::hash_chunk(b"x").to_string();
+    let tampered = target.url.replace(&target.hash.to_string(), &other);
+    assert_error(put(server.url(&tampered), data.clone()).await, StatusCode::FORBIDDEN, "bad_signature").await;
+    let tampered = target.url.replace("exp=", "exp=9");
+    assert_error(put(server.url(&tampered), data.clone()).await, StatusCode::FORBIDDEN, "bad_signature").await;
+    let r = put(server.url(&target.url.replace("PUT", "GET").replace("staging", "chunks")), vec![]).await;
+    assert_error(r, StatusCode::FORBIDDEN, "bad_signature").await;
+    assert!(server.stored_files().is_empty(), "nothing was stored");
+    let r = alice.commit(&up.upload_id, alice.session.root_id, "f", None).await;
+    assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
+    // The honest bytes still go through afterwards.
+    alice.put_missing(&manifest, &up, &data).await;
+    assert_eq!(alice.commit(&up.upload_id, alice.session.root_id, "f", None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oversize_json_bodies_are_refused() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let huge = "x".repeat(5 * 1024 * 1024);
+    let r = alice.call(Method::POST, "/api/v1/folders", Some(json!({"parent_id": 1, "name": huge}))).await;
+    assert_error(r, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
+}
+
+#[tokio::test]
+async fn others_nodes_and_uploads_are_invisible() {
+    let server = TestServer::start().await;
+    let alice = server.register("alice").await;
+    let bob = server.register("bob").await;
+    let f = alice.upload_file("a", b"alice's", None).await;
+    for path in [
+        format!("/api/v1/nodes/{}/download", f.node.id),
+        format!("/api/v1/nodes/{}/children", alice.session.root_id),
+    ] {
+        assert_error(bob.call(Method::GET, &path, None).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let r = bob.call(Method::POST, "/api/v1/folders", Some(json!({"parent_id": alice.session.root_id, "name": "x"}))).await;
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let r = bob.call(Method::GET, "/api/v1/nodes/abc/children", None).await;
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+}

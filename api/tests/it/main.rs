@@ -1,0 +1,6 @@
+//! The API's integration tests: the real server on a free loopback port, a real SQLite file
+//! and the real chunk directory, driven over HTTP like any client.
+
+mod bad_input;
+mod fixture;
+mod upload;

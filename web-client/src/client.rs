@@ -1,0 +1,223 @@
+//! The API client the page holds: sign-in, listings, and the upload and download protocols.
+//!
+//! Uploads send only the chunks the server says are missing, straight to signed URLs, six at a
+//! time (what browsers allow per origin), each retried with backoff; the commit carries the
+//! upload id as its idempotency key, so a retried commit can never write twice. Downloads
+//! verify every chunk's BLAKE3 hash before any byte reaches the user.
+
+use std::collections::HashMap;
+
+use futures::{StreamExt, TryStreamExt};
+use wasm_bindgen::prelude::*;
+use wire::{
+    paths, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest, DownloadResponse, Hash,
+    Listing, LoginRequest, Manifest, MeResponse, Node, RegisterRequest, SessionResponse, UploadResponse,
+};
+
+use crate::http::{self, Body, Failure};
+
+/// Chunk transfers in flight at once.
+const PARALLEL: usize = 6;
+/// Tries per chunk before the upload fails.
+const TRIES: u32 = 5;
+
+#[wasm_bindgen]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+}
+
+#[wasm_bindgen]
+impl Client {
+    /// `base` is the API origin, or "" for the page's own.
+    #[wasm_bindgen(constructor)]
+    pub fn new(base: String) -> Client {
+        Client { base: base.trim_end_matches('/').to_owned(), token: None }
+    }
+
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
+    pub async fn register(&mut self, username: String, password: String, device_name: String) -> Result<JsValue, JsValue> {
+        let req = RegisterRequest { username, password, device_name };
+        let s: SessionResponse = self.post(paths::ACCOUNTS, &req).await?;
+        self.token = Some(s.token.clone());
+        Ok(http::to_js(&s))
+    }
+
+    pub async fn login(&mut self, username: String, password: String, device_name: String) -> Result<JsValue, JsValue> {
+        let req = LoginRequest { username, password, device_name };
+        let s: SessionResponse = self.post(paths::SESSIONS, &req).await?;
+        self.token = Some(s.token.clone());
+        Ok(http::to_js(&s))
+    }
+
+    pub async fn me(&self) -> Result<JsValue, JsValue> {
+        let me: MeResponse = self.get(paths::ME).await?;
+        Ok(http::to_js(&me))
+    }
+
+    pub async fn list(&self, folder_id: f64) -> Result<JsValue, JsValue> {
+        let l: Listing = self.get(&format!("{}/{}/children", paths::NODES, folder_id as i64)).await?;
+        Ok(http::to_js(&l))
+    }
+
+    #[wasm_bindgen(js_name = createFolder)]
+    pub async fn create_folder(&self, parent_id: f64, name: String) -> Result<JsValue, JsValue> {
+        let req = CreateFolderRequest { parent_id: parent_id as i64, name };
+        let n: Node = self.post(paths::FOLDERS, &req).await?;
+        Ok(http::to_js(&n))
+    }
+
+    /// Uploads `file`, already chunked into `manifest_json`, as `name` in folder `parent_id`.
+    /// `base_version` is the version being replaced (none for a new file). `on_progress` gets
+    /// `{done, total, sent, saved}` in bytes after each chunk.
+    pub async fn upload(
+        &self,
+        file: web_sys::Blob,
+        manifest_json: String,
+        parent_id: f64,
+        name: String,
+        base_version: Option<f64>,
+        on_progress: js_sys::Function,
+    ) -> Result<JsValue, JsValue> {
+        let manifest: Manifest = serde_json::from_str(&manifest_json)
+            .map_err(|e| Failure::local("bad_manifest", format!("the chunker's manifest is unreadable: {e}")))?;
+        let started: UploadResponse = self.post(paths::UPLOADS, &CreateUploadRequest { manifest: manifest.clone() }).await?;
+        let committed = self.finish_upload(&file, &manifest, started, parent_id as i64, name, base_version.map(|v| v as i64), &on_progress).await?;
+        Ok(http::to_js(&committed))
+    }
+
+    /// Fetches a file chunk by chunk, checks every hash, and returns it as a `Blob`.
+    /// `on_progress` gets `{done, total}` in bytes.
+    pub async fn download(&self, node_id: f64, on_progress: js_sys::Function) -> Result<web_sys::Blob, JsValue> {
+        let d: DownloadResponse = self.get(&format!("{}/{}/download", paths::NODES, node_id as i64)).await?;
+        let total = d.manifest.size as f64;
+        let done = std::cell::Cell::new(0f64);
+        let fetched: HashMap<Hash, js_sys::Uint8Array> = futures::stream::iter(d.chunks.iter())
+            .map(|t| async {
+                let bytes = self.fetch_chunk(&t.url, &t.hash).await?;
+                done.set(done.get() + bytes.length() as f64);
+                report(&on_progress, &[("done", done.get()), ("total", total)]);
+                Ok::<_, Failure>((t.hash, bytes))
+            })
+            .buffer_unordered(PARALLEL)
+            .try_collect()
+            .await?;
+        let parts = js_sys::Array::new();
+        for c in &d.manifest.chunks {
+            parts.push(fetched.get(&c.hash).ok_or_else(|| Failure::local("missing_chunk", "the server did not offer every chunk"))?);
+        }
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type("application/octet-stream");
+        Ok(web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?)
+    }
+}
+
+impl Client {
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+        let r = http::send("GET", &self.url(path), self.token.as_deref(), Body::None).await?;
+        http::json(r).await
+    }
+
+    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Failure> {
+        let r = http::send("POST", &self.url(path), self.token.as_deref(), Body::Json(http::to_json(body))).await?;
+        http::json(r).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_upload(
+        &self,
+        file: &web_sys::Blob,
+        manifest: &Manifest,
+        started: UploadResponse,
+        parent_id: i64,
+        name: String,
+        base_version: Option<i64>,
+        on_progress: &js_sys::Function,
+    ) -> Result<CommitResponse, Failure> {
+        let total = manifest.size as f64;
+        let to_send: f64 = started.missing.iter().map(|m| m.size as f64).sum();
+        let saved = (total - to_send).max(0.0);
+        let sent = std::cell::Cell::new(0f64);
+        let offsets: HashMap<Hash, u64> = manifest.chunks.iter().rev().map(|c| (c.hash, c.offset)).collect();
+        report(on_progress, &[("done", saved), ("total", total), ("sent", 0.0), ("saved", saved)]);
+        futures::stream::iter(started.missing.iter())
+            .map(|t| {
+                let sent = &sent;
+                let offset = offsets[&t.hash] as f64;
+                async move {
+                    let piece = file
+                        .slice_with_f64_and_f64(offset, offset + t.size as f64)
+                        .map_err(Failure::network)?;
+                    self.with_retries(|| async {
+                        http::send("PUT", &self.url(&t.url), None, Body::Blob(&piece)).await.map(|_| ())
+                    })
+                    .await?;
+                    sent.set(sent.get() + t.size as f64);
+                    report(on_progress, &[("done", saved + sent.get()), ("total", total), ("sent", sent.get()), ("saved", saved)]);
+                    Ok::<_, Failure>(())
+                }
+            })
+            .buffer_unordered(PARALLEL)
+            .try_collect::<()>()
+            .await?;
+        let commit = CommitRequest {
+            idempotency_key: started.upload_id.clone(),
+            upload_id: started.upload_id,
+            parent_id,
+            name,
+            base_version,
+        };
+        self.with_retries(|| self.post(paths::COMMITS, &commit)).await
+    }
+
+    async fn fetch_chunk(&self, url: &str, hash: &Hash) -> Result<js_sys::Uint8Array, Failure> {
+        self.with_retries(|| async {
+            let r = http::send("GET", &self.url(url), None, Body::None).await?;
+            let bytes = http::bytes(&r).await?;
+            if wasm_chunker::hash_chunk(&bytes.to_vec()) != *hash {
+                return Err(Failure { status: 502, code: "corrupt_chunk".into(), message: format!("chunk {hash} arrived corrupted") });
+            }
+            Ok(bytes)
+        })
+        .await
+    }
+
+    /// Runs `op` until it succeeds, fails for good, or has failed `TRIES` times (backoff 0.2 s × 2ⁿ).
+    async fn with_retries<T, F, Fut>(&self, op: F) -> Result<T, Failure>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
+        let mut delay = 200;
+        for attempt in 1.. {
+            match op().await {
+                Err(e) if e.retryable() && attempt < TRIES => {
+                    http::sleep(delay).await;
+                    delay *= 2;
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns")
+    }
+}
+
+fn report(f: &js_sys::Function, fields: &[(&str, f64)]) {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&o, &(*k).into(), &(*v).into());
+    }
+    let _ = f.call1(&JsValue::NULL, &o);
+}

@@ -1,0 +1,123 @@
+//! `fetch` from Rust, in windows and workers alike, with the API's JSON errors turned into JS
+//! `Error`s that carry `status` and `code`, so the UI can show a clear message.
+
+use js_sys::{Promise, Reflect};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(req: &Request) -> Promise;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &js_sys::Function, ms: i32) -> JsValue;
+}
+
+/// A failure the UI can explain: HTTP status (0 for network errors) and the API's code.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn network(e: JsValue) -> Failure {
+        let message = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| format!("{e:?}"));
+        Failure { status: 0, code: "network".into(), message }
+    }
+
+    pub fn local(code: &str, message: impl Into<String>) -> Failure {
+        Failure { status: 0, code: code.into(), message: message.into() }
+    }
+
+    /// Worth another try: the network, or a server that is busy or briefly broken.
+    pub fn retryable(&self) -> bool {
+        self.status == 0 || self.status == 429 || self.status >= 500
+    }
+}
+
+impl From<Failure> for JsValue {
+    fn from(f: Failure) -> JsValue {
+        let err = js_sys::Error::new(&f.message);
+        let _ = Reflect::set(&err, &"status".into(), &f.status.into());
+        let _ = Reflect::set(&err, &"code".into(), &f.code.into());
+        err.into()
+    }
+}
+
+pub enum Body<'a> {
+    None,
+    Json(String),
+    Blob(&'a web_sys::Blob),
+}
+
+pub async fn send(method: &str, url: &str, token: Option<&str>, body: Body<'_>) -> Result<Response, Failure> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    match &body {
+        Body::None => {}
+        Body::Json(s) => init.set_body(&JsValue::from_str(s)),
+        Body::Blob(b) => init.set_body(b),
+    }
+    let req = Request::new_with_str_and_init(url, &init).map_err(Failure::network)?;
+    let headers = req.headers();
+    if let Body::Json(_) = body {
+        headers.set("content-type", "application/json").map_err(Failure::network)?;
+    }
+    if let Some(t) = token {
+        headers.set("authorization", &format!("Bearer {t}")).map_err(Failure::network)?;
+    }
+    let resp: Response = JsFuture::from(global_fetch(&req))
+        .await
+        .map_err(Failure::network)?
+        .unchecked_into();
+    if resp.ok() {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let text = text(&resp).await.unwrap_or_default();
+    Err(match serde_json::from_str::<wire::ErrorBody>(&text) {
+        Ok(b) => Failure { status, code: b.error.code, message: b.error.message },
+        Err(_) => Failure { status, code: "http".into(), message: format!("the server answered {status}") },
+    })
+}
+
+pub async fn text(resp: &Response) -> Result<String, Failure> {
+    let p = resp.text().map_err(Failure::network)?;
+    let v = JsFuture::from(p).await.map_err(Failure::network)?;
+    Ok(v.as_string().unwrap_or_default())
+}
+
+pub async fn bytes(resp: &Response) -> Result<js_sys::Uint8Array, Failure> {
+    let p = resp.array_buffer().map_err(Failure::network)?;
+    let buf = JsFuture::from(p).await.map_err(Failure::network)?;
+    Ok(js_sys::Uint8Array::new(&buf))
+}
+
+pub async fn json<T: DeserializeOwned>(resp: Response) -> Result<T, Failure> {
+    let t = text(&resp).await?;
+    serde_json::from_str(&t).map_err(|e| Failure::local("bad_response", format!("unexpected answer from the server: {e}")))
+}
+
+pub fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("wire types serialize")
+}
+
+/// A plain JS object (not a `Map`, not BigInts) for the UI.
+pub fn to_js<T: Serialize>(v: &T) -> JsValue {
+    js_sys::JSON::parse(&to_json(v)).unwrap_or(JsValue::NULL)
+}
+
+pub async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(p).await;
+}

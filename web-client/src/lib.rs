@@ -1,0 +1,27 @@
+//! The browser half of Cairn, compiled to WASM: a narrow boundary of a few exported handles
+//! (`Chunker`, `Client`) over pure Rust. The page's JavaScript draws the UI and feeds files;
+//! everything that must agree with the server (manifests, hashes, wire types) lives here.
+
+#![allow(unsafe_code)] // wasm-bindgen's generated glue
+
+mod chunker;
+mod client;
+mod http;
+
+pub use chunker::Chunker;
+pub use client::Client;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&JsValue::from_str(&format!("cairn panicked: {info}")));
+    }));
+}
+
+/// The chunker parameters this build writes into manifests.
+#[wasm_bindgen(js_name = chunkerId)]
+pub fn chunker_id() -> String {
+    wasm_chunker::CHUNKER_ID.to_owned()
+}

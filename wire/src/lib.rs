@@ -1,0 +1,162 @@
+//! One definition of every request and response body that crosses the HTTP boundary, so the
+//! API and the WASM client cannot drift apart. Pure serde types: no I/O, no framework.
+
+pub use wasm_chunker::{ChunkRef, Hash, Manifest};
+use serde::{Deserialize, Serialize};
+
+/// Every path the API serves, so client and server agree on spelling.
+pub mod paths {
+    pub const ACCOUNTS: &str = "/api/v1/accounts";
+    pub const SESSIONS: &str = "/api/v1/sessions";
+    pub const ME: &str = "/api/v1/me";
+    pub const FOLDERS: &str = "/api/v1/folders";
+    pub const UPLOADS: &str = "/api/v1/uploads";
+    pub const COMMITS: &str = "/api/v1/commits";
+    /// `/api/v1/nodes/{id}/children`, `/download`, `/content`.
+    pub const NODES: &str = "/api/v1/nodes";
+}
+
+/// The JSON body of every error answer: a stable machine `code` and a message safe to show.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub password: String,
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    pub device_name: String,
+}
+
+/// What a device needs after signing in: its bearer token and where its tree starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub token: String,
+    pub user_id: i64,
+    pub device_id: i64,
+    pub namespace_id: i64,
+    pub root_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub user_id: i64,
+    pub username: String,
+    pub device_id: i64,
+    pub device_name: String,
+    pub namespace_id: i64,
+    pub root_id: i64,
+    pub used_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    File,
+    Folder,
+}
+
+/// A file or folder as clients see it. Paths are never sent: they derive from `parent_id`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Node {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub kind: NodeKind,
+    /// The current version of a file; `None` for folders.
+    pub version_id: Option<i64>,
+    pub size: u64,
+    pub content_hash: Option<Hash>,
+    /// Server time of the last change, milliseconds since the Unix epoch.
+    pub modified_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Listing {
+    pub folder: Node,
+    pub children: Vec<Node>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateFolderRequest {
+    pub parent_id: i64,
+    pub name: String,
+}
+
+/// Step 1 of an upload: the client's manifest, chunked and hashed in the browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateUploadRequest {
+    pub manifest: Manifest,
+}
+
+/// Where to PUT one chunk the namespace cannot read yet.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChunkTarget {
+    pub hash: Hash,
+    pub size: u32,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadResponse {
+    pub upload_id: String,
+    /// Chunks still to send, each with a short-lived signed PUT URL.
+    pub missing: Vec<ChunkTarget>,
+    /// When the signed URLs stop working, milliseconds since the Unix epoch.
+    pub expires_at: i64,
+}
+
+/// Step 3 of an upload: turn a finished upload into a version of the file `name` in `parent_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommitRequest {
+    pub upload_id: String,
+    pub parent_id: i64,
+    pub name: String,
+    /// The version this edit started from; `None` for a new file.
+    pub base_version: Option<i64>,
+    /// A retried commit with the same key returns the first answer and writes nothing new.
+    pub idempotency_key: String,
+}
+
+/// Structured data about a lost race, so a client can offer keep mine / keep theirs / keep both.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Conflict {
+    /// The file the client meant to change, now holding the other device's version.
+    pub original_node_id: i64,
+    pub base_version: Option<i64>,
+    pub current_version: i64,
+    pub device_name: String,
+    pub user_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommitResponse {
+    pub node: Node,
+    pub version_id: i64,
+    /// True when the content equals the current version: no new version was written.
+    pub unchanged: bool,
+    /// Set when the commit became a conflicted copy.
+    pub conflict: Option<Conflict>,
+}
+
+/// Everything needed to fetch a file: its manifest and a signed GET URL per chunk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DownloadResponse {
+    pub node: Node,
+    pub manifest: Manifest,
+    pub chunks: Vec<ChunkTarget>,
+}

@@ -1,0 +1,67 @@
+//! `cargo xtask <command>`: the two README commands (`run`, `test`) and their helpers, in Rust
+//! so they behave the same on every machine and need nothing but cargo to start.
+
+mod sh;
+mod tools;
+mod wasm;
+
+use anyhow::{bail, Result};
+
+const HELP: &str = "cargo xtask <command>
+
+  run [cairn flags]   build everything (native, wasm32, JS bindings) and run Cairn on
+                      the embedded default: SQLite + chunk directory in ./data,
+                      web app at http://127.0.0.1:8080 (see `cairn --help` for flags)
+  test                install what tests need, then fmt, clippy, unit, integration
+                      and browser end-to-end tests
+  wasm                build the WASM core and its JS bindings into www/pkg
+  setup               only install what the tests need";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let cmd = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match cmd.as_str() {
+        "run" => run(&rest),
+        "test" => test(),
+        "wasm" => wasm::build(),
+        "setup" => tools::setup_for_tests(),
+        "" | "help" | "-h" | "--help" => {
+            println!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    tools::ensure_wasm_target()?;
+    wasm::build()?;
+    sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
+    let bin = sh::root().join("target/release/cairn");
+    sh::exec(&bin, args)
+}
+
+fn test() -> Result<()> {
+    let started = std::time::Instant::now();
+    tools::setup_for_tests()?;
+    sh::step("format", || sh::cargo(&["fmt", "--all", "--check"]))?;
+    sh::step("clippy", || {
+        sh::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+        sh::cargo(&["clippy", "-p", "web-client", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
+    })?;
+    sh::step("rust tests", || sh::cargo(&["test", "--workspace"]))?;
+    sh::step("wasm build", wasm::build)?;
+    sh::step("server build", || sh::cargo(&["build", "-p", "api", "--bin", "cairn"]))?;
+    sh::step("browser end-to-end tests", || {
+        let bin = sh::root().join("target/debug/cairn");
+        sh::run_in(
+            &sh::root().join("tests"),
+            "node",
+            &["--test", "--test-concurrency=1", "e2e/"],
+            &[("CAIRN_BIN", bin.to_str().unwrap_or_default())],
+        )
+    })?;
+    println!("\nall test steps passed in {:.0?}", started.elapsed());
+    Ok(())
+}
