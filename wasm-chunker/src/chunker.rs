@@ -44,10 +44,6 @@ impl Chunker {
 
     /// Consumes the next bytes of the stream and appends every chunk they complete to `out`.
     pub fn update(&mut self, data: &[u8], out: &mut Vec<ChunkRef>) {
-        let block: usize = std::env::var("BLK").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
-        for b in data.chunks(block.max(1)) { self.update_block(b, out) }
-    }
-    fn update_block(&mut self, data: &[u8], out: &mut Vec<ChunkRef>) {
         let mut rest = data;
         while !rest.is_empty() {
             let Some(n) = self.cutter.next_cut(rest) else {

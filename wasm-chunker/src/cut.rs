@@ -16,7 +16,8 @@ use crate::gear::GEAR;
 use crate::params::WINDOW;
 use crate::ChunkerParams;
 
-/// The whole state of the cut-point search between two input slices: three words.
+/// The whole state of the cut-point search between two input slices: the parameters, the
+/// length of the current chunk so far and the gear hash.
 #[derive(Debug, Clone)]
 pub(crate) struct Cutter {
     params: ChunkerParams,

@@ -61,6 +61,33 @@
 //! A [`Manifest`] lists chunker, size, hash and chunks; [`Manifest::validate`] rechecks every
 //! field but the cut points themselves, which only the bytes could confirm. [`delta_plan`] says
 //! which chunks of a new version must be uploaded.
+//!
+//! # Example
+//!
+//! ```
+//! use wasm_chunker::vectors::{vector_input, VectorKind};
+//! use wasm_chunker::{chunk_all, delta_plan, Chunker, Manifest};
+//!
+//! let old = vector_input(1, 6 << 20, VectorKind::Random);
+//! let mut new = old.clone();
+//! new.insert(3 << 20, b'!');
+//!
+//! // Stream the new version in slices, as a browser reads a File.
+//! let mut chunker = Chunker::new();
+//! let mut chunks = Vec::new();
+//! for slice in new.chunks(64 * 1024) {
+//!     chunker.update(slice, &mut chunks);
+//! }
+//! chunker.finish(&mut chunks);
+//! let manifest = Manifest::from_chunks(chunks);
+//! manifest.validate()?;
+//!
+//! // One inserted byte costs about one chunk, not the rest of the file.
+//! let plan = delta_plan(&chunk_all(&old), &manifest.chunks);
+//! assert!(plan.upload_bytes < 3 << 20);
+//! assert_eq!(plan.total_bytes, new.len() as u64);
+//! # Ok::<(), wasm_chunker::ChunkerError>(())
+//! ```
 
 mod chunker;
 mod cut;

@@ -58,7 +58,8 @@ proptest! {
     fn chunks_tile_the_input(data in input(), params in params()) {
         let chunks = chunk_all_with(&params, &data);
         check_tiling(&params, &data, &chunks);
-        let ends: Vec<usize> = chunks.iter().map(|c| (c.offset + u64::from(c.size)) as usize).collect();
+        let ends: Vec<usize> =
+            chunks.iter().map(|c| (c.offset + u64::from(c.size)) as usize).collect();
         prop_assert_eq!(ends, cut_points(&params, &data));
     }
 
