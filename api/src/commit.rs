@@ -12,20 +12,28 @@ use crate::db::{chunks, nodes, now_ms, uploads::Upload, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 
-pub async fn commit(db: &Db, caller: &Caller, upload: &Upload, req: &CommitRequest) -> ApiResult<CommitResponse> {
+pub async fn commit(
+    db: &Db,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<CommitResponse> {
     let name = names::check(&req.name)?;
     if req.idempotency_key.is_empty() || req.idempotency_key.len() > 128 {
-        return Err(ApiError::BadRequest("idempotency_key must be 1 to 128 characters".into()));
+        return Err(ApiError::BadRequest(
+            "idempotency_key must be 1 to 128 characters".into(),
+        ));
     }
     let manifest = &upload.manifest;
     let mut w = db.write().await?;
     let tx = &mut w.tx;
 
-    if let Some(row) = sqlx::query("SELECT response FROM idempotency WHERE device_id = $1 AND key = $2")
-        .bind(caller.device_id)
-        .bind(&req.idempotency_key)
-        .fetch_optional(&mut **tx)
-        .await?
+    if let Some(row) =
+        sqlx::query("SELECT response FROM idempotency WHERE device_id = $1 AND key = $2")
+            .bind(caller.device_id)
+            .bind(&req.idempotency_key)
+            .fetch_optional(&mut **tx)
+            .await?
     {
         let stored: String = row.get(0);
         return serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.into()));
@@ -39,7 +47,17 @@ pub async fn commit(db: &Db, caller: &Caller, upload: &Upload, req: &CommitReque
     let existing = nodes::child_by_name(tx, parent.node.id, &name).await?;
     let mut conflict = None;
     let (node_id, parent_version) = match existing {
-        None => (nodes::insert(tx, caller.namespace_id, parent.node.id, &name, NodeKind::File).await?, None),
+        None => (
+            nodes::insert(
+                tx,
+                caller.namespace_id,
+                parent.node.id,
+                &name,
+                NodeKind::File,
+            )
+            .await?,
+            None,
+        ),
         Some(e) if e.node.kind == NodeKind::Folder => return Err(ApiError::NameTaken),
         Some(e) if e.node.content_hash == Some(manifest.hash) => {
             // Same bytes as the current version: nothing to write.
@@ -64,7 +82,17 @@ pub async fn commit(db: &Db, caller: &Caller, upload: &Upload, req: &CommitReque
                 device_name: author,
                 user_id: caller.user_id,
             });
-            (nodes::insert(tx, caller.namespace_id, parent.node.id, &copy, NodeKind::File).await?, req.base_version)
+            (
+                nodes::insert(
+                    tx,
+                    caller.namespace_id,
+                    parent.node.id,
+                    &copy,
+                    NodeKind::File,
+                )
+                .await?,
+                req.base_version,
+            )
         }
     };
 
@@ -92,22 +120,44 @@ pub async fn commit(db: &Db, caller: &Caller, upload: &Upload, req: &CommitReque
         .await?;
     nodes::log_change(tx, caller.namespace_id, node_id, "version").await?;
 
-    let node: Node = nodes::get(&mut **tx, node_id).await?.ok_or(ApiError::NotFound("file"))?.node;
-    let response = CommitResponse { node, version_id, unchanged: false, conflict };
-    sqlx::query("INSERT INTO idempotency (device_id, key, response, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(caller.device_id)
-        .bind(&req.idempotency_key)
-        .bind(serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?)
-        .bind(now)
+    let node: Node = nodes::get(&mut **tx, node_id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?
+        .node;
+    let response = CommitResponse {
+        node,
+        version_id,
+        unchanged: false,
+        conflict,
+    };
+    sqlx::query(
+        "INSERT INTO idempotency (device_id, key, response, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(caller.device_id)
+    .bind(&req.idempotency_key)
+    .bind(serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.into()))?)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM uploads WHERE id = $1")
+        .bind(&upload.id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM uploads WHERE id = $1").bind(&upload.id).execute(&mut **tx).await?;
     w.commit().await?;
-    tracing::info!(node_id, version_id, namespace_id = caller.namespace_id, conflict = response.conflict.is_some(), "committed");
+    tracing::info!(
+        node_id,
+        version_id,
+        namespace_id = caller.namespace_id,
+        conflict = response.conflict.is_some(),
+        "committed"
+    );
     Ok(response)
 }
 
-async fn author_of(tx: &mut sqlx::Transaction<'static, sqlx::Any>, version_id: i64) -> sqlx::Result<String> {
+async fn author_of(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    version_id: i64,
+) -> sqlx::Result<String> {
     let row = sqlx::query(
         "SELECT d.name FROM versions v JOIN devices d ON d.id = v.author_device_id WHERE v.id = $1",
     )
@@ -125,17 +175,33 @@ async fn free_conflict_name(
     device: &str,
 ) -> ApiResult<Name> {
     let (stem, ext) = split_ext(&name.display);
-    let device: String = device.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(40).collect();
+    let device: String = device
+        .chars()
+        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+        .take(40)
+        .collect();
     let date = civil_date(now_ms());
     for n in 1..100 {
-        let suffix = if n == 1 { String::new() } else { format!(" {n}") };
-        let candidate = format!("{stem} (conflicted copy {} {date}{suffix}){ext}", device.trim());
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!(" {n}")
+        };
+        let candidate = format!(
+            "{stem} (conflicted copy {} {date}{suffix}){ext}",
+            device.trim()
+        );
         let candidate = names::check(&candidate)?;
-        if nodes::child_by_name(tx, parent_id, &candidate).await?.is_none() {
+        if nodes::child_by_name(tx, parent_id, &candidate)
+            .await?
+            .is_none()
+        {
             return Ok(candidate);
         }
     }
-    Err(ApiError::Conflict("too many conflicted copies of this file".into()))
+    Err(ApiError::Conflict(
+        "too many conflicted copies of this file".into(),
+    ))
 }
 
 fn split_ext(name: &str) -> (&str, &str) {

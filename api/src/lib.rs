@@ -27,13 +27,21 @@ pub use state::AppState;
 
 /// Opens the stores the settings name (creating the data directory on first start).
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     let db = db::Db::connect(&settings.database_url()).await?;
     let blobs = blob::BlobStore::Local(
         blob::LocalStore::open(&settings.data_dir).context("cannot open the chunk directory")?,
     );
-    Ok(AppState(Arc::new(state::Inner { db, blobs, settings })))
+    Ok(AppState(Arc::new(state::Inner {
+        db,
+        blobs,
+        settings,
+    })))
 }
 
 pub async fn serve(

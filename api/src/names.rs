@@ -53,12 +53,26 @@ mod tests {
         let n = check("Cafe\u{301}.txt").unwrap();
         assert_eq!(n.display, "Café.txt");
         assert_eq!(n.key, "café.txt");
-        assert_eq!(check("REPORT.pdf").unwrap().key, check("report.PDF").unwrap().key);
+        assert_eq!(
+            check("REPORT.pdf").unwrap().key,
+            check("report.PDF").unwrap().key
+        );
     }
 
     #[test]
     fn refuses_bad_names() {
-        for bad in ["", ".", "..", "a/b", "a\\b", "nul\0", "tab\there", " lead", "trail ", &"x".repeat(256)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "nul\0",
+            "tab\there",
+            " lead",
+            "trail ",
+            &"x".repeat(256),
+        ] {
             assert!(check(bad).is_err(), "{bad:?} should be refused");
         }
     }

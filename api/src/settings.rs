@@ -32,7 +32,10 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("addr", &self.addr)
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url.as_ref().map(|u| redact(u)))
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|u| redact(u)),
+            )
             .field("www_dir", &self.www_dir)
             .field("url_ttl", &self.url_ttl)
             .field("upload_ttl", &self.upload_ttl)
@@ -101,7 +104,10 @@ impl Settings {
 
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("cairn.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("cairn.db").display()
+            )
         })
     }
 }
@@ -120,8 +126,13 @@ mod tests {
     #[test]
     fn flags_override_defaults_and_debug_hides_passwords() {
         let s = Settings::load(
-            ["--addr", "127.0.0.1:0", "--database-url", "postgres://u:secret@h/db"]
-                .map(String::from),
+            [
+                "--addr",
+                "127.0.0.1:0",
+                "--database-url",
+                "postgres://u:secret@h/db",
+            ]
+            .map(String::from),
         )
         .unwrap();
         assert_eq!(s.addr.port(), 0);

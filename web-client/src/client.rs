@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use futures::{StreamExt, TryStreamExt};
 use wasm_bindgen::prelude::*;
 use wire::{
-    paths, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest, DownloadResponse, Hash,
-    Listing, LoginRequest, Manifest, MeResponse, Node, RegisterRequest, SessionResponse, UploadResponse,
+    paths, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest,
+    DownloadResponse, Hash, Listing, LoginRequest, Manifest, MeResponse, Node, RegisterRequest,
+    SessionResponse, UploadResponse,
 };
 
 use crate::http::{self, Body, Failure};
@@ -32,7 +33,10 @@ impl Client {
     /// `base` is the API origin, or "" for the page's own.
     #[wasm_bindgen(constructor)]
     pub fn new(base: String) -> Client {
-        Client { base: base.trim_end_matches('/').to_owned(), token: None }
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            token: None,
+        }
     }
 
     #[wasm_bindgen(js_name = setToken)]
@@ -40,15 +44,33 @@ impl Client {
         self.token = token;
     }
 
-    pub async fn register(&mut self, username: String, password: String, device_name: String) -> Result<JsValue, JsValue> {
-        let req = RegisterRequest { username, password, device_name };
+    pub async fn register(
+        &mut self,
+        username: String,
+        password: String,
+        device_name: String,
+    ) -> Result<JsValue, JsValue> {
+        let req = RegisterRequest {
+            username,
+            password,
+            device_name,
+        };
         let s: SessionResponse = self.post(paths::ACCOUNTS, &req).await?;
         self.token = Some(s.token.clone());
         Ok(http::to_js(&s))
     }
 
-    pub async fn login(&mut self, username: String, password: String, device_name: String) -> Result<JsValue, JsValue> {
-        let req = LoginRequest { username, password, device_name };
+    pub async fn login(
+        &mut self,
+        username: String,
+        password: String,
+        device_name: String,
+    ) -> Result<JsValue, JsValue> {
+        let req = LoginRequest {
+            username,
+            password,
+            device_name,
+        };
         let s: SessionResponse = self.post(paths::SESSIONS, &req).await?;
         self.token = Some(s.token.clone());
         Ok(http::to_js(&s))
@@ -60,13 +82,18 @@ impl Client {
     }
 
     pub async fn list(&self, folder_id: f64) -> Result<JsValue, JsValue> {
-        let l: Listing = self.get(&format!("{}/{}/children", paths::NODES, folder_id as i64)).await?;
+        let l: Listing = self
+            .get(&format!("{}/{}/children", paths::NODES, folder_id as i64))
+            .await?;
         Ok(http::to_js(&l))
     }
 
     #[wasm_bindgen(js_name = createFolder)]
     pub async fn create_folder(&self, parent_id: f64, name: String) -> Result<JsValue, JsValue> {
-        let req = CreateFolderRequest { parent_id: parent_id as i64, name };
+        let req = CreateFolderRequest {
+            parent_id: parent_id as i64,
+            name,
+        };
         let n: Node = self.post(paths::FOLDERS, &req).await?;
         Ok(http::to_js(&n))
     }
@@ -83,17 +110,44 @@ impl Client {
         base_version: Option<f64>,
         on_progress: js_sys::Function,
     ) -> Result<JsValue, JsValue> {
-        let manifest: Manifest = serde_json::from_str(&manifest_json)
-            .map_err(|e| Failure::local("bad_manifest", format!("the chunker's manifest is unreadable: {e}")))?;
-        let started: UploadResponse = self.post(paths::UPLOADS, &CreateUploadRequest { manifest: manifest.clone() }).await?;
-        let committed = self.finish_upload(&file, &manifest, started, parent_id as i64, name, base_version.map(|v| v as i64), &on_progress).await?;
+        let manifest: Manifest = serde_json::from_str(&manifest_json).map_err(|e| {
+            Failure::local(
+                "bad_manifest",
+                format!("the chunker's manifest is unreadable: {e}"),
+            )
+        })?;
+        let started: UploadResponse = self
+            .post(
+                paths::UPLOADS,
+                &CreateUploadRequest {
+                    manifest: manifest.clone(),
+                },
+            )
+            .await?;
+        let committed = self
+            .finish_upload(
+                &file,
+                &manifest,
+                started,
+                parent_id as i64,
+                name,
+                base_version.map(|v| v as i64),
+                &on_progress,
+            )
+            .await?;
         Ok(http::to_js(&committed))
     }
 
     /// Fetches a file chunk by chunk, checks every hash, and returns it as a `Blob`.
     /// `on_progress` gets `{done, total}` in bytes.
-    pub async fn download(&self, node_id: f64, on_progress: js_sys::Function) -> Result<web_sys::Blob, JsValue> {
-        let d: DownloadResponse = self.get(&format!("{}/{}/download", paths::NODES, node_id as i64)).await?;
+    pub async fn download(
+        &self,
+        node_id: f64,
+        on_progress: js_sys::Function,
+    ) -> Result<web_sys::Blob, JsValue> {
+        let d: DownloadResponse = self
+            .get(&format!("{}/{}/download", paths::NODES, node_id as i64))
+            .await?;
         let total = d.manifest.size as f64;
         let done = std::cell::Cell::new(0f64);
         let fetched: HashMap<Hash, js_sys::Uint8Array> = futures::stream::iter(d.chunks.iter())
@@ -108,11 +162,15 @@ impl Client {
             .await?;
         let parts = js_sys::Array::new();
         for c in &d.manifest.chunks {
-            parts.push(fetched.get(&c.hash).ok_or_else(|| Failure::local("missing_chunk", "the server did not offer every chunk"))?);
+            parts.push(fetched.get(&c.hash).ok_or_else(|| {
+                Failure::local("missing_chunk", "the server did not offer every chunk")
+            })?);
         }
         let opts = web_sys::BlobPropertyBag::new();
         opts.set_type("application/octet-stream");
-        Ok(web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?)
+        Ok(web_sys::Blob::new_with_u8_array_sequence_and_options(
+            &parts, &opts,
+        )?)
     }
 }
 
@@ -130,8 +188,18 @@ impl Client {
         http::json(r).await
     }
 
-    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Failure> {
-        let r = http::send("POST", &self.url(path), self.token.as_deref(), Body::Json(http::to_json(body))).await?;
+    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Failure> {
+        let r = http::send(
+            "POST",
+            &self.url(path),
+            self.token.as_deref(),
+            Body::Json(http::to_json(body)),
+        )
+        .await?;
         http::json(r).await
     }
 
@@ -150,8 +218,21 @@ impl Client {
         let to_send: f64 = started.missing.iter().map(|m| m.size as f64).sum();
         let saved = (total - to_send).max(0.0);
         let sent = std::cell::Cell::new(0f64);
-        let offsets: HashMap<Hash, u64> = manifest.chunks.iter().rev().map(|c| (c.hash, c.offset)).collect();
-        report(on_progress, &[("done", saved), ("total", total), ("sent", 0.0), ("saved", saved)]);
+        let offsets: HashMap<Hash, u64> = manifest
+            .chunks
+            .iter()
+            .rev()
+            .map(|c| (c.hash, c.offset))
+            .collect();
+        report(
+            on_progress,
+            &[
+                ("done", saved),
+                ("total", total),
+                ("sent", 0.0),
+                ("saved", saved),
+            ],
+        );
         futures::stream::iter(started.missing.iter())
             .map(|t| {
                 let sent = &sent;
@@ -161,11 +242,21 @@ impl Client {
                         .slice_with_f64_and_f64(offset, offset + t.size as f64)
                         .map_err(Failure::network)?;
                     self.with_retries(|| async {
-                        http::send("PUT", &self.url(&t.url), None, Body::Blob(&piece)).await.map(|_| ())
+                        http::send("PUT", &self.url(&t.url), None, Body::Blob(&piece))
+                            .await
+                            .map(|_| ())
                     })
                     .await?;
                     sent.set(sent.get() + t.size as f64);
-                    report(on_progress, &[("done", saved + sent.get()), ("total", total), ("sent", sent.get()), ("saved", saved)]);
+                    report(
+                        on_progress,
+                        &[
+                            ("done", saved + sent.get()),
+                            ("total", total),
+                            ("sent", sent.get()),
+                            ("saved", saved),
+                        ],
+                    );
                     Ok::<_, Failure>(())
                 }
             })
@@ -179,7 +270,8 @@ impl Client {
             name,
             base_version,
         };
-        self.with_retries(|| self.post(paths::COMMITS, &commit)).await
+        self.with_retries(|| self.post(paths::COMMITS, &commit))
+            .await
     }
 
     async fn fetch_chunk(&self, url: &str, hash: &Hash) -> Result<js_sys::Uint8Array, Failure> {
@@ -187,7 +279,11 @@ impl Client {
             let r = http::send("GET", &self.url(url), None, Body::None).await?;
             let bytes = http::bytes(&r).await?;
             if wasm_chunker::hash_chunk(&bytes.to_vec()) != *hash {
-                return Err(Failure { status: 502, code: "corrupt_chunk".into(), message: format!("chunk {hash} arrived corrupted") });
+                return Err(Failure {
+                    status: 502,
+                    code: "corrupt_chunk".into(),
+                    message: format!("chunk {hash} arrived corrupted"),
+                });
             }
             Ok(bytes)
         })

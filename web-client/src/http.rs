@@ -30,11 +30,19 @@ impl Failure {
             .dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
             .unwrap_or_else(|| format!("{e:?}"));
-        Failure { status: 0, code: "network".into(), message }
+        Failure {
+            status: 0,
+            code: "network".into(),
+            message,
+        }
     }
 
     pub fn local(code: &str, message: impl Into<String>) -> Failure {
-        Failure { status: 0, code: code.into(), message: message.into() }
+        Failure {
+            status: 0,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// Worth another try: the network, or a server that is busy or briefly broken.
@@ -58,7 +66,12 @@ pub enum Body<'a> {
     Blob(&'a web_sys::Blob),
 }
 
-pub async fn send(method: &str, url: &str, token: Option<&str>, body: Body<'_>) -> Result<Response, Failure> {
+pub async fn send(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Body<'_>,
+) -> Result<Response, Failure> {
     let init = RequestInit::new();
     init.set_method(method);
     match &body {
@@ -69,10 +82,14 @@ pub async fn send(method: &str, url: &str, token: Option<&str>, body: Body<'_>) 
     let req = Request::new_with_str_and_init(url, &init).map_err(Failure::network)?;
     let headers = req.headers();
     if let Body::Json(_) = body {
-        headers.set("content-type", "application/json").map_err(Failure::network)?;
+        headers
+            .set("content-type", "application/json")
+            .map_err(Failure::network)?;
     }
     if let Some(t) = token {
-        headers.set("authorization", &format!("Bearer {t}")).map_err(Failure::network)?;
+        headers
+            .set("authorization", &format!("Bearer {t}"))
+            .map_err(Failure::network)?;
     }
     let resp: Response = JsFuture::from(global_fetch(&req))
         .await
@@ -84,8 +101,16 @@ pub async fn send(method: &str, url: &str, token: Option<&str>, body: Body<'_>) 
     let status = resp.status();
     let text = text(&resp).await.unwrap_or_default();
     Err(match serde_json::from_str::<wire::ErrorBody>(&text) {
-        Ok(b) => Failure { status, code: b.error.code, message: b.error.message },
-        Err(_) => Failure { status, code: "http".into(), message: format!("the server answered {status}") },
+        Ok(b) => Failure {
+            status,
+            code: b.error.code,
+            message: b.error.message,
+        },
+        Err(_) => Failure {
+            status,
+            code: "http".into(),
+            message: format!("the server answered {status}"),
+        },
     })
 }
 
@@ -103,7 +128,12 @@ pub async fn bytes(resp: &Response) -> Result<js_sys::Uint8Array, Failure> {
 
 pub async fn json<T: DeserializeOwned>(resp: Response) -> Result<T, Failure> {
     let t = text(&resp).await?;
-    serde_json::from_str(&t).map_err(|e| Failure::local("bad_response", format!("unexpected answer from the server: {e}")))
+    serde_json::from_str(&t).map_err(|e| {
+        Failure::local(
+            "bad_response",
+            format!("unexpected answer from the server: {e}"),
+        )
+    })
 }
 
 pub fn to_json<T: Serialize>(v: &T) -> String {

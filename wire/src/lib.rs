@@ -1,8 +1,8 @@
 //! One definition of every request and response body that crosses the HTTP boundary, so the
 //! API and the WASM client cannot drift apart. Pure serde types: no I/O, no framework.
 
-pub use wasm_chunker::{ChunkRef, Hash, Manifest};
 use serde::{Deserialize, Serialize};
+pub use wasm_chunker::{ChunkRef, Hash, Manifest};
 
 /// Every path the API serves, so client and server agree on spelling.
 pub mod paths {

@@ -38,7 +38,7 @@ fn run(args: &[String]) -> Result<()> {
     tools::ensure_wasm_target()?;
     wasm::build()?;
     sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
-    let bin = sh::root().join("target/release/cairn");
+    let bin = sh::target_dir().join("release/cairn");
     sh::exec(&bin, args)
 }
 
@@ -47,14 +47,32 @@ fn test() -> Result<()> {
     tools::setup_for_tests()?;
     sh::step("format", || sh::cargo(&["fmt", "--all", "--check"]))?;
     sh::step("clippy", || {
-        sh::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-        sh::cargo(&["clippy", "-p", "web-client", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
+        sh::cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])?;
+        sh::cargo(&[
+            "clippy",
+            "-p",
+            "web-client",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ])
     })?;
     sh::step("rust tests", || sh::cargo(&["test", "--workspace"]))?;
     sh::step("wasm build", wasm::build)?;
-    sh::step("server build", || sh::cargo(&["build", "-p", "api", "--bin", "cairn"]))?;
+    sh::step("server build", || {
+        sh::cargo(&["build", "-p", "api", "--bin", "cairn"])
+    })?;
     sh::step("browser end-to-end tests", || {
-        let bin = sh::root().join("target/debug/cairn");
+        let bin = sh::target_dir().join("debug/cairn");
         sh::run_in(
             &sh::root().join("tests"),
             "node",

@@ -8,7 +8,18 @@ use anyhow::{bail, Context, Result};
 
 /// The workspace root (xtask lives one folder below it).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_owned()
+}
+
+/// Cargo's target dir: `CARGO_TARGET_DIR` when set (worktrees may share one), else `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => root().join(d),
+        None => root().join("target"),
+    }
 }
 
 pub fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
@@ -20,7 +31,12 @@ pub fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
 }
 
 pub fn cargo(args: &[&str]) -> Result<()> {
-    run_in(&root(), &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()), args, &[])
+    run_in(
+        &root(),
+        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        args,
+        &[],
+    )
 }
 
 pub fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
@@ -59,7 +75,10 @@ pub fn exec(program: &Path, args: &[String]) -> Result<()> {
     }
     #[cfg(not(unix))]
     {
-        let status = Command::new(program).args(args).current_dir(root()).status()?;
+        let status = Command::new(program)
+            .args(args)
+            .current_dir(root())
+            .status()?;
         if !status.success() {
             bail!("{} exited with {status}", program.display());
         }

@@ -17,10 +17,23 @@ pub fn setup_for_tests() -> Result<()> {
 }
 
 pub fn ensure_wasm_target() -> Result<()> {
-    let out = std::process::Command::new("rustup").args(["target", "list", "--installed"]).output();
+    let out = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
     match out {
-        Ok(o) if String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") => Ok(()),
-        Ok(_) => sh::run_in(&sh::root(), "rustup", &["target", "add", "wasm32-unknown-unknown"], &[]),
+        Ok(o)
+            if String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-unknown-unknown") =>
+        {
+            Ok(())
+        }
+        Ok(_) => sh::run_in(
+            &sh::root(),
+            "rustup",
+            &["target", "add", "wasm32-unknown-unknown"],
+            &[],
+        ),
         Err(_) => {
             // Without rustup the toolchain must already carry the target; the build will say.
             println!("rustup not found: assuming the toolchain has wasm32-unknown-unknown");
@@ -52,10 +65,22 @@ pub fn apt_install(packages: &[&str]) -> Result<()> {
     let run = |args: &[&str]| {
         let mut full = base.clone();
         full.extend_from_slice(args);
-        sh::run_in(&sh::root(), full[0], &full[1..], &[("DEBIAN_FRONTEND", "noninteractive")])
+        sh::run_in(
+            &sh::root(),
+            full[0],
+            &full[1..],
+            &[("DEBIAN_FRONTEND", "noninteractive")],
+        )
     };
     run(&["apt-get", "update"])?;
-    let mut install = vec!["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"];
+    let mut install = vec![
+        "apt-get",
+        "-o",
+        "DPkg::Lock::Timeout=300",
+        "install",
+        "-y",
+        "--no-install-recommends",
+    ];
     install.extend_from_slice(packages);
     // One retry: another apt may have been running, or an archive vanished between update and install.
     run(&install).or_else(|_| run(&install))
@@ -71,7 +96,10 @@ fn is_root() -> bool {
 
 pub fn ensure_npm_packages() -> Result<()> {
     let tests = sh::root().join("tests");
-    if tests.join("node_modules/playwright-core/package.json").exists() {
+    if tests
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
         return Ok(());
     }
     if !sh::succeeds("npm", &["--version"]) {

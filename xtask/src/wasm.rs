@@ -9,14 +9,27 @@ use crate::sh;
 
 pub fn build() -> Result<()> {
     crate::tools::ensure_wasm_target()?;
-    sh::cargo(&["build", "-p", "web-client", "--target", "wasm32-unknown-unknown", "--profile", "wasm"])?;
-    let input = sh::root().join("target/wasm32-unknown-unknown/wasm/web_client.wasm");
+    sh::cargo(&[
+        "build",
+        "-p",
+        "web-client",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm",
+    ])?;
+    let input = sh::target_dir().join("wasm32-unknown-unknown/wasm/web_client.wasm");
     let out = sh::root().join("www/pkg");
     std::fs::create_dir_all(&out)?;
     let mut b = wasm_bindgen_cli_support::Bindgen::new();
-    b.input_path(&input).web(true)?.omit_default_module_path(false);
+    b.input_path(&input)
+        .web(true)?
+        .omit_default_module_path(false);
     b.generate(&out).context("wasm-bindgen failed")?;
     let size = std::fs::metadata(out.join("web_client_bg.wasm"))?.len();
-    println!("wasm bundle: www/pkg/web_client_bg.wasm ({} KiB)", size / 1024);
+    println!(
+        "wasm bundle: www/pkg/web_client_bg.wasm ({} KiB)",
+        size / 1024
+    );
     Ok(())
 }

@@ -50,7 +50,10 @@ impl LocalStore {
         std::fs::create_dir_all(root.join("chunks"))?;
         std::fs::create_dir_all(root.join("incoming"))?;
         let signer = Signer::load_or_create(&root.join("url-signing.key"))?;
-        Ok(LocalStore { root: root.to_owned(), signer })
+        Ok(LocalStore {
+            root: root.to_owned(),
+            signer,
+        })
     }
 
     fn chunk_path(&self, hash: &Hash) -> PathBuf {
@@ -70,7 +73,12 @@ impl LocalStore {
 
     fn url(&self, method: &str, object: &str, max_bytes: u64, ttl: Duration) -> String {
         let expires_at = now_ms() / 1000 + ttl.as_secs() as i64;
-        let sig = self.signer.sign(&Grant { method, object, expires_at, max_bytes });
+        let sig = self.signer.sign(&Grant {
+            method,
+            object,
+            expires_at,
+            max_bytes,
+        });
         format!("/blobs/{object}?exp={expires_at}&max={max_bytes}&sig={sig}")
     }
 
@@ -83,14 +91,22 @@ impl LocalStore {
     }
 
     /// Streams a body to disk, hashing as it goes; promotes it to `hash` only on a match.
-    pub async fn receive<S, E>(&self, hash: &Hash, max_bytes: u64, mut body: S) -> Result<u64, ReceiveError>
+    pub async fn receive<S, E>(
+        &self,
+        hash: &Hash,
+        max_bytes: u64,
+        mut body: S,
+    ) -> Result<u64, ReceiveError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
         let mut suffix = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut suffix);
-        let tmp = self.root.join("incoming").join(format!("{hash}.{}", hex::encode(suffix)));
+        let tmp = self
+            .root
+            .join("incoming")
+            .join(format!("{hash}.{}", hex::encode(suffix)));
         let mut guard = TempGuard(Some(tmp.clone()));
         let mut file = tokio::fs::File::create(&tmp).await?;
         let mut hasher = blake3::Hasher::new();

@@ -45,8 +45,13 @@ impl Signer {
     }
 
     pub fn sign(&self, g: &Grant<'_>) -> String {
-        let msg = format!("{}\n{}\n{}\n{}", g.method, g.object, g.expires_at, g.max_bytes);
-        blake3::keyed_hash(&self.key, msg.as_bytes()).to_hex().to_string()
+        let msg = format!(
+            "{}\n{}\n{}\n{}",
+            g.method, g.object, g.expires_at, g.max_bytes
+        );
+        blake3::keyed_hash(&self.key, msg.as_bytes())
+            .to_hex()
+            .to_string()
     }
 
     /// Constant-time check of a signature (blake3's `Hash` compares in constant time).
@@ -54,7 +59,10 @@ impl Signer {
         let Ok(given) = blake3::Hash::from_hex(sig) else {
             return false;
         };
-        let msg = format!("{}\n{}\n{}\n{}", g.method, g.object, g.expires_at, g.max_bytes);
+        let msg = format!(
+            "{}\n{}\n{}\n{}",
+            g.method, g.object, g.expires_at, g.max_bytes
+        );
         blake3::keyed_hash(&self.key, msg.as_bytes()) == given
     }
 }
@@ -66,14 +74,31 @@ mod tests {
     #[test]
     fn any_change_to_the_grant_breaks_the_signature() {
         let s = Signer::new([7; 32]);
-        let g = Grant { method: "PUT", object: "staging/u/h", expires_at: 10, max_bytes: 5 };
+        let g = Grant {
+            method: "PUT",
+            object: "staging/u/h",
+            expires_at: 10,
+            max_bytes: 5,
+        };
         let sig = s.sign(&g);
         assert!(s.verify(&g, &sig));
         for other in [
-            Grant { method: "GET", ..g.clone() },
-            Grant { object: "chunks/h", ..g.clone() },
-            Grant { expires_at: 11, ..g.clone() },
-            Grant { max_bytes: 6, ..g.clone() },
+            Grant {
+                method: "GET",
+                ..g.clone()
+            },
+            Grant {
+                object: "chunks/h",
+                ..g.clone()
+            },
+            Grant {
+                expires_at: 11,
+                ..g.clone()
+            },
+            Grant {
+                max_bytes: 6,
+                ..g.clone()
+            },
         ] {
             assert!(!s.verify(&other, &sig));
         }

@@ -36,7 +36,12 @@ pub async fn readable(db: &Db, namespace_id: i64, hashes: &[Hash]) -> sqlx::Resu
 }
 
 /// Records that verified bytes for `hash` are stored and that `namespace_id` uploaded them.
-pub async fn record_verified(db: &Db, namespace_id: i64, hash: &Hash, size: u32) -> sqlx::Result<()> {
+pub async fn record_verified(
+    db: &Db,
+    namespace_id: i64,
+    hash: &Hash,
+    size: u32,
+) -> sqlx::Result<()> {
     let mut w = db.write().await?;
     let h = hash.to_string();
     sqlx::query("INSERT INTO chunks (hash, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING")
@@ -71,7 +76,14 @@ pub async fn insert_version_chunks(
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5));
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            ));
         }
         let mut q = sqlx::query(&sql);
         for (i, c) in batch.iter().enumerate() {
@@ -101,7 +113,9 @@ where
         .map(|r| {
             let h: String = r.get(0);
             Ok(ChunkRef {
-                hash: h.parse().map_err(|_| sqlx::Error::Decode("bad chunk hash".into()))?,
+                hash: h
+                    .parse()
+                    .map_err(|_| sqlx::Error::Decode("bad chunk hash".into()))?,
                 offset: r.get::<i64, _>(1) as u64,
                 size: r.get::<i64, _>(2) as u32,
             })

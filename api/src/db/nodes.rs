@@ -45,7 +45,8 @@ pub async fn get<'e, E>(exec: E, id: i64) -> sqlx::Result<Option<NodeRow>>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let sql = format!("SELECT {NODE_COLUMNS} FROM {NODE_FROM} WHERE n.id = $1 AND n.deleted_at IS NULL");
+    let sql =
+        format!("SELECT {NODE_COLUMNS} FROM {NODE_FROM} WHERE n.id = $1 AND n.deleted_at IS NULL");
     Ok(sqlx::query(&sql)
         .bind(id)
         .fetch_optional(exec)

@@ -124,12 +124,7 @@ pub async fn credentials(db: &Db, username: &str) -> sqlx::Result<Option<Credent
     }))
 }
 
-pub async fn add_device(
-    db: &Db,
-    user_id: i64,
-    name: &str,
-    token_hash: &str,
-) -> sqlx::Result<i64> {
+pub async fn add_device(db: &Db, user_id: i64, name: &str, token_hash: &str) -> sqlx::Result<i64> {
     let mut w = db.write().await?;
     let id = insert_device(&mut w.tx, user_id, name, token_hash).await?;
     w.commit().await?;

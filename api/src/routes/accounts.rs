@@ -12,7 +12,8 @@ use crate::state::AppState;
 
 fn check_username(u: &str) -> ApiResult<()> {
     let ok = (1..=64).contains(&u.len())
-        && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+        && u.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -25,7 +26,9 @@ fn check_username(u: &str) -> ApiResult<()> {
 fn check_device(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest("a device name is 1 to 64 printable characters".into()));
+        return Err(ApiError::BadRequest(
+            "a device name is 1 to 64 printable characters".into(),
+        ));
     }
     Ok(name.to_owned())
 }
@@ -37,14 +40,26 @@ pub async fn register(
     check_username(&req.username)?;
     let device = check_device(&req.device_name)?;
     if req.password.chars().count() < 8 || req.password.len() > 1024 {
-        return Err(ApiError::BadRequest("a password needs at least 8 characters".into()));
+        return Err(ApiError::BadRequest(
+            "a password needs at least 8 characters".into(),
+        ));
     }
     let hash = auth::hash_password(req.password).await?;
     let token = auth::new_token();
-    let account = users::create_account(&state.db, &req.username, &hash, &device, &auth::token_hash(&token))
-        .await?
-        .ok_or_else(|| ApiError::Conflict("that username is taken".into()))?;
-    tracing::info!(user_id = account.user_id, device_id = account.device_id, "account created");
+    let account = users::create_account(
+        &state.db,
+        &req.username,
+        &hash,
+        &device,
+        &auth::token_hash(&token),
+    )
+    .await?
+    .ok_or_else(|| ApiError::Conflict("that username is taken".into()))?;
+    tracing::info!(
+        user_id = account.user_id,
+        device_id = account.device_id,
+        "account created"
+    );
     Ok((
         StatusCode::CREATED,
         Json(SessionResponse {
@@ -57,15 +72,22 @@ pub async fn register(
     ))
 }
 
-pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> ApiResult<Json<SessionResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<SessionResponse>> {
     let device = check_device(&req.device_name)?;
     let creds = users::credentials(&state.db, &req.username).await?;
     // Verify against a throwaway hash when the user is unknown, so timing does not tell.
-    let stored = creds.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let stored = creds
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_owned());
     let ok = auth::verify_password(req.password, stored).await;
     let creds = creds.filter(|_| ok).ok_or(ApiError::BadCredentials)?;
     let token = auth::new_token();
-    let device_id = users::add_device(&state.db, creds.user_id, &device, &auth::token_hash(&token)).await?;
+    let device_id =
+        users::add_device(&state.db, creds.user_id, &device, &auth::token_hash(&token)).await?;
     tracing::info!(user_id = creds.user_id, device_id, "signed in");
     Ok(Json(SessionResponse {
         token,

@@ -25,7 +25,12 @@ pub struct Signed {
 }
 
 fn check(store: &crate::blob::LocalStore, method: &str, object: &str, q: &Signed) -> ApiResult<()> {
-    let grant = Grant { method, object, expires_at: q.exp, max_bytes: q.max };
+    let grant = Grant {
+        method,
+        object,
+        expires_at: q.exp,
+        max_bytes: q.max,
+    };
     if q.exp < now_ms() / 1000 || !store.signer.verify(&grant, &q.sig) {
         return Err(ApiError::BadSignature);
     }
@@ -41,11 +46,15 @@ pub async fn put(
     let BlobStore::Local(store) = &state.blobs;
     check(store, "PUT", &object, &q)?;
     let mut parts = object.split('/');
-    let (Some("staging"), Some(upload_id), Some(hash), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some("staging"), Some(upload_id), Some(hash), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(ApiError::BadSignature);
     };
     let hash: Hash = hash.parse().map_err(|_| ApiError::BadSignature)?;
-    let upload = uploads::get(&state.db, upload_id).await?.ok_or(ApiError::NotFound("upload"))?;
+    let upload = uploads::get(&state.db, upload_id)
+        .await?
+        .ok_or(ApiError::NotFound("upload"))?;
     if upload.expires_at < now_ms() {
         return Err(ApiError::UploadExpired);
     }
@@ -63,7 +72,11 @@ pub async fn put(
         Ok(_) => {}
         Err(ReceiveError::TooLarge) => return Err(ApiError::TooLarge),
         Err(ReceiveError::Mismatch) => return Err(ApiError::HashMismatch),
-        Err(ReceiveError::Body(e)) => return Err(ApiError::BadRequest(format!("the body could not be read: {e}"))),
+        Err(ReceiveError::Body(e)) => {
+            return Err(ApiError::BadRequest(format!(
+                "the body could not be read: {e}"
+            )))
+        }
         Err(ReceiveError::Io(e)) => return Err(e.into()),
     }
     chunks::record_verified(&state.db, upload.namespace_id, &hash, size).await?;
@@ -71,18 +84,28 @@ pub async fn put(
     Ok((StatusCode::OK, [(header::ETAG, format!("\"{hash}\""))]).into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Path(object): Path<String>, Query(q): Query<Signed>) -> ApiResult<Response> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(object): Path<String>,
+    Query(q): Query<Signed>,
+) -> ApiResult<Response> {
     let BlobStore::Local(store) = &state.blobs;
     check(store, "GET", &object, &q)?;
     let hash: Hash = object
         .strip_prefix("chunks/")
         .and_then(|h| h.parse().ok())
         .ok_or(ApiError::BadSignature)?;
-    let bytes = store.read(&hash).await.map_err(|_| ApiError::NotFound("chunk"))?;
+    let bytes = store
+        .read(&hash)
+        .await
+        .map_err(|_| ApiError::NotFound("chunk"))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable".to_owned(),
+            ),
             (header::ETAG, format!("\"{hash}\"")),
         ],
         bytes,

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use rand::RngCore;
 use sqlx::Row as _;
 use wire::{
-    ChunkTarget, CommitRequest, CommitResponse, CreateUploadRequest, DownloadResponse, Hash, Manifest,
-    NodeKind, UploadResponse,
+    ChunkTarget, CommitRequest, CommitResponse, CreateUploadRequest, DownloadResponse, Hash,
+    Manifest, NodeKind, UploadResponse,
 };
 
 use crate::auth::Auth;
@@ -22,7 +22,11 @@ use crate::routes::tree::visible_node;
 use crate::state::AppState;
 
 /// The distinct chunks of `manifest` the caller's namespace cannot use yet, in file order.
-async fn missing(state: &AppState, namespace_id: i64, manifest: &Manifest) -> ApiResult<Vec<(Hash, u32)>> {
+async fn missing(
+    state: &AppState,
+    namespace_id: i64,
+    manifest: &Manifest,
+) -> ApiResult<Vec<(Hash, u32)>> {
     let mut seen = HashSet::new();
     let unique: Vec<(Hash, u32)> = manifest
         .chunks
@@ -32,7 +36,10 @@ async fn missing(state: &AppState, namespace_id: i64, manifest: &Manifest) -> Ap
         .collect();
     let hashes: Vec<Hash> = unique.iter().map(|(h, _)| *h).collect();
     let have = chunks::readable(&state.db, namespace_id, &hashes).await?;
-    Ok(unique.into_iter().filter(|(h, _)| !have.contains(h)).collect())
+    Ok(unique
+        .into_iter()
+        .filter(|(h, _)| !have.contains(h))
+        .collect())
 }
 
 async fn answer(state: &AppState, upload: &uploads::Upload) -> ApiResult<UploadResponse> {
@@ -40,7 +47,11 @@ async fn answer(state: &AppState, upload: &uploads::Upload) -> ApiResult<UploadR
     let missing = missing(state, upload.namespace_id, &upload.manifest)
         .await?
         .into_iter()
-        .map(|(hash, size)| ChunkTarget { url: state.blobs.put_url(&upload.id, &hash, size, ttl), hash, size })
+        .map(|(hash, size)| ChunkTarget {
+            url: state.blobs.put_url(&upload.id, &hash, size, ttl),
+            hash,
+            size,
+        })
         .collect();
     Ok(UploadResponse {
         upload_id: upload.id.clone(),
@@ -85,7 +96,11 @@ async fn live_upload(state: &AppState, c: &Caller, id: &str) -> ApiResult<upload
 }
 
 /// What a resuming client still has to send, with fresh URLs.
-pub async fn get_upload(State(state): State<AppState>, Auth(c): Auth, Path(id): Path<String>) -> ApiResult<Json<UploadResponse>> {
+pub async fn get_upload(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UploadResponse>> {
     let upload = live_upload(&state, &c, &id).await?;
     Ok(Json(answer(&state, &upload).await?))
 }
@@ -108,7 +123,11 @@ pub async fn commit(
     Ok(Json(commit::commit(&state.db, &c, &upload, &req).await?))
 }
 
-async fn replay(state: &AppState, c: &Caller, req: &CommitRequest) -> ApiResult<Json<CommitResponse>> {
+async fn replay(
+    state: &AppState,
+    c: &Caller,
+    req: &CommitRequest,
+) -> ApiResult<Json<CommitResponse>> {
     let row = sqlx::query("SELECT response FROM idempotency WHERE device_id = $1 AND key = $2")
         .bind(c.device_id)
         .bind(&req.idempotency_key)
@@ -116,10 +135,16 @@ async fn replay(state: &AppState, c: &Caller, req: &CommitRequest) -> ApiResult<
         .await?
         .ok_or(ApiError::NotFound("upload"))?;
     let stored: String = row.get(0);
-    Ok(Json(serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.into()))?))
+    Ok(Json(
+        serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.into()))?,
+    ))
 }
 
-pub async fn download(State(state): State<AppState>, Auth(c): Auth, Path(id): Path<i64>) -> ApiResult<Json<DownloadResponse>> {
+pub async fn download(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<DownloadResponse>> {
     let node = visible_node(&state, &c, id).await?;
     let version_id = match (node.kind, node.version_id) {
         (NodeKind::File, Some(v)) => v,
@@ -134,7 +159,9 @@ pub async fn download(State(state): State<AppState>, Auth(c): Auth, Path(id): Pa
     let manifest = Manifest {
         chunker: row.get(0),
         size: row.get::<i64, _>(1) as u64,
-        hash: hash.parse().map_err(|_| ApiError::Internal(anyhow::anyhow!("bad stored hash")))?,
+        hash: hash
+            .parse()
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("bad stored hash")))?,
         chunks: chunk_list,
     };
     let ttl = state.settings.url_ttl;
@@ -143,7 +170,15 @@ pub async fn download(State(state): State<AppState>, Auth(c): Auth, Path(id): Pa
         .chunks
         .iter()
         .filter(|c| seen.insert(c.hash))
-        .map(|c| ChunkTarget { hash: c.hash, size: c.size, url: state.blobs.get_url(&c.hash, ttl) })
+        .map(|c| ChunkTarget {
+            hash: c.hash,
+            size: c.size,
+            url: state.blobs.get_url(&c.hash, ttl),
+        })
         .collect();
-    Ok(Json(DownloadResponse { node, manifest, chunks }))
+    Ok(Json(DownloadResponse {
+        node,
+        manifest,
+        chunks,
+    }))
 }

@@ -21,10 +21,16 @@ pub async fn visible_node(state: &AppState, caller: &Caller, id: i64) -> ApiResu
         .ok_or(ApiError::NotFound("node"))
 }
 
-pub async fn children(State(state): State<AppState>, Auth(c): Auth, Path(id): Path<i64>) -> ApiResult<Json<Listing>> {
+pub async fn children(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Listing>> {
     let folder = visible_node(&state, &c, id).await?;
     if folder.kind != NodeKind::Folder {
-        return Err(ApiError::BadRequest("that node is a file, not a folder".into()));
+        return Err(ApiError::BadRequest(
+            "that node is a file, not a folder".into(),
+        ));
     }
     let children = nodes::children(&state.db, id).await?;
     Ok(Json(Listing { folder, children }))
@@ -41,12 +47,25 @@ pub async fn create_folder(
         .await?
         .filter(|p| p.namespace_id == c.namespace_id && p.node.kind == NodeKind::Folder)
         .ok_or(ApiError::NotFound("folder"))?;
-    if nodes::child_by_name(&mut w.tx, parent.node.id, &name).await?.is_some() {
+    if nodes::child_by_name(&mut w.tx, parent.node.id, &name)
+        .await?
+        .is_some()
+    {
         return Err(ApiError::NameTaken);
     }
-    let id = nodes::insert(&mut w.tx, c.namespace_id, parent.node.id, &name, NodeKind::Folder).await?;
+    let id = nodes::insert(
+        &mut w.tx,
+        c.namespace_id,
+        parent.node.id,
+        &name,
+        NodeKind::Folder,
+    )
+    .await?;
     nodes::log_change(&mut w.tx, c.namespace_id, id, "create").await?;
-    let node = nodes::get(&mut *w.tx, id).await?.ok_or(ApiError::NotFound("folder"))?.node;
+    let node = nodes::get(&mut *w.tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("folder"))?
+        .node;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(node)))
 }

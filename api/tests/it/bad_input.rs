@@ -18,9 +18,20 @@ async fn malformed_json_and_unknown_routes_answer_json_errors() {
         .await
         .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
-    let r = server.http.post(server.url("/api/v1/accounts")).json(&json!({"username": "x"})).send().await.unwrap();
+    let r = server
+        .http
+        .post(server.url("/api/v1/accounts"))
+        .json(&json!({"username": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
-    let r = server.http.get(server.url("/api/v1/nope")).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
 }
 
@@ -53,7 +64,13 @@ async fn accounts_refuse_bad_credentials_and_tokens() {
         .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
     for token in ["", "Bearer nope", &format!("Bearer {}", "0".repeat(64))] {
-        let r = server.http.get(server.url("/api/v1/me")).header("authorization", token).send().await.unwrap();
+        let r = server
+            .http
+            .get(server.url("/api/v1/me"))
+            .header("authorization", token)
+            .send()
+            .await
+            .unwrap();
         assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
     let r = server
@@ -76,12 +93,20 @@ async fn invalid_names_are_refused_and_the_tree_is_unchanged() {
     let (manifest, up) = alice.start_upload(&data).await;
     alice.put_missing(&manifest, &up, &data).await;
     for name in ["", ".", "..", "a/b", "nul\u{0}", &"n".repeat(300)] {
-        let r = alice.call(Method::POST, "/api/v1/folders", Some(json!({"parent_id": root, "name": name}))).await;
+        let r = alice
+            .call(
+                Method::POST,
+                "/api/v1/folders",
+                Some(json!({"parent_id": root, "name": name})),
+            )
+            .await;
         assert_error(r, StatusCode::BAD_REQUEST, "invalid_name").await;
         let r = alice.commit(&up.upload_id, root, name, None).await;
         assert_error(r, StatusCode::BAD_REQUEST, "invalid_name").await;
     }
-    let listing: Listing = alice.ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None).await;
+    let listing: Listing = alice
+        .ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None)
+        .await;
     assert!(listing.children.is_empty());
 }
 
@@ -98,10 +123,22 @@ async fn bad_manifests_are_refused() {
     let mut wrong_chunker = good.clone();
     wrong_chunker.chunker = "fixed-4m".into();
     for m in [wrong_size, wrong_hash, wrong_chunker] {
-        let r = alice.call(Method::POST, "/api/v1/uploads", Some(json!({ "manifest": m }))).await;
+        let r = alice
+            .call(
+                Method::POST,
+                "/api/v1/uploads",
+                Some(json!({ "manifest": m })),
+            )
+            .await;
         assert_error(r, StatusCode::BAD_REQUEST, "invalid_manifest").await;
     }
-    let r = alice.call(Method::POST, "/api/v1/uploads", Some(json!({ "manifest": {"chunks": "x"} }))).await;
+    let r = alice
+        .call(
+            Method::POST,
+            "/api/v1/uploads",
+            Some(json!({ "manifest": {"chunks": "x"} })),
+        )
+        .await;
     assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
 }
 
@@ -119,25 +156,62 @@ async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_not
     // Other bytes under this chunk's name: refused, never stored.
     let mut wrong = data[..target.size as usize].to_vec();
     wrong[10] ^= 1;
-    assert_error(put(server.url(&target.url), wrong).await, StatusCode::BAD_REQUEST, "hash_mismatch").await;
+    assert_error(
+        put(server.url(&target.url), wrong).await,
+        StatusCode::BAD_REQUEST,
+        "hash_mismatch",
+    )
+    .await;
     // Too many bytes.
     let mut long = data.clone();
     long.extend_from_slice(b"extra");
-    assert_error(put(server.url(&target.url), long).await, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
+    assert_error(
+        put(server.url(&target.url), long).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+    )
+    .await;
     // A tampered URL (another chunk name, or a changed expiry or size).
     let other = wasm_chunker::hash_chunk(b"x").to_string();
     let tampered = target.url.replace(&target.hash.to_string(), &other);
-    assert_error(put(server.url(&tampered), data.clone()).await, StatusCode::FORBIDDEN, "bad_signature").await;
+    assert_error(
+        put(server.url(&tampered), data.clone()).await,
+        StatusCode::FORBIDDEN,
+        "bad_signature",
+    )
+    .await;
     let tampered = target.url.replace("exp=", "exp=9");
-    assert_error(put(server.url(&tampered), data.clone()).await, StatusCode::FORBIDDEN, "bad_signature").await;
-    let r = put(server.url(&target.url.replace("PUT", "GET").replace("staging", "chunks")), vec![]).await;
+    assert_error(
+        put(server.url(&tampered), data.clone()).await,
+        StatusCode::FORBIDDEN,
+        "bad_signature",
+    )
+    .await;
+    let r = put(
+        server.url(
+            &target
+                .url
+                .replace("PUT", "GET")
+                .replace("staging", "chunks"),
+        ),
+        vec![],
+    )
+    .await;
     assert_error(r, StatusCode::FORBIDDEN, "bad_signature").await;
     assert!(server.stored_files().is_empty(), "nothing was stored");
-    let r = alice.commit(&up.upload_id, alice.session.root_id, "f", None).await;
+    let r = alice
+        .commit(&up.upload_id, alice.session.root_id, "f", None)
+        .await;
     assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
     // The honest bytes still go through afterwards.
     alice.put_missing(&manifest, &up, &data).await;
-    assert_eq!(alice.commit(&up.upload_id, alice.session.root_id, "f", None).await.status(), StatusCode::OK);
+    assert_eq!(
+        alice
+            .commit(&up.upload_id, alice.session.root_id, "f", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -145,7 +219,13 @@ async fn oversize_json_bodies_are_refused() {
     let server = TestServer::start().await;
     let alice = server.register("alice").await;
     let huge = "x".repeat(5 * 1024 * 1024);
-    let r = alice.call(Method::POST, "/api/v1/folders", Some(json!({"parent_id": 1, "name": huge}))).await;
+    let r = alice
+        .call(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": 1, "name": huge})),
+        )
+        .await;
     assert_error(r, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
 }
 
@@ -159,10 +239,23 @@ async fn others_nodes_and_uploads_are_invisible() {
         format!("/api/v1/nodes/{}/download", f.node.id),
         format!("/api/v1/nodes/{}/children", alice.session.root_id),
     ] {
-        assert_error(bob.call(Method::GET, &path, None).await, StatusCode::NOT_FOUND, "not_found").await;
+        assert_error(
+            bob.call(Method::GET, &path, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
     }
-    let r = bob.call(Method::POST, "/api/v1/folders", Some(json!({"parent_id": alice.session.root_id, "name": "x"}))).await;
+    let r = bob
+        .call(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": alice.session.root_id, "name": "x"})),
+        )
+        .await;
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
-    let r = bob.call(Method::GET, "/api/v1/nodes/abc/children", None).await;
+    let r = bob
+        .call(Method::GET, "/api/v1/nodes/abc/children", None)
+        .await;
     assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
 }

@@ -33,7 +33,13 @@ impl TestServer {
             .await
             .unwrap();
         });
-        TestServer { base, http: Client::new(), dir, stop: Some(tx), task: Some(task) }
+        TestServer {
+            base,
+            http: Client::new(),
+            dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -54,7 +60,10 @@ impl TestServer {
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
         let s: SessionResponse = r.json().await.unwrap();
-        User { server: self, session: s }
+        User {
+            server: self,
+            session: s,
+        }
     }
 
     /// Every file under the data dir with its length: a fingerprint of what is stored.
@@ -105,7 +114,12 @@ impl User<'_> {
         r.send().await.unwrap()
     }
 
-    pub async fn ok<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<Value>) -> T {
+    pub async fn ok<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> T {
         let r = self.call(method, path, body).await;
         let status = r.status();
         let text = r.text().await.unwrap();
@@ -116,7 +130,11 @@ impl User<'_> {
     pub async fn start_upload(&self, data: &[u8]) -> (Manifest, UploadResponse) {
         let manifest = Manifest::from_chunks(wasm_chunker::chunk_all(data));
         let up: UploadResponse = self
-            .ok(Method::POST, "/api/v1/uploads", Some(json!({ "manifest": manifest })))
+            .ok(
+                Method::POST,
+                "/api/v1/uploads",
+                Some(json!({ "manifest": manifest })),
+            )
             .await;
         (manifest, up)
     }
@@ -125,12 +143,25 @@ impl User<'_> {
         for t in &up.missing {
             let c = manifest.chunks.iter().find(|c| c.hash == t.hash).unwrap();
             let bytes = data[c.offset as usize..(c.offset + c.size as u64) as usize].to_vec();
-            let r = self.server.http.put(self.server.url(&t.url)).body(bytes).send().await.unwrap();
+            let r = self
+                .server
+                .http
+                .put(self.server.url(&t.url))
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
         }
     }
 
-    pub async fn commit(&self, upload_id: &str, parent: i64, name: &str, base: Option<i64>) -> Response {
+    pub async fn commit(
+        &self,
+        upload_id: &str,
+        parent: i64,
+        name: &str,
+        base: Option<i64>,
+    ) -> Response {
         self.call(
             Method::POST,
             "/api/v1/commits",
@@ -143,7 +174,9 @@ impl User<'_> {
     pub async fn upload_file(&self, name: &str, data: &[u8], base: Option<i64>) -> CommitResponse {
         let (manifest, up) = self.start_upload(data).await;
         self.put_missing(&manifest, &up, data).await;
-        let r = self.commit(&up.upload_id, self.session.root_id, name, base).await;
+        let r = self
+            .commit(&up.upload_id, self.session.root_id, name, base)
+            .await;
         assert_eq!(r.status(), StatusCode::OK);
         r.json().await.unwrap()
     }
@@ -166,9 +199,14 @@ pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
 /// Asserts an error answer: the status, and a JSON body with the machine code.
 pub async fn assert_error(r: Response, status: StatusCode, code: &str) {
     assert_eq!(r.status(), status);
-    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(ct.as_deref(), Some("application/json"));
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], code, "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(v["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
 }

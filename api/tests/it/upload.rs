@@ -16,24 +16,40 @@ async fn upload_then_download_returns_the_same_bytes() {
     assert!(manifest.chunks.len() >= 2, "a few MiB make several chunks");
     assert_eq!(up.missing.len(), manifest.chunks.len());
     alice.put_missing(&manifest, &up, &data).await;
-    let r = alice.commit(&up.upload_id, alice.session.root_id, "photo.raw", None).await;
+    let r = alice
+        .commit(&up.upload_id, alice.session.root_id, "photo.raw", None)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let committed: wire::CommitResponse = r.json().await.unwrap();
     assert!(!committed.unchanged && committed.conflict.is_none());
     assert_eq!(committed.node.size, data.len() as u64);
 
     let root = alice.session.root_id;
-    let listing: Listing = alice.ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None).await;
+    let listing: Listing = alice
+        .ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None)
+        .await;
     assert_eq!(listing.children.len(), 1);
     assert_eq!(listing.children[0].name, "photo.raw");
 
     let d: DownloadResponse = alice
-        .ok(Method::GET, &format!("/api/v1/nodes/{}/download", committed.node.id), None)
+        .ok(
+            Method::GET,
+            &format!("/api/v1/nodes/{}/download", committed.node.id),
+            None,
+        )
         .await;
     let mut out = Vec::new();
     for c in &d.manifest.chunks {
         let t = d.chunks.iter().find(|t| t.hash == c.hash).unwrap();
-        let got = server.http.get(server.url(&t.url)).send().await.unwrap().bytes().await.unwrap();
+        let got = server
+            .http
+            .get(server.url(&t.url))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(wasm_chunker::hash_chunk(&got), c.hash);
         out.extend_from_slice(&got);
     }
@@ -50,8 +66,18 @@ async fn same_content_is_not_sent_twice_and_makes_no_new_version() {
     let data = bytes(2, 2 * 1024 * 1024);
     let first = alice.upload_file("a.bin", &data, None).await;
     let (_, again) = alice.start_upload(&data).await;
-    assert!(again.missing.is_empty(), "the namespace already has every chunk");
-    let r = alice.commit(&again.upload_id, alice.session.root_id, "a.bin", first.node.version_id).await;
+    assert!(
+        again.missing.is_empty(),
+        "the namespace already has every chunk"
+    );
+    let r = alice
+        .commit(
+            &again.upload_id,
+            alice.session.root_id,
+            "a.bin",
+            first.node.version_id,
+        )
+        .await;
     let second: wire::CommitResponse = r.json().await.unwrap();
     assert!(second.unchanged);
     assert_eq!(second.version_id, first.version_id);
@@ -65,15 +91,23 @@ async fn dedup_never_tells_one_user_what_another_stores() {
     let data = bytes(3, 1024 * 1024 + 7);
     alice.upload_file("secret.doc", &data, None).await;
     let (manifest, up) = bob.start_upload(&data).await;
-    assert_eq!(up.missing.len(), manifest.chunks.len(), "bob must upload the bytes himself");
+    assert_eq!(
+        up.missing.len(),
+        manifest.chunks.len(),
+        "bob must upload the bytes himself"
+    );
     // Claiming the chunks by hash alone does not work: the commit is refused.
-    let r = bob.commit(&up.upload_id, bob.session.root_id, "stolen.doc", None).await;
+    let r = bob
+        .commit(&up.upload_id, bob.session.root_id, "stolen.doc", None)
+        .await;
     assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
     // Storage still dedups: after bob sends the bytes there is one stored copy per chunk.
     let before = server.stored_files();
     bob.put_missing(&manifest, &up, &data).await;
     assert_eq!(server.stored_files(), before);
-    let r = bob.commit(&up.upload_id, bob.session.root_id, "mine.doc", None).await;
+    let r = bob
+        .commit(&up.upload_id, bob.session.root_id, "mine.doc", None)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -82,19 +116,29 @@ async fn a_stale_base_version_keeps_both_as_a_conflicted_copy() {
     let server = TestServer::start().await;
     let alice = server.register("alice").await;
     let v1 = alice.upload_file("notes.txt", b"first", None).await;
-    let v2 = alice.upload_file("notes.txt", b"second", v1.node.version_id).await;
+    let v2 = alice
+        .upload_file("notes.txt", b"second", v1.node.version_id)
+        .await;
     assert_eq!(v2.node.id, v1.node.id);
     assert!(v2.conflict.is_none());
     // A device still at v1 commits its own edit.
-    let v3 = alice.upload_file("notes.txt", b"third", v1.node.version_id).await;
+    let v3 = alice
+        .upload_file("notes.txt", b"third", v1.node.version_id)
+        .await;
     let conflict = v3.conflict.expect("a stale base makes a conflict");
     assert_eq!(conflict.original_node_id, v1.node.id);
     assert_eq!(conflict.base_version, v1.node.version_id);
     assert_eq!(conflict.current_version, v2.version_id);
-    assert!(v3.node.name.starts_with("notes (conflicted copy laptop "), "{}", v3.node.name);
+    assert!(
+        v3.node.name.starts_with("notes (conflicted copy laptop "),
+        "{}",
+        v3.node.name
+    );
     assert!(v3.node.name.ends_with(").txt"));
     let root = alice.session.root_id;
-    let listing: Listing = alice.ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None).await;
+    let listing: Listing = alice
+        .ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None)
+        .await;
     assert_eq!(listing.children.len(), 2, "both versions are kept");
 }
 
@@ -105,12 +149,24 @@ async fn a_retried_commit_returns_the_first_answer() {
     let data = bytes(4, 1000);
     let (manifest, up) = alice.start_upload(&data).await;
     alice.put_missing(&manifest, &up, &data).await;
-    let a: wire::CommitResponse = alice.commit(&up.upload_id, alice.session.root_id, "x", None).await.json().await.unwrap();
-    let b: wire::CommitResponse = alice.commit(&up.upload_id, alice.session.root_id, "x", None).await.json().await.unwrap();
+    let a: wire::CommitResponse = alice
+        .commit(&up.upload_id, alice.session.root_id, "x", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: wire::CommitResponse = alice
+        .commit(&up.upload_id, alice.session.root_id, "x", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(a.version_id, b.version_id);
     assert_eq!(a.node, b.node);
     let root = alice.session.root_id;
-    let listing: Listing = alice.ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None).await;
+    let listing: Listing = alice
+        .ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None)
+        .await;
     assert_eq!(listing.children.len(), 1);
 }
 
@@ -120,15 +176,33 @@ async fn folders_hold_files_and_names_stay_unique() {
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let folder: wire::Node = alice
-        .ok(Method::POST, "/api/v1/folders", Some(json!({"parent_id": root, "name": "Photos"})))
+        .ok(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": root, "name": "Photos"})),
+        )
         .await;
-    let r = alice.call(Method::POST, "/api/v1/folders", Some(json!({"parent_id": root, "name": "photos"}))).await;
+    let r = alice
+        .call(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": root, "name": "photos"})),
+        )
+        .await;
     assert_error(r, StatusCode::CONFLICT, "name_taken").await;
     let data = bytes(5, 500);
     let (manifest, up) = alice.start_upload(&data).await;
     alice.put_missing(&manifest, &up, &data).await;
-    let r = alice.commit(&up.upload_id, folder.id, "cat.jpg", None).await;
+    let r = alice
+        .commit(&up.upload_id, folder.id, "cat.jpg", None)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let listing: Listing = alice.ok(Method::GET, &format!("/api/v1/nodes/{}/children", folder.id), None).await;
+    let listing: Listing = alice
+        .ok(
+            Method::GET,
+            &format!("/api/v1/nodes/{}/children", folder.id),
+            None,
+        )
+        .await;
     assert_eq!(listing.children[0].name, "cat.jpg");
 }
