@@ -168,9 +168,9 @@ impl Client {
         }
         let opts = web_sys::BlobPropertyBag::new();
         opts.set_type("application/octet-stream");
-        Ok(web_sys::Blob::new_with_u8_array_sequence_and_options(
+        web_sys::Blob::new_with_u8_array_sequence_and_options(
             &parts, &opts,
-        )?)
+        )
     }
 }
 
