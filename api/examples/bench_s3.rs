@@ -118,8 +118,10 @@ async fn main() -> Result<()> {
     let commit: CommitResponse = http
         .post(format!("{base}/api/v1/commits"))
         .bearer_auth(&token)
-        .json(&json!({"upload_id": up.upload_id, "parent_id": session.root_id, "name": "big.bin",
-                      "base_version": null, "idempotency_key": up.upload_id}))
+        .json(
+            &json!({"upload_id": up.upload_id, "parent_id": session.root_id, "name": "big.bin",
+                      "base_version": null, "idempotency_key": up.upload_id}),
+        )
         .send()
         .await?
         .error_for_status()?
@@ -129,10 +131,7 @@ async fn main() -> Result<()> {
 
     let t = Instant::now();
     let d: DownloadResponse = http
-        .get(format!(
-            "{base}/api/v1/nodes/{}/download",
-            commit.node.id
-        ))
+        .get(format!("{base}/api/v1/nodes/{}/download", commit.node.id))
         .bearer_auth(&token)
         .send()
         .await?
@@ -147,8 +146,17 @@ async fn main() -> Result<()> {
         let url = urls[&c.hash].clone();
         let c = *c;
         async move {
-            let got = http.get(url).send().await?.error_for_status()?.bytes().await?;
-            anyhow::ensure!(wasm_chunker::hash_chunk(&got) == c.hash, "chunk hash mismatch");
+            let got = http
+                .get(url)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+            anyhow::ensure!(
+                wasm_chunker::hash_chunk(&got) == c.hash,
+                "chunk hash mismatch"
+            );
             Ok::<_, anyhow::Error>((c, got))
         }
     }))
@@ -195,7 +203,10 @@ async fn main() -> Result<()> {
         "\n{mib} MiB, {} chunks, Garage single node on loopback, {PARALLEL} parallel chunk transfers",
         manifest.chunks.len()
     );
-    println!("chunk + hash (native, not counted below): {:.0} MB/s", mbps(len, chunk_secs));
+    println!(
+        "chunk + hash (native, not counted below): {:.0} MB/s",
+        mbps(len, chunk_secs)
+    );
     println!(
         "| path | upload MB/s | download MB/s |\n|---|---|---|\n| Cairn pre-signed (PUTs {:.1} s + commit/verify {:.1} s) | {up_c:.0} | {down_c:.0} |\n| plain aws-sdk-s3 put/get | {up_p:.0} | {down_p:.0} |\n| ratio Cairn / plain | {:.2} | {:.2} |",
         put_secs,

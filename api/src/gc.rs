@@ -224,7 +224,9 @@ pub async fn sweep(state: &AppState, candidates: &[String]) -> anyhow::Result<us
         if used {
             continue;
         }
-        let hash: Hash = h.parse().map_err(|_| anyhow::anyhow!("bad stored hash {h}"))?;
+        let hash: Hash = h
+            .parse()
+            .map_err(|_| anyhow::anyhow!("bad stored hash {h}"))?;
         // Bytes first, rows second, all before the locks are released; a failure stops here
         // and keeps the rows of the chunks not yet deleted.
         if let Err(e) = state.blobs.delete_chunk(&hash).await {

@@ -140,7 +140,11 @@ impl LocalStore {
         if self.exists(hash).await {
             return Ok(true);
         }
-        let tmp = received.tmp.0.take().expect("a received chunk has its temp file");
+        let tmp = received
+            .tmp
+            .0
+            .take()
+            .expect("a received chunk has its temp file");
         let dir = dest.parent().expect("chunk paths have a parent");
         tokio::fs::create_dir_all(dir).await?;
         if let Err(e) = tokio::fs::rename(&tmp, &dest).await {

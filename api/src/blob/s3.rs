@@ -199,12 +199,7 @@ impl S3Store {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 412) =>
-            {
-                Ok(false)
-            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
             Err(e) => Err(err(e)),
         }
     }

@@ -159,7 +159,12 @@ api_bind_addr = "127.0.0.1:{admin}"
         self.client
             .put_bucket_cors()
             .bucket(&self.bucket)
-            .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build().unwrap())
+            .cors_configuration(
+                CorsConfiguration::builder()
+                    .cors_rules(rule)
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -220,9 +225,7 @@ pub fn client(endpoint: &str, access_key: &str, secret_key: &str) -> Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            access_key, secret_key, None, None, "test",
-        ))
+        .credentials_provider(Credentials::new(access_key, secret_key, None, None, "test"))
         .force_path_style(true)
         .build();
     Client::from_conf(conf)

@@ -77,7 +77,11 @@ async fn abandoned_uploads_expire_with_what_they_staged() {
         }
         // The session is gone for the client too.
         let r = alice
-            .call(Method::GET, &format!("/api/v1/uploads/{}", up.upload_id), None)
+            .call(
+                Method::GET,
+                &format!("/api/v1/uploads/{}", up.upload_id),
+                None,
+            )
             .await;
         assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
 
@@ -134,8 +138,7 @@ async fn old_versions_beyond_retention_are_pruned_with_their_chunks() {
         } else {
             None
         };
-        let server =
-            TestServer::start_with(garage, |s| s.version_retention = Duration::ZERO).await;
+        let server = TestServer::start_with(garage, |s| s.version_retention = Duration::ZERO).await;
         let alice = server.register("alice").await;
         let v1 = bytes(34, 2 * 1024 * 1024);
         let v2 = bytes(35, 2 * 1024 * 1024);
@@ -192,8 +195,7 @@ async fn collection_racing_commits_never_loses_a_committed_chunk() {
         } else {
             None
         };
-        let server =
-            TestServer::start_with(garage, |s| s.version_retention = Duration::ZERO).await;
+        let server = TestServer::start_with(garage, |s| s.version_retention = Duration::ZERO).await;
         let alice = server.register("alice").await;
         let contents: Vec<Vec<u8>> = (0..3).map(|i| bytes(40 + i, 1024 * 1024 + 99)).collect();
 
@@ -226,7 +228,11 @@ async fn collection_racing_commits_never_loses_a_committed_chunk() {
                 retried += 1;
                 assert!(retried < 50, "the commit never got through");
                 let again: UploadResponse = alice
-                    .ok(Method::GET, &format!("/api/v1/uploads/{}", up.upload_id), None)
+                    .ok(
+                        Method::GET,
+                        &format!("/api/v1/uploads/{}", up.upload_id),
+                        None,
+                    )
                     .await;
                 alice.put_missing(&manifest, &again, data).await;
                 r = alice
@@ -238,7 +244,11 @@ async fn collection_racing_commits_never_loses_a_committed_chunk() {
             assert!(c.conflict.is_none());
             base = c.node.version_id;
             node = c.node.id;
-            assert_eq!(&download(&server, &alice, node).await, data, "s3={s3} round {round}");
+            assert_eq!(
+                &download(&server, &alice, node).await,
+                data,
+                "s3={s3} round {round}"
+            );
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let runs = gc.await.unwrap();

@@ -17,10 +17,7 @@ async fn whole_files_and_ranges_stream_from_either_store() {
         let g = alice.upload_file(name, &data[..1000], None).await;
         let url = server.url(&format!("/api/v1/nodes/{}/content", f.node.id));
         let get = |range: Option<&str>| {
-            let mut r = server
-                .http
-                .get(&url)
-                .bearer_auth(&alice.session.token);
+            let mut r = server.http.get(&url).bearer_auth(&alice.session.token);
             if let Some(v) = range {
                 r = r.header(RANGE, v);
             }
@@ -50,14 +47,23 @@ async fn whole_files_and_ranges_stream_from_either_store() {
                 format!("bytes {from}-{to}/{n}")
             );
             let body = r.bytes().await.unwrap();
-            assert_eq!(&body[..], &data[from as usize..=to as usize], "s3={s3} {spec}");
+            assert_eq!(
+                &body[..],
+                &data[from as usize..=to as usize],
+                "s3={s3} {spec}"
+            );
         }
         let r = get(Some(&format!("bytes={n}-"))).await.unwrap();
         assert_eq!(
             r.headers()[CONTENT_RANGE].to_str().unwrap(),
             format!("bytes */{n}")
         );
-        assert_error(r, StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable").await;
+        assert_error(
+            r,
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+        )
+        .await;
         // Several ranges: the whole file (allowed by RFC 9110).
         let r = get(Some("bytes=0-1,5-6")).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
@@ -72,7 +78,10 @@ async fn whole_files_and_ranges_stream_from_either_store() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        let d = r.headers()[CONTENT_DISPOSITION].to_str().unwrap().to_owned();
+        let d = r.headers()[CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(
             d,
             "attachment; filename=\"_n_code _quoted_; filename=evil.exe\"; \

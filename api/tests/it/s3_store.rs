@@ -80,7 +80,10 @@ async fn the_bucket_lets_the_web_app_origin_use_signed_urls() {
     let preflight = |origin: String| {
         server
             .http
-            .request(Method::OPTIONS, format!("{}/cairn/staging/x/y", garage.endpoint))
+            .request(
+                Method::OPTIONS,
+                format!("{}/cairn/staging/x/y", garage.endpoint),
+            )
             .header("origin", origin)
             .header("access-control-request-method", "PUT")
             .send()
@@ -110,7 +113,11 @@ async fn a_resumed_upload_lists_only_what_is_still_missing() {
         };
         alice.put_missing(&manifest, &sent, &data).await;
         let again: UploadResponse = alice
-            .ok(Method::GET, &format!("/api/v1/uploads/{}", up.upload_id), None)
+            .ok(
+                Method::GET,
+                &format!("/api/v1/uploads/{}", up.upload_id),
+                None,
+            )
             .await;
         let left: Vec<_> = again.missing.iter().map(|t| t.hash).collect();
         let want: Vec<_> = up.missing[2..].iter().map(|t| t.hash).collect();

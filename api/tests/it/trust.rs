@@ -77,7 +77,11 @@ async fn bytes_put_under_a_wrong_hash_never_become_usable() {
         // The chunk is still missing, and the honest bytes finish the upload.
         assert_eq!(missing_of(&alice, &up.upload_id).await, vec![first.hash]);
         let again: UploadResponse = alice
-            .ok(Method::GET, &format!("/api/v1/uploads/{}", up.upload_id), None)
+            .ok(
+                Method::GET,
+                &format!("/api/v1/uploads/{}", up.upload_id),
+                None,
+            )
             .await;
         alice.put_missing(&manifest, &again, &data).await;
         let r = alice
@@ -240,9 +244,7 @@ async fn tampered_misdirected_misused_and_oversized_urls_are_refused() {
         let r = put(&server, &later, body_of(a)).await;
         assert!(refused(r.status()), "s3={s3} expiry: {}", r.status());
         // Wrong object: chunk a's signature on chunk b's key.
-        let wrong = a
-            .url
-            .replace(&a.hash.to_string(), &b.hash.to_string());
+        let wrong = a.url.replace(&a.hash.to_string(), &b.hash.to_string());
         let r = put(&server, &wrong, body_of(b)).await;
         assert!(refused(r.status()), "s3={s3} object: {}", r.status());
         // Wrong method: a PUT URL used to GET.
@@ -284,7 +286,11 @@ async fn tampered_misdirected_misused_and_oversized_urls_are_refused() {
         let before = stored_chunks(&server).await;
         let g = &dl.chunks[0];
         let r = put(&server, &g.url, vec![0u8; g.size as usize]).await;
-        assert!(refused(r.status()), "s3={s3} GET URL used to PUT: {}", r.status());
+        assert!(
+            refused(r.status()),
+            "s3={s3} GET URL used to PUT: {}",
+            r.status()
+        );
         assert_eq!(stored_chunks(&server).await, before);
         let tampered = with_param(&g.url, sig, &"1".repeat(64));
         let r = server.http.get(server.url(&tampered)).send().await.unwrap();
