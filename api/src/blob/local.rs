@@ -120,12 +120,11 @@ impl LocalStore {
         let mut removed = 0;
         let mut dir = tokio::fs::read_dir(self.root.join("incoming")).await?;
         while let Some(e) = dir.next_entry().await? {
-            let old = e
-                .metadata()
-                .await?
-                .modified()?
-                .elapsed()
-                .is_ok_and(|a| a > age);
+            // A PUT in progress may finish (and remove its temp file) at any moment.
+            let Ok(modified) = e.metadata().await.and_then(|m| m.modified()) else {
+                continue;
+            };
+            let old = modified.elapsed().is_ok_and(|a| a > age);
             if old && tokio::fs::remove_file(e.path()).await.is_ok() {
                 removed += 1;
             }
