@@ -138,7 +138,7 @@ async function s3Request(g, method, path, query, body) {
   const { host: _host, ...sent } = headers;
   return fetch(url, {
     method,
-    body,
+    body: method === 'GET' ? undefined : body,
     headers: {
       ...sent,
       authorization: `AWS4-HMAC-SHA256 Credential=${g.accessKey}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`,
