@@ -3,6 +3,8 @@
 //! manifest → GET chunks, each hash checked) against plain aws-sdk-s3 put/get of the same bytes
 //! to the same Garage, in one run on one machine. `CAIRN_BENCH_MIB` sets the size (1024).
 
+// Only some of the test fixture is needed here.
+#[allow(dead_code)]
 #[path = "../tests/it/garage.rs"]
 mod garage;
 
