@@ -96,6 +96,11 @@ pub async fn commit(
         }
     };
 
+    // The chunks must still be there and usable by this namespace, and stay so: their rows are
+    // locked against the collector until this transaction ends.
+    let hashes: Vec<wire::Hash> = manifest.chunks.iter().map(|c| c.hash).collect();
+    crate::gc::pin_chunks(tx, db.backend, caller.namespace_id, &hashes).await?;
+
     let now = now_ms();
     let version_id: i64 = sqlx::query(
         "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \

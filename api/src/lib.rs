@@ -10,6 +10,7 @@ pub mod commit;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod gc;
 pub mod names;
 pub mod routes;
 pub mod settings;
@@ -34,9 +35,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         )
     })?;
     let db = db::Db::connect(&settings.database_url()).await?;
-    let blobs = blob::BlobStore::Local(
-        blob::LocalStore::open(&settings.data_dir).context("cannot open the chunk directory")?,
-    );
+    let blobs = match &settings.s3 {
+        Some(s3) => blob::BlobStore::S3(blob::S3Store::new(s3)),
+        None => blob::BlobStore::Local(
+            blob::LocalStore::open(&settings.data_dir)
+                .context("cannot open the chunk directory")?,
+        ),
+    };
     Ok(AppState(Arc::new(state::Inner {
         db,
         blobs,
@@ -49,6 +54,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let _collector = gc::spawn(state.clone());
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

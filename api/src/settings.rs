@@ -24,6 +24,54 @@ pub struct Settings {
     pub url_ttl: Duration,
     /// How long an unfinished upload session is kept. `CAIRN_UPLOAD_TTL_SECS`.
     pub upload_ttl: Duration,
+    /// Where chunk bytes live: `None` = the local chunk directory under `data_dir` (the
+    /// embedded default); `Some` = an S3-compatible bucket (Garage, AWS, MinIO…), chosen by
+    /// setting `CAIRN_S3_BUCKET`.
+    pub s3: Option<S3Settings>,
+    /// Old versions (not the current one of a file) younger than this keep their chunks; older
+    /// ones are pruned by the collector with the chunks nothing else uses. Default 30 days;
+    /// `CAIRN_VERSION_RETENTION_SECS`.
+    pub version_retention: Duration,
+    /// How often the background collector expires abandoned uploads (and their staged
+    /// objects) and deletes unreferenced chunks. Default 10 minutes; `0` turns it off.
+    /// `CAIRN_GC_INTERVAL_SECS`.
+    pub gc_interval: Duration,
+}
+
+/// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
+/// pre-signed URLs, so the endpoint must be reachable from browsers and the bucket must allow
+/// the web app's origin by CORS (methods PUT, GET, HEAD; any header; expose `ETag`).
+///
+/// Operating advice: give Cairn its own bucket and a key limited to it; nothing but Cairn may
+/// write under `chunks/`, because Cairn trusts an object there to hash to its name.
+#[derive(Clone)]
+pub struct S3Settings {
+    /// e.g. `http://127.0.0.1:3900`; `CAIRN_S3_ENDPOINT`. Empty = AWS's regional endpoint.
+    pub endpoint: Option<String>,
+    /// `CAIRN_S3_BUCKET`.
+    pub bucket: String,
+    /// `CAIRN_S3_REGION`, default `us-east-1` (Garage's default is `garage`).
+    pub region: String,
+    /// Bucket in the path (`endpoint/bucket/key`), as Garage and MinIO expect by default.
+    /// `CAIRN_S3_PATH_STYLE`, default `true`.
+    pub path_style: bool,
+    /// `AWS_ACCESS_KEY_ID` (or `CAIRN_S3_ACCESS_KEY_ID`).
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY` (or `CAIRN_S3_SECRET_ACCESS_KEY`); never printed.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("path_style", &self.path_style)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"***")
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -39,6 +87,9 @@ impl std::fmt::Debug for Settings {
             .field("www_dir", &self.www_dir)
             .field("url_ttl", &self.url_ttl)
             .field("upload_ttl", &self.upload_ttl)
+            .field("s3", &self.s3)
+            .field("version_retention", &self.version_retention)
+            .field("gc_interval", &self.gc_interval)
             .finish()
     }
 }
@@ -59,6 +110,9 @@ impl Default for Settings {
             www_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www")),
             url_ttl: Duration::from_secs(10 * 60),
             upload_ttl: Duration::from_secs(24 * 3600),
+            s3: None,
+            version_retention: Duration::from_secs(30 * 24 * 3600),
+            gc_interval: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -83,6 +137,32 @@ impl Settings {
         }
         if let Some(v) = env("CAIRN_UPLOAD_TTL_SECS") {
             s.upload_ttl = Duration::from_secs(v.parse().context("CAIRN_UPLOAD_TTL_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_VERSION_RETENTION_SECS") {
+            s.version_retention =
+                Duration::from_secs(v.parse().context("CAIRN_VERSION_RETENTION_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_GC_INTERVAL_SECS") {
+            s.gc_interval = Duration::from_secs(v.parse().context("CAIRN_GC_INTERVAL_SECS")?);
+        }
+        if let Some(bucket) = env("CAIRN_S3_BUCKET") {
+            let secret = |a: &str, b: &str| {
+                env(a)
+                    .or_else(|| env(b))
+                    .with_context(|| format!("CAIRN_S3_BUCKET is set, so {b} is needed"))
+            };
+            s.s3 = Some(S3Settings {
+                endpoint: env("CAIRN_S3_ENDPOINT"),
+                bucket,
+                region: env("CAIRN_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                path_style: match env("CAIRN_S3_PATH_STYLE").as_deref() {
+                    None | Some("1" | "true" | "yes") => true,
+                    Some("0" | "false" | "no") => false,
+                    Some(other) => bail!("CAIRN_S3_PATH_STYLE must be true or false, not {other}"),
+                },
+                access_key_id: secret("CAIRN_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")?,
+                secret_access_key: secret("CAIRN_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")?,
+            });
         }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -117,7 +197,12 @@ const HELP: &str = "cairn — file storage and sync for the browser
 USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [--www DIR]
 
 Every flag has an environment twin: CAIRN_ADDR, CAIRN_DATA_DIR, CAIRN_DATABASE_URL, CAIRN_WWW.
-Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400).";
+Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400),
+CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTERVAL_SECS (600).
+
+Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
+CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY choose the S3-compatible store.";
 
 #[cfg(test)]
 mod tests {
@@ -138,5 +223,14 @@ mod tests {
         assert_eq!(s.addr.port(), 0);
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret"), "{shown}");
+        let s3 = S3Settings {
+            endpoint: None,
+            bucket: "b".into(),
+            region: "r".into(),
+            path_style: true,
+            access_key_id: "id".into(),
+            secret_access_key: "hunter22".into(),
+        };
+        assert!(!format!("{s3:?}").contains("hunter22"));
     }
 }

@@ -2,7 +2,9 @@
 // own temp data dir, and Debian's Chromium driven headless by playwright-core. Both are
 // bounded in time and always stopped.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, createHmac, randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -89,4 +91,144 @@ export async function register(page, username, password = 'correct horse battery
   await page.fill('#password', password);
   await page.click('#register');
   await page.waitForSelector('#files-view:not([hidden])');
+}
+
+// ---- Garage: a real S3 server for the object-storage runs ----------------------------------
+
+const GARAGE = process.env.GARAGE_BIN
+  || [join(process.env.HOME || '/root', '.cargo/bin/garage')].find((p) => existsSync(p))
+  || 'garage';
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sha256 = (data) => createHash('sha256').update(data).digest('hex');
+const hmac = (key, data) => createHmac('sha256', key).update(data).digest();
+
+/** One SigV4-signed S3 request (header auth), enough for bucket configuration calls. */
+async function s3Request(g, method, path, query, body) {
+  const url = new URL(`${g.endpoint}${path}?${query}`);
+  const now = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const day = now.slice(0, 8);
+  const payloadHash = sha256(body);
+  const md5 = createHash('md5').update(body).digest('base64');
+  const headers = {
+    'content-md5': md5,
+    host: url.host,
+    'x-amz-content-sha256': payloadHash,
+    'x-amz-date': now,
+  };
+  const signed = Object.keys(headers).sort();
+  const canonicalQuery = query.includes('=') ? query : `${query}=`;
+  const canonical = [method, path, canonicalQuery,
+    ...signed.map((h) => `${h}:${headers[h]}`), '', signed.join(';'), payloadHash].join('\n');
+  const scope = `${day}/${g.region}/s3/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', now, scope, sha256(canonical)].join('\n');
+  let key = hmac(`AWS4${g.secretKey}`, day);
+  for (const part of [g.region, 's3', 'aws4_request']) key = hmac(key, part);
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  const { host: _host, ...sent } = headers;
+  return fetch(url, {
+    method,
+    body: method === 'GET' ? undefined : body,
+    headers: {
+      ...sent,
+      authorization: `AWS4-HMAC-SHA256 Credential=${g.accessKey}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`,
+    },
+  });
+}
+
+/**
+ * Starts a single-node Garage on free loopback ports under a temp dir, with bucket `cairn` and
+ * a key; resolves once the S3 API answers a signed request. `stop()` kills it and removes the dir.
+ */
+export async function startGarage() {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-garage-'));
+  const [rpc, s3, admin] = [await freePort(), await freePort(), await freePort()];
+  writeFileSync(join(dir, 'garage.toml'), `metadata_dir = "${join(dir, 'meta')}"
+data_dir = "${join(dir, 'data')}"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:${rpc}"
+rpc_public_addr = "127.0.0.1:${rpc}"
+rpc_secret = "${randomBytesHex(32)}"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:${s3}"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:${admin}"
+`);
+  const g = {
+    endpoint: `http://127.0.0.1:${s3}`,
+    region: 'garage',
+    bucket: 'cairn',
+    accessKey: `GK${randomBytesHex(12)}`,
+    secretKey: randomBytesHex(32),
+  };
+  const child = spawn(GARAGE, ['-c', join(dir, 'garage.toml'), 'server', '--single-node', '--default-bucket'], {
+    env: { ...process.env, RUST_LOG: 'warn', GARAGE_DEFAULT_ACCESS_KEY: g.accessKey,
+      GARAGE_DEFAULT_SECRET_KEY: g.secretKey, GARAGE_DEFAULT_BUCKET: g.bucket },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let exited = null;
+  child.on('exit', (code) => { exited = code; });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await done;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  /** Lets pages from `origin` PUT and GET objects with signed URLs. */
+  const allowOrigin = async (origin) => {
+    const xml = `<CORSConfiguration><CORSRule><AllowedOrigin>${origin}</AllowedOrigin>`
+      + '<AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod>'
+      + '<AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds>'
+      + '</CORSRule></CORSConfiguration>';
+    const r = await s3Request(g, 'PUT', `/${g.bucket}`, 'cors', xml);
+    if (!r.ok) throw new Error(`PutBucketCors: ${r.status} ${await r.text()}`);
+  };
+  // Ready when the bucket accepts a signed configuration call (polled, bounded).
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== null) { await stop(); throw new Error(`garage exited with ${exited}`); }
+    try {
+      await allowOrigin('http://127.0.0.1');
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) { await stop(); throw new Error(`garage not ready in 30 s: ${e}`); }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    ...g,
+    allowOrigin,
+    stop,
+    /** The environment that points a Cairn server at this Garage. */
+    env: { CAIRN_S3_ENDPOINT: g.endpoint, CAIRN_S3_BUCKET: g.bucket, CAIRN_S3_REGION: g.region,
+      AWS_ACCESS_KEY_ID: g.accessKey, AWS_SECRET_ACCESS_KEY: g.secretKey },
+    /** Lists keys under `prefix` (signed ListObjectsV2). */
+    async keys(prefix) {
+      const r = await s3Request(g, 'GET', `/${g.bucket}`, `list-type=2&prefix=${encodeURIComponent(prefix)}`, '');
+      const text = await r.text();
+      if (!r.ok) throw new Error(`ListObjectsV2: ${r.status} ${text}`);
+      return [...text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    },
+  };
+}
+
+function randomBytesHex(n) {
+  return cryptoRandomBytes(n).toString('hex');
 }

@@ -15,6 +15,9 @@ const HELP: &str = "cargo xtask <command>
   test                install what tests need, then fmt, clippy, unit, integration
                       and browser end-to-end tests
   wasm                build the WASM core and its JS bindings into www/pkg
+  bench-s3            upload/download MB/s of a 1 GiB file through Cairn's pre-signed
+                      flow vs plain aws-sdk-s3, against a throwaway Garage
+                      (CAIRN_BENCH_MIB changes the size)
   setup               only install what the tests need";
 
 fn main() -> Result<()> {
@@ -25,6 +28,7 @@ fn main() -> Result<()> {
         "run" => run(&rest),
         "test" => test(),
         "wasm" => wasm::build(),
+        "bench-s3" => bench_s3(),
         "setup" => tools::setup_for_tests(),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");
@@ -40,6 +44,16 @@ fn run(args: &[String]) -> Result<()> {
     sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
     let bin = sh::target_dir().join("release/cairn");
     sh::exec(&bin, args)
+}
+
+fn bench_s3() -> Result<()> {
+    let garage = tools::ensure_garage()?;
+    sh::run_in(
+        &sh::root(),
+        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &["run", "--release", "-p", "api", "--example", "bench_s3"],
+        &[("GARAGE_BIN", garage.to_str().unwrap_or("garage"))],
+    )
 }
 
 fn test() -> Result<()> {
@@ -73,11 +87,15 @@ fn test() -> Result<()> {
     })?;
     sh::step("browser end-to-end tests", || {
         let bin = sh::target_dir().join("debug/cairn");
+        let garage = tools::ensure_garage()?;
         sh::run_in(
             &sh::root().join("tests"),
             "node",
             &["--test", "--test-concurrency=1", "e2e/"],
-            &[("CAIRN_BIN", bin.to_str().unwrap_or_default())],
+            &[
+                ("CAIRN_BIN", bin.to_str().unwrap_or_default()),
+                ("GARAGE_BIN", garage.to_str().unwrap_or("garage")),
+            ],
         )
     })?;
     println!("\nall test steps passed in {:.0?}", started.elapsed());

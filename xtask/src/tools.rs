@@ -12,8 +12,48 @@ pub fn setup_for_tests() -> Result<()> {
     sh::step("tools", || {
         ensure_wasm_target()?;
         ensure_chromium()?;
-        ensure_npm_packages()
+        ensure_npm_packages()?;
+        ensure_garage().map(|_| ())
     })
+}
+
+/// The Garage version the S3 tests run against.
+pub const GARAGE_VERSION: &str = "2.5.0";
+
+/// Where Garage is (`GARAGE_BIN`, `~/.cargo/bin/garage`, or `garage` on the PATH), installing
+/// it from the crate registry (≈6.5 min on 2 cores) when it is nowhere.
+pub fn ensure_garage() -> Result<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("GARAGE_BIN") {
+        return Ok(p.into());
+    }
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let cargo_bin = home.map(|h| h.join(".cargo/bin/garage"));
+    if let Some(p) = cargo_bin.as_ref().filter(|p| p.exists()) {
+        return Ok(p.clone());
+    }
+    if sh::succeeds("garage", &["--version"]) {
+        return Ok("garage".into());
+    }
+    println!("Garage is missing: installing it with cargo (takes several minutes)");
+    sh::run_in(
+        &sh::root(),
+        "cargo",
+        &[
+            "install",
+            "garage",
+            "--version",
+            GARAGE_VERSION,
+            "--locked",
+            "--no-default-features",
+            "--features",
+            "bundled-libs,sqlite",
+        ],
+        &[],
+    )?;
+    match cargo_bin.filter(|p| p.exists()) {
+        Some(p) => Ok(p),
+        None => bail!("cargo install garage finished but ~/.cargo/bin/garage is missing"),
+    }
 }
 
 pub fn ensure_wasm_target() -> Result<()> {

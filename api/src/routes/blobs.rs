@@ -11,8 +11,8 @@ use wire::Hash;
 
 use crate::blob::local::ReceiveError;
 use crate::blob::signer::Grant;
-use crate::blob::BlobStore;
-use crate::db::{chunks, now_ms, uploads};
+use crate::blob::{promote, BlobStore};
+use crate::db::{now_ms, uploads};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
@@ -43,7 +43,9 @@ pub async fn put(
     Query(q): Query<Signed>,
     body: Body,
 ) -> ApiResult<Response> {
-    let BlobStore::Local(store) = &state.blobs;
+    let BlobStore::Local(store) = &state.blobs else {
+        return Err(ApiError::NotFound("endpoint"));
+    };
     check(store, "PUT", &object, &q)?;
     let mut parts = object.split('/');
     let (Some("staging"), Some(upload_id), Some(hash), None) =
@@ -68,8 +70,8 @@ pub async fn put(
     if q.max != size as u64 {
         return Err(ApiError::BadSignature);
     }
-    match store.receive(&hash, q.max, body.into_data_stream()).await {
-        Ok(_) => {}
+    let received = match store.receive(&hash, q.max, body.into_data_stream()).await {
+        Ok(r) => r,
         Err(ReceiveError::TooLarge) => return Err(ApiError::TooLarge),
         Err(ReceiveError::Mismatch) => return Err(ApiError::HashMismatch),
         Err(ReceiveError::Body(e)) => {
@@ -78,8 +80,15 @@ pub async fn put(
             )))
         }
         Err(ReceiveError::Io(e)) => return Err(e.into()),
-    }
-    chunks::record_verified(&state.db, upload.namespace_id, &hash, size).await?;
+    };
+    promote::record(
+        &state.db,
+        upload.namespace_id,
+        &hash,
+        size,
+        store.promote(&hash, received),
+    )
+    .await?;
     tracing::debug!(upload_id, chunk = %hash, size, "chunk received");
     Ok((StatusCode::OK, [(header::ETAG, format!("\"{hash}\""))]).into_response())
 }
@@ -89,14 +98,16 @@ pub async fn get(
     Path(object): Path<String>,
     Query(q): Query<Signed>,
 ) -> ApiResult<Response> {
-    let BlobStore::Local(store) = &state.blobs;
+    let BlobStore::Local(store) = &state.blobs else {
+        return Err(ApiError::NotFound("endpoint"));
+    };
     check(store, "GET", &object, &q)?;
     let hash: Hash = object
         .strip_prefix("chunks/")
         .and_then(|h| h.parse().ok())
         .ok_or(ApiError::BadSignature)?;
     let bytes = store
-        .read(&hash)
+        .read(&hash, None)
         .await
         .map_err(|_| ApiError::NotFound("chunk"))?;
     Ok((

@@ -13,6 +13,7 @@ use wire::{
 };
 
 use crate::auth::Auth;
+use crate::blob::promote;
 use crate::commit;
 use crate::db::users::Caller;
 use crate::db::{chunks, now_ms, uploads};
@@ -44,18 +45,17 @@ async fn missing(
 
 async fn answer(state: &AppState, upload: &uploads::Upload) -> ApiResult<UploadResponse> {
     let ttl = state.settings.url_ttl;
-    let missing = missing(state, upload.namespace_id, &upload.manifest)
-        .await?
-        .into_iter()
-        .map(|(hash, size)| ChunkTarget {
-            url: state.blobs.put_url(&upload.id, &hash, size, ttl),
+    let mut targets = Vec::new();
+    for (hash, size) in missing(state, upload.namespace_id, &upload.manifest).await? {
+        targets.push(ChunkTarget {
+            url: state.blobs.put_url(&upload.id, &hash, size, ttl).await?,
             hash,
             size,
-        })
-        .collect();
+        });
+    }
     Ok(UploadResponse {
         upload_id: upload.id.clone(),
-        missing,
+        missing: targets,
         expires_at: upload.expires_at,
     })
 }
@@ -102,6 +102,8 @@ pub async fn get_upload(
     Path(id): Path<String>,
 ) -> ApiResult<Json<UploadResponse>> {
     let upload = live_upload(&state, &c, &id).await?;
+    // S3: chunks PUT since the last answer are verified now, so they are not asked for again.
+    promote::settle(&state, &upload, false).await?;
     Ok(Json(answer(&state, &upload).await?))
 }
 
@@ -116,6 +118,8 @@ pub async fn commit(
         Err(ApiError::NotFound(_)) => return replay(&state, &c, &req).await,
         Err(e) => return Err(e),
     };
+    // S3: staged chunks are hashed and promoted before the commit may name them.
+    promote::settle(&state, &upload, true).await?;
     let missing = missing(&state, c.namespace_id, &upload.manifest).await?;
     if !missing.is_empty() {
         return Err(ApiError::UploadIncomplete(missing.len()));
@@ -166,16 +170,14 @@ pub async fn download(
     };
     let ttl = state.settings.url_ttl;
     let mut seen = HashSet::new();
-    let chunks = manifest
-        .chunks
-        .iter()
-        .filter(|c| seen.insert(c.hash))
-        .map(|c| ChunkTarget {
+    let mut chunks = Vec::new();
+    for c in manifest.chunks.iter().filter(|c| seen.insert(c.hash)) {
+        chunks.push(ChunkTarget {
             hash: c.hash,
             size: c.size,
-            url: state.blobs.get_url(&c.hash, ttl),
-        })
-        .collect();
+            url: state.blobs.get_url(&c.hash, ttl).await?,
+        });
+    }
     Ok(Json(DownloadResponse {
         node,
         manifest,

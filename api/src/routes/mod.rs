@@ -2,6 +2,7 @@
 
 mod accounts;
 mod blobs;
+mod content;
 mod files;
 mod tree;
 
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::FOLDERS, post(tree::create_folder))
         .route("/api/v1/nodes/{id}/children", get(tree::children))
         .route("/api/v1/nodes/{id}/download", get(files::download))
+        .route("/api/v1/nodes/{id}/content", get(content::content))
         .route(paths::UPLOADS, post(files::create_upload))
         .route("/api/v1/uploads/{id}", get(files::get_upload))
         .route(paths::COMMITS, post(files::commit))

@@ -10,23 +10,55 @@ pub struct TestServer {
     pub base: String,
     pub http: Client,
     pub dir: tempfile::TempDir,
+    /// The server's state, for calling background jobs (GC, expiry) directly.
+    pub state: api::AppState,
+    /// The S3 server the chunks go to, when not the local directory.
+    pub garage: Option<crate::garage::Garage>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(None, |_| {}).await
+    }
+
+    /// A server whose chunks live in a fresh Garage.
+    pub async fn start_s3() -> TestServer {
+        let garage = crate::garage::Garage::start().await;
+        Self::start_with(Some(garage), |_| {}).await
+    }
+
+    /// Either store: `s3` picks a fresh Garage, else the local directory.
+    pub async fn start_store(s3: bool) -> TestServer {
+        if s3 {
+            Self::start_s3().await
+        } else {
+            Self::start().await
+        }
+    }
+
+    pub async fn start_with(
+        garage: Option<crate::garage::Garage>,
+        tweak: impl FnOnce(&mut api::Settings),
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let settings = api::Settings {
+        let mut settings = api::Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
+            s3: garage.as_ref().map(|g| g.settings()),
+            // Tests run the collector themselves, at the moment they choose.
+            gc_interval: std::time::Duration::ZERO,
             ..api::Settings::default()
         };
+        tweak(&mut settings);
         let listener = tokio::net::TcpListener::bind(settings.addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = api::build_state(settings).await.unwrap();
+        let served = state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let state = served;
             api::serve(state, listener, async {
                 let _ = rx.await;
             })
@@ -37,6 +69,8 @@ impl TestServer {
             base,
             http: Client::new(),
             dir,
+            state,
+            garage,
             stop: Some(tx),
             task: Some(task),
         }

@@ -3,4 +3,9 @@
 
 mod bad_input;
 mod fixture;
+mod garage;
+mod gc;
+mod s3_content;
+mod s3_store;
+mod trust;
 mod upload;

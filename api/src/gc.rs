@@ -1,0 +1,281 @@
+//! Cleaning up after clients and time: abandoned upload sessions (and what they staged) expire,
+//! old versions beyond the retention setting are pruned, and chunks that no version and no open
+//! upload session references are deleted from the store.
+//!
+//! Safety against a concurrent commit: the collector locks each candidate chunk row
+//! (`FOR UPDATE` on PostgreSQL; the single writer on SQLite), re-checks under that lock that no
+//! version and no live upload names it, and deletes its bytes and rows before releasing the
+//! lock. A commit locks the rows of every chunk it names (`pin_chunks`, `FOR SHARE`) in the
+//! transaction that writes the version: whichever comes second sees the other's result, so a
+//! committed version never names a deleted chunk, and a commit that lost the race is refused
+//! with `upload_incomplete` (the client re-asks what is missing and sends it again).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use sqlx::{Any, Row as _, Transaction};
+use wire::{Hash, Manifest};
+
+use crate::blob::BlobStore;
+use crate::db::{now_ms, Backend, Db};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Chunks examined per transaction.
+const BATCH: usize = 200;
+
+/// What one collection did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub uploads_expired: usize,
+    pub versions_pruned: usize,
+    pub chunks_deleted: usize,
+}
+
+/// Locks the rows of `hashes` against deletion until `tx` ends, and checks `namespace_id` may
+/// use every one of them; refuses with `upload_incomplete` (how many are missing) otherwise.
+pub async fn pin_chunks(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    namespace_id: i64,
+    hashes: &[Hash],
+) -> ApiResult<()> {
+    let unique: Vec<String> = hashes
+        .iter()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(|h| h.to_string())
+        .collect();
+    let mut found = 0usize;
+    for batch in unique.chunks(BATCH) {
+        let params: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
+        let lock = match backend {
+            Backend::Postgres => " FOR SHARE",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT c.hash FROM chunks c WHERE c.hash IN ({}) AND EXISTS \
+             (SELECT 1 FROM namespace_chunks n WHERE n.namespace_id = $1 AND n.hash = c.hash){lock}",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(namespace_id);
+        for h in batch {
+            q = q.bind(h);
+        }
+        found += q.fetch_all(&mut **tx).await?.len();
+    }
+    if found != unique.len() {
+        return Err(ApiError::UploadIncomplete(unique.len() - found));
+    }
+    Ok(())
+}
+
+/// One full pass: expire uploads, prune versions, delete unreferenced chunks.
+pub async fn collect(state: &AppState) -> anyhow::Result<Report> {
+    let now = now_ms();
+    let uploads_expired = expire_uploads(state, now).await?;
+    let cutoff = now - state.settings.version_retention.as_millis() as i64;
+    let versions_pruned = prune_versions(&state.db, cutoff).await?;
+    let chunks_deleted = delete_unreferenced(state).await?;
+    let report = Report {
+        uploads_expired,
+        versions_pruned,
+        chunks_deleted,
+    };
+    tracing::info!(?report, "collected garbage");
+    Ok(report)
+}
+
+/// Deletes upload sessions that expired before `now` and whatever they staged; on S3 also
+/// staging areas no session owns any more (a PUT URL replayed after its upload was committed).
+pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize> {
+    let rows = sqlx::query("SELECT id FROM uploads WHERE expires_at < $1")
+        .bind(now)
+        .fetch_all(&state.db.pool)
+        .await?;
+    let mut n = 0;
+    for r in rows {
+        let id: String = r.get(0);
+        state.blobs.drop_staging(&id).await?;
+        let mut w = state.db.write().await?;
+        n += sqlx::query("DELETE FROM uploads WHERE id = $1 AND expires_at < $2")
+            .bind(&id)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?
+            .rows_affected() as usize;
+        w.commit().await?;
+        tracing::debug!(upload_id = %id, "upload session expired");
+    }
+    match &state.blobs {
+        BlobStore::Local(s) => {
+            s.sweep_incoming(state.settings.upload_ttl).await?;
+        }
+        BlobStore::S3(s) => {
+            for id in s.staging_uploads().await? {
+                let live = sqlx::query("SELECT 1 FROM uploads WHERE id = $1")
+                    .bind(&id)
+                    .fetch_optional(&state.db.pool)
+                    .await?
+                    .is_some();
+                if !live {
+                    s.delete_prefix(&format!("staging/{id}/")).await?;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Removes versions that stopped being current before `cutoff` (a newer version of the same
+/// file was written before it) and are no node's current version.
+pub async fn prune_versions(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
+    let mut w = db.write().await?;
+    let old = "SELECT v.id FROM versions v WHERE \
+               NOT EXISTS (SELECT 1 FROM nodes n WHERE n.version_id = v.id) AND \
+               EXISTS (SELECT 1 FROM versions w WHERE w.node_id = v.node_id AND w.id > v.id \
+                       AND w.created_at < $1)";
+    sqlx::query(&format!(
+        "DELETE FROM version_chunks WHERE version_id IN ({old})"
+    ))
+    .bind(cutoff)
+    .execute(&mut *w.tx)
+    .await?;
+    let n = sqlx::query(&format!("DELETE FROM versions WHERE id IN ({old})"))
+        .bind(cutoff)
+        .execute(&mut *w.tx)
+        .await?
+        .rows_affected() as usize;
+    w.commit().await?;
+    Ok(n)
+}
+
+/// Every chunk hash a live (unexpired) upload session names.
+async fn open_upload_chunks<'e, E>(exec: E) -> anyhow::Result<HashSet<String>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query("SELECT manifest FROM uploads WHERE expires_at >= $1")
+        .bind(now_ms())
+        .fetch_all(exec)
+        .await?;
+    let mut out = HashSet::new();
+    for r in rows {
+        let m: String = r.get(0);
+        let m: Manifest = serde_json::from_str(&m)?;
+        out.extend(m.chunks.iter().map(|c| c.hash.to_string()));
+    }
+    Ok(out)
+}
+
+/// Deletes chunks no version and no live upload references; answers how many.
+pub async fn delete_unreferenced(state: &AppState) -> anyhow::Result<usize> {
+    let mut deleted = 0;
+    let mut after = String::new();
+    loop {
+        // Candidates, read without locks; each is re-checked under its lock below.
+        let rows = sqlx::query(
+            "SELECT c.hash FROM chunks c WHERE c.hash > $1 AND NOT EXISTS \
+             (SELECT 1 FROM version_chunks vc WHERE vc.hash = c.hash) ORDER BY c.hash LIMIT $2",
+        )
+        .bind(&after)
+        .bind(BATCH as i64)
+        .fetch_all(&state.db.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(deleted);
+        }
+        let candidates: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        after = candidates.last().cloned().unwrap_or_default();
+        deleted += sweep(state, &candidates).await?;
+    }
+}
+
+/// Deletes those of `candidates` that are still unreferenced, under their row locks.
+pub async fn sweep(state: &AppState, candidates: &[String]) -> anyhow::Result<usize> {
+    let db = &state.db;
+    let mut w = db.write().await?;
+    let lock = match db.backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let mut locked = Vec::new();
+    for h in candidates {
+        let row = sqlx::query(&format!("SELECT hash FROM chunks WHERE hash = $1{lock}"))
+            .bind(h)
+            .fetch_optional(&mut *w.tx)
+            .await?;
+        if row.is_some() {
+            locked.push(h.clone());
+        }
+    }
+    // Re-checked under the locks: a commit that pinned a chunk first has written its version.
+    let open = open_upload_chunks(&mut *w.tx).await?;
+    let mut gone = Vec::new();
+    for h in locked {
+        if open.contains(&h) {
+            continue;
+        }
+        let used = sqlx::query("SELECT 1 FROM version_chunks WHERE hash = $1 LIMIT 1")
+            .bind(&h)
+            .fetch_optional(&mut *w.tx)
+            .await?
+            .is_some();
+        if used {
+            continue;
+        }
+        let hash: Hash = h
+            .parse()
+            .map_err(|_| anyhow::anyhow!("bad stored hash {h}"))?;
+        // Bytes first, rows second, all before the locks are released; a failure stops here
+        // and keeps the rows of the chunks not yet deleted.
+        if let Err(e) = state.blobs.delete_chunk(&hash).await {
+            tracing::warn!(chunk = %h, error = %e, "could not delete a chunk; will retry");
+            break;
+        }
+        gone.push(h);
+    }
+    for h in &gone {
+        sqlx::query("DELETE FROM namespace_chunks WHERE hash = $1")
+            .bind(h)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query("DELETE FROM chunks WHERE hash = $1")
+            .bind(h)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    w.commit().await?;
+    for h in &gone {
+        tracing::debug!(chunk = %h, "chunk deleted");
+    }
+    Ok(gone.len())
+}
+
+/// Runs `collect` every `interval` until dropped.
+pub struct Collector(tokio::task::JoinHandle<()>);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts the background collector (none when the interval is zero).
+pub fn spawn(state: AppState) -> Option<Collector> {
+    let interval: Duration = state.settings.gc_interval;
+    if interval.is_zero() {
+        return None;
+    }
+    Some(Collector(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = collect(&state).await {
+                tracing::warn!(error = ?e, "garbage collection failed; will retry");
+            }
+        }
+    })))
+}
