@@ -1,6 +1,8 @@
 // Chunks and hashes one File per message inside a Web Worker, reading it with File.stream()
-// (markedly faster than slice().arrayBuffer() loops) so the UI thread never hashes.
+// (markedly faster than slice().arrayBuffer() loops) so the UI thread never hashes. While the
+// worker hashes one piece the browser reads the next, so reading and hashing overlap.
 import init, { Chunker } from '../pkg/web_client.js';
+import { feeder } from './chunk-feed.js';
 
 const ready = init();
 
@@ -9,18 +11,20 @@ self.onmessage = async (event) => {
   try {
     await ready;
     const chunker = new Chunker();
+    const feed = feeder(chunker);
     const reader = file.stream().getReader();
     let last = 0;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunker.update(value);
+      feed.push(value);
       const now = performance.now();
       if (now - last > 100) {
         last = now;
         self.postMessage({ id, hashed: chunker.bytes });
       }
     }
+    feed.flush();
     self.postMessage({ id, manifest: chunker.finish() });
   } catch (e) {
     self.postMessage({ id, error: String(e && e.message || e) });

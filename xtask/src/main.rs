@@ -2,6 +2,7 @@
 //! so they behave the same on every machine and need nothing but cargo to start.
 
 mod sh;
+mod simd;
 mod tools;
 mod wasm;
 
