@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the two README commands (`run`, `test`) and their helpers, in Rust
 //! so they behave the same on every machine and need nothing but cargo to start.
 
+mod bench;
 mod sh;
 mod simd;
 mod tools;
@@ -16,7 +17,11 @@ const HELP: &str = "cargo xtask <command>
   test                install what tests need, then fmt, clippy, unit, integration
                       and browser end-to-end tests
   wasm                build the WASM core and its JS bindings into www/pkg
-  setup               only install what the tests need";
+  setup               only install what the tests need
+  bench-chunker [--mib N] [--rounds N] [--json]
+                      chunker figures in one run: native (1 thread, all cores),
+                      WASM in headless Chromium (1 and N workers), the File
+                      pipeline vs File.stream() and hash-wasm, delta efficiency";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -27,6 +32,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "wasm" => wasm::build(),
         "setup" => tools::setup_for_tests(),
+        "bench-chunker" => bench::bench_chunker(&rest),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
