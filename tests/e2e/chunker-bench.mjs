@@ -24,21 +24,11 @@ let browser;
 try {
   browser = await launchBrowser();
   const page = await browser.newPage();
-  page.on('console', (m) => process.stderr.write(`page: ${m.text()}\n`));
+  page.on('console', (m) => process.stderr.write(`bench page: ${m.text()}\n`));
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
   await page.goto(`${server.base}/bench.html`);
   await page.waitForFunction(() => window.cairnBench, null, { timeout: 30_000 });
-  const log = setInterval(async () => {
-    const text = await page.locator('#log').textContent().catch(() => '');
-    process.stderr.write(`\r${text.trim().split('\n').pop().slice(0, 150)}`);
-  }, 2000);
-  let result;
-  try {
-    result = await page.evaluate((o) => window.cairnBench.run(o), { mib, fileMib, rounds, hashWasmSource });
-  } finally {
-    clearInterval(log);
-    process.stderr.write('\n');
-  }
+  const result = await page.evaluate((o) => window.cairnBench.run(o), { mib, fileMib, rounds, hashWasmSource });
   result.chromium = browser.version();
   console.log(JSON.stringify(result));
 } finally {

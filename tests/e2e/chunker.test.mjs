@@ -99,6 +99,17 @@ test('feeding 96 MiB through the input buffer does not grow WASM memory', { time
   assert.equal(after, before, 'WASM memory grew while streaming');
 });
 
+
+test('the bench page (cargo xtask bench-chunker) runs end to end on small inputs', { timeout: 180_000 }, async () => {
+  const { createRequire } = await import('node:module');
+  const source = await readFile(createRequire(import.meta.url).resolve('hash-wasm/dist/blake3.umd.min.js'), 'utf8');
+  const r = await page.evaluate((s) => window.cairnBench.run({ mib: 8, fileMib: 8, rounds: 1, hashWasmSource: s }), source);
+  for (const v of [r.wasm.chunk_hash_1_worker_mbps, r.wasm.chunk_hash_n_workers_mbps, r.file.drain_mbps,
+    r.file.pipeline_mbps, r.file.hash_wasm_blake3_mbps, r.many_files.in_parallel_mbps]) {
+    assert.ok(Number.isFinite(v) && v > 0, JSON.stringify(r));
+  }
+});
+
 test('no page errors', () => {
   assert.deepEqual(errors, []);
 });

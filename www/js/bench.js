@@ -5,7 +5,10 @@
 import { chunkFile, POOL_SIZE } from './chunk-pool.js';
 
 const MIB = 1024 * 1024;
-const log = (line) => { document.querySelector('#log').textContent += `${line}\n`; };
+const log = (line) => {
+  document.querySelector('#log').textContent += `${line}\n`;
+  console.log(line);
+};
 
 /** A worker that answers one message at a time. */
 function spawn(url, options) {
