@@ -8,9 +8,10 @@ const ready = init();
 
 self.onmessage = async (event) => {
   const { id, file } = event.data;
+  let chunker = null;
   try {
     await ready;
-    const chunker = new Chunker();
+    chunker = new Chunker();
     const feed = feeder(chunker);
     const reader = file.stream().getReader();
     let last = 0;
@@ -25,8 +26,12 @@ self.onmessage = async (event) => {
       }
     }
     feed.flush();
-    self.postMessage({ id, manifest: chunker.finish() });
+    const manifest = chunker.finish();
+    chunker = null;
+    self.postMessage({ id, manifest });
   } catch (e) {
+    // A file that cannot be read (moved, deleted) must not keep its 1 MiB input buffer.
+    chunker?.free();
     self.postMessage({ id, error: String(e && e.message || e) });
   }
 };
