@@ -4,12 +4,16 @@
 
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
 
+mod bench;
 mod chunker;
 mod client;
 mod http;
+mod vectors;
 
+pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
+pub use vectors::{check_vector_case, vector_input};
 
 use wasm_bindgen::prelude::*;
 

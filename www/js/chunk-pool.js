@@ -1,5 +1,6 @@
 // A small pool of chunking workers: several files hash in parallel, one per worker.
-const SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+export const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+const SIZE = POOL_SIZE;
 const idle = [];
 const waiting = [];
 let created = 0;

@@ -1,7 +1,9 @@
 //! `cargo xtask <command>`: the two README commands (`run`, `test`) and their helpers, in Rust
 //! so they behave the same on every machine and need nothing but cargo to start.
 
+mod bench;
 mod sh;
+mod simd;
 mod tools;
 mod wasm;
 
@@ -18,7 +20,11 @@ const HELP: &str = "cargo xtask <command>
   bench-s3            upload/download MB/s of a 1 GiB file through Cairn's pre-signed
                       flow vs plain aws-sdk-s3, against a throwaway Garage
                       (CAIRN_BENCH_MIB changes the size)
-  setup               only install what the tests need";
+  setup               only install what the tests need
+  bench-chunker [--mib N] [--rounds N] [--json]
+                      chunker figures in one run: native (1 thread, all cores),
+                      WASM in headless Chromium (1 and N workers), the File
+                      pipeline vs File.stream() and hash-wasm, delta efficiency";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -30,6 +36,7 @@ fn main() -> Result<()> {
         "wasm" => wasm::build(),
         "bench-s3" => bench_s3(),
         "setup" => tools::setup_for_tests(),
+        "bench-chunker" => bench::bench_chunker(&rest),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())

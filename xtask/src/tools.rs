@@ -136,10 +136,14 @@ fn is_root() -> bool {
 
 pub fn ensure_npm_packages() -> Result<()> {
     let tests = sh::root().join("tests");
-    if tests
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
+    // Every package of tests/package.json; a tree installed before one was added reinstalls.
+    if ["playwright-core", "hash-wasm"].iter().all(|p| {
+        tests
+            .join("node_modules")
+            .join(p)
+            .join("package.json")
+            .exists()
+    }) {
         return Ok(());
     }
     if !sh::succeeds("npm", &["--version"]) {

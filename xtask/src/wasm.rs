@@ -26,9 +26,11 @@ pub fn build() -> Result<()> {
         .web(true)?
         .omit_default_module_path(false);
     b.generate(&out).context("wasm-bindgen failed")?;
-    let size = std::fs::metadata(out.join("web_client_bg.wasm"))?.len();
+    let bundle = out.join("web_client_bg.wasm");
+    let size = std::fs::metadata(&bundle)?.len();
+    let simd = crate::simd::require_simd(&bundle)?;
     println!(
-        "wasm bundle: www/pkg/web_client_bg.wasm ({} KiB)",
+        "wasm bundle: www/pkg/web_client_bg.wasm ({} KiB, {simd} SIMD128 instructions)",
         size / 1024
     );
     Ok(())

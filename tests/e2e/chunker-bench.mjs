@@ -1,0 +1,37 @@
+// The browser half of `cargo xtask bench-chunker`: starts the real cairn server and headless
+// Chromium, opens /bench.html, injects hash-wasm's BLAKE3 from node_modules, runs the bench and
+// prints its figures as one JSON line on stdout (progress goes to stderr).
+//
+//   CAIRN_BIN=target/debug/cairn node e2e/chunker-bench.mjs [--mib 256] [--file-mib 256] [--rounds 3]
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { startServer, launchBrowser } from './harness.mjs';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const mib = option('--mib', 256);
+const fileMib = option('--file-mib', 256);
+const rounds = option('--rounds', 3);
+
+const require = createRequire(import.meta.url);
+const hashWasmSource = await readFile(require.resolve('hash-wasm/dist/blake3.umd.min.js'), 'utf8');
+
+const server = await startServer();
+let browser;
+try {
+  browser = await launchBrowser();
+  const page = await browser.newPage();
+  page.on('console', (m) => process.stderr.write(`bench page: ${m.text()}\n`));
+  page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
+  await page.goto(`${server.base}/bench.html`);
+  await page.waitForFunction(() => window.cairnBench, null, { timeout: 30_000 });
+  const result = await page.evaluate((o) => window.cairnBench.run(o), { mib, fileMib, rounds, hashWasmSource });
+  result.chromium = browser.version();
+  console.log(JSON.stringify(result));
+} finally {
+  await browser?.close();
+  await server.stop();
+}

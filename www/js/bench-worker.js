@@ -1,0 +1,51 @@
+// One worker of the chunker bench page (www/bench.html): times the WASM chunker on input held
+// in WASM memory, and drains File streams with no work at all (the reader's own speed).
+import init, { BenchData } from '../pkg/web_client.js';
+
+const ready = init();
+let data = null;
+
+async function drain(file) {
+  const reader = file.stream().getReader();
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return bytes;
+    bytes += value.length;
+  }
+}
+
+self.onmessage = async ({ data: msg }) => {
+  try {
+    await ready;
+    let reply;
+    switch (msg.op) {
+      case 'prepare':
+        if (data) data.free();
+        data = new BenchData(msg.seed, msg.bytes);
+        reply = { bytes: data.size };
+        break;
+      case 'chunkHash':
+      case 'cutPoints':
+      case 'blake3': {
+        const start = performance.now();
+        const result = data[msg.op]();
+        reply = { ms: performance.now() - start, result };
+        break;
+      }
+      case 'drain':
+        reply = { bytes: await drain(msg.file) };
+        break;
+      case 'free':
+        if (data) data.free();
+        data = null;
+        reply = {};
+        break;
+      default:
+        throw new Error(`unknown op ${msg.op}`);
+    }
+    self.postMessage({ ok: reply });
+  } catch (e) {
+    self.postMessage({ error: String(e && e.message || e) });
+  }
+};

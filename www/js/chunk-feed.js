@@ -1,0 +1,31 @@
+// Feeds bytes into a WASM Chunker through its persistent input buffer: pieces are copied into
+// WASM memory and chunked a buffer at a time, so nothing is allocated per piece and WASM memory
+// stays flat however large the file (wasm-bindgen's `update(bytes)` allocates on every call).
+
+/** Returns { push(Uint8Array), flush() } for `chunker`; call flush() before chunker.finish(). */
+export function feeder(chunker) {
+  const capacity = chunker.inputCapacity;
+  let view = chunker.input();
+  let filled = 0;
+  const consume = () => {
+    chunker.consume(filled);
+    filled = 0;
+  };
+  return {
+    push(bytes) {
+      let at = 0;
+      while (at < bytes.length) {
+        // Growing WASM memory detaches old views; the bytes already copied stay in place.
+        if (view.byteLength === 0) view = chunker.input();
+        const n = Math.min(capacity - filled, bytes.length - at);
+        view.set(bytes.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === capacity) consume();
+      }
+    },
+    flush() {
+      if (filled) consume();
+    },
+  };
+}
