@@ -16,6 +16,10 @@ UPDATE namespaces SET used_bytes = (
     WHERE n.namespace_id = namespaces.id
 );
 
+-- Folded names compare and sort by code point, as SQLite's BINARY does, whatever the
+-- database's locale: listings and search results come out in the same order on both.
+ALTER TABLE nodes ALTER COLUMN name_key TYPE TEXT COLLATE "C";
+
 -- Substring search over the case-folded name: `name_key LIKE '%q%'` uses this index for
 -- queries of three characters or more. pg_trgm is a trusted extension (PostgreSQL ≥ 13).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;

@@ -45,8 +45,8 @@ enum Param {
     Text(String),
 }
 
-/// Live nodes (never the root) of `namespace_id` matching `f`, by name.
-pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<NodeRow>> {
+/// The one statement (and its parameters) that answers `f`.
+fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Param>) {
     let mut params: Vec<Param> = vec![Param::Int(namespace_id)];
     let mut from = NODE_FROM.to_owned();
     let mut conds = vec![
@@ -60,7 +60,9 @@ pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<
     };
     if let Some(q) = f.q.as_deref().map(fold).filter(|q| !q.is_empty()) {
         if db.backend == Backend::Sqlite && q.chars().count() >= 3 {
-            from = format!("nodes_fts JOIN {NODE_FROM} ON n.id = nodes_fts.rowid");
+            from = "nodes_fts JOIN nodes n ON n.id = nodes_fts.rowid \
+                    LEFT JOIN versions v ON v.id = n.version_id"
+                .to_owned();
             let phrase = format!("\"{}\"", q.replace('"', "\"\""));
             let p = push(&mut params, Param::Text(phrase));
             conds.push(format!("nodes_fts MATCH {p}"));
@@ -99,14 +101,27 @@ pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<
         "SELECT {NODE_COLUMNS} FROM {from} WHERE {} ORDER BY n.name_key, n.id LIMIT {limit}",
         conds.join(" AND ")
     );
-    let mut query = sqlx::query(&sql);
+    (sql, params)
+}
+
+fn bind<'q>(
+    sql: &'q str,
+    params: Vec<Param>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql);
     for p in params {
         query = match p {
             Param::Int(i) => query.bind(i),
             Param::Text(t) => query.bind(t),
         };
     }
-    Ok(query
+    query
+}
+
+/// Live nodes (never the root) of `namespace_id` matching `f`, by name.
+pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<NodeRow>> {
+    let (sql, params) = build(db, namespace_id, f);
+    Ok(bind(&sql, params)
         .fetch_all(&db.pool)
         .await?
         .iter()
@@ -114,50 +129,20 @@ pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<
         .collect())
 }
 
-/// The plan the database chooses for a name query of `q`, one line per step, so tests can
-/// check that it uses the text index rather than reading every row.
-pub async fn explain(db: &Db, namespace_id: i64, q: &str) -> sqlx::Result<Vec<String>> {
-    let f = Filter {
-        q: Some(q.to_owned()),
-        limit: 10,
-        ..Filter::default()
-    };
-    // The same statement `search` runs, with literals instead of parameters.
-    let q = fold(q);
+/// The plan the database chooses for exactly the statement `search` runs for `f`, one line
+/// per step, so tests can check that it reads the text index rather than every row.
+pub async fn explain(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<String>> {
+    let (sql, params) = build(db, namespace_id, f);
     let sql = match db.backend {
-        Backend::Sqlite => format!(
-            "EXPLAIN QUERY PLAN SELECT n.id FROM nodes_fts JOIN {NODE_FROM} ON n.id = nodes_fts.rowid \
-             WHERE nodes_fts MATCH '\"{}\"' AND n.namespace_id = {namespace_id} \
-             AND n.deleted_at IS NULL LIMIT {}",
-            q.replace('\'', "''").replace('"', "\"\""),
-            f.limit
-        ),
-        Backend::Postgres => format!(
-            "EXPLAIN SELECT n.id FROM {NODE_FROM} WHERE n.name_key LIKE '{}' \
-             AND n.namespace_id = {namespace_id} AND n.deleted_at IS NULL LIMIT {}",
-            like_pattern(&q).replace('\'', "''"),
-            f.limit
-        ),
+        Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+        Backend::Postgres => format!("EXPLAIN {sql}"),
     };
-    let mut conn = db.pool.acquire().await?;
-    if db.backend == Backend::Postgres {
-        // A small test table is cheaper to scan; ask what the planner does when that is not so.
-        sqlx::query("SET enable_seqscan = off")
-            .execute(&mut *conn)
-            .await?;
-    }
-    let rows = sqlx::query(&sql).fetch_all(&mut *conn).await?;
-    let lines = rows
+    let rows = bind(&sql, params).fetch_all(&db.pool).await?;
+    Ok(rows
         .iter()
         .map(|r| match db.backend {
             Backend::Sqlite => r.get::<String, _>(3),
             Backend::Postgres => r.get::<String, _>(0),
         })
-        .collect();
-    if db.backend == Backend::Postgres {
-        sqlx::query("RESET enable_seqscan")
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(lines)
+        .collect())
 }

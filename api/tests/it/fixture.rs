@@ -111,7 +111,6 @@ pub struct TestServer {
     pub base: String,
     pub http: Client,
     pub dir: tempfile::TempDir,
-    pub backend: Backend,
     /// The metadata database this server runs on, for tests that look beneath the API.
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
@@ -166,7 +165,6 @@ impl TestServer {
             base,
             http: Client::new(),
             dir,
-            backend,
             database_url,
             stop: Some(tx),
             task: Some(task),
@@ -196,6 +194,38 @@ impl TestServer {
             server: self,
             session: s,
         }
+    }
+
+    /// A second handle on the server's metadata database, to look beneath the API.
+    pub async fn db(&self) -> api::db::Db {
+        api::db::Db::connect(&self.database_url).await.unwrap()
+    }
+
+    /// The namespace's change log sequence numbers, in order.
+    pub async fn change_seqs(&self, namespace_id: i64) -> Vec<i64> {
+        use sqlx::Row as _;
+        let db = self.db().await;
+        let rows = sqlx::query("SELECT seq FROM changes WHERE namespace_id = $1 ORDER BY seq")
+            .bind(namespace_id)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        db.pool.close().await;
+        rows.iter().map(|r| r.get::<i64, _>(0)).collect()
+    }
+
+    /// The namespace's change log as (node id, kind), in order.
+    pub async fn changes(&self, namespace_id: i64) -> Vec<(i64, String)> {
+        use sqlx::Row as _;
+        let db = self.db().await;
+        let rows =
+            sqlx::query("SELECT node_id, kind FROM changes WHERE namespace_id = $1 ORDER BY seq")
+                .bind(namespace_id)
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        db.pool.close().await;
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect()
     }
 
     /// Every file under the data dir with its length: a fingerprint of what is stored.
@@ -304,13 +334,66 @@ impl User<'_> {
 
     /// Upload + PUT + commit of `data` as `name` in the root folder.
     pub async fn upload_file(&self, name: &str, data: &[u8], base: Option<i64>) -> CommitResponse {
+        self.upload_to(self.session.root_id, name, data, base).await
+    }
+
+    /// Upload + PUT + commit of `data` as `name` in folder `parent`.
+    pub async fn upload_to(
+        &self,
+        parent: i64,
+        name: &str,
+        data: &[u8],
+        base: Option<i64>,
+    ) -> CommitResponse {
         let (manifest, up) = self.start_upload(data).await;
         self.put_missing(&manifest, &up, data).await;
-        let r = self
-            .commit(&up.upload_id, self.session.root_id, name, base)
+        let r = self.commit(&up.upload_id, parent, name, base).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// A new folder `name` in `parent`.
+    pub async fn mkdir(&self, parent: i64, name: &str) -> wire::Node {
+        self.ok(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": parent, "name": name})),
+        )
+        .await
+    }
+
+    /// The names in folder `id`, in listing order.
+    pub async fn names(&self, id: i64) -> Vec<String> {
+        let l: wire::Listing = self
+            .ok(Method::GET, &format!("/api/v1/nodes/{id}/children"), None)
             .await;
-        assert_eq!(r.status(), StatusCode::OK);
-        r.json().await.unwrap()
+        l.children.into_iter().map(|n| n.name).collect()
+    }
+
+    /// The whole file as the download protocol returns it, every chunk hash checked.
+    pub async fn download(&self, id: i64) -> Vec<u8> {
+        let d: wire::DownloadResponse = self
+            .ok(Method::GET, &format!("/api/v1/nodes/{id}/download"), None)
+            .await;
+        let mut out = Vec::new();
+        for c in &d.manifest.chunks {
+            let t = d.chunks.iter().find(|t| t.hash == c.hash).unwrap();
+            let got = self
+                .server
+                .http
+                .get(self.server.url(&t.url))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert_eq!(wasm_chunker::hash_chunk(&got), c.hash);
+            out.extend_from_slice(&got);
+        }
+        out
     }
 }
 
