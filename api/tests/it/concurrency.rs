@@ -13,6 +13,7 @@ use crate::fixture::{bytes, Backend, TestServer, User};
 crate::both!(
     parallel_commits_to_one_file_keep_one_winner_and_a_gap_free_log,
     parallel_commits_and_folders_in_one_folder_stay_consistent,
+    crossing_moves_never_make_a_cycle,
 );
 
 const N: usize = 16;
@@ -143,4 +144,41 @@ async fn parallel_commits_and_folders_in_one_folder_stay_consistent(backend: Bac
     // The inbox folder, N files, N/2 + 1 folders.
     assert_eq!(seqs.len(), 1 + N + N / 2 + 1);
     assert_gap_free(&seqs);
+}
+
+async fn crossing_moves_never_make_a_cycle(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    for round in 0..8 {
+        let a = alice.mkdir(root, &format!("a{round}")).await;
+        let b = alice.mkdir(root, &format!("b{round}")).await;
+        // a into b and b into a at the same moment: one must lose, or the two would form a
+        // cycle cut off from the root.
+        let (path_a, path_b) = (
+            format!("/api/v1/nodes/{}", a.id),
+            format!("/api/v1/nodes/{}", b.id),
+        );
+        let (x, y) = tokio::join!(
+            alice.call(
+                Method::PATCH,
+                &path_a,
+                Some(serde_json::json!({"parent_id": b.id})),
+            ),
+            alice.call(
+                Method::PATCH,
+                &path_b,
+                Some(serde_json::json!({"parent_id": a.id})),
+            ),
+        );
+        let mut statuses = [x.status(), y.status()];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::BAD_REQUEST]);
+        let top = alice.names(root).await;
+        assert!(
+            top.contains(&format!("a{round}")) ^ top.contains(&format!("b{round}")),
+            "{top:?}"
+        );
+    }
+    assert_gap_free(&server.change_seqs(alice.session.namespace_id).await);
 }
