@@ -107,6 +107,34 @@ impl Drop for TempDatabase {
     }
 }
 
+/// An empty metadata database of either backend (no migrations applied), removed on `Drop`.
+pub struct EmptyDatabase {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    _pg: Option<TempDatabase>,
+}
+
+impl EmptyDatabase {
+    pub async fn create(backend: Backend) -> EmptyDatabase {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => EmptyDatabase {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display()),
+                _dir: dir,
+                _pg: None,
+            },
+            Backend::Postgres => {
+                let (pg, url) = TempDatabase::create().await;
+                EmptyDatabase {
+                    url,
+                    _dir: dir,
+                    _pg: Some(pg),
+                }
+            }
+        }
+    }
+}
+
 pub struct TestServer {
     pub base: String,
     pub http: Client,

@@ -6,6 +6,7 @@ mod bad_input;
 mod concurrency;
 mod devices;
 mod fixture;
+mod migrations;
 mod quota;
 mod search;
 mod tree;
