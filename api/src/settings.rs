@@ -24,6 +24,9 @@ pub struct Settings {
     pub url_ttl: Duration,
     /// How long an unfinished upload session is kept. `CAIRN_UPLOAD_TTL_SECS`.
     pub upload_ttl: Duration,
+    /// Logical bytes a user may hold (current versions of files, trash included) unless the
+    /// user's row sets its own. Default 1 TiB; `CAIRN_QUOTA_BYTES`.
+    pub quota_bytes: u64,
     /// Where chunk bytes live: `None` = the local chunk directory under `data_dir` (the
     /// embedded default); `Some` = an S3-compatible bucket (Garage, AWS, MinIO…), chosen by
     /// setting `CAIRN_S3_BUCKET`.
@@ -74,6 +77,9 @@ impl std::fmt::Debug for S3Settings {
     }
 }
 
+/// The quota of a user without one of their own when no setting says otherwise: 1 TiB.
+pub const DEFAULT_QUOTA_BYTES: u64 = 1 << 40;
+
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Database URLs may carry passwords.
@@ -90,6 +96,7 @@ impl std::fmt::Debug for Settings {
             .field("s3", &self.s3)
             .field("version_retention", &self.version_retention)
             .field("gc_interval", &self.gc_interval)
+            .field("quota_bytes", &self.quota_bytes)
             .finish()
     }
 }
@@ -113,6 +120,7 @@ impl Default for Settings {
             s3: None,
             version_retention: Duration::from_secs(30 * 24 * 3600),
             gc_interval: Duration::from_secs(10 * 60),
+            quota_bytes: DEFAULT_QUOTA_BYTES,
         }
     }
 }
@@ -137,6 +145,9 @@ impl Settings {
         }
         if let Some(v) = env("CAIRN_UPLOAD_TTL_SECS") {
             s.upload_ttl = Duration::from_secs(v.parse().context("CAIRN_UPLOAD_TTL_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_QUOTA_BYTES") {
+            s.quota_bytes = v.parse().context("CAIRN_QUOTA_BYTES")?;
         }
         if let Some(v) = env("CAIRN_VERSION_RETENTION_SECS") {
             s.version_retention =
@@ -198,7 +209,8 @@ USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [-
 
 Every flag has an environment twin: CAIRN_ADDR, CAIRN_DATA_DIR, CAIRN_DATABASE_URL, CAIRN_WWW.
 Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400),
-CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTERVAL_SECS (600).
+CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTERVAL_SECS (600),
+CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB).
 
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials

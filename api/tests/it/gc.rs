@@ -138,7 +138,10 @@ async fn old_versions_beyond_retention_are_pruned_with_their_chunks() {
         } else {
             None
         };
-        let server = TestServer::start_with(garage, |s| s.version_retention = Duration::ZERO).await;
+        let server = TestServer::start_full(crate::fixture::Backend::Sqlite, garage, |s| {
+            s.version_retention = Duration::ZERO
+        })
+        .await;
         let alice = server.register("alice").await;
         let v1 = bytes(34, 2 * 1024 * 1024);
         let v2 = bytes(35, 2 * 1024 * 1024);
@@ -159,7 +162,7 @@ async fn old_versions_beyond_retention_are_pruned_with_their_chunks() {
 async fn a_commit_whose_chunk_vanished_after_the_missing_answer_is_refused() {
     // What the collector does between a "missing" answer and the commit, done by hand: the
     // commit re-checks its chunks inside its own transaction.
-    let server = TestServer::start().await;
+    let server = TestServer::start(crate::fixture::Backend::Sqlite).await;
     let alice = server.register("alice").await;
     let data = bytes(36, 1024 * 1024);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -195,7 +198,10 @@ async fn collection_racing_commits_never_loses_a_committed_chunk() {
         } else {
             None
         };
-        let server = TestServer::start_with(garage, |s| s.version_retention = Duration::ZERO).await;
+        let server = TestServer::start_full(crate::fixture::Backend::Sqlite, garage, |s| {
+            s.version_retention = Duration::ZERO
+        })
+        .await;
         let alice = server.register("alice").await;
         let contents: Vec<Vec<u8>> = (0..3).map(|i| bytes(40 + i, 1024 * 1024 + 99)).collect();
 

@@ -1,11 +1,19 @@
-//! The API's integration tests: the real server on a free loopback port, a real SQLite file
-//! and the real chunk directory, driven over HTTP like any client.
+//! The API's integration tests: the real server on a free loopback port over a real SQLite
+//! file or a fresh PostgreSQL database (every test runs on both), and the real chunk
+//! directory, driven over HTTP like any client.
 
 mod bad_input;
+mod concurrency;
+mod devices;
 mod fixture;
 mod garage;
 mod gc;
+mod migrations;
+mod quota;
 mod s3_content;
 mod s3_store;
+mod search;
+mod tree;
 mod trust;
 mod upload;
+mod versions;

@@ -320,7 +320,10 @@ async fn expired_urls_are_refused() {
         } else {
             None
         };
-        let server = TestServer::start_with(garage, |s| s.url_ttl = Duration::from_secs(1)).await;
+        let server = TestServer::start_full(crate::fixture::Backend::Sqlite, garage, |s| {
+            s.url_ttl = Duration::from_secs(1)
+        })
+        .await;
         let alice = server.register("alice").await;
         let data = bytes(26, 512 * 1024);
         let (manifest, up) = alice.start_upload(&data).await;
