@@ -7,9 +7,14 @@
 mod chunker;
 mod client;
 mod http;
+mod manage;
+mod outbox;
+mod planners;
+mod sync;
 
 pub use chunker::Chunker;
 pub use client::Client;
+pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
 
 use wasm_bindgen::prelude::*;
 
