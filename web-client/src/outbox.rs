@@ -111,6 +111,11 @@ impl Replay {
         Replay::default()
     }
 
+    /// Seeds a mapping learnt by an earlier, interrupted replay (the page keeps them).
+    pub fn learn(&mut self, temp: i64, real: i64) {
+        self.ids.insert(temp, real);
+    }
+
     /// The server id a temporary id became, if it did.
     pub fn resolved(&self, id: i64) -> Option<i64> {
         if id < 0 {

@@ -32,6 +32,11 @@ impl OutboxReplay {
         Ok(to_js(&self.0.outcome(&op, &outcome)))
     }
 
+    /// Seeds a temporary → server id mapping from an earlier, interrupted replay.
+    pub fn learn(&mut self, temp: f64, real: f64) {
+        self.0.learn(temp as i64, real as i64);
+    }
+
     /// The server id of a folder made offline (`-seq`), once replay created it.
     pub fn resolved(&self, id: f64) -> Option<f64> {
         self.0.resolved(id as i64).map(|v| v as f64)
