@@ -14,6 +14,7 @@ function swSink(name, size) {
   let credits = 0;
   let wake = null;
   let cancelled = false;
+  let frame = null;
   const ready = new Promise((resolve) => {
     port.onmessage = ({ data }) => {
       if (data.type === 'ready') resolve();
@@ -26,10 +27,10 @@ function swSink(name, size) {
     kind: 'stream',
     async start() {
       await ready;
-      const a = Object.assign(document.createElement('a'), { href: `/__download/${id}`, download: name });
-      document.body.append(a);
-      a.click();
-      a.remove();
+      // A navigation (not <a download>, which bypasses service workers) that the worker answers
+      // with an attachment: the browser turns it into a normal download.
+      frame = Object.assign(document.createElement('iframe'), { hidden: true, src: `/__download/${id}` });
+      document.body.append(frame);
     },
     async write(bytes) {
       while (credits === 0 && !cancelled) await new Promise((r) => { wake = r; });
@@ -38,8 +39,8 @@ function swSink(name, size) {
       const copy = bytes.slice();
       port.postMessage({ type: 'chunk', chunk: copy }, [copy.buffer]);
     },
-    async close() { port.postMessage({ type: 'end' }); },
-    abort() { port.postMessage({ type: 'abort' }); },
+    async close() { port.postMessage({ type: 'end' }); setTimeout(() => frame?.remove(), 1000); },
+    abort() { port.postMessage({ type: 'abort' }); frame?.remove(); },
   };
 }
 
