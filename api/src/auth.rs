@@ -51,6 +51,8 @@ pub async fn verify_password(password: String, stored: String) -> bool {
     .unwrap_or(false)
 }
 
+const LAST_SEEN_GRAIN_MS: i64 = 60_000;
+
 /// The extractor that makes a handler require a signed-in device.
 pub struct Auth(pub Caller);
 
@@ -70,9 +72,16 @@ impl FromRequestParts<AppState> for Auth {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ApiError::Unauthorized);
         }
-        let caller = users::caller_by_token(&state.db, &token_hash(token))
+        let mut caller = users::caller_by_token(&state.db, &token_hash(token))
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        caller.quota_bytes.get_or_insert(state.settings.quota_bytes);
+        // At most one write a minute per device, so "last seen" costs no fsync per request.
+        let now = crate::db::now_ms();
+        if now - caller.last_seen_at > LAST_SEEN_GRAIN_MS {
+            users::touch_device(&state.db, caller.device_id).await?;
+            caller.last_seen_at = now;
+        }
         Ok(Auth(caller))
     }
 }

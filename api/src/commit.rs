@@ -7,10 +7,11 @@
 use sqlx::Row as _;
 use wire::{CommitRequest, CommitResponse, Conflict, Node, NodeKind};
 
-use crate::db::users::Caller;
+use crate::db::users::{self, Caller};
 use crate::db::{chunks, nodes, now_ms, uploads::Upload, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
+use crate::settings::DEFAULT_QUOTA_BYTES;
 
 pub async fn commit(
     db: &Db,
@@ -27,6 +28,9 @@ pub async fn commit(
     let manifest = &upload.manifest;
     let mut w = db.write().await?;
     let tx = &mut w.tx;
+    // Commits to one namespace take turns from here on (PostgreSQL row lock; SQLite already
+    // has one writer), so "read current version, then write" cannot interleave.
+    nodes::lock_namespace(tx, caller.namespace_id).await?;
 
     if let Some(row) =
         sqlx::query("SELECT response FROM idempotency WHERE device_id = $1 AND key = $2")
@@ -46,6 +50,7 @@ pub async fn commit(
 
     let existing = nodes::child_by_name(tx, parent.node.id, &name).await?;
     let mut conflict = None;
+    let mut replaced_size = 0u64;
     let (node_id, parent_version) = match existing {
         None => (
             nodes::insert(
@@ -69,6 +74,7 @@ pub async fn commit(
             });
         }
         Some(e) if req.base_version.is_some() && req.base_version == e.node.version_id => {
+            replaced_size = e.node.size;
             (e.node.id, e.node.version_id)
         }
         Some(e) => {
@@ -95,6 +101,13 @@ pub async fn commit(
             )
         }
     };
+
+    let delta = manifest.size as i64 - replaced_size as i64;
+    let quota = caller.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
+    if !users::charge_quota(tx, caller.namespace_id, delta, quota).await? {
+        // Dropping the transaction rolls back everything above.
+        return Err(ApiError::QuotaExceeded);
+    }
 
     let now = now_ms();
     let version_id: i64 = sqlx::query(

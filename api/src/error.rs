@@ -32,6 +32,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("the name is already taken in this folder")]
     NameTaken,
+    #[error("{0}")]
+    InvalidMove(String),
     #[error("the uploaded bytes do not hash to the chunk's name")]
     HashMismatch,
     #[error("the upload is not complete: {0} chunk(s) were never received")]
@@ -50,9 +52,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            BadRequest(_) | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch => {
-                StatusCode::BAD_REQUEST
-            }
+            BadRequest(_) | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch
+            | InvalidMove(_) => StatusCode::BAD_REQUEST,
             TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
             BadSignature | Forbidden => StatusCode::FORBIDDEN,
@@ -80,6 +81,7 @@ impl ApiError {
             NotFound(_) => "not_found",
             Conflict(_) => "conflict",
             NameTaken => "name_taken",
+            InvalidMove(_) => "invalid_move",
             HashMismatch => "hash_mismatch",
             UploadIncomplete(_) => "upload_incomplete",
             UploadExpired => "upload_expired",

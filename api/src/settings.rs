@@ -24,7 +24,13 @@ pub struct Settings {
     pub url_ttl: Duration,
     /// How long an unfinished upload session is kept. `CAIRN_UPLOAD_TTL_SECS`.
     pub upload_ttl: Duration,
+    /// Logical bytes a user may hold (current versions of files, trash included) unless the
+    /// user's row sets its own. Default 1 TiB; `CAIRN_QUOTA_BYTES`.
+    pub quota_bytes: u64,
 }
+
+/// The quota of a user without one of their own when no setting says otherwise: 1 TiB.
+pub const DEFAULT_QUOTA_BYTES: u64 = 1 << 40;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,6 +45,7 @@ impl std::fmt::Debug for Settings {
             .field("www_dir", &self.www_dir)
             .field("url_ttl", &self.url_ttl)
             .field("upload_ttl", &self.upload_ttl)
+            .field("quota_bytes", &self.quota_bytes)
             .finish()
     }
 }
@@ -59,6 +66,7 @@ impl Default for Settings {
             www_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www")),
             url_ttl: Duration::from_secs(10 * 60),
             upload_ttl: Duration::from_secs(24 * 3600),
+            quota_bytes: DEFAULT_QUOTA_BYTES,
         }
     }
 }
@@ -83,6 +91,9 @@ impl Settings {
         }
         if let Some(v) = env("CAIRN_UPLOAD_TTL_SECS") {
             s.upload_ttl = Duration::from_secs(v.parse().context("CAIRN_UPLOAD_TTL_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_QUOTA_BYTES") {
+            s.quota_bytes = v.parse().context("CAIRN_QUOTA_BYTES")?;
         }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -117,7 +128,8 @@ const HELP: &str = "cairn — file storage and sync for the browser
 USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [--www DIR]
 
 Every flag has an environment twin: CAIRN_ADDR, CAIRN_DATA_DIR, CAIRN_DATABASE_URL, CAIRN_WWW.
-Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400).";
+Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600), CAIRN_UPLOAD_TTL_SECS (86400) and
+CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB).";
 
 #[cfg(test)]
 mod tests {

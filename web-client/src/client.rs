@@ -273,9 +273,7 @@ impl Client {
         }
         let opts = web_sys::BlobPropertyBag::new();
         opts.set_type("application/octet-stream");
-        Ok(web_sys::Blob::new_with_u8_array_sequence_and_options(
-            &parts, &opts,
-        )?)
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
     }
 }
 

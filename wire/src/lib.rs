@@ -14,6 +14,11 @@ pub mod paths {
     pub const COMMITS: &str = "/api/v1/commits";
     /// `/api/v1/nodes/{id}/children`, `/download`, `/content`.
     pub const NODES: &str = "/api/v1/nodes";
+    /// `GET` lists the caller's devices; `DELETE /api/v1/devices/{id}` revokes one.
+    pub const DEVICES: &str = "/api/v1/devices";
+    /// `GET` lists the trash; `POST …/{id}/restore`, `DELETE …/{id}` (purge).
+    pub const TRASH: &str = "/api/v1/trash";
+    pub const SEARCH: &str = "/api/v1/search";
 }
 
 /// The JSON body of every error answer: a stable machine `code` and a message safe to show.
@@ -61,6 +66,9 @@ pub struct MeResponse {
     pub namespace_id: i64,
     pub root_id: i64,
     pub used_bytes: u64,
+    /// The most logical bytes (current versions of files, trash included) the user may hold.
+    #[serde(default)]
+    pub quota_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -159,4 +167,106 @@ pub struct DownloadResponse {
     pub node: Node,
     pub manifest: Manifest,
     pub chunks: Vec<ChunkTarget>,
+}
+
+/// One signed-in device of the caller's account.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    /// Last authenticated request, to the minute.
+    pub last_seen_at: i64,
+    /// True for the device making this request.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceList {
+    pub devices: Vec<Device>,
+}
+
+/// `PATCH /api/v1/nodes/{id}`: rename and/or move; an absent field keeps its value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateNodeRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<i64>,
+}
+
+/// A node the user deleted (a folder stands for its whole subtree).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrashItem {
+    pub node: Node,
+    /// Milliseconds since the Unix epoch.
+    pub deleted_at: i64,
+    /// Where a restore puts it back (the root folder if that folder is gone by then).
+    pub original_parent_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrashList {
+    pub items: Vec<TrashItem>,
+}
+
+/// One immutable version of a file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VersionInfo {
+    pub id: i64,
+    pub size: u64,
+    pub content_hash: Hash,
+    pub created_at: i64,
+    /// The device that wrote it.
+    pub device_name: String,
+    /// True for the file's current version.
+    pub current: bool,
+}
+
+/// A file's history, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VersionList {
+    pub versions: Vec<VersionInfo>,
+}
+
+/// `POST /api/v1/nodes/{id}/versions/{version_id}/restore`: the new current version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RestoreVersionResponse {
+    pub node: Node,
+    pub version_id: i64,
+}
+
+/// `GET /api/v1/search` query: every field optional; `q` matches anywhere in the name,
+/// ignoring case.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<NodeKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    /// Milliseconds since the Unix epoch, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_after: Option<i64>,
+    /// Milliseconds since the Unix epoch, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_before: Option<i64>,
+    /// 1 to 200; default 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub node: Node,
+    /// The node's full path from the root, e.g. `/Photos/2024/cat.jpg` (derived, never stored).
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub results: Vec<SearchResult>,
 }

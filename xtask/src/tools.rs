@@ -2,9 +2,11 @@
 //! Every install either succeeds or fails the run: nothing is skipped silently, with or
 //! without `CI=true`.
 
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::sh;
 
@@ -12,7 +14,8 @@ pub fn setup_for_tests() -> Result<()> {
     sh::step("tools", || {
         ensure_wasm_target()?;
         ensure_chromium()?;
-        ensure_npm_packages()
+        ensure_npm_packages()?;
+        ensure_postgres()
     })
 }
 
@@ -106,4 +109,159 @@ pub fn ensure_npm_packages() -> Result<()> {
         apt_install(&["nodejs", "npm"])?;
     }
     sh::run_in(&tests, "npm", &["ci", "--no-audit", "--no-fund"], &[])
+}
+
+/// Where the integration tests find PostgreSQL when `DATABASE_URL` does not say.
+pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The password set on a PostgreSQL this command installed itself (Debian's default
+/// `pg_hba.conf` asks for one on TCP), used only on that throwaway test server.
+const INSTALLED_PASSWORD: &str = "cairn-tests";
+
+/// Makes sure the integration tests have a PostgreSQL server: the one at `DATABASE_URL`
+/// (which must answer), else 127.0.0.1:5432, starting Debian's cluster, or installing
+/// `postgresql` first, when nothing answers there. Fast when it is already running.
+pub fn ensure_postgres() -> Result<()> {
+    if let Some(url) = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        let addr = host_port(&url)?;
+        if !reachable(&addr) {
+            bail!("DATABASE_URL names {addr}, where no PostgreSQL answers");
+        }
+        return Ok(());
+    }
+    let addr = "127.0.0.1:5432";
+    if !reachable(addr) {
+        if !Path::new("/etc/postgresql").exists() {
+            println!("PostgreSQL is missing: installing Debian's package");
+            apt_install(&["postgresql"])?;
+        }
+        start_postgres_cluster()?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !reachable(addr) {
+            if Instant::now() > deadline {
+                bail!("PostgreSQL was started but does not answer on {addr} after 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    if !sh::succeeds("psql", &["--version"]) {
+        // A server without the client tools here (a container, another host): the tests'
+        // own connection will tell if the credentials are wrong.
+        return Ok(());
+    }
+    if psql_ok(POSTGRES_URL) {
+        return Ok(());
+    }
+    // Debian's default asks for a password over TCP: give the superuser one, as the cluster's
+    // owner over the local socket (peer authentication), and hand it to the tests.
+    println!("PostgreSQL refuses {POSTGRES_URL} without a password: setting one for the tests");
+    let sql = format!("ALTER ROLE postgres PASSWORD '{INSTALLED_PASSWORD}'");
+    as_postgres_user(&["psql", "-q", "-c", &sql])?;
+    let url = format!("postgres://postgres:{INSTALLED_PASSWORD}@127.0.0.1:5432/postgres");
+    if !psql_ok(&url) {
+        bail!("PostgreSQL at {addr} refuses the tests; set DATABASE_URL to a superuser's URL");
+    }
+    std::env::set_var("DATABASE_URL", &url);
+    Ok(())
+}
+
+fn psql_ok(url: &str) -> bool {
+    std::process::Command::new("psql")
+        .args([url, "-Atqc", "SELECT 1"])
+        .env("PGCONNECT_TIMEOUT", "5")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// `pg_ctlcluster <newest version> main start`, as root (through sudo when needed).
+fn start_postgres_cluster() -> Result<()> {
+    let mut versions: Vec<u32> = std::fs::read_dir("/etc/postgresql")
+        .context("no /etc/postgresql after installing postgresql")?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    versions.sort_unstable();
+    let Some(version) = versions.last().map(|v| v.to_string()) else {
+        bail!("no PostgreSQL cluster under /etc/postgresql");
+    };
+    let args = [
+        "pg_ctlcluster",
+        "--skip-systemctl-redirect",
+        &version,
+        "main",
+        "start",
+    ];
+    if is_root() {
+        sh::run_in(&sh::root(), args[0], &args[1..], &[])
+    } else {
+        sh::run_in(&sh::root(), "sudo", &args, &[])
+    }
+}
+
+fn as_postgres_user(args: &[&str]) -> Result<()> {
+    let dir = std::env::temp_dir();
+    if is_root() {
+        let mut full = vec!["-u", "postgres", "--"];
+        full.extend_from_slice(args);
+        sh::run_in(&dir, "runuser", &full, &[])
+    } else {
+        let mut full = vec!["-u", "postgres"];
+        full.extend_from_slice(args);
+        sh::run_in(&dir, "sudo", &full, &[])
+    }
+}
+
+/// `host:port` of a `postgres://user:pass@host:port/db?…` URL (port 5432 when absent).
+fn host_port(url: &str) -> Result<String> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    if host.is_empty() {
+        bail!("DATABASE_URL has no host: use postgres://user@host:port/db");
+    }
+    Ok(if host.contains(':') && !host.ends_with(']') {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    })
+}
+
+fn reachable(addr: &str) -> bool {
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map(|a| a.collect())
+        .unwrap_or_default();
+    addrs
+        .iter()
+        .any(|a| TcpStream::connect_timeout(a, Duration::from_secs(2)).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_of_database_urls() {
+        for (url, want) in [
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "127.0.0.1:5432",
+            ),
+            (
+                "postgres://u:p%40ss@db.example:6000/x?sslmode=disable",
+                "db.example:6000",
+            ),
+            ("postgresql://localhost/cairn", "localhost:5432"),
+            ("postgres://u@[::1]:5433/x", "[::1]:5433"),
+        ] {
+            assert_eq!(host_port(url).unwrap(), want, "{url}");
+        }
+    }
 }

@@ -7,8 +7,10 @@
 
 pub mod chunks;
 pub mod nodes;
+pub mod search;
 pub mod uploads;
 pub mod users;
+pub mod versions;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

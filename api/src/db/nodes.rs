@@ -139,3 +139,215 @@ pub async fn log_change(
     .await?;
     Ok(seq)
 }
+
+/// Makes writers to one namespace take turns until the transaction ends: a row lock on
+/// PostgreSQL (where checks such as "not into its own subtree" would otherwise race), a no-op
+/// write on SQLite, which already allows one writer at a time. Take it before reading what
+/// the transaction will decide on.
+pub async fn lock_namespace(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE namespaces SET seq = seq WHERE id = $1")
+        .bind(namespace_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The namespace's change sequence: it moves on every change to the tree, so it doubles as
+/// the tree's version for listings' ETags.
+pub async fn namespace_seq(db: &Db, namespace_id: i64) -> sqlx::Result<i64> {
+    Ok(sqlx::query("SELECT seq FROM namespaces WHERE id = $1")
+        .bind(namespace_id)
+        .fetch_one(&db.pool)
+        .await?
+        .get(0))
+}
+
+/// True if `ancestor` is `node` or lies on the path from `node` up to the root.
+pub async fn is_ancestor_or_self(
+    tx: &mut Transaction<'static, Any>,
+    ancestor: i64,
+    node: i64,
+) -> sqlx::Result<bool> {
+    let row = sqlx::query(
+        "WITH RECURSIVE up(id, parent_id) AS ( \
+             SELECT id, parent_id FROM nodes WHERE id = $1 \
+             UNION ALL SELECT n.id, n.parent_id FROM nodes n JOIN up ON n.id = up.parent_id) \
+         SELECT COUNT(*) FROM up WHERE id = $2",
+    )
+    .bind(node)
+    .bind(ancestor)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.get::<i64, _>(0) > 0)
+}
+
+/// Renames and/or moves one node: one row changes, whatever the size of its subtree.
+pub async fn place(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    parent_id: i64,
+    name: &Name,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE nodes SET parent_id = $1, name = $2, name_key = $3, modified_at = $4 WHERE id = $5",
+    )
+    .bind(parent_id)
+    .bind(&name.display)
+    .bind(&name.key)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves `id` and its live subtree to the trash, all marked with `id`; returns how many nodes.
+pub async fn trash_subtree(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "WITH RECURSIVE sub(id) AS ( \
+             SELECT id FROM nodes WHERE id = $1 \
+             UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id \
+             WHERE n.deleted_at IS NULL) \
+         UPDATE nodes SET deleted_at = $2, trashed_with = $1 WHERE id IN (SELECT id FROM sub)",
+    )
+    .bind(id)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// A node the user deleted (the top of what went to the trash together), in the namespace.
+pub struct Trashed {
+    pub row: NodeRow,
+    pub deleted_at: i64,
+}
+
+const TRASH_COLUMNS: &str = "n.id, n.parent_id, n.name, n.kind, n.version_id, \
+     COALESCE(v.size, 0), v.content_hash, n.modified_at, n.namespace_id, n.deleted_at";
+
+pub async fn trash(db: &Db, namespace_id: i64) -> sqlx::Result<Vec<Trashed>> {
+    let sql = format!(
+        "SELECT {TRASH_COLUMNS} FROM {NODE_FROM} WHERE n.namespace_id = $1 \
+         AND n.trashed_with = n.id ORDER BY n.deleted_at DESC, n.id DESC"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(namespace_id)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Trashed {
+            row: node_from_row(r),
+            deleted_at: r.get(9),
+        })
+        .collect())
+}
+
+pub async fn trashed(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    id: i64,
+) -> sqlx::Result<Option<Trashed>> {
+    let sql = format!(
+        "SELECT {TRASH_COLUMNS} FROM {NODE_FROM} WHERE n.id = $1 AND n.namespace_id = $2 \
+         AND n.trashed_with = n.id"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .bind(namespace_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| Trashed {
+            row: node_from_row(&r),
+            deleted_at: r.get(9),
+        }))
+}
+
+/// Brings back what was trashed with `id`, the top node under `parent_id` as `name`.
+pub async fn restore_subtree(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    parent_id: i64,
+    name: &Name,
+) -> sqlx::Result<()> {
+    // The top first: its name must be settled before it is live again (unique index).
+    place(tx, id, parent_id, name).await?;
+    sqlx::query("UPDATE nodes SET deleted_at = NULL, trashed_with = NULL WHERE trashed_with = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Deletes `id` and everything beneath it for good (nodes trashed separately earlier
+/// included); returns the logical bytes freed. Chunk bytes stay in the store for a later
+/// garbage collection: other versions or namespaces may still use them.
+pub async fn purge_subtree(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx::Result<u64> {
+    const SUB: &str = "WITH RECURSIVE sub(id) AS ( \
+         SELECT id FROM nodes WHERE id = $1 \
+         UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)";
+    let freed: i64 = sqlx::query(&format!(
+        "{SUB} SELECT CAST(COALESCE(SUM(v.size), 0) AS BIGINT) FROM nodes n \
+         JOIN versions v ON v.id = n.version_id WHERE n.id IN (SELECT id FROM sub)"
+    ))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    sqlx::query(&format!(
+        "{SUB} DELETE FROM version_chunks WHERE version_id IN \
+         (SELECT v.id FROM versions v WHERE v.node_id IN (SELECT id FROM sub))"
+    ))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "{SUB} DELETE FROM versions WHERE node_id IN (SELECT id FROM sub)"
+    ))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "{SUB} DELETE FROM nodes WHERE id IN (SELECT id FROM sub)"
+    ))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(freed.max(0) as u64)
+}
+
+/// Full paths (`/Photos/2024/cat.jpg`) of live nodes, derived by walking up their parents in
+/// one recursive query.
+pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<std::collections::HashMap<i64, String>> {
+    let mut out = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "WITH RECURSIVE up(start, id, parent_id, name, depth) AS ( \
+             SELECT id, id, parent_id, name, 0 FROM nodes WHERE id IN ({}) \
+             UNION ALL SELECT up.start, n.id, n.parent_id, n.name, up.depth + 1 \
+             FROM nodes n JOIN up ON n.id = up.parent_id) \
+         SELECT start, name FROM up WHERE parent_id IS NOT NULL ORDER BY start, depth DESC",
+        params.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    for r in q.fetch_all(&db.pool).await? {
+        let start: i64 = r.get(0);
+        let name: String = r.get(1);
+        let path = out.entry(start).or_insert_with(String::new);
+        path.push('/');
+        path.push_str(&name);
+    }
+    for id in ids {
+        out.entry(*id).or_insert_with(|| "/".to_owned());
+    }
+    Ok(out)
+}

@@ -14,6 +14,11 @@ pub struct Caller {
     pub device_name: String,
     pub namespace_id: i64,
     pub root_id: i64,
+    /// The user's own quota; `None` means the server default (the `Auth` extractor fills it
+    /// in from the settings).
+    pub quota_bytes: Option<u64>,
+    /// When this device last made an authenticated request (kept to the minute).
+    pub last_seen_at: i64,
 }
 
 pub struct NewAccount {
@@ -133,7 +138,8 @@ pub async fn add_device(db: &Db, user_id: i64, name: &str, token_hash: &str) -> 
 
 pub async fn caller_by_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<Caller>> {
     let row = sqlx::query(
-        "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id FROM devices d \
+        "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
+         d.last_seen_at FROM devices d \
          JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id \
          WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
     )
@@ -147,18 +153,83 @@ pub async fn caller_by_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<C
         device_name: r.get(3),
         namespace_id: r.get(4),
         root_id: r.get(5),
+        quota_bytes: r.get::<Option<i64>, _>(6).map(|q| q.max(0) as u64),
+        last_seen_at: r.get(7),
     }))
 }
 
-/// Logical bytes the user's namespace holds in current versions of live files.
+/// Logical bytes the namespace holds: current versions of every file not purged (trash
+/// counts until it is purged, or deleting would be a way around the quota).
 pub async fn used_bytes(db: &Db, namespace_id: i64) -> sqlx::Result<u64> {
+    let row = sqlx::query("SELECT used_bytes FROM namespaces WHERE id = $1")
+        .bind(namespace_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.get::<i64, _>(0).max(0) as u64)
+}
+
+/// Adds `delta` bytes to the namespace's usage unless that would pass `limit`; `false` (and
+/// nothing changed) when it would. One conditional `UPDATE`, so concurrent commits on
+/// PostgreSQL cannot both squeeze under the limit. Shrinking always succeeds.
+pub async fn charge_quota(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    delta: i64,
+    limit: u64,
+) -> sqlx::Result<bool> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(v.size), 0) AS BIGINT) FROM nodes n \
-         JOIN versions v ON v.id = n.version_id \
-         WHERE n.namespace_id = $1 AND n.deleted_at IS NULL",
+        "UPDATE namespaces SET used_bytes = used_bytes + $2 \
+         WHERE id = $1 AND ($2 <= 0 OR used_bytes + $2 <= $3) RETURNING used_bytes",
     )
     .bind(namespace_id)
-    .fetch_one(&db.pool)
+    .bind(delta)
+    .bind(limit)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.get::<i64, _>(0).max(0) as u64)
+    Ok(row.is_some())
+}
+
+/// The user's active devices, oldest first.
+pub async fn devices(db: &Db, user_id: i64) -> sqlx::Result<Vec<(i64, String, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, name, created_at, last_seen_at FROM devices \
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect())
+}
+
+/// Revokes one of the user's active devices; its token fails from the next request on.
+/// `false` if there is no such active device of this user.
+pub async fn revoke_device(db: &Db, user_id: i64, device_id: i64) -> sqlx::Result<bool> {
+    let mut w = db.write().await?;
+    let done = sqlx::query(
+        "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(device_id)
+    .bind(user_id)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected()
+        == 1;
+    w.commit().await?;
+    Ok(done)
+}
+
+/// Records that the device was seen now.
+pub async fn touch_device(db: &Db, device_id: i64) -> sqlx::Result<()> {
+    let mut w = db.write().await?;
+    sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(device_id)
+        .execute(&mut *w.tx)
+        .await?;
+    w.commit().await
 }

@@ -2,11 +2,14 @@
 
 mod accounts;
 mod blobs;
+mod devices;
 mod files;
+mod search;
 mod tree;
+mod versions;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -25,7 +28,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(ServeFile::new(www.join("index.html")));
     let api = Router::new()
         .route(paths::ACCOUNTS, post(accounts::register))
-        .route(paths::SESSIONS, post(accounts::login))
+        .route(
+            paths::SESSIONS,
+            post(accounts::login).delete(devices::sign_out),
+        )
         .route(paths::ME, get(accounts::me))
         .route(paths::FOLDERS, post(tree::create_folder))
         .route("/api/v1/nodes/{id}/children", get(tree::children))
@@ -33,6 +39,21 @@ pub fn router(state: AppState) -> Router {
         .route(paths::UPLOADS, post(files::create_upload))
         .route("/api/v1/uploads/{id}", get(files::get_upload))
         .route(paths::COMMITS, post(files::commit))
+        .route(paths::DEVICES, get(devices::list))
+        .route("/api/v1/devices/{id}", delete(devices::revoke))
+        .route(
+            "/api/v1/nodes/{id}",
+            patch(tree::update_node).delete(tree::delete_node),
+        )
+        .route("/api/v1/nodes/{id}/versions", get(versions::list))
+        .route(
+            "/api/v1/nodes/{id}/versions/{version_id}/restore",
+            post(versions::restore),
+        )
+        .route(paths::TRASH, get(tree::list_trash))
+        .route("/api/v1/trash/{id}", delete(tree::purge))
+        .route("/api/v1/trash/{id}/restore", post(tree::restore))
+        .route(paths::SEARCH, get(search::search))
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
     Router::new()

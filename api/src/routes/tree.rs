@@ -1,15 +1,20 @@
-//! Reading and shaping the tree: listings and folders.
+//! Reading and shaping the tree: listings (with ETags), folders, rename and move, the trash.
+//!
+//! Every change takes the namespace lock first and logs one change row in its transaction. A
+//! folder sent to the trash takes its subtree along, and one `trash` change (like `restore`
+//! and `purge`) stands for that whole subtree.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use wire::{CreateFolderRequest, Listing, Node, NodeKind};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use wire::{CreateFolderRequest, Listing, Node, NodeKind, TrashItem, TrashList, UpdateNodeRequest};
 
 use crate::auth::Auth;
-use crate::db::nodes;
-use crate::db::users::Caller;
+use crate::db::users::{self, Caller};
+use crate::db::{nodes, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
-use crate::names;
+use crate::names::{self, Name};
 use crate::state::AppState;
 
 /// A live node in the caller's namespace, or 404 (never 403: ids of others' nodes stay secret).
@@ -21,19 +26,65 @@ pub async fn visible_node(state: &AppState, caller: &Caller, id: i64) -> ApiResu
         .ok_or(ApiError::NotFound("node"))
 }
 
+/// True if an `If-None-Match` header names `etag` (or `*`); weak and strong compare alike.
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
+/// A folder's children. The ETag is the folder id and the namespace's change sequence, read
+/// *before* the rows: a change landing in between can only make the tag older than the body
+/// (one extra download later), never newer (a stale body served as fresh).
 pub async fn children(
     State(state): State<AppState>,
     Auth(c): Auth,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Listing>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let seq = nodes::namespace_seq(&state.db, c.namespace_id).await?;
     let folder = visible_node(&state, &c, id).await?;
     if folder.kind != NodeKind::Folder {
         return Err(ApiError::BadRequest(
             "that node is a file, not a folder".into(),
         ));
     }
+    let etag = format!("\"{id}.{seq}\"");
+    let tag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
+    let cache = HeaderValue::from_static("private, no-cache");
+    if etag_matches(&headers, &etag) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, tag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response());
+    }
     let children = nodes::children(&state.db, id).await?;
-    Ok(Json(Listing { folder, children }))
+    Ok((
+        [(header::ETAG, tag), (header::CACHE_CONTROL, cache)],
+        Json(Listing { folder, children }),
+    )
+        .into_response())
+}
+
+/// A write transaction holding the caller's namespace lock.
+async fn begin<'s>(state: &'s AppState, c: &Caller) -> ApiResult<WriteTx<'s>> {
+    let mut w = state.db.write().await?;
+    nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
+    Ok(w)
+}
+
+/// A live folder of the caller's namespace, inside the transaction.
+async fn live_folder(w: &mut WriteTx<'_>, c: &Caller, id: i64) -> ApiResult<Node> {
+    nodes::get(&mut *w.tx, id)
+        .await?
+        .filter(|p| p.namespace_id == c.namespace_id && p.node.kind == NodeKind::Folder)
+        .map(|p| p.node)
+        .ok_or(ApiError::NotFound("folder"))
 }
 
 pub async fn create_folder(
@@ -42,12 +93,9 @@ pub async fn create_folder(
     Json(req): Json<CreateFolderRequest>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
     let name = names::check(&req.name)?;
-    let mut w = state.db.write().await?;
-    let parent = nodes::get(&mut *w.tx, req.parent_id)
-        .await?
-        .filter(|p| p.namespace_id == c.namespace_id && p.node.kind == NodeKind::Folder)
-        .ok_or(ApiError::NotFound("folder"))?;
-    if nodes::child_by_name(&mut w.tx, parent.node.id, &name)
+    let mut w = begin(&state, &c).await?;
+    let parent = live_folder(&mut w, &c, req.parent_id).await?;
+    if nodes::child_by_name(&mut w.tx, parent.id, &name)
         .await?
         .is_some()
     {
@@ -56,7 +104,7 @@ pub async fn create_folder(
     let id = nodes::insert(
         &mut w.tx,
         c.namespace_id,
-        parent.node.id,
+        parent.id,
         &name,
         NodeKind::Folder,
     )
@@ -68,4 +116,186 @@ pub async fn create_folder(
         .node;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(node)))
+}
+
+/// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
+/// or below itself; the name must be free in the target folder (a case-only rename is fine).
+pub async fn update_node(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+    Json(req): Json<UpdateNodeRequest>,
+) -> ApiResult<Json<Node>> {
+    if req.name.is_none() && req.parent_id.is_none() {
+        return Err(ApiError::BadRequest(
+            "nothing to change: send `name` and/or `parent_id`".into(),
+        ));
+    }
+    let new_name = req.name.as_deref().map(names::check).transpose()?;
+    let mut w = begin(&state, &c).await?;
+    let node = nodes::get(&mut *w.tx, id)
+        .await?
+        .filter(|n| n.namespace_id == c.namespace_id)
+        .ok_or(ApiError::NotFound("node"))?
+        .node;
+    let Some(old_parent) = node.parent_id else {
+        return Err(ApiError::InvalidMove(
+            "the root folder cannot be renamed or moved".into(),
+        ));
+    };
+    let name = match new_name {
+        Some(n) => n,
+        None => names::check(&node.name)?,
+    };
+    let parent_id = req.parent_id.unwrap_or(old_parent);
+    if parent_id != old_parent {
+        live_folder(&mut w, &c, parent_id).await?;
+        if node.kind == NodeKind::Folder
+            && nodes::is_ancestor_or_self(&mut w.tx, id, parent_id).await?
+        {
+            return Err(ApiError::InvalidMove(
+                "a folder cannot be moved into itself or one of its subfolders".into(),
+            ));
+        }
+    } else if name.display == node.name {
+        return Ok(Json(node));
+    }
+    if let Some(other) = nodes::child_by_name(&mut w.tx, parent_id, &name).await? {
+        if other.node.id != id {
+            return Err(ApiError::NameTaken);
+        }
+    }
+    nodes::place(&mut w.tx, id, parent_id, &name).await?;
+    let kind = if parent_id != old_parent {
+        "move"
+    } else {
+        "rename"
+    };
+    nodes::log_change(&mut w.tx, c.namespace_id, id, kind).await?;
+    let node = nodes::get(&mut *w.tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("node"))?
+        .node;
+    w.commit().await?;
+    tracing::info!(node_id = id, parent_id, kind, "node placed");
+    Ok(Json(node))
+}
+
+/// `DELETE /nodes/{id}`: to the trash, with the whole subtree of a folder.
+pub async fn delete_node(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let mut w = begin(&state, &c).await?;
+    let node = nodes::get(&mut *w.tx, id)
+        .await?
+        .filter(|n| n.namespace_id == c.namespace_id)
+        .ok_or(ApiError::NotFound("node"))?
+        .node;
+    if node.parent_id.is_none() {
+        return Err(ApiError::BadRequest(
+            "the root folder cannot be deleted".into(),
+        ));
+    }
+    let count = nodes::trash_subtree(&mut w.tx, id).await?;
+    nodes::log_change(&mut w.tx, c.namespace_id, id, "trash").await?;
+    w.commit().await?;
+    tracing::info!(node_id = id, count, "trashed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_trash(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+) -> ApiResult<Json<TrashList>> {
+    let items = nodes::trash(&state.db, c.namespace_id)
+        .await?
+        .into_iter()
+        .map(|t| TrashItem {
+            original_parent_id: t.row.node.parent_id,
+            node: t.row.node,
+            deleted_at: t.deleted_at,
+        })
+        .collect();
+    Ok(Json(TrashList { items }))
+}
+
+/// `POST /trash/{id}/restore`: back where it was (the root folder if that folder is gone), and
+/// if its name was taken meanwhile, as `name (restored).ext`, `name (restored 2).ext`, …
+pub async fn restore(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Node>> {
+    let mut w = begin(&state, &c).await?;
+    let t = nodes::trashed(&mut w.tx, c.namespace_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("trash item"))?;
+    let parent = match t.row.node.parent_id {
+        Some(p) => match live_folder(&mut w, &c, p).await {
+            Ok(f) => f.id,
+            Err(ApiError::NotFound(_)) => c.root_id,
+            Err(e) => return Err(e),
+        },
+        None => c.root_id,
+    };
+    let name = free_restore_name(&mut w, parent, &t.row.node.name).await?;
+    nodes::restore_subtree(&mut w.tx, id, parent, &name).await?;
+    nodes::log_change(&mut w.tx, c.namespace_id, id, "restore").await?;
+    let node = nodes::get(&mut *w.tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("node"))?
+        .node;
+    w.commit().await?;
+    tracing::info!(node_id = id, parent_id = parent, "restored");
+    Ok(Json(node))
+}
+
+/// `DELETE /trash/{id}`: gone for good, with everything beneath it; its bytes leave the quota.
+pub async fn purge(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let mut w = begin(&state, &c).await?;
+    nodes::trashed(&mut w.tx, c.namespace_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("trash item"))?;
+    let freed = nodes::purge_subtree(&mut w.tx, id).await?;
+    users::charge_quota(&mut w.tx, c.namespace_id, -(freed as i64), u64::MAX).await?;
+    nodes::log_change(&mut w.tx, c.namespace_id, id, "purge").await?;
+    w.commit().await?;
+    tracing::info!(node_id = id, freed, "purged");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `name` if free in `parent`, else `stem (restored).ext`, then `stem (restored 2).ext`, …
+async fn free_restore_name(w: &mut WriteTx<'_>, parent: i64, name: &str) -> ApiResult<Name> {
+    let original = names::check(name)?;
+    if nodes::child_by_name(&mut w.tx, parent, &original)
+        .await?
+        .is_none()
+    {
+        return Ok(original);
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    for n in 1..100 {
+        let tag = if n == 1 {
+            "restored".to_owned()
+        } else {
+            format!("restored {n}")
+        };
+        let candidate = names::check(&format!("{stem} ({tag}){ext}"))?;
+        if nodes::child_by_name(&mut w.tx, parent, &candidate)
+            .await?
+            .is_none()
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(ApiError::NameTaken)
 }

@@ -1,0 +1,148 @@
+//! Name search inside the database's own text index: an FTS5 trigram table on SQLite, a
+//! pg_trgm GIN index on PostgreSQL. Both match the query anywhere in the case-folded name
+//! (`name_key`); filters and ordering run in the same SQL statement, never in Rust.
+//!
+//! A trigram index needs at least three characters: shorter queries fall back to `LIKE` over
+//! the namespace's rows (still one SQL statement, bounded by the namespace index).
+
+use sqlx::Row as _;
+use unicode_normalization::UnicodeNormalization;
+use wire::NodeKind;
+
+use super::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
+use super::{Backend, Db};
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub q: Option<String>,
+    pub kind: Option<NodeKind>,
+    pub min_size: Option<u64>,
+    pub max_size: Option<u64>,
+    pub modified_after: Option<i64>,
+    pub modified_before: Option<i64>,
+    pub limit: u32,
+}
+
+/// The form names are indexed in: NFC, lower case (see `names::check`).
+pub fn fold(q: &str) -> String {
+    q.nfc().collect::<String>().to_lowercase().nfc().collect()
+}
+
+fn like_pattern(q: &str) -> String {
+    let mut p = String::from("%");
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// The one statement (and its parameters) that answers `f`.
+fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Param>) {
+    let mut params: Vec<Param> = vec![Param::Int(namespace_id)];
+    let mut from = NODE_FROM.to_owned();
+    let mut conds = vec![
+        "n.namespace_id = $1".to_owned(),
+        "n.deleted_at IS NULL".to_owned(),
+        "n.parent_id IS NOT NULL".to_owned(),
+    ];
+    let push = |params: &mut Vec<Param>, p: Param| {
+        params.push(p);
+        format!("${}", params.len())
+    };
+    if let Some(q) = f.q.as_deref().map(fold).filter(|q| !q.is_empty()) {
+        if db.backend == Backend::Sqlite && q.chars().count() >= 3 {
+            from = "nodes_fts JOIN nodes n ON n.id = nodes_fts.rowid \
+                    LEFT JOIN versions v ON v.id = n.version_id"
+                .to_owned();
+            let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+            let p = push(&mut params, Param::Text(phrase));
+            conds.push(format!("nodes_fts MATCH {p}"));
+        } else {
+            let p = push(&mut params, Param::Text(like_pattern(&q)));
+            conds.push(format!("n.name_key LIKE {p} ESCAPE '\\'"));
+        }
+    }
+    if let Some(kind) = f.kind {
+        let k = match kind {
+            NodeKind::File => "file",
+            NodeKind::Folder => "folder",
+        };
+        let p = push(&mut params, Param::Text(k.to_owned()));
+        conds.push(format!("n.kind = {p}"));
+    }
+    let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    if let Some(v) = f.min_size {
+        let p = push(&mut params, Param::Int(clamp(v)));
+        conds.push(format!("COALESCE(v.size, 0) >= {p}"));
+    }
+    if let Some(v) = f.max_size {
+        let p = push(&mut params, Param::Int(clamp(v)));
+        conds.push(format!("COALESCE(v.size, 0) <= {p}"));
+    }
+    if let Some(v) = f.modified_after {
+        let p = push(&mut params, Param::Int(v));
+        conds.push(format!("n.modified_at >= {p}"));
+    }
+    if let Some(v) = f.modified_before {
+        let p = push(&mut params, Param::Int(v));
+        conds.push(format!("n.modified_at <= {p}"));
+    }
+    let limit = push(&mut params, Param::Int(i64::from(f.limit)));
+    let sql = format!(
+        "SELECT {NODE_COLUMNS} FROM {from} WHERE {} ORDER BY n.name_key, n.id LIMIT {limit}",
+        conds.join(" AND ")
+    );
+    (sql, params)
+}
+
+fn bind<'q>(
+    sql: &'q str,
+    params: Vec<Param>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql);
+    for p in params {
+        query = match p {
+            Param::Int(i) => query.bind(i),
+            Param::Text(t) => query.bind(t),
+        };
+    }
+    query
+}
+
+/// Live nodes (never the root) of `namespace_id` matching `f`, by name.
+pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<NodeRow>> {
+    let (sql, params) = build(db, namespace_id, f);
+    Ok(bind(&sql, params)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(node_from_row)
+        .collect())
+}
+
+/// The plan the database chooses for exactly the statement `search` runs for `f`, one line
+/// per step, so tests can check that it reads the text index rather than every row.
+pub async fn explain(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<String>> {
+    let (sql, params) = build(db, namespace_id, f);
+    let sql = match db.backend {
+        Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+        Backend::Postgres => format!("EXPLAIN {sql}"),
+    };
+    let rows = bind(&sql, params).fetch_all(&db.pool).await?;
+    Ok(rows
+        .iter()
+        .map(|r| match db.backend {
+            Backend::Sqlite => r.get::<String, _>(3),
+            Backend::Postgres => r.get::<String, _>(0),
+        })
+        .collect())
+}

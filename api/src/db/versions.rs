@@ -1,0 +1,94 @@
+//! A file's history: immutable versions, listed newest first, and restore, which writes a new
+//! version pointing at the old version's chunk rows (no chunk byte is copied or re-sent).
+
+use sqlx::{Any, Row as _, Transaction};
+use wire::VersionInfo;
+
+use super::{now_ms, Db};
+
+/// Every version of `node_id`, newest first; `current` marks `current_version`.
+pub async fn history(
+    db: &Db,
+    node_id: i64,
+    current_version: Option<i64>,
+) -> sqlx::Result<Vec<VersionInfo>> {
+    let rows = sqlx::query(
+        "SELECT v.id, v.size, v.content_hash, v.created_at, COALESCE(d.name, '') FROM versions v \
+         LEFT JOIN devices d ON d.id = v.author_device_id WHERE v.node_id = $1 ORDER BY v.id DESC",
+    )
+    .bind(node_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.get(0);
+            let hash: String = r.get(2);
+            Ok(VersionInfo {
+                id,
+                size: r.get::<i64, _>(1).max(0) as u64,
+                content_hash: hash
+                    .parse()
+                    .map_err(|_| sqlx::Error::Decode("bad content hash".into()))?,
+                created_at: r.get(3),
+                device_name: r.get(4),
+                current: Some(id) == current_version,
+            })
+        })
+        .collect()
+}
+
+/// The size and content hash of version `version_id` of `node_id`, if it is one.
+pub async fn of_node(
+    tx: &mut Transaction<'static, Any>,
+    node_id: i64,
+    version_id: i64,
+) -> sqlx::Result<Option<(u64, String)>> {
+    Ok(
+        sqlx::query("SELECT size, content_hash FROM versions WHERE id = $1 AND node_id = $2")
+            .bind(version_id)
+            .bind(node_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| (r.get::<i64, _>(0).max(0) as u64, r.get(1))),
+    )
+}
+
+/// Writes a new current version of `node_id` with the content of `old_version`: same size,
+/// hash, chunker and chunk list (rows copied inside the database), authored by `device_id`.
+pub async fn restore(
+    tx: &mut Transaction<'static, Any>,
+    node_id: i64,
+    old_version: i64,
+    current_version: Option<i64>,
+    device_id: i64,
+) -> sqlx::Result<i64> {
+    let now = now_ms();
+    let new_id: i64 = sqlx::query(
+        "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, \
+         author_device_id, created_at) \
+         SELECT node_id, $1, size, content_hash, chunker, $2, $3 FROM versions WHERE id = $4 \
+         RETURNING id",
+    )
+    .bind(current_version)
+    .bind(device_id)
+    .bind(now)
+    .bind(old_version)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    sqlx::query(
+        "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) \
+         SELECT $1, idx, hash, offset_bytes, size FROM version_chunks WHERE version_id = $2",
+    )
+    .bind(new_id)
+    .bind(old_version)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE nodes SET version_id = $1, modified_at = $2 WHERE id = $3")
+        .bind(new_id)
+        .bind(now)
+        .bind(node_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(new_id)
+}

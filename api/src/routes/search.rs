@@ -1,0 +1,67 @@
+//! `GET /api/v1/search`: names matching a query, with filters, over everything the caller can
+//! read (today: the home namespace), each with its derived path.
+
+use axum::extract::State;
+use wire::{SearchQuery, SearchResponse, SearchResult};
+
+use crate::auth::Auth;
+use crate::db::{nodes, search};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<SearchResponse>> {
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        )));
+    }
+    if q.q
+        .as_deref()
+        .is_some_and(|s| s.len() > 255 || s.chars().any(char::is_control))
+    {
+        return Err(ApiError::BadRequest(
+            "q is at most 255 bytes, without control characters".into(),
+        ));
+    }
+    if let (Some(a), Some(b)) = (q.min_size, q.max_size) {
+        if a > b {
+            return Err(ApiError::BadRequest("min_size is above max_size".into()));
+        }
+    }
+    if let (Some(a), Some(b)) = (q.modified_after, q.modified_before) {
+        if a > b {
+            return Err(ApiError::BadRequest(
+                "modified_after is after modified_before".into(),
+            ));
+        }
+    }
+    let filter = search::Filter {
+        q: q.q,
+        kind: q.kind,
+        min_size: q.min_size,
+        max_size: q.max_size,
+        modified_after: q.modified_after,
+        modified_before: q.modified_before,
+        limit,
+    };
+    let rows = search::search(&state.db, c.namespace_id, &filter).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.node.id).collect();
+    let mut paths = nodes::paths(&state.db, &ids).await?;
+    let results = rows
+        .into_iter()
+        .map(|r| SearchResult {
+            path: paths.remove(&r.node.id).unwrap_or_default(),
+            node: r.node,
+        })
+        .collect();
+    Ok(Json(SearchResponse { results }))
+}

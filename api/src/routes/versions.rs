@@ -1,0 +1,72 @@
+//! A file's version history and restoring an old version as the new current one.
+
+use axum::extract::State;
+use wire::{NodeKind, RestoreVersionResponse, VersionList};
+
+use crate::auth::Auth;
+use crate::db::{nodes, users, versions};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use crate::routes::tree::visible_node;
+use crate::settings::DEFAULT_QUOTA_BYTES;
+use crate::state::AppState;
+
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<VersionList>> {
+    let node = visible_node(&state, &c, id).await?;
+    if node.kind != NodeKind::File {
+        return Err(ApiError::BadRequest("only files have versions".into()));
+    }
+    let versions = versions::history(&state.db, id, node.version_id).await?;
+    Ok(Json(VersionList { versions }))
+}
+
+/// Restoring the current version, or one with the same content, writes nothing.
+pub async fn restore(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path((id, version_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<RestoreVersionResponse>> {
+    let mut w = state.db.write().await?;
+    nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
+    let node = nodes::get(&mut *w.tx, id)
+        .await?
+        .filter(|n| n.namespace_id == c.namespace_id && n.node.kind == NodeKind::File)
+        .ok_or(ApiError::NotFound("file"))?
+        .node;
+    let (size, hash) = versions::of_node(&mut w.tx, id, version_id)
+        .await?
+        .ok_or(ApiError::NotFound("version"))?;
+    if node.content_hash.map(|h| h.to_string()) == Some(hash) {
+        return Ok(Json(RestoreVersionResponse {
+            version_id: node.version_id.unwrap_or_default(),
+            node,
+        }));
+    }
+    let delta = size as i64 - node.size as i64;
+    let quota = c.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
+    if !users::charge_quota(&mut w.tx, c.namespace_id, delta, quota).await? {
+        return Err(ApiError::QuotaExceeded);
+    }
+    let new_version =
+        versions::restore(&mut w.tx, id, version_id, node.version_id, c.device_id).await?;
+    nodes::log_change(&mut w.tx, c.namespace_id, id, "version").await?;
+    let node = nodes::get(&mut *w.tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?
+        .node;
+    w.commit().await?;
+    tracing::info!(
+        node_id = id,
+        from = version_id,
+        version_id = new_version,
+        "version restored"
+    );
+    Ok(Json(RestoreVersionResponse {
+        node,
+        version_id: new_version,
+    }))
+}
