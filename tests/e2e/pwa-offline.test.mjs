@@ -111,7 +111,7 @@ test('a conflict made on purpose becomes a conflicted copy shown and resolved in
   const item = a.page.locator('#conflict-list li').first();
   await item.waitFor();
   assert.match(await item.textContent(), /conflicted copy/);
-  await item.locator('button.compare').click();
+  await item.locator('button.compare-btn').click();
   await a.page.waitForSelector('#compare:not([hidden])');
   assert.equal(await a.page.locator('#compare-mine').textContent(), 'line one\nline two, edited on A\n');
   assert.equal(await a.page.locator('#compare-theirs').textContent(), 'line one\nline two, edited on B\n');

@@ -177,9 +177,9 @@ function row(node) {
   tr.setAttribute('aria-label', `${node.kind === 'folder' ? 'Folder' : 'File'} ${node.name}`);
   const name = el('td', { className: 'name' });
   if (node.kind === 'folder') {
-    name.append(button(`📁 ${node.name}`, () => openFolder(node), 'open', `Open ${node.name}`));
+    name.append(el('span', { className: 'icon folder', ariaHidden: 'true' }), button(node.name, () => openFolder(node), 'open', `Open ${node.name}`));
   } else {
-    name.append(el('span', { textContent: node.name }));
+    name.append(el('span', { className: 'icon file', ariaHidden: 'true' }), el('span', { textContent: node.name }));
   }
   if (node.pending) name.append(el('span', { className: 'tag', textContent: 'waiting to sync' }));
   if (offlineIds.has(node.id)) name.append(el('span', { className: 'tag ok', textContent: 'available offline' }));
@@ -233,7 +233,7 @@ async function move(node) {
     const list = el('ul', { className: 'list' });
     if (here.length > 1) list.append(el('li', {}, button('⬑ Up', () => { here = here.slice(0, -1); draw(); }, 'link')));
     for (const f of (l?.children || []).filter((c) => c.kind === 'folder' && c.id !== node.id)) {
-      list.append(el('li', {}, button(`📁 ${f.name}`, () => { here = [...here, { id: f.id, name: f.name }]; draw(); }, 'link', `Open ${f.name}`)));
+      list.append(el('li', {}, button(f.name, () => { here = [...here, { id: f.id, name: f.name }]; draw(); }, 'link', `Open ${f.name}`)));
     }
     box.replaceChildren(el('p', { className: 'where', textContent: `Move to: ${here.map((h) => h.name).join(' / ')}` }), list);
   };

@@ -21,7 +21,7 @@ export async function showTrash() {
   try {
     const { items } = await app.client.trash();
     for (const t of items) {
-      const li = item(`${t.node.kind === 'folder' ? '📁 ' : ''}${t.node.name}`, `deleted ${formatDate(t.deleted_at)}`,
+      const li = item(`${t.node.name}${t.node.kind === 'folder' ? '/' : ''}`, `deleted ${formatDate(t.deleted_at)}`,
         button('Restore', async () => {
           try { await app.client.restoreFromTrash(t.node.id); say(`Restored ${t.node.name}.`); showTrash(); } catch (e) { say(`Could not restore ${t.node.name}: ${explain(e)}`, 'error'); }
         }, 'secondary restore', `Restore ${t.node.name}`),
@@ -84,7 +84,7 @@ export async function runSearch(openFolder) {
       modified_after: after ? new Date(after).getTime() : null, limit: 100,
     });
     for (const r of results) {
-      const li = item(`${r.node.kind === 'folder' ? '📁 ' : ''}${r.node.name}`, `${r.path || '/'} · ${r.node.kind === 'file' ? formatBytes(r.node.size) : 'folder'} · ${formatDate(r.node.modified_at)}`,
+      const li = item(`${r.node.name}${r.node.kind === 'folder' ? '/' : ''}`, `${r.path || '/'} · ${r.node.kind === 'file' ? formatBytes(r.node.size) : 'folder'} · ${formatDate(r.node.modified_at)}`,
         button('Open folder', () => openFolder(r), 'secondary', `Open the folder of ${r.node.name}`));
       li.dataset.name = r.node.name;
       list.append(li);
@@ -184,7 +184,7 @@ export async function showConflicts() {
       try { await fn(); await dropConflict(c.id); say(done); showConflicts(); await app.refresh({ quiet: true }); } catch (e) { say(`${label} failed: ${explain(e)}`, 'error'); }
     }, 'secondary', `${label} for ${c.copy.name}`);
     const li = item(c.copy.name, `${c.conflict?.device_name || 'Another device'} changed this file while you were editing it · ${formatDate(c.at)}`,
-      button('Compare', () => compare(c), 'secondary compare', `Compare the two versions of ${c.copy.name}`),
+      button('Compare', () => compare(c), 'secondary compare-btn', `Compare the two versions of ${c.copy.name}`),
       act('Keep mine', () => keepMine(c), 'Kept your version.'),
       act('Keep theirs', () => app.client.deleteNode(c.copy.id), 'Kept their version; yours went to the trash.'),
       act('Keep both', async () => {}, 'Kept both files.'));
