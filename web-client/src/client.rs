@@ -286,7 +286,10 @@ impl Client {
         }
     }
 
-    pub(crate) async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, Failure> {
         let r = http::send("GET", &self.url(path), self.token.as_deref(), Body::None).await?;
         http::json(r).await
     }

@@ -138,7 +138,11 @@ impl Client {
     }
 
     /// One page of the change feed after `cursor` (from the beginning when unset).
-    pub async fn changes(&self, cursor: Option<String>, limit: Option<u32>) -> Result<JsValue, JsValue> {
+    pub async fn changes(
+        &self,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<JsValue, JsValue> {
         let mut q = serde_json::Map::new();
         if let Some(c) = cursor {
             q.insert("cursor".into(), json!(c));

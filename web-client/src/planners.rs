@@ -95,7 +95,9 @@ impl SyncFeed {
             other => other.to_string(),
         };
         let (folders, next) = self.0.page(&p.changes, cursor, p.has_more);
-        Ok(to_js(&serde_json::json!({ "folders": folders, "next": next })))
+        Ok(to_js(
+            &serde_json::json!({ "folders": folders, "next": next }),
+        ))
     }
 
     pub fn error(&mut self, status: u16, code: String, retry_after: Option<u32>) -> JsValue {
