@@ -88,27 +88,33 @@ async function authenticate(kind) {
     const s = kind === 'register'
       ? await app.client.register(username, password, deviceName())
       : await app.client.login(username, password, deviceName());
-    await store.clearAll(); // another account's cache must never show
+    // Another account's cache must never show; the same account keeps its unsent changes.
+    if ((await store.get('meta', 'owner')) !== username) await store.clearAll();
+    await store.put('meta', 'owner', username);
     await signedIn(s, username);
   } catch (e) {
     $('#auth-error').textContent = isOffline(e) ? 'You are offline: signing in needs the network.' : e.message;
   }
 }
 
-async function signOutLocally() {
+/** Forgets the session. `wipe` also forgets this device's copy of the account (an explicit
+ * sign-out); an expired or revoked session keeps it, so unsent changes survive a new sign-in. */
+async function signOutLocally({ wipe = false } = {}) {
   stopLive();
   localStorage.removeItem(SESSION_KEY);
   app.session = null;
   app.client.setToken(undefined);
-  await store.clearAll();
+  if (wipe) await store.clearAll();
   show('auth');
 }
 
 $('#auth-form').addEventListener('submit', (e) => { e.preventDefault(); authenticate('login'); });
 $('#register').addEventListener('click', () => authenticate('register'));
 $('#logout').addEventListener('click', async () => {
+  const pending = await offline.pendingCount();
+  if (pending && !(await ask({ title: 'Sign out and lose unsent changes?', text: `${pending} change${pending > 1 ? 's' : ''} made offline ha${pending > 1 ? 've' : 's'} not reached the server yet and would be lost.`, ok: 'Sign out anyway' }))) return;
   try { await app.client.signOut(); } catch { /* offline or already revoked: forget it here anyway */ }
-  await signOutLocally();
+  await signOutLocally({ wipe: true });
 });
 
 // ---- the file list -------------------------------------------------------------------------

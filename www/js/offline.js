@@ -153,6 +153,8 @@ async function doReplay() {
     if (v.verdict === 'conflict') await addConflict(answer, null);
     if (v.verdict === 'rejected') problems.push(`${s.op.op} ${s.op.name || ''}: ${v.message}`);
   }
+  // A folder opened while it existed only here now has its server id.
+  app.path = app.path.map((p) => (p.id < 0 && r.resolved(p.id) != null ? { ...p, id: r.resolved(p.id) } : p));
   if ((await pendingCount()) === 0) await store.del('meta', 'temp_ids');
   if (problems.length) say(`Some offline changes could not be applied: ${problems.join('; ')}`, 'error');
   else if (sent) say(`${sent} offline change${sent > 1 ? 's' : ''} synced.`);

@@ -109,7 +109,7 @@ export async function showDevices(onSignedOut) {
           if (!(await ask({ title: d.current ? 'Sign out of this device?' : `Revoke ${d.name}?`, text: 'Its access stops at once; it must sign in again.', ok: d.current ? 'Sign out' : 'Revoke' }))) return;
           try {
             await app.client.revokeDevice(d.id);
-            if (d.current) { onSignedOut(); return; }
+            if (d.current) { onSignedOut({ wipe: true }); return; }
             say(`${d.name} can no longer reach your files.`);
             showDevices(onSignedOut);
           } catch (e) { say(`Could not revoke ${d.name}: ${explain(e)}`, 'error'); }

@@ -201,6 +201,7 @@ class Job {
 }
 
 async function run(job) {
+  if (job.state === 'canceled') return;
   const started = performance.now();
   if (!job.manifest) {
     job.set('hashing', 'Hashing…');
