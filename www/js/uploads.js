@@ -129,7 +129,8 @@ class Job {
     this.cancelBtn = button('Cancel', () => this.cancel(), 'secondary small cancel', `Cancel ${this.label}`);
     const actions = el('span', { className: 'actions' }, this.pauseBtn, this.cancelBtn);
     li.append(name, actions, this.bar, this.detail);
-    $('#uploads').prepend(li); // newest first: what is moving stays in view
+    $('#uploads').append(li);
+    li.scrollIntoView({ block: 'nearest' }); // keep what is moving in view
     $('#transfers').hidden = false;
     return li;
   }
