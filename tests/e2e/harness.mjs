@@ -11,11 +11,13 @@ import { chromium } from 'playwright-core';
 
 const BIN = process.env.CAIRN_BIN || new URL('../../target/debug/cairn', import.meta.url).pathname;
 export const CHROMIUM = process.env.CAIRN_CHROMIUM || '/usr/bin/chromium';
+// The web app of this checkout (a binary's compiled-in default may name another tree's www/).
+const WWW = process.env.CAIRN_WWW || new URL('../../www', import.meta.url).pathname;
 
 export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
   const child = spawn(BIN, ['--addr', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, RUST_LOG: 'warn', ...extraEnv },
+    env: { ...process.env, RUST_LOG: 'warn', CAIRN_WWW: WWW, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {
@@ -231,4 +233,86 @@ api_bind_addr = "127.0.0.1:${admin}"
 
 function randomBytesHex(n) {
   return cryptoRandomBytes(n).toString('hex');
+}
+
+/** Drops real paths (files or whole folders) on `selector` through Chromium's own drag
+ * pipeline, so the page gets genuine FileSystemEntry trees, as from a desktop drag. */
+export async function dropPaths(page, selector, paths) {
+  const box = await page.locator(selector).boundingBox();
+  const cdp = await page.context().newCDPSession(page);
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) await cdp.send('Input.dispatchDragEvent', { type, x, y, data });
+  await cdp.detach();
+}
+
+/** Signs in an existing account (a second device of it). */
+export async function signIn(page, username, password = 'correct horse battery') {
+  await page.waitForSelector('#username');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('#login');
+  await page.waitForSelector('#files-view:not([hidden])');
+}
+
+/** The API as a test sees it: a signed-in account driven from node, to check what the
+ * browser did (and to act as another device). */
+export async function api(base, username, password = 'correct horse battery') {
+  const call = async (method, path, body, token) => {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.ok) throw Object.assign(new Error(`${method} ${path}: ${r.status} ${text}`), { status: r.status });
+    return text ? JSON.parse(text) : null;
+  };
+  const s = await call('POST', '/api/v1/sessions', { username, password, device_name: 'test runner' });
+  const self = {
+    session: s,
+    call: (method, path, body) => call(method, path, body, s.token),
+    list: (id) => call('GET', `/api/v1/nodes/${id}/children`, undefined, s.token),
+    /** The child of folder `id` called `name`, or undefined. */
+    async child(id, name) { return (await self.list(id)).children.find((n) => n.name === name); },
+    /** Follows a path of names from the root. */
+    async at(...names) {
+      let node = { id: s.root_id };
+      for (const n of names) {
+        node = await self.child(node.id, n);
+        if (!node) return undefined;
+      }
+      return node;
+    },
+    /** The whole bytes of a file, fetched through its signed chunk URLs. */
+    async bytes(id) {
+      const d = await call('GET', `/api/v1/nodes/${id}/download`, undefined, s.token);
+      const byHash = new Map(d.chunks.map((c) => [c.hash, c.url]));
+      const parts = [];
+      for (const c of d.manifest.chunks) {
+        const r = await fetch(`${base}${byHash.get(c.hash)}`);
+        parts.push(Buffer.from(await r.arrayBuffer()));
+      }
+      return Buffer.concat(parts);
+    },
+  };
+  return self;
+}
+
+/** Waits (bounded) until `check()` resolves truthy; answers its value. */
+export async function until(check, { timeout = 15_000, what = 'the condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try { last = await check(); if (last) return last; } catch (e) { last = e; }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves once a service worker controls the page (the shell is then cached). */
+export async function swReady(page) {
+  await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
 }

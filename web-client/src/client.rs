@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use futures::{StreamExt, TryStreamExt};
 use wasm_bindgen::prelude::*;
 use wire::{
-    paths, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest,
+    paths, ChunkTarget, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest,
     DownloadResponse, Hash, Listing, LoginRequest, Manifest, MeResponse, Node, RegisterRequest,
     SessionResponse, UploadResponse,
 };
@@ -24,8 +24,8 @@ const TRIES: u32 = 5;
 
 #[wasm_bindgen]
 pub struct Client {
-    base: String,
-    token: Option<String>,
+    pub(crate) base: String,
+    pub(crate) token: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -110,12 +110,7 @@ impl Client {
         base_version: Option<f64>,
         on_progress: js_sys::Function,
     ) -> Result<JsValue, JsValue> {
-        let manifest: Manifest = serde_json::from_str(&manifest_json).map_err(|e| {
-            Failure::local(
-                "bad_manifest",
-                format!("the chunker's manifest is unreadable: {e}"),
-            )
-        })?;
+        let manifest = parse_manifest(&manifest_json)?;
         let started: UploadResponse = self
             .post(
                 paths::UPLOADS,
@@ -124,18 +119,128 @@ impl Client {
                 },
             )
             .await?;
-        let committed = self
-            .finish_upload(
-                &file,
-                &manifest,
-                started,
-                parent_id as i64,
-                name,
-                base_version.map(|v| v as i64),
-                &on_progress,
-            )
+        self.send_missing(&file, &manifest, &started.missing, &on_progress, None)
+            .await?;
+        let commit = CommitRequest {
+            idempotency_key: started.upload_id.clone(),
+            upload_id: started.upload_id,
+            parent_id: parent_id as i64,
+            name,
+            base_version: base_version.map(|v| v as i64),
+        };
+        let committed: CommitResponse = self
+            .with_retries(|| self.post(paths::COMMITS, &commit))
             .await?;
         Ok(http::to_js(&committed))
+    }
+
+    /// Step 1 of a resumable upload: posts the manifest, answers `{upload_id, missing,
+    /// expires_at}`. The page stores the upload id before sending anything.
+    #[wasm_bindgen(js_name = startUpload)]
+    pub async fn start_upload(&self, manifest_json: String) -> Result<JsValue, JsValue> {
+        let manifest = parse_manifest(&manifest_json)?;
+        let req = CreateUploadRequest { manifest };
+        let started: UploadResponse = self
+            .with_retries(|| self.post(paths::UPLOADS, &req))
+            .await?;
+        Ok(http::to_js(&started))
+    }
+
+    /// What an upload still lacks, with fresh URLs: how a reload or a pause resumes without
+    /// re-sending finished chunks.
+    #[wasm_bindgen(js_name = resumeUpload)]
+    pub async fn resume_upload(&self, upload_id: String) -> Result<JsValue, JsValue> {
+        let path = format!("{}/{}", paths::UPLOADS, upload_id);
+        let r: UploadResponse = self.with_retries(|| self.get(&path)).await?;
+        Ok(http::to_js(&r))
+    }
+
+    /// Step 2: PUTs the chunks `upload` (an answer of `startUpload`/`resumeUpload`) lists as
+    /// missing, six at a time with retries. `signal` (an `AbortSignal`) pauses or cancels.
+    /// `on_progress` gets `{done, total, sent, saved}` in bytes after each chunk.
+    #[wasm_bindgen(js_name = sendChunks)]
+    pub async fn send_chunks(
+        &self,
+        file: web_sys::Blob,
+        manifest_json: String,
+        upload: JsValue,
+        on_progress: js_sys::Function,
+        signal: Option<web_sys::AbortSignal>,
+    ) -> Result<(), JsValue> {
+        let manifest = parse_manifest(&manifest_json)?;
+        let upload: UploadResponse = from_js(&upload)?;
+        self.send_missing(
+            &file,
+            &manifest,
+            &upload.missing,
+            &on_progress,
+            signal.as_ref(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Step 3: makes the upload a version of `name` in `parent_id`. The idempotency key makes a
+    /// replayed commit (after a reload, or from the offline outbox) answer the first result.
+    pub async fn commit(
+        &self,
+        upload_id: String,
+        parent_id: f64,
+        name: String,
+        base_version: Option<f64>,
+        idempotency_key: String,
+    ) -> Result<JsValue, JsValue> {
+        let commit = CommitRequest {
+            upload_id,
+            parent_id: parent_id as i64,
+            name,
+            base_version: base_version.map(|v| v as i64),
+            idempotency_key,
+        };
+        let committed: CommitResponse = self
+            .with_retries(|| self.post(paths::COMMITS, &commit))
+            .await?;
+        Ok(http::to_js(&committed))
+    }
+
+    /// Fetches a file's chunks six at a time, checks every hash, and hands them to `on_chunk`
+    /// in file order (awaiting the promise it returns: that is the back-pressure of a disk
+    /// writer), so a large file streams to disk instead of becoming one giant `Blob`.
+    /// Answers the file's `Node`. `on_progress` gets `{done, total}` in bytes.
+    #[wasm_bindgen(js_name = downloadStream)]
+    pub async fn download_stream(
+        &self,
+        node_id: f64,
+        on_chunk: js_sys::Function,
+        on_progress: js_sys::Function,
+    ) -> Result<JsValue, JsValue> {
+        let d: DownloadResponse = self
+            .get(&format!("{}/{}/download", paths::NODES, node_id as i64))
+            .await?;
+        let urls: HashMap<Hash, &str> = d.chunks.iter().map(|c| (c.hash, c.url.as_str())).collect();
+        let total = d.manifest.size as f64;
+        let mut done = 0f64;
+        let mut ordered = futures::stream::iter(d.manifest.chunks.iter())
+            .map(|c| {
+                let url = urls.get(&c.hash).copied();
+                async move {
+                    let url = url.ok_or_else(|| {
+                        Failure::local("missing_chunk", "the server did not offer every chunk")
+                    })?;
+                    self.fetch_chunk(url, &c.hash).await
+                }
+            })
+            .buffered(PARALLEL);
+        while let Some(bytes) = ordered.next().await {
+            let bytes = bytes?;
+            done += bytes.length() as f64;
+            let ret = on_chunk.call1(&JsValue::NULL, &bytes)?;
+            if let Ok(p) = ret.dyn_into::<js_sys::Promise>() {
+                wasm_bindgen_futures::JsFuture::from(p).await?;
+            }
+            report(&on_progress, &[("done", done), ("total", total)]);
+        }
+        Ok(http::to_js(&d.node))
     }
 
     /// Fetches a file chunk by chunk, checks every hash, and returns it as a `Blob`.
@@ -173,7 +278,7 @@ impl Client {
 }
 
 impl Client {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_owned()
         } else {
@@ -181,12 +286,15 @@ impl Client {
         }
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, Failure> {
         let r = http::send("GET", &self.url(path), self.token.as_deref(), Body::None).await?;
         http::json(r).await
     }
 
-    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    pub(crate) async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
@@ -201,19 +309,16 @@ impl Client {
         http::json(r).await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn finish_upload(
+    async fn send_missing(
         &self,
         file: &web_sys::Blob,
         manifest: &Manifest,
-        started: UploadResponse,
-        parent_id: i64,
-        name: String,
-        base_version: Option<i64>,
+        missing: &[ChunkTarget],
         on_progress: &js_sys::Function,
-    ) -> Result<CommitResponse, Failure> {
+        signal: Option<&web_sys::AbortSignal>,
+    ) -> Result<(), Failure> {
         let total = manifest.size as f64;
-        let to_send: f64 = started.missing.iter().map(|m| m.size as f64).sum();
+        let to_send: f64 = missing.iter().map(|m| m.size as f64).sum();
         let saved = (total - to_send).max(0.0);
         let sent = std::cell::Cell::new(0f64);
         let offsets: HashMap<Hash, u64> = manifest
@@ -231,16 +336,19 @@ impl Client {
                 ("saved", saved),
             ],
         );
-        futures::stream::iter(started.missing.iter())
+        futures::stream::iter(missing.iter())
             .map(|t| {
                 let sent = &sent;
-                let offset = offsets[&t.hash] as f64;
+                let offset = offsets.get(&t.hash).copied();
                 async move {
+                    let offset = offset.ok_or_else(|| {
+                        Failure::local("bad_upload", "the server asked for a chunk the file lacks")
+                    })? as f64;
                     let piece = file
                         .slice_with_f64_and_f64(offset, offset + t.size as f64)
                         .map_err(Failure::network)?;
                     self.with_retries(|| async {
-                        http::send("PUT", &self.url(&t.url), None, Body::Blob(&piece))
+                        http::send_with("PUT", &self.url(&t.url), None, Body::Blob(&piece), signal)
                             .await
                             .map(|_| ())
                     })
@@ -260,15 +368,6 @@ impl Client {
             })
             .buffer_unordered(PARALLEL)
             .try_collect::<()>()
-            .await?;
-        let commit = CommitRequest {
-            idempotency_key: started.upload_id.clone(),
-            upload_id: started.upload_id,
-            parent_id,
-            name,
-            base_version,
-        };
-        self.with_retries(|| self.post(paths::COMMITS, &commit))
             .await
     }
 
@@ -289,7 +388,7 @@ impl Client {
     }
 
     /// Runs `op` until it succeeds, fails for good, or has failed `TRIES` times (backoff 0.2 s × 2ⁿ).
-    async fn with_retries<T, F, Fut>(&self, op: F) -> Result<T, Failure>
+    pub(crate) async fn with_retries<T, F, Fut>(&self, op: F) -> Result<T, Failure>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, Failure>>,
@@ -306,6 +405,24 @@ impl Client {
         }
         unreachable!("the loop returns")
     }
+}
+
+fn parse_manifest(json: &str) -> Result<Manifest, Failure> {
+    serde_json::from_str(json).map_err(|e| {
+        Failure::local(
+            "bad_manifest",
+            format!("the chunker's manifest is unreadable: {e}"),
+        )
+    })
+}
+
+/// Reads a plain JS object back into a wire type (through JSON: ids stay integers).
+pub(crate) fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, Failure> {
+    let text = js_sys::JSON::stringify(v)
+        .map(String::from)
+        .map_err(Failure::network)?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::local("bad_argument", format!("unreadable argument: {e}")))
 }
 
 fn report(f: &js_sys::Function, fields: &[(&str, f64)]) {

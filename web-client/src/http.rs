@@ -26,6 +26,13 @@ pub struct Failure {
 
 impl Failure {
     pub fn network(e: JsValue) -> Failure {
+        let name = Reflect::get(&e, &"name".into())
+            .ok()
+            .and_then(|n| n.as_string())
+            .unwrap_or_default();
+        if name == "AbortError" {
+            return Failure::local("aborted", "stopped");
+        }
         let message = e
             .dyn_ref::<js_sys::Error>()
             .map(|e| String::from(e.message()))
@@ -45,9 +52,10 @@ impl Failure {
         }
     }
 
-    /// Worth another try: the network, or a server that is busy or briefly broken.
+    /// Worth another try: the network, or a server that is busy or briefly broken — never a
+    /// transfer the user stopped.
     pub fn retryable(&self) -> bool {
-        self.status == 0 || self.status == 429 || self.status >= 500
+        self.code != "aborted" && (self.status == 0 || self.status == 429 || self.status >= 500)
     }
 }
 
@@ -72,8 +80,25 @@ pub async fn send(
     token: Option<&str>,
     body: Body<'_>,
 ) -> Result<Response, Failure> {
+    send_with(method, url, token, body, None).await
+}
+
+/// `send` that a JS `AbortSignal` can stop (pause and cancel of uploads).
+pub async fn send_with(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Body<'_>,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<Response, Failure> {
+    if signal.is_some_and(|s| s.aborted()) {
+        return Err(Failure::local("aborted", "stopped"));
+    }
     let init = RequestInit::new();
     init.set_method(method);
+    if let Some(s) = signal {
+        init.set_signal(Some(s));
+    }
     match &body {
         Body::None => {}
         Body::Json(s) => init.set_body(&JsValue::from_str(s)),
@@ -128,6 +153,8 @@ pub async fn bytes(resp: &Response) -> Result<js_sys::Uint8Array, Failure> {
 
 pub async fn json<T: DeserializeOwned>(resp: Response) -> Result<T, Failure> {
     let t = text(&resp).await?;
+    // 204 and friends: no body means JSON null.
+    let t = if t.is_empty() { "null".to_owned() } else { t };
     serde_json::from_str(&t).map_err(|e| {
         Failure::local(
             "bad_response",

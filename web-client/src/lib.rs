@@ -9,11 +9,16 @@ mod chunker;
 mod client;
 mod http;
 mod vectors;
+mod manage;
+mod outbox;
+mod planners;
+mod sync;
 
 pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
 pub use vectors::{check_vector_case, vector_input};
+pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
 
 use wasm_bindgen::prelude::*;
 

@@ -1,25 +1,57 @@
-// Cairn's web app: draws the screens and feeds files to the WASM core, which owns the
-// protocol (chunking, hashing, missing-chunk upload, commit, verified download).
+// Cairn's web app: draws the screens and wires the user's actions to the WASM core, which owns
+// the protocol (chunking, hashing, missing-chunk upload, commit, verified download) and the
+// sync decisions. Works offline: the service worker keeps the shell, IndexedDB the tree.
 import init, { Client } from '../pkg/web_client.js';
-import { chunkFile } from './chunk-pool.js';
-import { formatBytes, formatDate, formatRate } from './format.js';
+import { app, $, el, button, say, folder, explain, ask, isOffline } from './state.js';
+import * as store from './store.js';
+import * as offline from './offline.js';
+import { takeDrop, fromPicker, uploadItems, resumeStored } from './uploads.js';
+import { startLive, stopLive, sawListing } from './live.js';
+import { downloadFile, downloadZip, saveBlob } from './download.js';
+import { showTrash, showVersions, runSearch, showDevices, showUsage, showConflicts } from './screens.js';
+import { formatBytes, formatDate } from './format.js';
 
-const $ = (sel) => document.querySelector(sel);
 const SESSION_KEY = 'cairn.session';
 
-await init();
-const client = new Client('');
-let session = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
-let path = []; // [{id, name}] from the root down to the open folder
-let listing = null;
-
-function show(view) {
-  $('#auth-view').hidden = view !== 'auth';
-  $('#files-view').hidden = view !== 'files';
-  $('#account').hidden = view !== 'files';
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('no service worker:', e));
 }
 
-function say(msg) { $('#status').textContent = msg || ''; }
+await init();
+app.client = new Client('');
+app.session = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
+
+// ---- views ---------------------------------------------------------------------------------
+
+const VIEWS = ['auth', 'files', 'search', 'trash', 'conflicts', 'devices'];
+let view = 'auth';
+
+function show(v) {
+  view = v;
+  for (const name of VIEWS) $(`#${name}-view`).hidden = name !== v;
+  const signedIn = v !== 'auth';
+  $('#account').hidden = !signedIn;
+  $('#nav').hidden = !signedIn;
+  $('#search-form').hidden = !signedIn;
+  for (const b of document.querySelectorAll('#nav button[data-view]')) {
+    if (b.dataset.view === v) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+  }
+  document.body.dataset.view = v;
+}
+
+async function open(v) {
+  say('');
+  show(v);
+  if (v === 'files') await refresh();
+  else if (v === 'trash') await showTrash();
+  else if (v === 'conflicts') await showConflicts();
+  else if (v === 'devices') await showDevices(signOutLocally);
+  else if (v === 'search') await runSearch(openSearchResult);
+}
+
+for (const b of document.querySelectorAll('#nav button[data-view]')) b.addEventListener('click', () => open(b.dataset.view));
+
+// ---- session -------------------------------------------------------------------------------
 
 function deviceName() {
   const ua = navigator.userAgent;
@@ -29,13 +61,19 @@ function deviceName() {
 }
 
 async function signedIn(s, username) {
-  session = { ...s, username };
-  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  client.setToken(session.token);
-  path = [{ id: session.root_id, name: 'My files' }];
+  app.session = { ...s, username };
+  localStorage.setItem(SESSION_KEY, JSON.stringify(app.session));
+  app.client.setToken(app.session.token);
+  app.path = [{ id: app.session.root_id, name: 'My files' }];
   $('#whoami').textContent = username;
   show('files');
+  // Ask the browser not to evict the offline tree, outbox and pinned files.
+  navigator.storage?.persist?.().then((granted) => { document.body.dataset.persisted = String(granted); }).catch(() => {});
   await refresh();
+  offline.updateBadge();
+  startLive();
+  if (navigator.onLine) offline.replay();
+  resumeStored();
 }
 
 async function authenticate(kind) {
@@ -48,165 +86,250 @@ async function authenticate(kind) {
   }
   try {
     const s = kind === 'register'
-      ? await client.register(username, password, deviceName())
-      : await client.login(username, password, deviceName());
+      ? await app.client.register(username, password, deviceName())
+      : await app.client.login(username, password, deviceName());
+    // Another account's cache must never show; the same account keeps its unsent changes.
+    if ((await store.get('meta', 'owner')) !== username) await store.clearAll();
+    await store.put('meta', 'owner', username);
     await signedIn(s, username);
   } catch (e) {
-    $('#auth-error').textContent = e.message;
+    $('#auth-error').textContent = isOffline(e) ? 'You are offline: signing in needs the network.' : e.message;
   }
+}
+
+/** Forgets the session. `wipe` also forgets this device's copy of the account (an explicit
+ * sign-out); an expired or revoked session keeps it, so unsent changes survive a new sign-in. */
+async function signOutLocally({ wipe = false } = {}) {
+  stopLive();
+  localStorage.removeItem(SESSION_KEY);
+  app.session = null;
+  app.client.setToken(undefined);
+  if (wipe) await store.clearAll();
+  show('auth');
 }
 
 $('#auth-form').addEventListener('submit', (e) => { e.preventDefault(); authenticate('login'); });
 $('#register').addEventListener('click', () => authenticate('register'));
-$('#logout').addEventListener('click', () => {
-  localStorage.removeItem(SESSION_KEY);
-  session = null;
-  client.setToken(undefined);
-  show('auth');
+$('#logout').addEventListener('click', async () => {
+  const pending = await offline.pendingCount();
+  if (pending && !(await ask({ title: 'Sign out and lose unsent changes?', text: `${pending} change${pending > 1 ? 's' : ''} made offline ha${pending > 1 ? 've' : 's'} not reached the server yet and would be lost.`, ok: 'Sign out anyway' }))) return;
+  try { await app.client.signOut(); } catch { /* offline or already revoked: forget it here anyway */ }
+  await signOutLocally({ wipe: true });
 });
 
-function folder() { return path[path.length - 1]; }
+// ---- the file list -------------------------------------------------------------------------
 
-async function refresh() {
+let offlineIds = new Set();
+
+async function refresh({ quiet = false } = {}) {
+  if (!app.session) return;
+  const id = folder().id;
+  let l = null;
+  let stale = false;
   try {
-    listing = await client.list(folder().id);
-    render();
+    l = await app.client.list(id);
+    await offline.saveListing(l);
   } catch (e) {
-    if (e.status === 401) { localStorage.removeItem(SESSION_KEY); show('auth'); return; }
-    say(`Could not load the folder: ${e.message}`);
+    if (e.status === 401) { say('Your session ended; please sign in again.', 'error'); await signOutLocally(); return; }
+    if (e.status === 404 && app.path.length > 1) { app.path = app.path.slice(0, -1); return refresh({ quiet }); }
+    l = await offline.cachedListing(id);
+    stale = true;
+    if (!l) { if (!quiet) say(`Could not load the folder: ${explain(e)}`, 'error'); return; }
   }
+  app.listing = l;
+  offlineIds = await offline.pinnedIds();
+  document.body.dataset.stale = String(stale);
+  if (stale && !quiet) say('Offline: showing the last known contents of this folder.');
+  if (view === 'files') render();
+  sawListing(l);
+  if (!stale) { offline.refreshPins(l.children); showUsage(); }
+}
+app.refresh = refresh;
+
+function openFolder(node) {
+  app.path.push({ id: node.id, name: node.name });
+  refresh().then(() => $('#files tbody tr')?.focus());
+}
+
+function openSearchResult(r) {
+  const target = r.node.kind === 'folder' ? r.node : { id: r.node.parent_id, name: (r.path || '').split('/').filter(Boolean).pop() || 'My files' };
+  app.path = [app.path[0]];
+  if (target.id !== app.path[0].id) app.path.push({ id: target.id, name: target.name });
+  open('files');
 }
 
 function render() {
   const crumbs = $('#crumbs');
   crumbs.replaceChildren();
-  path.forEach((p, i) => {
-    if (i > 0) crumbs.append(Object.assign(document.createElement('span'), { className: 'sep', textContent: ' / ' }));
-    const b = Object.assign(document.createElement('button'), { type: 'button', textContent: p.name });
-    b.addEventListener('click', () => { path = path.slice(0, i + 1); refresh(); });
+  app.path.forEach((p, i) => {
+    if (i > 0) crumbs.append(el('span', { className: 'sep', textContent: '/' }));
+    const b = button(p.name, () => { app.path = app.path.slice(0, i + 1); refresh(); }, 'crumb');
+    if (i === app.path.length - 1) b.setAttribute('aria-current', 'location');
     crumbs.append(b);
   });
   const body = $('#files tbody');
   body.replaceChildren();
-  for (const node of listing.children) {
-    const tr = document.createElement('tr');
-    tr.className = node.kind;
-    tr.dataset.name = node.name;
-    tr.dataset.id = node.id;
-    const name = document.createElement('td');
-    name.className = 'name';
-    if (node.kind === 'folder') {
-      const open = Object.assign(document.createElement('button'), { type: 'button', textContent: `📁 ${node.name}` });
-      open.addEventListener('click', () => { path.push({ id: node.id, name: node.name }); refresh(); });
-      name.append(open);
-    } else {
-      name.textContent = node.name;
-    }
-    const size = Object.assign(document.createElement('td'), { className: 'num', textContent: node.kind === 'file' ? formatBytes(node.size) : '' });
-    const when = Object.assign(document.createElement('td'), { textContent: formatDate(node.modified_at) });
-    const actions = Object.assign(document.createElement('td'), { className: 'actions' });
-    if (node.kind === 'file') {
-      const dl = Object.assign(document.createElement('button'), { type: 'button', className: 'download secondary', textContent: 'Download' });
-      dl.setAttribute('aria-label', `Download ${node.name}`);
-      dl.addEventListener('click', () => download(node));
-      actions.append(dl);
-    }
-    tr.append(name, size, when, actions);
-    body.append(tr);
+  const children = [...app.listing.children].sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'folder' ? -1 : 1));
+  for (const node of children) body.append(row(node));
+  $('#empty').hidden = children.length > 0;
+  $('#files').hidden = children.length === 0;
+  $('#download-folder').disabled = children.length === 0;
+}
+
+function row(node) {
+  const tr = el('tr', { className: `${node.kind}${node.pending ? ' pending' : ''}`, tabIndex: 0 });
+  tr.dataset.name = node.name;
+  tr.dataset.id = node.id;
+  tr.setAttribute('aria-label', `${node.kind === 'folder' ? 'Folder' : 'File'} ${node.name}`);
+  const name = el('td', { className: 'name' });
+  if (node.kind === 'folder') {
+    name.append(el('span', { className: 'icon folder', ariaHidden: 'true' }), button(node.name, () => openFolder(node), 'open', `Open ${node.name}`));
+  } else {
+    name.append(el('span', { className: 'icon file', ariaHidden: 'true' }), el('span', { textContent: node.name }));
   }
-  $('#empty').hidden = listing.children.length > 0;
-  $('#files').hidden = listing.children.length === 0;
+  if (node.pending) name.append(el('span', { className: 'tag', textContent: 'waiting to sync' }));
+  if (offlineIds.has(node.id)) name.append(el('span', { className: 'tag ok', textContent: 'available offline' }));
+  const size = el('td', { className: 'num', textContent: node.kind === 'file' ? formatBytes(node.size) : '' });
+  const when = el('td', { className: 'when', textContent: formatDate(node.modified_at) });
+  const actions = el('td', { className: 'actions' });
+  if (node.kind === 'file') {
+    actions.append(button('Download', () => download(node), 'secondary small download', `Download ${node.name}`));
+    actions.append(button(offlineIds.has(node.id) ? 'Offline ✓' : 'Keep offline', () => togglePin(node), 'secondary small pin', `Keep ${node.name} available offline`));
+    actions.append(button('History', () => showVersions(node), 'secondary small versions', `Versions of ${node.name}`));
+  } else {
+    actions.append(button('Zip', () => zip(node), 'secondary small zip', `Download ${node.name} as a zip`));
+  }
+  actions.append(button('Rename', () => rename(node), 'secondary small rename', `Rename ${node.name}`));
+  actions.append(button('Move', () => move(node), 'secondary small move', `Move ${node.name}`));
+  actions.append(button('Delete', () => remove(node), 'danger small delete', `Delete ${node.name}`));
+  tr.append(name, size, when, actions);
+  tr.addEventListener('keydown', (e) => {
+    if (e.target !== tr) return;
+    if (e.key === 'Enter') { e.preventDefault(); if (node.kind === 'folder') openFolder(node); else download(node); }
+    else if (e.key === 'F2') { e.preventDefault(); rename(node); }
+    else if (e.key === 'Delete') { e.preventDefault(); remove(node); }
+    else if (e.key === 'ArrowDown') { e.preventDefault(); tr.nextElementSibling?.focus(); }
+    else if (e.key === 'ArrowUp') { e.preventDefault(); tr.previousElementSibling?.focus(); }
+    else if (e.key === 'Backspace' && app.path.length > 1) { e.preventDefault(); app.path.pop(); refresh(); }
+  });
+  return tr;
+}
+
+async function rename(node) {
+  const name = await ask({ title: `Rename ${node.name}`, input: node.name, label: 'New name', ok: 'Rename' });
+  if (!name || name === node.name) return;
+  try { await offline.rename(node, name); say(`Renamed to ${name}.`); } catch (e) { say(`Could not rename: ${explain(e)}`, 'error'); }
+  await refresh({ quiet: true });
+}
+
+async function remove(node) {
+  if (!(await ask({ title: `Delete ${node.name}?`, text: node.kind === 'folder' ? 'The folder and everything in it go to the trash.' : 'It goes to the trash; you can restore it from there.', ok: 'Delete' }))) return;
+  try { await offline.remove(node); say(`${node.name} moved to the trash.`); } catch (e) { say(`Could not delete: ${explain(e)}`, 'error'); }
+  await refresh({ quiet: true });
+}
+
+/** A folder chooser inside the dialog: browse down from the root, pick "Move here". */
+async function move(node) {
+  let here = [app.path[0]];
+  const box = el('div', { className: 'picker' });
+  const draw = async () => {
+    const where = here[here.length - 1];
+    let l;
+    try { l = await app.client.list(where.id); } catch { l = await offline.cachedListing(where.id); }
+    const list = el('ul', { className: 'list' });
+    if (here.length > 1) list.append(el('li', {}, button('⬑ Up', () => { here = here.slice(0, -1); draw(); }, 'link')));
+    for (const f of (l?.children || []).filter((c) => c.kind === 'folder' && c.id !== node.id)) {
+      list.append(el('li', {}, button(f.name, () => { here = [...here, { id: f.id, name: f.name }]; draw(); }, 'link', `Open ${f.name}`)));
+    }
+    box.replaceChildren(el('p', { className: 'where', textContent: `Move to: ${here.map((h) => h.name).join(' / ')}` }), list);
+  };
+  await draw();
+  if (!(await ask({ title: `Move ${node.name}`, body: box, ok: 'Move here' }))) return;
+  const target = here[here.length - 1];
+  if (target.id === node.parent_id) return;
+  try { await offline.move(node, target.id); say(`Moved ${node.name} to ${target.name}.`); } catch (e) { say(`Could not move: ${explain(e)}`, 'error'); }
+  await refresh({ quiet: true });
 }
 
 async function download(node) {
   say(`Downloading ${node.name}…`);
   try {
-    const blob = await client.download(node.id, ({ done, total }) => say(`Downloading ${node.name}: ${formatBytes(done)} of ${formatBytes(total)}`));
-    const url = URL.createObjectURL(blob);
-    const a = Object.assign(document.createElement('a'), { href: url, download: node.name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    const kept = await offline.pinned(node.id);
+    if (kept && (kept.node.version_id === node.version_id || !navigator.onLine)) {
+      await saveBlob(node.name, kept.blob);
+      say(`Opened ${node.name} from this device (available offline).`);
+      return;
+    }
+    const how = await downloadFile(node, ({ done, total }) => say(`Downloading ${node.name}: ${formatBytes(done)} of ${formatBytes(total)}`));
+    document.body.dataset.lastDownload = how;
     say(`Downloaded ${node.name}; every chunk's hash checked.`);
   } catch (e) {
-    say(`Download of ${node.name} failed: ${e.message}`);
+    say(`Download of ${node.name} failed: ${explain(e)}`, 'error');
   }
 }
 
-function uploadRow(file) {
-  const li = document.createElement('li');
-  li.className = 'upload';
-  li.dataset.name = file.name;
-  const name = Object.assign(document.createElement('span'), { className: 'name', textContent: file.name });
-  const detail = Object.assign(document.createElement('span'), { className: 'detail', textContent: 'Waiting…' });
-  const bar = Object.assign(document.createElement('progress'), { max: 1, value: 0 });
-  bar.setAttribute('aria-label', `Progress of ${file.name}`);
-  li.append(name, detail, bar);
-  $('#uploads').append(li);
-  return { li, detail, bar };
-}
-
-async function upload(file, parentId) {
-  const row = uploadRow(file);
-  const start = performance.now();
+async function zip(node) {
+  say(`Zipping ${node.name}…`);
   try {
-    // Hashing is half the work the user waits for, sending the other half.
-    const manifest = await chunkFile(file, (hashed) => {
-      row.bar.value = file.size ? 0.5 * hashed / file.size : 0;
-      row.detail.textContent = `Hashing ${formatBytes(hashed)} of ${formatBytes(file.size)}`;
-    });
-    const existing = listing && parentId === folder().id
-      ? listing.children.find((n) => n.kind === 'file' && n.name.normalize('NFC').toLowerCase() === file.name.normalize('NFC').toLowerCase())
-      : null;
-    const sendStart = performance.now();
-    const result = await client.upload(file, manifest, parentId, file.name, existing ? existing.version_id : undefined,
-      ({ done, total, sent, saved }) => {
-        row.bar.value = total ? 0.5 + 0.5 * done / total : 1;
-        const secs = (performance.now() - sendStart) / 1000;
-        const rate = secs > 0 ? sent / secs : 0;
-        const left = rate > 0 ? (total - done) / rate : 0;
-        row.detail.textContent = `${formatBytes(done)} of ${formatBytes(total)} · ${formatRate(rate)}` +
-          (left > 1 ? ` · ${Math.ceil(left)} s left` : '') + (saved > 0 ? ` · ${formatBytes(saved)} already stored` : '');
-      });
-    row.bar.value = 1;
-    const secs = ((performance.now() - start) / 1000).toFixed(1);
-    row.detail.textContent = result.unchanged ? 'Unchanged: already up to date'
-      : result.conflict ? `Saved as ${result.node.name} (someone changed it meanwhile)` : `Done in ${secs} s`;
-    row.li.classList.add('done');
-  } catch (e) {
-    row.li.classList.add('failed');
-    row.detail.textContent = `Failed: ${e.message}`;
-  }
+    const r = await downloadZip(node, ({ files, bytes }) => say(`Zipping ${node.name}: ${files} files, ${formatBytes(bytes)}`));
+    say(`Downloaded ${node.name}.zip: ${r.files} files, ${formatBytes(r.bytes)}, every chunk's hash checked.`);
+  } catch (e) { say(`Could not zip ${node.name}: ${explain(e)}`, 'error'); }
 }
 
-async function uploadAll(files) {
-  const parentId = folder().id;
-  await Promise.all([...files].map((f) => upload(f, parentId)));
-  await refresh();
+async function togglePin(node) {
+  try {
+    if (offlineIds.has(node.id)) { await offline.unpin(node.id); say(`${node.name} is no longer kept on this device.`); }
+    else { say(`Keeping ${node.name} on this device…`); await offline.pin(node); say(`${node.name} is available offline.`); }
+  } catch (e) { say(`Could not keep ${node.name} offline: ${explain(e)}`, 'error'); }
+  await refresh({ quiet: true });
 }
+
+// ---- toolbar, drop zone, search, network -----------------------------------------------------
+
+$('#new-folder').addEventListener('click', async () => {
+  const name = await ask({ title: 'New folder', input: '', label: 'Folder name', ok: 'Create' });
+  if (!name) return;
+  try { await offline.mkdir(folder().id, name); } catch (e) { say(`Could not create the folder: ${explain(e)}`, 'error'); }
+  await refresh({ quiet: true });
+});
+$('#download-folder').addEventListener('click', () => zip({ id: folder().id, name: folder().name }));
 
 const zone = $('#dropzone');
 for (const type of ['dragenter', 'dragover']) {
   zone.addEventListener(type, (e) => { e.preventDefault(); zone.classList.add('over'); });
 }
-zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+zone.addEventListener('dragleave', (e) => { if (!zone.contains(e.relatedTarget)) zone.classList.remove('over'); });
 zone.addEventListener('drop', (e) => {
   e.preventDefault();
   zone.classList.remove('over');
-  const files = [...(e.dataTransfer?.files || [])];
-  if (files.length) uploadAll(files);
+  const collect = takeDrop(e.dataTransfer);
+  const parentId = folder().id;
+  collect().then((items) => uploadItems(items, parentId)).catch((err) => say(`Could not read what was dropped: ${explain(err)}`, 'error'));
 });
-$('#file-input').addEventListener('change', (e) => { uploadAll(e.target.files); e.target.value = ''; });
-$('#new-folder').addEventListener('click', async () => {
-  const name = prompt('Folder name');
-  if (!name) return;
-  try { await client.createFolder(folder().id, name); await refresh(); } catch (e) { say(e.message); }
+$('#file-input').addEventListener('change', (e) => { uploadItems(fromPicker(e.target.files).map((i) => ({ ...i, dirs: [] })), folder().id); e.target.value = ''; });
+$('#folder-input').addEventListener('change', (e) => { uploadItems(fromPicker(e.target.files), folder().id); e.target.value = ''; });
+
+$('#search-form').addEventListener('submit', (e) => { e.preventDefault(); open('search'); });
+$('#search-filters').addEventListener('submit', (e) => { e.preventDefault(); runSearch(openSearchResult); });
+document.addEventListener('keydown', (e) => {
+  if (e.key === '/' && !['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement?.tagName) && !$('#search-form').hidden) {
+    e.preventDefault();
+    $('#search-q').focus();
+  }
 });
 
-if (session) {
-  client.setToken(session.token);
-  await signedIn(session, session.username);
+window.addEventListener('online', async () => {
+  offline.updateBadge();
+  await offline.replay();
+  if (view === 'files') refresh({ quiet: true });
+});
+window.addEventListener('offline', () => { offline.updateBadge(); say('You are offline. Changes are kept on this device and sent when the network is back.'); });
+
+// ---- start ---------------------------------------------------------------------------------
+
+if (app.session) {
+  app.client.setToken(app.session.token);
+  await signedIn(app.session, app.session.username);
 } else {
   show('auth');
 }

@@ -1,0 +1,106 @@
+//! The two sans-I/O planners (`outbox`, `sync`) as opaque JS handles. Values cross as plain JS
+//! objects through JSON, so the page's IndexedDB records are read exactly as stored.
+
+use wasm_bindgen::prelude::*;
+
+use crate::client::from_js;
+use crate::http::to_js;
+use crate::{outbox, sync};
+
+/// Replays the offline outbox in order (see `outbox::Replay`).
+#[wasm_bindgen]
+pub struct OutboxReplay(outbox::Replay);
+
+#[wasm_bindgen]
+impl OutboxReplay {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> OutboxReplay {
+        OutboxReplay(outbox::Replay::new())
+    }
+
+    /// `{step:"send", op}` with real ids, or `{step:"skip", seq, reason}`.
+    pub fn step(&self, op: JsValue) -> Result<JsValue, JsValue> {
+        let op: outbox::Op = from_js(&op)?;
+        Ok(to_js(&self.0.step(&op)))
+    }
+
+    /// `outcome` is `{outcome:"ok", id, conflict}` or `{outcome:"failed", status, code,
+    /// message}`; answers `{verdict: "done"|"conflict"|"retry_later"|"rejected", message?}`.
+    pub fn outcome(&mut self, op: JsValue, outcome: JsValue) -> Result<JsValue, JsValue> {
+        let op: outbox::Op = from_js(&op)?;
+        let outcome: outbox::Outcome = from_js(&outcome)?;
+        Ok(to_js(&self.0.outcome(&op, &outcome)))
+    }
+
+    /// Seeds a temporary → server id mapping from an earlier, interrupted replay.
+    pub fn learn(&mut self, temp: f64, real: f64) {
+        self.0.learn(temp as i64, real as i64);
+    }
+
+    /// The server id of a folder made offline (`-seq`), once replay created it.
+    pub fn resolved(&self, id: f64) -> Option<f64> {
+        self.0.resolved(id as i64).map(|v| v as f64)
+    }
+}
+
+impl Default for OutboxReplay {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The queue as it will be replayed (see `outbox::compact`).
+#[wasm_bindgen(js_name = compactOutbox)]
+pub fn compact_outbox(ops: JsValue) -> Result<JsValue, JsValue> {
+    let ops: Vec<outbox::Op> = from_js(&ops)?;
+    Ok(to_js(&outbox::compact(&ops)))
+}
+
+/// The live-sync decisions (see `sync::Feed`).
+#[wasm_bindgen]
+pub struct SyncFeed(sync::Feed);
+
+#[wasm_bindgen]
+impl SyncFeed {
+    #[wasm_bindgen(constructor)]
+    pub fn new(cursor: Option<String>) -> SyncFeed {
+        SyncFeed(sync::Feed::new(cursor))
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn cursor(&self) -> Option<String> {
+        self.0.cursor().map(str::to_owned)
+    }
+
+    pub fn saw(&mut self, node_id: f64, parent_id: Option<f64>) {
+        self.0.saw(node_id as i64, parent_id.map(|p| p as i64));
+    }
+
+    pub fn hint(&mut self, seq: Option<f64>) -> JsValue {
+        to_js(&self.0.hint(seq.map(|s| s as i64)))
+    }
+
+    /// `page` is the `/changes` answer; returns `{folders: [ids], next: Action}`.
+    pub fn page(&mut self, page: JsValue) -> Result<JsValue, JsValue> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            changes: Vec<sync::Change>,
+            cursor: serde_json::Value,
+            #[serde(default)]
+            has_more: bool,
+        }
+        let p: Page = from_js(&page)?;
+        let cursor = match p.cursor {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let (folders, next) = self.0.page(&p.changes, cursor, p.has_more);
+        Ok(to_js(
+            &serde_json::json!({ "folders": folders, "next": next }),
+        ))
+    }
+
+    pub fn error(&mut self, status: u16, code: String, retry_after: Option<u32>) -> JsValue {
+        to_js(&self.0.error(status, &code, retry_after))
+    }
+}

@@ -1,0 +1,214 @@
+//! The live-sync loop's decisions, sans I/O: when to pull the change feed, how to react to
+//! `cursor_reset` and `backoff`, and which cached folder listings a page of changes makes stale.
+//! The page feeds it SSE hints and feed answers and performs the actions it returns.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+/// What the page does next.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// `GET /changes?cursor=` (from the beginning when `None`).
+    Pull { cursor: Option<String> },
+    /// The cursor is gone: forget cached listings, re-list the open folder, pull from scratch.
+    Relist,
+    /// Wait, then pull again.
+    Wait { ms: u32, cursor: Option<String> },
+    /// Up to date: wait for the next hint.
+    Idle,
+}
+
+/// One entry of the change feed (only what the planner needs).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    pub node_id: i64,
+    #[serde(default)]
+    pub node: Option<ChangedNode>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangedNode {
+    pub parent_id: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Feed {
+    cursor: Option<String>,
+    /// Highest seq applied; hints at or below it are old news.
+    seq: i64,
+    pulling: bool,
+    /// A hint came while pulling: pull once more afterwards.
+    again: bool,
+    failures: u32,
+    /// Where each node was last seen, so a move refreshes the folder it left.
+    parents: HashMap<i64, Option<i64>>,
+}
+
+impl Feed {
+    pub fn new(cursor: Option<String>) -> Feed {
+        Feed {
+            cursor,
+            ..Feed::default()
+        }
+    }
+
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Remembers the parent of nodes seen in a listing.
+    pub fn saw(&mut self, node_id: i64, parent_id: Option<i64>) {
+        self.parents.insert(node_id, parent_id);
+    }
+
+    /// The start, a reconnect, or an SSE hint that namespace is at `seq` (`None`: unknown).
+    pub fn hint(&mut self, seq: Option<i64>) -> Action {
+        if seq.is_some_and(|s| s <= self.seq) {
+            return Action::Idle;
+        }
+        if self.pulling {
+            self.again = true;
+            return Action::Idle;
+        }
+        self.pulling = true;
+        Action::Pull {
+            cursor: self.cursor.clone(),
+        }
+    }
+
+    /// A page arrived: returns the folders whose listings changed and what to do next.
+    pub fn page(
+        &mut self,
+        changes: &[Change],
+        cursor: String,
+        has_more: bool,
+    ) -> (BTreeSet<i64>, Action) {
+        self.failures = 0;
+        let mut folders = BTreeSet::new();
+        for c in changes {
+            self.seq = self.seq.max(c.seq);
+            if let Some(Some(old)) = self.parents.get(&c.node_id) {
+                folders.insert(*old);
+            }
+            let now = c.node.as_ref().and_then(|n| n.parent_id);
+            if let Some(p) = now {
+                folders.insert(p);
+            }
+            // A folder's own change (renamed, trashed) also changes its listing header.
+            folders.insert(c.node_id);
+            self.parents.insert(c.node_id, now);
+        }
+        self.cursor = Some(cursor);
+        let next = if has_more || std::mem::take(&mut self.again) {
+            Action::Pull {
+                cursor: self.cursor.clone(),
+            }
+        } else {
+            self.pulling = false;
+            Action::Idle
+        };
+        (folders, next)
+    }
+
+    /// The feed failed. `retry_after` is the server's Retry-After in seconds, if any.
+    pub fn error(&mut self, status: u16, code: &str, retry_after: Option<u32>) -> Action {
+        if status == 410 || code == "cursor_reset" {
+            self.cursor = None;
+            self.seq = 0;
+            self.failures = 0;
+            self.pulling = false;
+            self.parents.clear();
+            return Action::Relist;
+        }
+        self.failures += 1;
+        // 0.5 s, 1 s, 2 s … capped at 30 s; the server's Retry-After wins when longer.
+        let backoff = 500u32.saturating_mul(1 << self.failures.min(6).saturating_sub(1));
+        let ms = backoff
+            .min(30_000)
+            .max(retry_after.unwrap_or(0).saturating_mul(1000));
+        Action::Wait {
+            ms,
+            cursor: self.cursor.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(seq: i64, node_id: i64, parent: Option<i64>) -> Change {
+        Change {
+            seq,
+            node_id,
+            node: Some(ChangedNode { parent_id: parent }),
+        }
+    }
+
+    #[test]
+    fn hints_pull_once_and_old_news_is_ignored() {
+        let mut f = Feed::new(None);
+        assert_eq!(f.hint(Some(3)), Action::Pull { cursor: None });
+        // A second hint while pulling queues exactly one more pull.
+        assert_eq!(f.hint(Some(4)), Action::Idle);
+        let (_, next) = f.page(&[change(3, 5, Some(1))], "c3".into(), false);
+        assert_eq!(
+            next,
+            Action::Pull {
+                cursor: Some("c3".into())
+            }
+        );
+        let (_, next) = f.page(&[change(4, 6, Some(1))], "c4".into(), false);
+        assert_eq!(next, Action::Idle);
+        assert_eq!(f.hint(Some(4)), Action::Idle);
+        assert_eq!(
+            f.hint(Some(5)),
+            Action::Pull {
+                cursor: Some("c4".into())
+            }
+        );
+    }
+
+    #[test]
+    fn a_move_refreshes_both_folders() {
+        let mut f = Feed::new(Some("c0".into()));
+        f.saw(9, Some(1));
+        f.hint(None);
+        let (folders, _) = f.page(&[change(1, 9, Some(2))], "c1".into(), false);
+        assert_eq!(folders.into_iter().collect::<Vec<_>>(), vec![1, 2, 9]);
+        // A deletion (node gone) still refreshes where it was.
+        f.hint(None);
+        let gone = Change {
+            seq: 2,
+            node_id: 9,
+            node: None,
+        };
+        let (folders, _) = f.page(&[gone], "c2".into(), false);
+        assert!(folders.contains(&2));
+    }
+
+    #[test]
+    fn reset_relists_and_backoff_waits_longer_each_time() {
+        let mut f = Feed::new(Some("c9".into()));
+        f.hint(None);
+        assert_eq!(f.error(410, "cursor_reset", None), Action::Relist);
+        assert_eq!(f.cursor(), None);
+        let waits: Vec<u32> = (0..8)
+            .map(|_| match f.error(0, "network", None) {
+                Action::Wait { ms, .. } => ms,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            waits,
+            vec![500, 1000, 2000, 4000, 8000, 16000, 16000, 16000]
+        );
+        assert!(matches!(
+            f.error(503, "backoff", Some(60)),
+            Action::Wait { ms: 60_000, .. }
+        ));
+    }
+}

@@ -1,0 +1,212 @@
+// Offline-first tree edits: the last known listing of every folder lives in IndexedDB, and a
+// change made without a network (new folder, upload, edit, rename, move, delete) is applied to
+// that cached tree at once and queued in the outbox. Back online, the outbox replays in order
+// with its idempotency keys (the WASM `OutboxReplay` decides ids and verdicts); a commit that
+// collided with another device's change comes back as a conflicted copy and is listed for the
+// user. Files marked "available offline" keep their bytes here too.
+import { OutboxReplay, compactOutbox } from '../pkg/web_client.js';
+import { chunkFile } from './chunk-pool.js';
+import * as store from './store.js';
+import { app, newKey, isOffline, say, explain } from './state.js';
+
+export async function cachedListing(id) { return store.get('listings', id); }
+
+export async function saveListing(l) { await store.put('listings', l.folder.id, l, 'relaxed'); }
+
+export async function forgetListing(id) { await store.del('listings', id); }
+
+export async function forgetAllListings() {
+  for (const [k] of await store.entries('listings')) await store.del('listings', k);
+}
+
+async function patchListing(folderId, fn) {
+  const l = await store.get('listings', folderId);
+  if (!l) return;
+  fn(l);
+  await saveListing(l);
+  if (app.listing && app.listing.folder.id === folderId) app.listing = l;
+}
+
+export async function pendingCount() { return (await store.outbox()).length; }
+
+/** Runs `online` directly when the network is there and nothing waits before it; else queues. */
+async function change(online, op, optimistic) {
+  if (navigator.onLine && (await pendingCount()) === 0) {
+    try { return await online(); } catch (e) { if (!isOffline(e)) throw e; }
+  }
+  const seq = await store.enqueue({ key: newKey(), ...op });
+  const result = await optimistic(seq);
+  say(`Saved offline: this change will be sent when the network is back.`);
+  updateBadge();
+  if (navigator.onLine) replay();
+  return result;
+}
+
+export function mkdir(parentId, name) {
+  return change(() => app.client.createFolder(parentId, name), { op: 'mkdir', parent_id: parentId, name }, async (seq) => {
+    const node = { id: -seq, parent_id: parentId, name, kind: 'folder', version_id: null, size: 0, content_hash: null, modified_at: Date.now(), pending: true };
+    await patchListing(parentId, (l) => l.children.push(node));
+    await saveListing({ folder: node, children: [] });
+    return node;
+  });
+}
+
+export function rename(node, name) {
+  return change(() => app.client.updateNode(node.id, name, undefined), { op: 'rename', node_id: node.id, name }, async () => {
+    await patchListing(node.parent_id, (l) => { const n = l.children.find((c) => c.id === node.id); if (n) { n.name = name; n.pending = true; } });
+  });
+}
+
+export function move(node, parentId) {
+  return change(() => app.client.updateNode(node.id, undefined, parentId), { op: 'move', node_id: node.id, parent_id: parentId }, async () => {
+    await patchListing(node.parent_id, (l) => { l.children = l.children.filter((c) => c.id !== node.id); });
+    await patchListing(parentId, (l) => l.children.push({ ...node, parent_id: parentId, pending: true }));
+  });
+}
+
+export function remove(node) {
+  return change(() => app.client.deleteNode(node.id), { op: 'delete', node_id: node.id }, async () => {
+    await patchListing(node.parent_id, (l) => { l.children = l.children.filter((c) => c.id !== node.id); });
+  });
+}
+
+/** Queues a whole upload (the File itself is stored, so replay needs nothing else). */
+export async function queueUpload(file, parentId, name, baseVersion) {
+  const seq = await store.enqueue({ key: newKey(), op: 'upload', parent_id: parentId, name, base_version: baseVersion ?? null, file });
+  await patchListing(parentId, (l) => {
+    l.children = l.children.filter((c) => c.name !== name);
+    l.children.push({ id: -seq, parent_id: parentId, name, kind: 'file', version_id: null, size: file.size, content_hash: null, modified_at: Date.now(), pending: true });
+  });
+  updateBadge();
+  return seq;
+}
+
+async function send(op, stored) {
+  const c = app.client;
+  switch (op.op) {
+    case 'mkdir': {
+      try { return { node: await c.createFolder(op.parent_id, op.name) }; } catch (e) {
+        // Made meanwhile by another device, or by an earlier replay whose answer was lost.
+        if (e.code !== 'name_taken') throw e;
+        const l = await c.list(op.parent_id);
+        const same = l.children.find((n) => n.kind === 'folder' && n.name.normalize('NFC').toLowerCase() === op.name.normalize('NFC').toLowerCase());
+        if (!same) throw e;
+        return { node: same };
+      }
+    }
+    case 'upload': {
+      const manifest = await chunkFile(stored.file);
+      const up = await c.startUpload(manifest);
+      await c.sendChunks(stored.file, manifest, up, () => {}, undefined);
+      return c.commit(up.upload_id, op.parent_id, op.name, op.base_version ?? undefined, op.key);
+    }
+    case 'rename': return { node: await c.updateNode(op.node_id, op.name, undefined) };
+    case 'move': return { node: await c.updateNode(op.node_id, undefined, op.parent_id) };
+    case 'delete': await c.deleteNode(op.node_id); return {};
+    default: throw Object.assign(new Error(`unknown queued operation ${op.op}`), { status: 400, code: 'bad_op' });
+  }
+}
+
+let replaying = null;
+
+/** Replays the outbox once (concurrent calls share the run). */
+export function replay() {
+  if (!replaying) replaying = doReplay().finally(() => { replaying = null; updateBadge(); });
+  return replaying;
+}
+
+async function doReplay() {
+  const ops = await store.outbox();
+  if (!ops.length) return;
+  const plan = compactOutbox(ops);
+  const kept = new Set(plan.map((o) => o.seq));
+  for (const o of ops) if (!kept.has(o.seq)) await store.del('outbox', o.seq);
+  const bySeq = new Map(ops.map((o) => [o.seq, o]));
+  const r = new OutboxReplay();
+  const learnt = (await store.get('meta', 'temp_ids')) || {};
+  for (const [t, real] of Object.entries(learnt)) r.learn(Number(t), real);
+  const problems = [];
+  let sent = 0;
+  for (const planned of plan) {
+    const s = r.step(planned);
+    if (s.step === 'skip') {
+      problems.push(`${planned.op} ${planned.name || ''}: ${s.reason}`);
+      await store.del('outbox', planned.seq);
+      continue;
+    }
+    let outcome;
+    let answer = null;
+    try {
+      answer = await send(s.op, bySeq.get(planned.seq));
+      outcome = { outcome: 'ok', id: answer?.node?.id ?? null, conflict: !!answer?.conflict };
+    } catch (e) {
+      outcome = { outcome: 'failed', status: e.status ?? 0, code: e.code || 'error', message: e.message || '' };
+    }
+    const v = r.outcome(s.op, outcome);
+    if (v.verdict === 'retry_later') break;
+    if (s.op.op === 'mkdir' && outcome.id != null) {
+      learnt[-planned.seq] = outcome.id;
+      await store.put('meta', 'temp_ids', learnt);
+    }
+    await store.del('outbox', planned.seq);
+    sent += 1;
+    if (v.verdict === 'conflict') await addConflict(answer, null);
+    if (v.verdict === 'rejected') problems.push(`${s.op.op} ${s.op.name || ''}: ${v.message}`);
+  }
+  // A folder opened while it existed only here now has its server id.
+  app.path = app.path.map((p) => (p.id < 0 && r.resolved(p.id) != null ? { ...p, id: r.resolved(p.id) } : p));
+  if ((await pendingCount()) === 0) await store.del('meta', 'temp_ids');
+  if (problems.length) say(`Some offline changes could not be applied: ${problems.join('; ')}`, 'error');
+  else if (sent) say(`${sent} offline change${sent > 1 ? 's' : ''} synced.`);
+  await app.refresh();
+}
+
+// Conflicts: the server kept both sides; the user decides here.
+export async function conflicts() { return (await store.get('meta', 'conflicts')) || []; }
+
+export async function addConflict(commit, mine) {
+  const list = await conflicts();
+  list.push({ id: newKey(), copy: commit.node, conflict: commit.conflict, mine: mine || null, at: Date.now() });
+  await store.put('meta', 'conflicts', list);
+  updateBadge();
+}
+
+export async function dropConflict(id) {
+  await store.put('meta', 'conflicts', (await conflicts()).filter((c) => c.id !== id));
+  updateBadge();
+}
+
+export async function updateBadge() {
+  const n = (await conflicts()).length;
+  const b = document.querySelector('#conflict-count');
+  if (b) { b.hidden = n === 0; b.textContent = String(n); }
+  const pending = await pendingCount();
+  const net = document.querySelector('#net');
+  if (net) {
+    net.textContent = navigator.onLine ? (pending ? `Syncing ${pending} change${pending > 1 ? 's' : ''}…` : '') : `Offline${pending ? ` · ${pending} change${pending > 1 ? 's' : ''} waiting` : ''}`;
+    net.className = `net ${navigator.onLine ? '' : 'offline'}`;
+  }
+}
+
+// "Available offline": the file's bytes (hash-checked on download) kept in IndexedDB.
+export async function pinned(id) { return store.get('offline', id); }
+
+export async function pin(node) {
+  const blob = await app.client.download(node.id, () => {});
+  await store.put('offline', node.id, { node, blob });
+}
+
+export async function unpin(id) { await store.del('offline', id); }
+
+export async function pinnedIds() { return new Set((await store.entries('offline')).map(([k]) => k)); }
+
+/** Keeps pinned copies current after another device changed them. */
+export async function refreshPins(children) {
+  if (!navigator.onLine) return;
+  for (const n of children) {
+    const p = await pinned(n.id);
+    if (p && p.node.version_id !== n.version_id) {
+      try { await pin(n); } catch (e) { say(`Could not refresh the offline copy of ${n.name}: ${explain(e)}`, 'error'); }
+    }
+  }
+}

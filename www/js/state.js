@@ -1,0 +1,80 @@
+// What every screen shares: the WASM client, the session, the open folder, small DOM helpers
+// and the dialog. app.js fills it at start; the other modules only read and call it.
+export const app = {
+  client: null,
+  session: null,
+  path: [], // [{id, name}] from the root down to the open folder
+  listing: null,
+  online: navigator.onLine,
+  refresh: async () => {},
+};
+
+export const $ = (sel) => document.querySelector(sel);
+
+export function el(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+}
+
+export function button(text, onClick, className = 'secondary', label) {
+  const b = el('button', { type: 'button', className, textContent: text });
+  if (label) b.setAttribute('aria-label', label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function say(msg, kind = '') {
+  const s = $('#status');
+  s.textContent = msg || '';
+  s.className = `status ${kind}`;
+}
+
+export function folder() { return app.path[app.path.length - 1]; }
+
+/** A random idempotency key (128 bits, hex). */
+export function newKey() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** True when a failure means "no network" (so the change waits in the outbox). */
+export function isOffline(e) {
+  return !navigator.onLine || (e && e.status === 0 && e.code === 'network');
+}
+
+/** A clear sentence for an API error. */
+export function explain(e) {
+  if (!e) return 'Something went wrong.';
+  if (isOffline(e)) return 'You are offline.';
+  if (e.status === 404 && e.code === 'not_found' && /endpoint/.test(e.message)) return 'This server does not offer that yet.';
+  return e.message || String(e);
+}
+
+/**
+ * A modal question. `input` shows a text field with that initial value; `body` is an element
+ * shown under the text. Resolves to the entered text (or true) on OK, null on cancel.
+ */
+export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body }) {
+  const d = $('#dialog');
+  $('#dialog-title').textContent = title;
+  $('#dialog-text').textContent = text;
+  $('#dialog-label').hidden = input === undefined;
+  $('#dialog-label-text').textContent = label;
+  $('#dialog-input').value = input ?? '';
+  $('#dialog-body').replaceChildren(...(body ? [body] : []));
+  $('#dialog-ok').textContent = ok;
+  return new Promise((resolve) => {
+    const cancel = $('#dialog-cancel');
+    const onCancel = () => d.close('cancel');
+    cancel.addEventListener('click', onCancel, { once: true });
+    d.addEventListener('close', () => {
+      cancel.removeEventListener('click', onCancel);
+      if (d.returnValue !== 'ok') resolve(null);
+      else resolve(input === undefined ? true : $('#dialog-input').value.trim());
+    }, { once: true });
+    d.returnValue = '';
+    d.showModal();
+    if (input !== undefined) { $('#dialog-input').focus(); $('#dialog-input').select(); } else $('#dialog-ok').focus();
+  });
+}

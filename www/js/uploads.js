@@ -1,0 +1,357 @@
+// The upload queue: files and whole folders (dropped or picked) become jobs that hash in Web
+// Workers, post their manifest, PUT only the missing chunks and commit. Each started upload is
+// written to IndexedDB (strict durability) with its File, manifest and upload id before any
+// chunk is sent, so a reload — or a pause — resumes from GET /api/v1/uploads/{id}, which lists
+// only what the server still lacks. Offline, a job waits in the outbox instead.
+import { chunkFile } from './chunk-pool.js';
+import * as store from './store.js';
+import { app, $, el, button, say, newKey, isOffline, explain } from './state.js';
+import { queueUpload, mkdir, addConflict } from './offline.js';
+import { formatBytes, formatRate } from './format.js';
+
+const AT_ONCE = 3;
+const jobs = [];
+let active = 0;
+const waiting = [];
+let batchStart = 0;
+
+function slot() {
+  if (active < AT_ONCE) { active += 1; return Promise.resolve(); }
+  return new Promise((r) => waiting.push(r));
+}
+function release() { const next = waiting.shift(); if (next) next(); else active -= 1; }
+
+const sameName = (a, b) => a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
+
+// ---- collecting what was dropped or picked -------------------------------------------------
+
+function readAll(reader) {
+  return new Promise((resolve, reject) => {
+    const out = [];
+    const next = () => reader.readEntries((batch) => {
+      if (!batch.length) resolve(out); else { out.push(...batch); next(); }
+    }, reject);
+    next();
+  });
+}
+
+async function walk(entry, dirs, out) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    out.push({ file, dirs });
+  } else if (entry.isDirectory) {
+    const here = [...dirs, entry.name];
+    out.push({ file: null, dirs: here });
+    for (const child of await readAll(entry.createReader())) await walk(child, here, out);
+  }
+}
+
+/** Must be called synchronously inside the drop handler: the items die after it returns. */
+export function takeDrop(dt) {
+  const entries = [...(dt.items || [])].filter((i) => i.kind === 'file').map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  const files = [...(dt.files || [])];
+  return async () => {
+    if (!entries.length) return files.map((file) => ({ file, dirs: [] }));
+    const out = [];
+    for (const e of entries) await walk(e, [], out);
+    return out;
+  };
+}
+
+/** Files from an <input webkitdirectory> carry their path inside the picked folder. */
+export function fromPicker(fileList) {
+  return [...fileList].map((file) => {
+    const parts = (file.webkitRelativePath || file.name).split('/');
+    return { file, dirs: parts.slice(0, -1) };
+  });
+}
+
+// ---- folders and existing files --------------------------------------------------------------
+
+function batchContext() {
+  const folders = new Map();
+  const listings = new Map();
+  const listing = (id) => {
+    if (!listings.has(id)) {
+      listings.set(id, (id === app.listing?.folder.id ? Promise.resolve(app.listing) : app.client.list(id)).catch(() => null));
+    }
+    return listings.get(id);
+  };
+  const ensure = (parentId, dirs) => {
+    if (!dirs.length) return Promise.resolve(parentId);
+    const key = `${parentId}/${dirs.join('/')}`;
+    if (!folders.has(key)) {
+      folders.set(key, (async () => {
+        const up = await ensure(parentId, dirs.slice(0, -1));
+        const name = dirs[dirs.length - 1];
+        const l = await listing(up);
+        const there = l?.children.find((n) => n.kind === 'folder' && sameName(n.name, name));
+        if (there) return there.id;
+        try {
+          return (await mkdir(up, name)).id;
+        } catch (e) {
+          if (e.code !== 'name_taken') throw e;
+          const fresh = await app.client.list(up);
+          const found = fresh.children.find((n) => n.kind === 'folder' && sameName(n.name, name));
+          if (!found) throw e;
+          return found.id;
+        }
+      })());
+    }
+    return folders.get(key);
+  };
+  return { ensure, listing };
+}
+
+// ---- jobs -----------------------------------------------------------------------------------
+
+class Job {
+  constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId }) {
+    Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest, uploadId });
+    this.state = 'waiting';
+    this.done = 0;
+    this.sent = 0;
+    this.saved = 0;
+    this.total = file.size;
+    this.controller = null;
+    this.resumed = null;
+    this.row = this.draw();
+  }
+
+  draw() {
+    const li = el('li', { className: 'upload' });
+    li.dataset.name = this.label;
+    const name = el('span', { className: 'name', textContent: this.label });
+    this.detail = el('span', { className: 'detail', textContent: 'Waiting…' });
+    this.bar = el('progress', { max: 1, value: 0 });
+    this.bar.setAttribute('aria-label', `Progress of ${this.label}`);
+    this.pauseBtn = button('Pause', () => (this.state === 'paused' ? this.resume() : this.pause()), 'secondary small pause', `Pause ${this.label}`);
+    this.cancelBtn = button('Cancel', () => this.cancel(), 'secondary small cancel', `Cancel ${this.label}`);
+    const actions = el('span', { className: 'actions' }, this.pauseBtn, this.cancelBtn);
+    li.append(name, actions, this.bar, this.detail);
+    $('#uploads').append(li);
+    li.scrollIntoView({ block: 'nearest' }); // keep what is moving in view
+    $('#transfers').hidden = false;
+    return li;
+  }
+
+  set(state, text) {
+    this.state = state;
+    this.row.dataset.state = state;
+    this.row.className = `upload ${state}`;
+    if (text !== undefined) this.detail.textContent = text;
+    const finished = ['done', 'failed', 'canceled', 'queued'].includes(state);
+    this.pauseBtn.hidden = finished;
+    this.cancelBtn.hidden = finished && state !== 'failed';
+    this.cancelBtn.textContent = state === 'failed' ? 'Dismiss' : 'Cancel';
+    this.pauseBtn.textContent = state === 'paused' ? 'Resume' : 'Pause';
+    this.pauseBtn.setAttribute('aria-label', `${state === 'paused' ? 'Resume' : 'Pause'} ${this.label}`);
+    if (state === 'failed') {
+      this.row.querySelector('.retry')?.remove();
+      this.row.querySelector('.actions').prepend(button('Retry', () => { this.row.querySelector('.retry')?.remove(); start(this); }, 'secondary small retry', `Retry ${this.label}`));
+    }
+    overall();
+  }
+
+  pause() {
+    if (['done', 'failed', 'canceled', 'queued', 'paused'].includes(this.state)) return;
+    this.prev = this.state;
+    this.set('paused', `Paused at ${formatBytes(this.done)} of ${formatBytes(this.total)}`);
+    this.resumed = new Promise((r) => { this.wake = r; });
+    this.controller?.abort();
+  }
+
+  resume() {
+    if (this.state !== 'paused') return;
+    this.set(this.prev || 'sending', 'Resuming…');
+    this.wake?.();
+  }
+
+  async cancel() {
+    if (this.state === 'failed') { this.row.remove(); jobs.splice(jobs.indexOf(this), 1); overall(); return; }
+    const was = this.state;
+    this.set('canceled', 'Canceled');
+    this.controller?.abort();
+    this.wake?.();
+    await store.del('uploads', this.id);
+    if (was === 'done') return;
+  }
+
+  progress({ done, total, sent, saved }) {
+    this.done = done;
+    this.total = total;
+    this.sent = sent;
+    this.saved = saved;
+    const secs = (performance.now() - this.sendStart) / 1000;
+    const rate = secs > 0.05 ? (sent - this.sentBefore) / secs : 0;
+    const left = rate > 0 ? (total - done) / rate : 0;
+    this.bar.value = total ? 0.5 + 0.5 * done / total : 1;
+    this.detail.textContent = `${formatBytes(done)} of ${formatBytes(total)} · ${formatRate(rate)}` +
+      (left >= 1 ? ` · ${Math.ceil(left)} s left` : '') + (saved > 0 ? ` · ${formatBytes(saved)} already stored` : '');
+    overall();
+  }
+
+  async untilResumed() { if (this.state === 'paused') await this.resumed; }
+
+  async save() {
+    await store.put('uploads', this.id, {
+      file: this.file, manifest: this.manifest, upload_id: this.uploadId, parent_id: this.parentId,
+      name: this.name, label: this.label, base_version: this.baseVersion ?? null,
+    });
+  }
+}
+
+async function run(job) {
+  if (job.state === 'canceled') return;
+  const started = performance.now();
+  if (!job.manifest) {
+    job.set('hashing', 'Hashing…');
+    job.manifest = await chunkFile(job.file, (hashed) => {
+      if (job.state !== 'hashing') return;
+      job.bar.value = job.file.size ? 0.5 * hashed / job.file.size : 0;
+      job.detail.textContent = `Hashing ${formatBytes(hashed)} of ${formatBytes(job.file.size)}`;
+    });
+  }
+  if (job.state === 'canceled') return;
+  await job.untilResumed();
+  if (job.state === 'canceled') return;
+  if (!navigator.onLine || job.parentId < 0) {
+    await queueUpload(job.file, job.parentId, job.name, job.baseVersion);
+    await store.del('uploads', job.id);
+    job.set('queued', 'Offline: will upload when the network is back');
+    return;
+  }
+  job.set('sending', 'Starting…');
+  let answer;
+  if (job.uploadId) {
+    try {
+      answer = await app.client.resumeUpload(job.uploadId);
+    } catch (e) {
+      if (isOffline(e)) throw e;
+      job.uploadId = null; // expired or gone: start over (the server still skips what it has)
+    }
+  }
+  if (!answer) {
+    answer = await app.client.startUpload(job.manifest);
+    job.uploadId = answer.upload_id;
+    await job.save();
+  }
+  for (;;) {
+    job.controller = new AbortController();
+    job.sendStart = performance.now();
+    job.sentBefore = 0;
+    try {
+      await app.client.sendChunks(job.file, job.manifest, answer, (p) => job.progress(p), job.controller.signal);
+      break;
+    } catch (e) {
+      if (e.code !== 'aborted') throw e;
+      if (job.state === 'canceled') return;
+      await job.untilResumed();
+      if (job.state === 'canceled') return;
+      answer = await app.client.resumeUpload(job.uploadId); // only what is still missing
+    }
+  }
+  if (job.state === 'canceled') return;
+  job.set('committing', 'Saving…');
+  const result = await app.client.commit(job.uploadId, job.parentId, job.name, job.baseVersion ?? undefined, job.uploadId);
+  await store.del('uploads', job.id);
+  job.bar.value = 1;
+  job.done = job.total;
+  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  if (result.conflict) {
+    await addConflict(result, null);
+    job.set('done', `Conflict: someone changed it meanwhile, so yours was saved as ${result.node.name}`);
+    job.row.classList.add('conflict');
+  } else if (result.unchanged) {
+    job.set('done', 'Unchanged: already up to date');
+  } else {
+    const saved = job.saved > 0 ? ` · sent ${formatBytes(job.total - job.saved)}, saved ${formatBytes(job.saved)} already stored` : '';
+    job.set('done', `Done in ${secs} s${saved}`);
+  }
+}
+
+async function start(job) {
+  for (;;) {
+    await slot();
+    let again = false;
+    try {
+      await run(job);
+    } catch (e) {
+      if (isOffline(e) && job.uploadId) {
+        // The record stays in IndexedDB; the 'online' handler resumes it.
+        job.prev = 'sending';
+        job.set('paused', 'Waiting for the network…');
+        job.resumed = new Promise((r) => { job.wake = r; });
+        again = true;
+      } else if (isOffline(e) && job.manifest) {
+        await queueUpload(job.file, job.parentId, job.name, job.baseVersion);
+        await store.del('uploads', job.id);
+        job.set('queued', 'Offline: will upload when the network is back');
+      } else {
+        job.set('failed', `Failed: ${explain(e)}`);
+      }
+    } finally {
+      release();
+    }
+    if (!again) return;
+    await job.untilResumed();
+    if (job.state === 'canceled') return;
+  }
+}
+
+window.addEventListener('online', () => { for (const j of jobs) if (j.state === 'paused' && /network/.test(j.detail.textContent)) j.resume(); });
+
+function overall() {
+  const live = jobs.filter((j) => j.state !== 'canceled');
+  const total = live.reduce((s, j) => s + j.total, 0);
+  const done = live.reduce((s, j) => s + (j.state === 'done' ? j.total : j.done), 0);
+  const sent = live.reduce((s, j) => s + j.sent, 0);
+  const saved = live.reduce((s, j) => s + j.saved, 0);
+  const busy = live.filter((j) => !['done', 'failed', 'queued'].includes(j.state)).length;
+  const secs = (performance.now() - batchStart) / 1000;
+  const rate = secs > 0.05 ? sent / secs : 0;
+  const left = rate > 0 ? (total - done) / rate : 0;
+  $('#overall').value = total ? done / total : 1;
+  $('#overall-text').textContent = busy
+    ? `Uploading ${busy} of ${live.length} file${live.length > 1 ? 's' : ''} · ${formatBytes(done)} of ${formatBytes(total)} · ${formatRate(rate)}${left >= 1 ? ` · ${Math.ceil(left)} s left` : ''}`
+    : `${live.filter((j) => j.state === 'done').length} of ${live.length} uploaded${saved ? ` · ${formatBytes(saved)} not re-sent (already stored)` : ''}`;
+}
+
+/** Uploads what was dropped or picked into folder `parentId`, tree preserved. */
+export async function uploadItems(items, parentId) {
+  if (!items.length) return;
+  if (!jobs.some((j) => !['done', 'failed', 'canceled', 'queued'].includes(j.state))) batchStart = performance.now();
+  const ctx = batchContext();
+  const made = [];
+  for (const { file, dirs } of items) {
+    try {
+      const target = await ctx.ensure(parentId, dirs);
+      if (!file) continue;
+      const l = await ctx.listing(target);
+      const existing = l?.children.find((n) => n.kind === 'file' && sameName(n.name, file.name));
+      const job = new Job({ file, parentId: target, name: file.name, label: [...dirs, file.name].join('/'), baseVersion: existing?.version_id });
+      jobs.push(job);
+      made.push(start(job));
+    } catch (e) {
+      say(`Could not create folder ${dirs.join('/')}: ${explain(e)}`, 'error');
+    }
+  }
+  await Promise.all(made);
+  await app.refresh({ quiet: true });
+}
+
+/** After a reload: uploads that were started resume without re-sending finished chunks. */
+export async function resumeStored() {
+  const stored = await store.entries('uploads');
+  if (!stored.length) return;
+  batchStart = performance.now();
+  const runs = stored.map(([id, r]) => {
+    const job = new Job({ id, file: r.file, parentId: r.parent_id, name: r.name, label: r.label, baseVersion: r.base_version, manifest: r.manifest, uploadId: r.upload_id });
+    job.set('waiting', 'Resuming after reload…');
+    jobs.push(job);
+    return start(job);
+  });
+  say(`Resuming ${stored.length} upload${stored.length > 1 ? 's' : ''}.`);
+  await Promise.all(runs);
+  await app.refresh({ quiet: true });
+}

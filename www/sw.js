@@ -1,0 +1,88 @@
+// Cairn's service worker: keeps the app shell (HTML, CSS, JS, the WASM core, icons) so the app
+// opens and works offline, and serves streamed downloads (/__download/<id>) whose bytes the page
+// feeds through a MessageChannel, so a large file goes to disk without becoming one Blob.
+// API calls and chunk URLs are never cached here: the page keeps its data in IndexedDB.
+const CACHE = 'cairn-shell-v1';
+const SHELL = [
+  '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon.svg',
+  '/icons/icon-192.png', '/icons/icon-512.png',
+  '/js/app.js', '/js/state.js', '/js/store.js', '/js/offline.js', '/js/live.js', '/js/uploads.js',
+  '/js/screens.js', '/js/download.js', '/js/zip.js', '/js/format.js',
+  '/js/chunk-pool.js', '/js/chunk-worker.js',
+  '/pkg/web_client.js', '/pkg/web_client_bg.wasm',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(SHELL);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const k of await caches.keys()) if (k !== CACHE) await caches.delete(k);
+    await self.clients.claim();
+  })());
+});
+
+const downloads = new Map();
+
+self.addEventListener('message', (event) => {
+  const { data } = event;
+  if (data?.type === 'download' && event.ports[0]) {
+    downloads.set(data.id, { port: event.ports[0], name: data.name, size: data.size });
+    event.ports[0].postMessage({ type: 'ready' });
+  }
+});
+
+function streamed(id) {
+  const d = downloads.get(id);
+  if (!d) return new Response('This download has expired.', { status: 404 });
+  downloads.delete(id);
+  const { port } = d;
+  const body = new ReadableStream({
+    start(ctrl) {
+      port.onmessage = ({ data }) => {
+        if (data.type === 'chunk') ctrl.enqueue(new Uint8Array(data.chunk.buffer ?? data.chunk));
+        else if (data.type === 'end') ctrl.close();
+        else if (data.type === 'abort') ctrl.error(new Error('the download failed'));
+      };
+    },
+    pull() { port.postMessage({ type: 'pull' }); },
+    cancel() { port.postMessage({ type: 'cancel' }); },
+  }, new CountQueuingStrategy({ highWaterMark: 4 }));
+  const headers = {
+    'content-type': 'application/octet-stream',
+    'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(d.name)}`,
+    'x-content-type-options': 'nosniff',
+  };
+  if (Number.isFinite(d.size)) headers['content-length'] = String(d.size);
+  return new Response(body, { headers });
+}
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== self.location.origin || event.request.method !== 'GET') return;
+  if (url.pathname.startsWith('/__download/')) {
+    event.respondWith(streamed(url.pathname.slice('/__download/'.length)));
+    return;
+  }
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/blobs/')) return;
+  // The shell: the network first (always fresh online), the cache when offline.
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const fresh = await fetch(event.request);
+      if (fresh.ok && (SHELL.includes(url.pathname) || event.request.mode === 'navigate')) {
+        await cache.put(event.request.mode === 'navigate' ? '/index.html' : event.request, fresh.clone());
+      }
+      return fresh;
+    } catch (e) {
+      const hit = await cache.match(event.request.mode === 'navigate' ? '/index.html' : event.request, { ignoreSearch: true });
+      if (hit) return hit;
+      throw e;
+    }
+  })());
+});
