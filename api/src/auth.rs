@@ -67,12 +67,16 @@ impl FromRequestParts<AppState> for Auth {
             .strip_prefix("Bearer ")
             .ok_or(ApiError::Unauthorized)?
             .trim();
-        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::Unauthorized);
-        }
-        let caller = users::caller_by_token(&state.db, &token_hash(token))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        Ok(Auth(caller))
+        Ok(Auth(caller_for_token(state, token).await?))
     }
+}
+
+/// The device a raw token belongs to, if it is well-formed, known and not revoked.
+pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::Unauthorized);
+    }
+    users::caller_by_token(&state.db, &token_hash(token))
+        .await?
+        .ok_or(ApiError::Unauthorized)
 }

@@ -4,7 +4,7 @@
 //! content equal to the current version writes nothing; a commit whose `base_version` is not
 //! the current one keeps both sides, the newcomer as a conflicted copy beside the original.
 
-use sqlx::Row as _;
+use sqlx::{Any, Row as _, Transaction};
 use wire::{CommitRequest, CommitResponse, Conflict, Node, NodeKind};
 
 use crate::db::users::Caller;
@@ -12,21 +12,41 @@ use crate::db::{chunks, nodes, now_ms, uploads::Upload, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 
-pub async fn commit(
-    db: &Db,
-    caller: &Caller,
-    upload: &Upload,
-    req: &CommitRequest,
-) -> ApiResult<CommitResponse> {
+/// Checks what can be checked before touching the database.
+pub fn validate(req: &CommitRequest) -> ApiResult<Name> {
     let name = names::check(&req.name)?;
     if req.idempotency_key.is_empty() || req.idempotency_key.len() > 128 {
         return Err(ApiError::BadRequest(
             "idempotency_key must be 1 to 128 characters".into(),
         ));
     }
-    let manifest = &upload.manifest;
+    Ok(name)
+}
+
+/// Commits on its own, in a transaction of its own (the group committer is the usual path).
+pub async fn commit(
+    db: &Db,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<CommitResponse> {
+    validate(req)?;
     let mut w = db.write().await?;
-    let tx = &mut w.tx;
+    let response = commit_in(&mut w.tx, caller, upload, req).await?;
+    w.commit().await?;
+    Ok(response)
+}
+
+/// The commit itself inside the caller's transaction, which must commit it (or roll it back
+/// to a savepoint taken before). Writes nothing when it returns an error after a rollback.
+pub async fn commit_in(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<CommitResponse> {
+    let name = validate(req)?;
+    let manifest = &upload.manifest;
 
     if let Some(row) =
         sqlx::query("SELECT response FROM idempotency WHERE device_id = $1 AND key = $2")
@@ -143,13 +163,12 @@ pub async fn commit(
         .bind(&upload.id)
         .execute(&mut **tx)
         .await?;
-    w.commit().await?;
     tracing::info!(
         node_id,
         version_id,
         namespace_id = caller.namespace_id,
         conflict = response.conflict.is_some(),
-        "committed"
+        "commit written"
     );
     Ok(response)
 }

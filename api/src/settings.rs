@@ -24,6 +24,16 @@ pub struct Settings {
     pub url_ttl: Duration,
     /// How long an unfinished upload session is kept. `CAIRN_UPLOAD_TTL_SECS`.
     pub upload_ttl: Duration,
+    /// How long change-log entries are kept. A device offline for longer gets `cursor_reset`
+    /// and re-lists its tree, so keep this above the longest offline period you expect.
+    /// Default 30 days; `CAIRN_CHANGE_RETENTION_SECS`.
+    pub change_retention: Duration,
+    /// Change-feed reads served at once; more are answered 503 `backoff` with Retry-After.
+    /// Default 64; `CAIRN_FEED_MAX_INFLIGHT`.
+    pub feed_max_inflight: usize,
+    /// Keep-alive comment interval on SSE streams (proxies drop idle connections).
+    /// Default 15 s; `CAIRN_SSE_KEEPALIVE_SECS`.
+    pub sse_keepalive: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -39,6 +49,9 @@ impl std::fmt::Debug for Settings {
             .field("www_dir", &self.www_dir)
             .field("url_ttl", &self.url_ttl)
             .field("upload_ttl", &self.upload_ttl)
+            .field("change_retention", &self.change_retention)
+            .field("feed_max_inflight", &self.feed_max_inflight)
+            .field("sse_keepalive", &self.sse_keepalive)
             .finish()
     }
 }
@@ -59,6 +72,9 @@ impl Default for Settings {
             www_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www")),
             url_ttl: Duration::from_secs(10 * 60),
             upload_ttl: Duration::from_secs(24 * 3600),
+            change_retention: Duration::from_secs(30 * 24 * 3600),
+            feed_max_inflight: 64,
+            sse_keepalive: Duration::from_secs(15),
         }
     }
 }
@@ -83,6 +99,16 @@ impl Settings {
         }
         if let Some(v) = env("CAIRN_UPLOAD_TTL_SECS") {
             s.upload_ttl = Duration::from_secs(v.parse().context("CAIRN_UPLOAD_TTL_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_CHANGE_RETENTION_SECS") {
+            s.change_retention =
+                Duration::from_secs(v.parse().context("CAIRN_CHANGE_RETENTION_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_FEED_MAX_INFLIGHT") {
+            s.feed_max_inflight = v.parse().context("CAIRN_FEED_MAX_INFLIGHT")?;
+        }
+        if let Some(v) = env("CAIRN_SSE_KEEPALIVE_SECS") {
+            s.sse_keepalive = Duration::from_secs(v.parse().context("CAIRN_SSE_KEEPALIVE_SECS")?);
         }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -117,7 +143,9 @@ const HELP: &str = "cairn — file storage and sync for the browser
 USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [--www DIR]
 
 Every flag has an environment twin: CAIRN_ADDR, CAIRN_DATA_DIR, CAIRN_DATABASE_URL, CAIRN_WWW.
-Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400).";
+Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600), CAIRN_UPLOAD_TTL_SECS (86400),
+CAIRN_CHANGE_RETENTION_SECS (change-log retention, 2592000), CAIRN_FEED_MAX_INFLIGHT (64)
+and CAIRN_SSE_KEEPALIVE_SECS (15).";
 
 #[cfg(test)]
 mod tests {

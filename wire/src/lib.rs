@@ -18,17 +18,20 @@ pub mod paths {
 
 /// The JSON body of every error answer: a stable machine `code` and a message safe to show.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     pub username: String,
     pub password: String,
@@ -36,6 +39,7 @@ pub struct RegisterRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -44,6 +48,7 @@ pub struct LoginRequest {
 
 /// What a device needs after signing in: its bearer token and where its tree starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionResponse {
     pub token: String,
     pub user_id: i64,
@@ -53,6 +58,7 @@ pub struct SessionResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     pub user_id: i64,
     pub username: String,
@@ -64,6 +70,7 @@ pub struct MeResponse {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     File,
@@ -72,6 +79,7 @@ pub enum NodeKind {
 
 /// A file or folder as clients see it. Paths are never sent: they derive from `parent_id`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Node {
     pub id: i64,
     pub parent_id: Option<i64>,
@@ -80,18 +88,21 @@ pub struct Node {
     /// The current version of a file; `None` for folders.
     pub version_id: Option<i64>,
     pub size: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub content_hash: Option<Hash>,
     /// Server time of the last change, milliseconds since the Unix epoch.
     pub modified_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing {
     pub folder: Node,
     pub children: Vec<Node>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateFolderRequest {
     pub parent_id: i64,
     pub name: String,
@@ -99,19 +110,24 @@ pub struct CreateFolderRequest {
 
 /// Step 1 of an upload: the client's manifest, chunked and hashed in the browser.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub manifest: Manifest,
 }
 
 /// Where to PUT one chunk the namespace cannot read yet.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChunkTarget {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash,
     pub size: u32,
     pub url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     pub upload_id: String,
     /// Chunks still to send, each with a short-lived signed PUT URL.
@@ -122,6 +138,7 @@ pub struct UploadResponse {
 
 /// Step 3 of an upload: turn a finished upload into a version of the file `name` in `parent_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitRequest {
     pub upload_id: String,
     pub parent_id: i64,
@@ -134,6 +151,7 @@ pub struct CommitRequest {
 
 /// Structured data about a lost race, so a client can offer keep mine / keep theirs / keep both.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     /// The file the client meant to change, now holding the other device's version.
     pub original_node_id: i64,
@@ -144,6 +162,7 @@ pub struct Conflict {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitResponse {
     pub node: Node,
     pub version_id: i64,
@@ -155,8 +174,50 @@ pub struct CommitResponse {
 
 /// Everything needed to fetch a file: its manifest and a signed GET URL per chunk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadResponse {
     pub node: Node,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub manifest: Manifest,
     pub chunks: Vec<ChunkTarget>,
+}
+
+/// One entry of the change feed: what happened to which node, at which server sequence number.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Change {
+    /// The namespace's server sequence number; strictly increasing within a page and across pages.
+    pub seq: i64,
+    /// What the writer logged: `create`, `version`, `rename`, `move`, `delete`, `restore`, …
+    pub kind: String,
+    pub node_id: i64,
+    /// The node's state now (not at `seq`), or `None` when it is no longer in the live tree
+    /// (trashed or purged): apply it by upserting or removing `node_id`.
+    pub node: Option<Node>,
+}
+
+/// A page of `GET /api/v1/changes`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangesResponse {
+    pub changes: Vec<Change>,
+    /// Pass this back as `cursor` to continue after the last change of this page.
+    pub cursor: String,
+    /// More changes are waiting: ask again at once with the new cursor.
+    pub has_more: bool,
+}
+
+/// `POST /api/v1/changes/ack`: the device has applied everything up to `cursor`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AckRequest {
+    pub cursor: String,
+}
+
+/// The data of one server-sent event: "namespace N is at seq S"; pull the feed to learn what.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventHint {
+    pub namespace_id: i64,
+    pub seq: i64,
 }

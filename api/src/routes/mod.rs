@@ -1,15 +1,18 @@
 //! The HTTP surface: one module per resource, assembled into a single router here.
 
-mod accounts;
-mod blobs;
-mod files;
-mod tree;
+pub mod accounts;
+pub mod blobs;
+pub mod changes;
+pub mod events;
+pub mod files;
+pub mod ops;
+pub mod tree;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::http::Method;
+use axum::routing::{get, post, put, MethodRouter};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::TraceLayer;
 use wire::paths;
 
 use crate::error::ApiError;
@@ -18,30 +21,64 @@ use crate::state::AppState;
 /// JSON bodies above this are refused; a 10 GiB file's manifest is ~1.4 MB.
 pub const JSON_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Every route the server answers, as (method, path, handler). The router is built from this
+/// table alone, and `tests/it/ops.rs` checks each row against `/openapi.json`, so a route
+/// added here without its `#[utoipa::path]` fails the tests.
+pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::POST, paths::ACCOUNTS, post(accounts::register)),
+        (Method::POST, paths::SESSIONS, post(accounts::login)),
+        (Method::GET, paths::ME, get(accounts::me)),
+        (Method::POST, paths::FOLDERS, post(tree::create_folder)),
+        (
+            Method::GET,
+            "/api/v1/nodes/{id}/children",
+            get(tree::children),
+        ),
+        (
+            Method::GET,
+            "/api/v1/nodes/{id}/download",
+            get(files::download),
+        ),
+        (Method::POST, paths::UPLOADS, post(files::create_upload)),
+        (Method::GET, "/api/v1/uploads/{id}", get(files::get_upload)),
+        (Method::POST, paths::COMMITS, post(files::commit)),
+        (Method::GET, "/api/v1/changes", get(changes::list)),
+        (Method::GET, "/api/v1/changes/latest", get(changes::latest)),
+        (Method::POST, "/api/v1/changes/ack", post(changes::ack)),
+        (Method::GET, "/api/v1/events", get(events::stream)),
+        (Method::PUT, "/blobs/{*object}", put(blobs::put)),
+        (Method::GET, "/blobs/{*object}", get(blobs::get)),
+        (Method::GET, "/healthz", get(ops::healthz)),
+        (Method::GET, "/readyz", get(ops::readyz)),
+        (Method::GET, "/metrics", get(ops::metrics)),
+        (Method::GET, "/openapi.json", get(ops::openapi)),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     let www = &state.settings.www_dir;
     let app = ServeDir::new(www)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(www.join("index.html")));
-    let api = Router::new()
-        .route(paths::ACCOUNTS, post(accounts::register))
-        .route(paths::SESSIONS, post(accounts::login))
-        .route(paths::ME, get(accounts::me))
-        .route(paths::FOLDERS, post(tree::create_folder))
-        .route("/api/v1/nodes/{id}/children", get(tree::children))
-        .route("/api/v1/nodes/{id}/download", get(files::download))
-        .route(paths::UPLOADS, post(files::create_upload))
-        .route("/api/v1/uploads/{id}", get(files::get_upload))
-        .route(paths::COMMITS, post(files::commit))
+    let mut routes = Router::new();
+    for (_, path, handler) in table() {
+        routes = routes.route(path, handler);
+    }
+    routes
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
-        .layer(DefaultBodyLimit::max(JSON_LIMIT));
-    Router::new()
-        .merge(api)
-        .route("/blobs/{*object}", put(blobs::put).get(blobs::get))
-        .route("/healthz", get(|| async { "ok" }))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .fallback_service(app)
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::observe,
+        ))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 async fn not_found() -> ApiError {

@@ -21,6 +21,13 @@ pub async fn visible_node(state: &AppState, caller: &Caller, id: i64) -> ApiResu
         .ok_or(ApiError::NotFound("node"))
 }
 
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/children", tag = "tree", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "A folder id")),
+    responses(
+        (status = 200, description = "The folder and its live children", body = wire::Listing),
+        (status = 400, description = "The node is a file", body = wire::ErrorBody),
+        (status = 404, description = "No such node in the caller's namespace", body = wire::ErrorBody),
+    ))]
 pub async fn children(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -36,6 +43,14 @@ pub async fn children(
     Ok(Json(Listing { folder, children }))
 }
 
+#[utoipa::path(post, path = "/api/v1/folders", tag = "tree", security(("bearer" = [])),
+    request_body = wire::CreateFolderRequest,
+    responses(
+        (status = 201, description = "Folder created", body = wire::Node),
+        (status = 400, description = "Invalid name", body = wire::ErrorBody),
+        (status = 404, description = "No such parent folder", body = wire::ErrorBody),
+        (status = 409, description = "Name taken", body = wire::ErrorBody),
+    ))]
 pub async fn create_folder(
     State(state): State<AppState>,
     Auth(c): Auth,

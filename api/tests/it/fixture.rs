@@ -16,12 +16,18 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose settings `tune` adjusts (limits, intervals) before it starts.
+    pub async fn start_with(tune: impl FnOnce(&mut api::Settings)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let settings = api::Settings {
+        let mut settings = api::Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
             ..api::Settings::default()
         };
+        tune(&mut settings);
         let listener = tokio::net::TcpListener::bind(settings.addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = api::build_state(settings).await.unwrap();
