@@ -2,5 +2,9 @@
 //! and the real chunk directory, driven over HTTP like any client.
 
 mod bad_input;
+mod feed;
 mod fixture;
+mod group_commit;
+mod ops;
+mod sse;
 mod upload;
