@@ -4,11 +4,20 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wire::{Listing, Manifest};
 
-use crate::fixture::{assert_error, bytes, TestServer};
+use crate::fixture::{assert_error, bytes, Backend, TestServer};
 
-#[tokio::test]
-async fn malformed_json_and_unknown_routes_answer_json_errors() {
-    let server = TestServer::start().await;
+crate::both!(
+    malformed_json_and_unknown_routes_answer_json_errors,
+    accounts_refuse_bad_credentials_and_tokens,
+    invalid_names_are_refused_and_the_tree_is_unchanged,
+    bad_manifests_are_refused,
+    chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_nothing,
+    oversize_json_bodies_are_refused,
+    others_nodes_and_uploads_are_invisible,
+);
+
+async fn malformed_json_and_unknown_routes_answer_json_errors(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let r = server
         .http
         .post(server.url("/api/v1/accounts"))
@@ -35,9 +44,8 @@ async fn malformed_json_and_unknown_routes_answer_json_errors() {
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
 }
 
-#[tokio::test]
-async fn accounts_refuse_bad_credentials_and_tokens() {
-    let server = TestServer::start().await;
+async fn accounts_refuse_bad_credentials_and_tokens(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let r = server
         .http
@@ -84,9 +92,8 @@ async fn accounts_refuse_bad_credentials_and_tokens() {
     let _ = alice;
 }
 
-#[tokio::test]
-async fn invalid_names_are_refused_and_the_tree_is_unchanged() {
-    let server = TestServer::start().await;
+async fn invalid_names_are_refused_and_the_tree_is_unchanged(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let data = bytes(6, 100);
@@ -110,9 +117,8 @@ async fn invalid_names_are_refused_and_the_tree_is_unchanged() {
     assert!(listing.children.is_empty());
 }
 
-#[tokio::test]
-async fn bad_manifests_are_refused() {
-    let server = TestServer::start().await;
+async fn bad_manifests_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let data = bytes(7, 4000);
     let good = Manifest::from_chunks(wasm_chunker::chunk_all(&data));
@@ -142,9 +148,10 @@ async fn bad_manifests_are_refused() {
     assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
 }
 
-#[tokio::test]
-async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_nothing() {
-    let server = TestServer::start().await;
+async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_nothing(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let data = bytes(8, 300_000);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -214,9 +221,8 @@ async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_not
     );
 }
 
-#[tokio::test]
-async fn oversize_json_bodies_are_refused() {
-    let server = TestServer::start().await;
+async fn oversize_json_bodies_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let huge = "x".repeat(5 * 1024 * 1024);
     let r = alice
@@ -229,9 +235,8 @@ async fn oversize_json_bodies_are_refused() {
     assert_error(r, StatusCode::PAYLOAD_TOO_LARGE, "too_large").await;
 }
 
-#[tokio::test]
-async fn others_nodes_and_uploads_are_invisible() {
-    let server = TestServer::start().await;
+async fn others_nodes_and_uploads_are_invisible(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let f = alice.upload_file("a", b"alice's", None).await;

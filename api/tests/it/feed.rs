@@ -8,7 +8,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wire::{ChangesResponse, Node};
 
-use crate::fixture::{assert_error, bytes, TestServer, User};
+use crate::fixture::{assert_error, bytes, Backend, TestServer, User};
+
+crate::both!(
+    pages_follow_server_order_and_carry_node_state,
+    concurrent_commits_are_neither_skipped_nor_repeated_across_pages,
+    bad_cursors_and_limits_are_refused,
+    cursors_older_than_retention_reset_and_newer_ones_still_work,
+    an_overloaded_feed_asks_clients_to_back_off,
+);
 
 async fn page(u: &User<'_>, cursor: Option<&str>, limit: i64) -> ChangesResponse {
     let path = match cursor {
@@ -33,17 +41,11 @@ async fn drain(u: &User<'_>, mut cursor: Option<String>, limit: i64) -> (Vec<i64
 }
 
 async fn folder(u: &User<'_>, name: &str) -> Node {
-    u.ok(
-        Method::POST,
-        "/api/v1/folders",
-        Some(json!({"parent_id": u.session.root_id, "name": name})),
-    )
-    .await
+    u.mkdir(u.session.root_id, name).await
 }
 
-#[tokio::test]
-async fn pages_follow_server_order_and_carry_node_state() {
-    let server = TestServer::start().await;
+async fn pages_follow_server_order_and_carry_node_state(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let mut made = Vec::new();
     for i in 0..17 {
@@ -64,6 +66,14 @@ async fn pages_follow_server_order_and_carry_node_state() {
         (1..=18).collect::<Vec<_>>(),
         "every change once, in order"
     );
+    let log = server.changes(alice.session.namespace_id).await;
+    let all = page(&alice, None, 1000).await;
+    let fed: Vec<(i64, String)> = all
+        .changes
+        .iter()
+        .map(|c| (c.node_id, c.kind.clone()))
+        .collect();
+    assert_eq!(fed, log, "the feed is the change log");
     let empty = page(&alice, Some(&cursor), 5).await;
     assert!(empty.changes.is_empty() && !empty.has_more);
     assert_eq!(empty.cursor, cursor, "an empty page keeps the cursor");
@@ -89,9 +99,8 @@ async fn pages_follow_server_order_and_carry_node_state() {
     assert!(page(&bob, None, 10).await.changes.is_empty());
 }
 
-#[tokio::test]
-async fn concurrent_commits_are_neither_skipped_nor_repeated_across_pages() {
-    let server = TestServer::start().await;
+async fn concurrent_commits_are_neither_skipped_nor_repeated_across_pages(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let writers = async {
         let jobs = (0..40).map(|i| {
@@ -142,9 +151,8 @@ async fn concurrent_commits_are_neither_skipped_nor_repeated_across_pages() {
     assert_eq!(nodes, ids.into_iter().collect::<BTreeSet<_>>());
 }
 
-#[tokio::test]
-async fn bad_cursors_and_limits_are_refused() {
-    let server = TestServer::start().await;
+async fn bad_cursors_and_limits_are_refused(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     folder(&alice, "x").await;
@@ -203,9 +211,8 @@ async fn bad_cursors_and_limits_are_refused() {
     assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
-#[tokio::test]
-async fn cursors_older_than_retention_reset_and_newer_ones_still_work() {
-    let server = TestServer::start().await;
+async fn cursors_older_than_retention_reset_and_newer_ones_still_work(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     for i in 0..4 {
         folder(&alice, &format!("old {i}")).await;
@@ -221,12 +228,7 @@ async fn cursors_older_than_retention_reset_and_newer_ones_still_work() {
     }
     .encode();
     // Retention as the hourly task runs it, with a cutoff after everything so far.
-    let db = api::db::Db::connect(&format!(
-        "sqlite://{}?mode=rwc",
-        server.dir.path().join("cairn.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = server.db().await;
     let removed = api::db::changes::prune(&db, api::db::now_ms() + 1)
         .await
         .unwrap();
@@ -249,9 +251,8 @@ async fn cursors_older_than_retention_reset_and_newer_ones_still_work() {
     assert_eq!(p.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), [4, 5]);
 }
 
-#[tokio::test]
-async fn an_overloaded_feed_asks_clients_to_back_off() {
-    let server = TestServer::start_with(|s| s.feed_max_inflight = 0).await;
+async fn an_overloaded_feed_asks_clients_to_back_off(backend: Backend) {
+    let server = TestServer::start_with(backend, |s| s.feed_max_inflight = 0).await;
     let alice = server.register("alice").await;
     let r = alice.call(Method::GET, "/api/v1/changes", None).await;
     assert_eq!(r.headers()["retry-after"], "1");

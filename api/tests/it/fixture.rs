@@ -1,33 +1,155 @@
-//! `TestServer`: a Cairn server on 127.0.0.1:0 over a temp data dir, stopped on `Drop`.
+//! `TestServer`: a Cairn server on 127.0.0.1:0 over a temp data dir and a fresh metadata
+//! database (a SQLite file, or a new PostgreSQL database dropped again), stopped on `Drop`.
+//! `both!` runs one test body on each backend, so every endpoint is proven on both.
 
+use rand::RngCore;
 use reqwest::{Client, Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use sqlx::Connection;
 use tokio::sync::oneshot;
 use wire::{CommitResponse, Manifest, SessionResponse, UploadResponse};
+
+/// Which metadata database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates, for each named `async fn(Backend)`, a module with a `sqlite` and a `postgres`
+/// test (`upload::a_retried_commit::postgres`), on a multi-threaded runtime so requests
+/// really run in parallel.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::fixture::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::fixture::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// The PostgreSQL server tests create their databases on: `DATABASE_URL`, else the local one.
+pub fn postgres_admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `admin` with its database name replaced by `db`.
+fn with_database(admin: &str, db: &str) -> String {
+    let (base, query) = match admin.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| scheme_end + i)
+        .unwrap_or(base.len());
+    format!("{}/{db}{query}", &base[..host_end])
+}
+
+/// A PostgreSQL database made for one test and dropped (connections and all) with it.
+struct TempDatabase {
+    admin: String,
+    name: String,
+}
+
+impl TempDatabase {
+    async fn create() -> (TempDatabase, String) {
+        let admin = postgres_admin_url();
+        let mut id = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut id);
+        let name = format!("cairn_test_{}", hex::encode(id));
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is needed at {admin} (set DATABASE_URL, or run `cargo xtask setup`): {e}")
+        });
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let _ = conn.close().await;
+        let url = with_database(&admin, &name);
+        (TempDatabase { admin, name }, url)
+    }
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which cannot be blocked on; a short-lived
+        // thread with its own runtime drops the database (FORCE ends the server's connections).
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                    let _ = conn.close().await;
+                }
+            })
+        });
+        let _ = done.join();
+    }
+}
 
 pub struct TestServer {
     pub base: String,
     pub http: Client,
     pub dir: tempfile::TempDir,
+    /// The metadata database this server runs on, for tests that look beneath the API.
+    pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    // Declared last: dropped after the server is told to stop.
+    _db: Option<TempDatabase>,
 }
 
 impl TestServer {
-    pub async fn start() -> TestServer {
-        Self::start_with(|_| {}).await
+    pub async fn start(backend: Backend) -> TestServer {
+        TestServer::start_with(backend, |_| {}).await
     }
 
-    /// A server whose settings `tune` adjusts (limits, intervals) before it starts.
-    pub async fn start_with(tune: impl FnOnce(&mut api::Settings)) -> TestServer {
+    /// Starts a server with settings adjusted by `tweak` (quotas, TTLs…).
+    pub async fn start_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut api::Settings),
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
+        let (db, database_url) = match backend {
+            Backend::Sqlite => (
+                None,
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("cairn.db").display()
+                ),
+            ),
+            Backend::Postgres => {
+                let (db, url) = TempDatabase::create().await;
+                (Some(db), url)
+            }
+        };
         let mut settings = api::Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
+            database_url: Some(database_url.clone()),
             ..api::Settings::default()
         };
-        tune(&mut settings);
+        tweak(&mut settings);
         let listener = tokio::net::TcpListener::bind(settings.addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = api::build_state(settings).await.unwrap();
@@ -43,8 +165,10 @@ impl TestServer {
             base,
             http: Client::new(),
             dir,
+            database_url,
             stop: Some(tx),
             task: Some(task),
+            _db: db,
         }
     }
 
@@ -70,6 +194,38 @@ impl TestServer {
             server: self,
             session: s,
         }
+    }
+
+    /// A second handle on the server's metadata database, to look beneath the API.
+    pub async fn db(&self) -> api::db::Db {
+        api::db::Db::connect(&self.database_url).await.unwrap()
+    }
+
+    /// The namespace's change log sequence numbers, in order.
+    pub async fn change_seqs(&self, namespace_id: i64) -> Vec<i64> {
+        use sqlx::Row as _;
+        let db = self.db().await;
+        let rows = sqlx::query("SELECT seq FROM changes WHERE namespace_id = $1 ORDER BY seq")
+            .bind(namespace_id)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        db.pool.close().await;
+        rows.iter().map(|r| r.get::<i64, _>(0)).collect()
+    }
+
+    /// The namespace's change log as (node id, kind), in order.
+    pub async fn changes(&self, namespace_id: i64) -> Vec<(i64, String)> {
+        use sqlx::Row as _;
+        let db = self.db().await;
+        let rows =
+            sqlx::query("SELECT node_id, kind FROM changes WHERE namespace_id = $1 ORDER BY seq")
+                .bind(namespace_id)
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        db.pool.close().await;
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect()
     }
 
     /// Every file under the data dir with its length: a fingerprint of what is stored.
@@ -178,13 +334,66 @@ impl User<'_> {
 
     /// Upload + PUT + commit of `data` as `name` in the root folder.
     pub async fn upload_file(&self, name: &str, data: &[u8], base: Option<i64>) -> CommitResponse {
+        self.upload_to(self.session.root_id, name, data, base).await
+    }
+
+    /// Upload + PUT + commit of `data` as `name` in folder `parent`.
+    pub async fn upload_to(
+        &self,
+        parent: i64,
+        name: &str,
+        data: &[u8],
+        base: Option<i64>,
+    ) -> CommitResponse {
         let (manifest, up) = self.start_upload(data).await;
         self.put_missing(&manifest, &up, data).await;
-        let r = self
-            .commit(&up.upload_id, self.session.root_id, name, base)
+        let r = self.commit(&up.upload_id, parent, name, base).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// A new folder `name` in `parent`.
+    pub async fn mkdir(&self, parent: i64, name: &str) -> wire::Node {
+        self.ok(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": parent, "name": name})),
+        )
+        .await
+    }
+
+    /// The names in folder `id`, in listing order.
+    pub async fn names(&self, id: i64) -> Vec<String> {
+        let l: wire::Listing = self
+            .ok(Method::GET, &format!("/api/v1/nodes/{id}/children"), None)
             .await;
-        assert_eq!(r.status(), StatusCode::OK);
-        r.json().await.unwrap()
+        l.children.into_iter().map(|n| n.name).collect()
+    }
+
+    /// The whole file as the download protocol returns it, every chunk hash checked.
+    pub async fn download(&self, id: i64) -> Vec<u8> {
+        let d: wire::DownloadResponse = self
+            .ok(Method::GET, &format!("/api/v1/nodes/{id}/download"), None)
+            .await;
+        let mut out = Vec::new();
+        for c in &d.manifest.chunks {
+            let t = d.chunks.iter().find(|t| t.hash == c.hash).unwrap();
+            let got = self
+                .server
+                .http
+                .get(self.server.url(&t.url))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            assert_eq!(wasm_chunker::hash_chunk(&got), c.hash);
+            out.extend_from_slice(&got);
+        }
+        out
     }
 }
 

@@ -6,7 +6,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wire::{ChangesResponse, CommitResponse, Listing, Node, UploadResponse};
 
-use crate::fixture::{bytes, TestServer, User};
+use crate::fixture::{bytes, Backend, TestServer, User};
+
+crate::both!(
+    concurrent_commits_share_transactions_and_a_failure_sinks_nobody,
+    retries_and_races_on_one_file_keep_their_meaning_inside_groups,
+);
 
 /// Uploads the chunks of `n` files without committing them.
 async fn prepared(u: &User<'_>, n: u64, seed: u64) -> Vec<UploadResponse> {
@@ -43,9 +48,8 @@ async fn seqs(u: &User<'_>) -> Vec<i64> {
     p.changes.iter().map(|c| c.seq).collect()
 }
 
-#[tokio::test]
-async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody() {
-    let server = TestServer::start().await;
+async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let taken: Node = alice
@@ -91,6 +95,12 @@ async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody() {
         (1..=41).collect::<Vec<_>>(),
         "gap-free log"
     );
+    assert_eq!(
+        server.change_seqs(alice.session.namespace_id).await,
+        (1..=41).collect::<Vec<_>>(),
+        "the log beneath the API too"
+    );
+    assert_eq!(alice.names(root).await.len(), 41);
     let batches = metric(&server, "cairn_commit_batch_size_count").await;
     assert!(
         batches < 48.0,
@@ -98,9 +108,8 @@ async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody() {
     );
 }
 
-#[tokio::test]
-async fn retries_and_races_on_one_file_keep_their_meaning_inside_groups() {
-    let server = TestServer::start().await;
+async fn retries_and_races_on_one_file_keep_their_meaning_inside_groups(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let base = alice.upload_file("doc.txt", b"v0", None).await;
@@ -119,6 +128,7 @@ async fn retries_and_races_on_one_file_keep_their_meaning_inside_groups() {
     assert!(answers
         .iter()
         .all(|a| a.version_id == answers[0].version_id));
+    assert_eq!(alice.download(answers[0].node.id).await, bytes(500, 2000));
 
     // Eight devices' edits from the same base at once: one wins, seven conflicted copies.
     let ups = prepared(&alice, 8, 600).await;

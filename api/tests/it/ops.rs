@@ -4,11 +4,17 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::fixture::{assert_error, bytes, TestServer};
+use crate::fixture::{assert_error, bytes, Backend, TestServer};
 
-#[tokio::test]
-async fn openapi_documents_every_route_of_the_router() {
-    let server = TestServer::start().await;
+crate::both!(
+    openapi_documents_every_route_of_the_router,
+    health_readiness_and_metrics,
+    request_ids_are_propagated_or_made,
+    wrong_methods_and_paths_answer_json_errors,
+);
+
+async fn openapi_documents_every_route_of_the_router(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let doc: Value = server
         .http
         .get(server.url("/openapi.json"))
@@ -43,9 +49,8 @@ async fn openapi_documents_every_route_of_the_router() {
     assert!(doc["components"]["schemas"]["ChangesResponse"].is_object());
 }
 
-#[tokio::test]
-async fn health_readiness_and_metrics() {
-    let server = TestServer::start().await;
+async fn health_readiness_and_metrics(backend: Backend) {
+    let server = TestServer::start(backend).await;
     for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
         let v: Value = server
             .http
@@ -87,9 +92,8 @@ async fn health_readiness_and_metrics() {
     }
 }
 
-#[tokio::test]
-async fn request_ids_are_propagated_or_made() {
-    let server = TestServer::start().await;
+async fn request_ids_are_propagated_or_made(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let r = server
         .http
         .get(server.url("/healthz"))
@@ -109,9 +113,8 @@ async fn request_ids_are_propagated_or_made() {
     assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
 }
 
-#[tokio::test]
-async fn wrong_methods_and_paths_answer_json_errors() {
-    let server = TestServer::start().await;
+async fn wrong_methods_and_paths_answer_json_errors(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     assert_error(
         alice.call(Method::DELETE, "/api/v1/me", None).await,

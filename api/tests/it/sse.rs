@@ -8,7 +8,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wire::{EventHint, SessionResponse};
 
-use crate::fixture::{assert_error, TestServer, User};
+use crate::fixture::{assert_error, Backend, TestServer, User};
+
+crate::both!(
+    a_commit_on_one_device_reaches_the_other_devices_stream,
+    resume_after_last_event_id_and_no_hint_for_what_the_device_pulled,
+    the_stream_needs_a_valid_token_in_header_or_query,
+);
 
 /// One parsed SSE frame: an event (id + data) or a comment (keep-alive).
 #[derive(Debug, PartialEq)]
@@ -104,9 +110,9 @@ async fn folder(u: &User<'_>, name: &str) {
 
 const WAIT: Duration = Duration::from_secs(10);
 
-#[tokio::test]
-async fn a_commit_on_one_device_reaches_the_other_devices_stream() {
-    let server = TestServer::start_with(|s| s.sse_keepalive = Duration::from_millis(200)).await;
+async fn a_commit_on_one_device_reaches_the_other_devices_stream(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |s| s.sse_keepalive = Duration::from_millis(200)).await;
     let laptop = server.register("alice").await;
     let phone = second_device(&server, "alice").await;
     let mut events = Events::open(&server.base, &phone.token, None).await;
@@ -149,9 +155,9 @@ async fn a_commit_on_one_device_reaches_the_other_devices_stream() {
     assert!(text.contains("cairn_sse_clients 1"), "{text}");
 }
 
-#[tokio::test]
-async fn resume_after_last_event_id_and_no_hint_for_what_the_device_pulled() {
-    let server = TestServer::start_with(|s| s.sse_keepalive = Duration::from_millis(200)).await;
+async fn resume_after_last_event_id_and_no_hint_for_what_the_device_pulled(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |s| s.sse_keepalive = Duration::from_millis(200)).await;
     let laptop = server.register("alice").await;
     let phone = second_device(&server, "alice").await;
     for name in ["a", "b", "c"] {
@@ -193,9 +199,8 @@ async fn resume_after_last_event_id_and_no_hint_for_what_the_device_pulled() {
     assert_eq!(quiet.next_event(WAIT).await.0, 5);
 }
 
-#[tokio::test]
-async fn the_stream_needs_a_valid_token_in_header_or_query() {
-    let server = TestServer::start().await;
+async fn the_stream_needs_a_valid_token_in_header_or_query(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     for url in [
         "/api/v1/events".to_owned(),

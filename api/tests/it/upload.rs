@@ -5,11 +5,19 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wire::{DownloadResponse, Listing, MeResponse};
 
-use crate::fixture::{assert_error, bytes, TestServer};
+use crate::fixture::{assert_error, bytes, Backend, TestServer};
 
-#[tokio::test]
-async fn upload_then_download_returns_the_same_bytes() {
-    let server = TestServer::start().await;
+crate::both!(
+    upload_then_download_returns_the_same_bytes,
+    same_content_is_not_sent_twice_and_makes_no_new_version,
+    dedup_never_tells_one_user_what_another_stores,
+    a_stale_base_version_keeps_both_as_a_conflicted_copy,
+    a_retried_commit_returns_the_first_answer,
+    folders_hold_files_and_names_stay_unique,
+);
+
+async fn upload_then_download_returns_the_same_bytes(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let data = bytes(1, 3 * 1024 * 1024 + 12345);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -59,9 +67,8 @@ async fn upload_then_download_returns_the_same_bytes() {
     assert_eq!(me.used_bytes, data.len() as u64);
 }
 
-#[tokio::test]
-async fn same_content_is_not_sent_twice_and_makes_no_new_version() {
-    let server = TestServer::start().await;
+async fn same_content_is_not_sent_twice_and_makes_no_new_version(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let data = bytes(2, 2 * 1024 * 1024);
     let first = alice.upload_file("a.bin", &data, None).await;
@@ -83,9 +90,8 @@ async fn same_content_is_not_sent_twice_and_makes_no_new_version() {
     assert_eq!(second.version_id, first.version_id);
 }
 
-#[tokio::test]
-async fn dedup_never_tells_one_user_what_another_stores() {
-    let server = TestServer::start().await;
+async fn dedup_never_tells_one_user_what_another_stores(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let data = bytes(3, 1024 * 1024 + 7);
@@ -111,9 +117,8 @@ async fn dedup_never_tells_one_user_what_another_stores() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn a_stale_base_version_keeps_both_as_a_conflicted_copy() {
-    let server = TestServer::start().await;
+async fn a_stale_base_version_keeps_both_as_a_conflicted_copy(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let v1 = alice.upload_file("notes.txt", b"first", None).await;
     let v2 = alice
@@ -142,9 +147,8 @@ async fn a_stale_base_version_keeps_both_as_a_conflicted_copy() {
     assert_eq!(listing.children.len(), 2, "both versions are kept");
 }
 
-#[tokio::test]
-async fn a_retried_commit_returns_the_first_answer() {
-    let server = TestServer::start().await;
+async fn a_retried_commit_returns_the_first_answer(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let data = bytes(4, 1000);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -170,9 +174,8 @@ async fn a_retried_commit_returns_the_first_answer() {
     assert_eq!(listing.children.len(), 1);
 }
 
-#[tokio::test]
-async fn folders_hold_files_and_names_stay_unique() {
-    let server = TestServer::start().await;
+async fn folders_hold_files_and_names_stay_unique(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let folder: wire::Node = alice
