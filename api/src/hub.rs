@@ -127,45 +127,35 @@ pub fn parse_payload(p: &str) -> Option<(i64, i64)> {
     Some((ns.parse().ok()?, seq.parse().ok()?))
 }
 
+/// Connects and LISTENs, so hints are flowing before the server accepts its first request.
+pub async fn pg_listener(url: &str) -> sqlx::Result<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(PG_CHANNEL).await?;
+    Ok(listener)
+}
+
 /// Forwards PostgreSQL notifications into `hub` until the hub is gone (the server shut down).
-/// Reconnects when the connection drops; hints sent while it was down are lost, which costs
-/// latency, not correctness: clients also pull on every (re)connect and after their own writes.
-pub async fn listen_postgres(url: String, hub: std::sync::Weak<Hub>) {
+/// `PgListener` reconnects and re-LISTENs by itself when the connection drops; hints sent while
+/// it was down are lost, which costs latency, not correctness: clients also pull on every
+/// (re)connect and after their own writes.
+pub async fn listen_postgres(mut listener: sqlx::postgres::PgListener, hub: std::sync::Weak<Hub>) {
     loop {
-        match sqlx::postgres::PgListener::connect(&url).await {
-            Ok(mut listener) => {
-                if let Err(e) = listener.listen(PG_CHANNEL).await {
-                    tracing::warn!(error = %e, "LISTEN failed");
-                } else {
-                    tracing::info!("listening for change notifications");
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(n)) => {
-                                let Some(hub) = hub.upgrade() else { return };
-                                if let Some((ns, seq)) = parse_payload(n.payload()) {
-                                    hub.publish(ns, seq);
-                                }
-                            }
-                            Ok(None) => {
-                                tracing::warn!("notification connection lost; reconnecting");
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "notification stream failed");
-                                break;
-                            }
-                        }
-                        if hub.strong_count() == 0 {
-                            return;
-                        }
-                    }
+        match listener.try_recv().await {
+            Ok(Some(n)) => {
+                let Some(hub) = hub.upgrade() else { return };
+                if let Some((ns, seq)) = parse_payload(n.payload()) {
+                    hub.publish(ns, seq);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot connect for LISTEN"),
+            Ok(None) => tracing::warn!("notification connection lost; reconnecting"),
+            Err(e) => {
+                tracing::warn!(error = %e, "notification stream failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
         if hub.strong_count() == 0 {
             return;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -49,8 +49,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.change_retention,
     )))];
     if db.backend == db::Backend::Postgres {
+        let listener = hub::pg_listener(&url)
+            .await
+            .context("cannot LISTEN for change notifications")?;
         tasks.push(state::AbortOnDrop(tokio::spawn(hub::listen_postgres(
-            url,
+            listener,
             Arc::downgrade(&db.hub),
         ))));
     }

@@ -220,3 +220,25 @@ async fn the_stream_needs_a_valid_token_in_header_or_query(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "text/event-stream");
 }
+
+/// Two API nodes on one PostgreSQL database: a change written through one reaches a stream
+/// held by the other, carried by LISTEN/NOTIFY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hints_cross_api_nodes_through_postgres_notify() {
+    let node_a = TestServer::start(Backend::Postgres).await;
+    let url = node_a.database_url.clone();
+    let node_b = TestServer::start_with(Backend::Postgres, move |s| {
+        s.database_url = Some(url);
+        s.sse_keepalive = Duration::from_millis(200);
+    })
+    .await;
+    let laptop = node_a.register("alice").await;
+    let phone = second_device(&node_b, "alice").await;
+    let mut events = Events::open(&node_b.base, &phone.token, None).await;
+    assert_eq!(events.next(WAIT).await, Frame::Comment("keep-alive".into()));
+    let started = Instant::now();
+    folder(&laptop, "from node a").await;
+    let (id, hint) = events.next_event(WAIT).await;
+    assert_eq!((id, hint.namespace_id), (1, laptop.session.namespace_id));
+    println!("commit on node A → SSE on node B: {:?}", started.elapsed());
+}
