@@ -15,6 +15,9 @@ const HELP: &str = "cargo xtask <command>
   test                install what tests need, then fmt, clippy, unit, integration
                       and browser end-to-end tests
   wasm                build the WASM core and its JS bindings into www/pkg
+  bench-api           durable commits/s (1, 8, 64 clients) and commit → SSE latency on
+                      SQLite and PostgreSQL (DATABASE_URL or 127.0.0.1:5432), next to the
+                      raw baselines; prints the tables of BENCHMARKS.md
   setup               only install what the tests need";
 
 fn main() -> Result<()> {
@@ -25,6 +28,7 @@ fn main() -> Result<()> {
         "run" => run(&rest),
         "test" => test(),
         "wasm" => wasm::build(),
+        "bench-api" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_api"]),
         "setup" => tools::setup_for_tests(),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");
