@@ -69,19 +69,24 @@ impl FromRequestParts<AppState> for Auth {
             .strip_prefix("Bearer ")
             .ok_or(ApiError::Unauthorized)?
             .trim();
-        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::Unauthorized);
-        }
-        let mut caller = users::caller_by_token(&state.db, &token_hash(token))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        caller.quota_bytes.get_or_insert(state.settings.quota_bytes);
-        // At most one write a minute per device, so "last seen" costs no fsync per request.
-        let now = crate::db::now_ms();
-        if now - caller.last_seen_at > LAST_SEEN_GRAIN_MS {
-            users::touch_device(&state.db, caller.device_id).await?;
-            caller.last_seen_at = now;
-        }
-        Ok(Auth(caller))
+        Ok(Auth(caller_for_token(state, token).await?))
     }
+}
+
+/// The device a raw token belongs to, if it is well-formed, known and not revoked.
+pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::Unauthorized);
+    }
+    let mut caller = users::caller_by_token(&state.db, &token_hash(token))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    caller.quota_bytes.get_or_insert(state.settings.quota_bytes);
+    // At most one write a minute per device, so "last seen" costs no fsync per request.
+    let now = crate::db::now_ms();
+    if now - caller.last_seen_at > LAST_SEEN_GRAIN_MS {
+        users::touch_device(&state.db, caller.device_id).await?;
+        caller.last_seen_at = now;
+    }
+    Ok(caller)
 }

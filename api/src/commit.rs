@@ -4,30 +4,51 @@
 //! content equal to the current version writes nothing; a commit whose `base_version` is not
 //! the current one keeps both sides, the newcomer as a conflicted copy beside the original.
 
-use sqlx::Row as _;
+use sqlx::{Any, Row as _, Transaction};
 use wire::{CommitRequest, CommitResponse, Conflict, Node, NodeKind};
 
 use crate::db::users::{self, Caller};
-use crate::db::{chunks, nodes, now_ms, uploads::Upload, Db};
+use crate::db::{chunks, nodes, now_ms, uploads::Upload, Backend, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 use crate::settings::DEFAULT_QUOTA_BYTES;
 
-pub async fn commit(
-    db: &Db,
-    caller: &Caller,
-    upload: &Upload,
-    req: &CommitRequest,
-) -> ApiResult<CommitResponse> {
+/// Checks what can be checked before touching the database.
+pub fn validate(req: &CommitRequest) -> ApiResult<Name> {
     let name = names::check(&req.name)?;
     if req.idempotency_key.is_empty() || req.idempotency_key.len() > 128 {
         return Err(ApiError::BadRequest(
             "idempotency_key must be 1 to 128 characters".into(),
         ));
     }
-    let manifest = &upload.manifest;
+    Ok(name)
+}
+
+/// Commits on its own, in a transaction of its own (the group committer is the usual path).
+pub async fn commit(
+    db: &Db,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<CommitResponse> {
+    validate(req)?;
     let mut w = db.write().await?;
-    let tx = &mut w.tx;
+    let response = commit_in(&mut w.tx, db.backend, caller, upload, req).await?;
+    w.commit().await?;
+    Ok(response)
+}
+
+/// The commit itself inside the caller's transaction, which must commit it (or roll it back
+/// to a savepoint taken before). Writes nothing when it returns an error after a rollback.
+pub async fn commit_in(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<CommitResponse> {
+    let name = validate(req)?;
+    let manifest = &upload.manifest;
     // Commits to one namespace take turns from here on (PostgreSQL row lock; SQLite already
     // has one writer), so "read current version, then write" cannot interleave.
     nodes::lock_namespace(tx, caller.namespace_id).await?;
@@ -105,7 +126,7 @@ pub async fn commit(
     // The chunks must still be there and usable by this namespace, and stay so: their rows are
     // locked against the collector until this transaction ends.
     let hashes: Vec<wire::Hash> = manifest.chunks.iter().map(|c| c.hash).collect();
-    crate::gc::pin_chunks(tx, db.backend, caller.namespace_id, &hashes).await?;
+    crate::gc::pin_chunks(tx, backend, caller.namespace_id, &hashes).await?;
     let delta = manifest.size as i64 - replaced_size as i64;
     let quota = caller.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
     if !users::charge_quota(tx, caller.namespace_id, delta, quota).await? {
@@ -160,13 +181,12 @@ pub async fn commit(
         .bind(&upload.id)
         .execute(&mut **tx)
         .await?;
-    w.commit().await?;
     tracing::info!(
         node_id,
         version_id,
         namespace_id = caller.namespace_id,
         conflict = response.conflict.is_some(),
-        "committed"
+        "commit written"
     );
     Ok(response)
 }

@@ -44,6 +44,14 @@ pub enum ApiError {
     QuotaExceeded,
     #[error("the requested range cannot be satisfied")]
     RangeNotSatisfiable,
+    #[error("this method is not allowed on this endpoint")]
+    MethodNotAllowed,
+    #[error("this cursor can no longer be served; list the tree again and take a fresh cursor")]
+    CursorReset,
+    #[error("the server is busy; retry after {0} s")]
+    Backoff(u64),
+    #[error("database unavailable")]
+    Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -59,7 +67,9 @@ impl ApiError {
             BadSignature | Forbidden => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
             Conflict(_) | NameTaken | UploadIncomplete(_) => StatusCode::CONFLICT,
-            UploadExpired => StatusCode::GONE,
+            UploadExpired | CursorReset => StatusCode::GONE,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Backoff(_) | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -87,6 +97,10 @@ impl ApiError {
             UploadExpired => "upload_expired",
             QuotaExceeded => "quota_exceeded",
             RangeNotSatisfiable => "range_not_satisfiable",
+            CursorReset => "cursor_reset",
+            MethodNotAllowed => "method_not_allowed",
+            Backoff(_) => "backoff",
+            Unavailable => "unavailable",
             Internal(_) => "internal",
         }
     }
@@ -137,7 +151,13 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::Backoff(secs) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

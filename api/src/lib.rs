@@ -11,7 +11,11 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod gc;
+pub mod group_commit;
+pub mod hub;
+pub mod metrics;
 pub mod names;
+pub mod openapi;
 pub mod routes;
 pub mod settings;
 pub mod state;
@@ -34,7 +38,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             settings.data_dir.display()
         )
     })?;
-    let db = db::Db::connect(&settings.database_url()).await?;
+    let url = settings.database_url();
+    let db = Arc::new(db::Db::connect(&url).await?);
     let blobs = match &settings.s3 {
         Some(s3) => blob::BlobStore::S3(blob::S3Store::new(s3)),
         None => blob::BlobStore::Local(
@@ -42,11 +47,47 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
                 .context("cannot open the chunk directory")?,
         ),
     };
+    let metrics = Arc::new(metrics::Metrics::default());
+    let committer = group_commit::Committer::start(Arc::clone(&db), Arc::clone(&metrics));
+    let mut tasks = vec![state::AbortOnDrop(tokio::spawn(retention(
+        Arc::downgrade(&db),
+        settings.change_retention,
+    )))];
+    if db.backend == db::Backend::Postgres {
+        let listener = hub::pg_listener(&url)
+            .await
+            .context("cannot LISTEN for change notifications")?;
+        tasks.push(state::AbortOnDrop(tokio::spawn(hub::listen_postgres(
+            listener,
+            Arc::downgrade(&db.hub),
+        ))));
+    }
     Ok(AppState(Arc::new(state::Inner {
+        feed_permits: Arc::new(tokio::sync::Semaphore::new(settings.feed_max_inflight)),
         db,
         blobs,
         settings,
+        committer,
+        metrics,
+        stopping: tokio::sync::watch::channel(false).0,
+        tasks,
     })))
+}
+
+/// Change-log retention: hourly, drops changes older than `keep` (each namespace keeps its
+/// newest). Devices whose cursor is older get `cursor_reset` and re-list.
+async fn retention(db: std::sync::Weak<db::Db>, keep: std::time::Duration) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let Some(db) = db.upgrade() else { return };
+        let cutoff = db::now_ms() - keep.as_millis() as i64;
+        match db::changes::prune(&db, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "change log pruned"),
+            Err(e) => tracing::warn!(error = %e, "change log retention failed"),
+        }
+    }
 }
 
 pub async fn serve(
@@ -55,7 +96,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let _collector = gc::spawn(state.clone());
-    axum::serve(listener, router(state))
+    let app = router(state.clone());
+    let shutdown = async move {
+        shutdown.await;
+        state.stopping.send_replace(true);
+    };
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("server error")

@@ -39,6 +39,16 @@ pub struct Settings {
     /// objects) and deletes unreferenced chunks. Default 10 minutes; `0` turns it off.
     /// `CAIRN_GC_INTERVAL_SECS`.
     pub gc_interval: Duration,
+    /// How long change-log entries are kept. A device offline for longer gets `cursor_reset`
+    /// and re-lists its tree, so keep this above the longest offline period you expect.
+    /// Default 30 days; `CAIRN_CHANGE_RETENTION_SECS`.
+    pub change_retention: Duration,
+    /// Change-feed reads served at once; more are answered 503 `backoff` with Retry-After.
+    /// Default 64; `CAIRN_FEED_MAX_INFLIGHT`.
+    pub feed_max_inflight: usize,
+    /// Keep-alive comment interval on SSE streams (proxies drop idle connections).
+    /// Default 15 s; `CAIRN_SSE_KEEPALIVE_SECS`.
+    pub sse_keepalive: Duration,
 }
 
 /// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
@@ -97,6 +107,9 @@ impl std::fmt::Debug for Settings {
             .field("version_retention", &self.version_retention)
             .field("gc_interval", &self.gc_interval)
             .field("quota_bytes", &self.quota_bytes)
+            .field("change_retention", &self.change_retention)
+            .field("feed_max_inflight", &self.feed_max_inflight)
+            .field("sse_keepalive", &self.sse_keepalive)
             .finish()
     }
 }
@@ -121,6 +134,9 @@ impl Default for Settings {
             version_retention: Duration::from_secs(30 * 24 * 3600),
             gc_interval: Duration::from_secs(10 * 60),
             quota_bytes: DEFAULT_QUOTA_BYTES,
+            change_retention: Duration::from_secs(30 * 24 * 3600),
+            feed_max_inflight: 64,
+            sse_keepalive: Duration::from_secs(15),
         }
     }
 }
@@ -175,6 +191,16 @@ impl Settings {
                 secret_access_key: secret("CAIRN_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")?,
             });
         }
+        if let Some(v) = env("CAIRN_CHANGE_RETENTION_SECS") {
+            s.change_retention =
+                Duration::from_secs(v.parse().context("CAIRN_CHANGE_RETENTION_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_FEED_MAX_INFLIGHT") {
+            s.feed_max_inflight = v.parse().context("CAIRN_FEED_MAX_INFLIGHT")?;
+        }
+        if let Some(v) = env("CAIRN_SSE_KEEPALIVE_SECS") {
+            s.sse_keepalive = Duration::from_secs(v.parse().context("CAIRN_SSE_KEEPALIVE_SECS")?);
+        }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -210,7 +236,9 @@ USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [-
 Every flag has an environment twin: CAIRN_ADDR, CAIRN_DATA_DIR, CAIRN_DATABASE_URL, CAIRN_WWW.
 Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400),
 CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTERVAL_SECS (600),
-CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB).
+CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB),
+CAIRN_CHANGE_RETENTION_SECS (change-log retention, 2592000), CAIRN_FEED_MAX_INFLIGHT (64)
+and CAIRN_SSE_KEEPALIVE_SECS (15).
 
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials

@@ -1,18 +1,38 @@
-//! What every handler shares: the metadata store, the chunk store and the settings.
+//! What every handler shares: the metadata store, the chunk store, the settings, and the
+//! sync plane's machinery (group committer, push hub, metrics, load limits).
 
 use std::sync::Arc;
 
 use crate::blob::BlobStore;
 use crate::db::Db;
+use crate::group_commit::Committer;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
-    pub db: Db,
+    pub db: Arc<Db>,
     pub blobs: BlobStore,
     pub settings: Settings,
+    pub committer: Committer,
+    pub metrics: Arc<Metrics>,
+    /// Feed reads allowed at once; beyond that clients are asked to back off.
+    pub feed_permits: Arc<tokio::sync::Semaphore>,
+    /// Set when the server starts shutting down, so endless SSE streams end and let it.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Background tasks (LISTEN, retention) stopped with the state.
+    pub tasks: Vec<AbortOnDrop>,
+}
+
+/// Aborts a background task when the state that owns it goes away.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::ops::Deref for AppState {

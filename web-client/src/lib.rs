@@ -8,17 +8,17 @@ mod bench;
 mod chunker;
 mod client;
 mod http;
-mod vectors;
 mod manage;
 mod outbox;
 mod planners;
 mod sync;
+mod vectors;
 
 pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
-pub use vectors::{check_vector_case, vector_input};
 pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
+pub use vectors::{check_vector_case, vector_input};
 
 use wasm_bindgen::prelude::*;
 

@@ -23,17 +23,20 @@ pub mod paths {
 
 /// The JSON body of every error answer: a stable machine `code` and a message safe to show.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     pub username: String,
     pub password: String,
@@ -41,6 +44,7 @@ pub struct RegisterRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -49,6 +53,7 @@ pub struct LoginRequest {
 
 /// What a device needs after signing in: its bearer token and where its tree starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionResponse {
     pub token: String,
     pub user_id: i64,
@@ -58,6 +63,7 @@ pub struct SessionResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     pub user_id: i64,
     pub username: String,
@@ -72,6 +78,7 @@ pub struct MeResponse {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     File,
@@ -80,6 +87,7 @@ pub enum NodeKind {
 
 /// A file or folder as clients see it. Paths are never sent: they derive from `parent_id`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Node {
     pub id: i64,
     pub parent_id: Option<i64>,
@@ -88,18 +96,21 @@ pub struct Node {
     /// The current version of a file; `None` for folders.
     pub version_id: Option<i64>,
     pub size: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub content_hash: Option<Hash>,
     /// Server time of the last change, milliseconds since the Unix epoch.
     pub modified_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing {
     pub folder: Node,
     pub children: Vec<Node>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateFolderRequest {
     pub parent_id: i64,
     pub name: String,
@@ -107,19 +118,24 @@ pub struct CreateFolderRequest {
 
 /// Step 1 of an upload: the client's manifest, chunked and hashed in the browser.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub manifest: Manifest,
 }
 
 /// Where to PUT one chunk the namespace cannot read yet.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChunkTarget {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash,
     pub size: u32,
     pub url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     pub upload_id: String,
     /// Chunks still to send, each with a short-lived signed PUT URL.
@@ -130,6 +146,7 @@ pub struct UploadResponse {
 
 /// Step 3 of an upload: turn a finished upload into a version of the file `name` in `parent_id`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitRequest {
     pub upload_id: String,
     pub parent_id: i64,
@@ -142,6 +159,7 @@ pub struct CommitRequest {
 
 /// Structured data about a lost race, so a client can offer keep mine / keep theirs / keep both.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     /// The file the client meant to change, now holding the other device's version.
     pub original_node_id: i64,
@@ -152,6 +170,7 @@ pub struct Conflict {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitResponse {
     pub node: Node,
     pub version_id: i64,
@@ -163,14 +182,17 @@ pub struct CommitResponse {
 
 /// Everything needed to fetch a file: its manifest and a signed GET URL per chunk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadResponse {
     pub node: Node,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub manifest: Manifest,
     pub chunks: Vec<ChunkTarget>,
 }
 
 /// One signed-in device of the caller's account.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     pub id: i64,
     pub name: String,
@@ -182,12 +204,14 @@ pub struct Device {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceList {
     pub devices: Vec<Device>,
 }
 
 /// `PATCH /api/v1/nodes/{id}`: rename and/or move; an absent field keeps its value.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateNodeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -197,6 +221,7 @@ pub struct UpdateNodeRequest {
 
 /// A node the user deleted (a folder stands for its whole subtree).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrashItem {
     pub node: Node,
     /// Milliseconds since the Unix epoch.
@@ -206,15 +231,18 @@ pub struct TrashItem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrashList {
     pub items: Vec<TrashItem>,
 }
 
 /// One immutable version of a file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
     pub id: i64,
     pub size: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub content_hash: Hash,
     pub created_at: i64,
     /// The device that wrote it.
@@ -225,12 +253,14 @@ pub struct VersionInfo {
 
 /// A file's history, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionList {
     pub versions: Vec<VersionInfo>,
 }
 
 /// `POST /api/v1/nodes/{id}/versions/{version_id}/restore`: the new current version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestoreVersionResponse {
     pub node: Node,
     pub version_id: i64,
@@ -239,6 +269,7 @@ pub struct RestoreVersionResponse {
 /// `GET /api/v1/search` query: every field optional; `q` matches anywhere in the name,
 /// ignoring case.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
@@ -260,6 +291,7 @@ pub struct SearchQuery {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResult {
     pub node: Node,
     /// The node's full path from the root, e.g. `/Photos/2024/cat.jpg` (derived, never stored).
@@ -267,6 +299,47 @@ pub struct SearchResult {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchResponse {
     pub results: Vec<SearchResult>,
+}
+
+/// One entry of the change feed: what happened to which node, at which server sequence number.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Change {
+    /// The namespace's server sequence number; strictly increasing within a page and across pages.
+    pub seq: i64,
+    /// What the writer logged: `create`, `version`, `rename`, `move`, `delete`, `restore`, …
+    pub kind: String,
+    pub node_id: i64,
+    /// The node's state now (not at `seq`), or `None` when it is no longer in the live tree
+    /// (trashed or purged): apply it by upserting or removing `node_id`.
+    pub node: Option<Node>,
+}
+
+/// A page of `GET /api/v1/changes`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangesResponse {
+    pub changes: Vec<Change>,
+    /// Pass this back as `cursor` to continue after the last change of this page.
+    pub cursor: String,
+    /// More changes are waiting: ask again at once with the new cursor.
+    pub has_more: bool,
+}
+
+/// `POST /api/v1/changes/ack`: the device has applied everything up to `cursor`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AckRequest {
+    pub cursor: String,
+}
+
+/// The data of one server-sent event: "namespace N is at seq S"; pull the feed to learn what.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventHint {
+    pub namespace_id: i64,
+    pub seq: i64,
 }

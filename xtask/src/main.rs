@@ -20,6 +20,9 @@ const HELP: &str = "cargo xtask <command>
   bench-s3            upload/download MB/s of a 1 GiB file through Cairn's pre-signed
                       flow vs plain aws-sdk-s3, against a throwaway Garage
                       (CAIRN_BENCH_MIB changes the size)
+  bench-api           durable commits/s (1, 8, 64 clients) and commit → SSE latency on
+                      SQLite and PostgreSQL (DATABASE_URL or 127.0.0.1:5432), next to the
+                      raw baselines; prints the tables of BENCHMARKS.md
   setup               only install what the tests need
   bench-chunker [--mib N] [--rounds N] [--json]
                       chunker figures in one run: native (1 thread, all cores),
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "wasm" => wasm::build(),
         "bench-s3" => bench_s3(),
+        "bench-api" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_api"]),
         "setup" => tools::setup_for_tests(),
         "bench-chunker" => bench::bench_chunker(&rest),
         "" | "help" | "-h" | "--help" => {

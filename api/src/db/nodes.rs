@@ -137,6 +137,15 @@ pub async fn log_change(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
+    if tx.backend_name().eq_ignore_ascii_case("postgresql") {
+        // Delivered by PostgreSQL only if and when this transaction commits: the push hint
+        // for SSE on every API node (see `hub::listen_postgres`).
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::hub::PG_CHANNEL)
+            .bind(format!("{namespace_id}:{seq}"))
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(seq)
 }
 

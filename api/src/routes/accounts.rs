@@ -33,6 +33,12 @@ fn check_device(name: &str) -> ApiResult<String> {
     Ok(name.to_owned())
 }
 
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = wire::RegisterRequest,
+    responses(
+        (status = 201, description = "Account, home namespace, root folder and first device created", body = wire::SessionResponse),
+        (status = 400, description = "Bad username, password or device name", body = wire::ErrorBody),
+        (status = 409, description = "Username taken", body = wire::ErrorBody),
+    ))]
 pub async fn register(
     State(state): State<AppState>,
     Json(req): Json<RegisterRequest>,
@@ -72,6 +78,11 @@ pub async fn register(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = wire::LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: a new device with its own token", body = wire::SessionResponse),
+        (status = 401, description = "Wrong username or password", body = wire::ErrorBody),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     Json(req): Json<LoginRequest>,
@@ -100,6 +111,11 @@ pub async fn login(
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3q2+7rvuBFUbmC3Xi9l9QF3MkAJ3TXAe9p/Ut8jvYMw";
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The calling user and device", body = wire::MeResponse),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
+    ))]
 pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<MeResponse>> {
     let used_bytes = users::used_bytes(&state.db, c.namespace_id).await?;
     Ok(Json(MeResponse {

@@ -37,6 +37,15 @@ fn check(store: &crate::blob::LocalStore, method: &str, object: &str, q: &Signed
     Ok(())
 }
 
+#[utoipa::path(put, path = "/blobs/{object}", tag = "blobs",
+    params(("object" = String, Path, description = "`staging/<upload>/<hash>`, as signed"),
+        ("exp" = i64, Query), ("max" = u64, Query), ("sig" = String, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 200, description = "Verified and stored"),
+        (status = 400, description = "The bytes do not hash to the chunk's name", body = wire::ErrorBody),
+        (status = 403, description = "Bad or expired signature", body = wire::ErrorBody),
+    ))]
 pub async fn put(
     State(state): State<AppState>,
     Path(object): Path<String>,
@@ -93,6 +102,14 @@ pub async fn put(
     Ok((StatusCode::OK, [(header::ETAG, format!("\"{hash}\""))]).into_response())
 }
 
+#[utoipa::path(get, path = "/blobs/{object}", tag = "blobs",
+    params(("object" = String, Path, description = "`chunks/<hash>`, as signed"),
+        ("exp" = i64, Query), ("max" = u64, Query), ("sig" = String, Query)),
+    responses(
+        (status = 200, description = "The chunk's bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "Bad or expired signature", body = wire::ErrorBody),
+        (status = 404, description = "No such chunk", body = wire::ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(object): Path<String>,

@@ -20,6 +20,7 @@ use crate::state::AppState;
 /// Chunks fetched ahead of the one being sent.
 const READ_AHEAD: usize = 4;
 
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/content", tag = "files", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 200, description = "The whole file", content_type = "application/octet-stream"), (status = 206, description = "The requested range"), (status = 416, description = "Range not satisfiable", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn content(
     State(state): State<AppState>,
     Auth(c): Auth,

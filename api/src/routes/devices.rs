@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])), responses((status = 200, description = "The account's signed-in devices", body = wire::DeviceList), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<DeviceList>> {
     let devices = users::devices(&state.db, c.user_id)
         .await?
@@ -26,6 +27,7 @@ pub async fn list(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Jso
     Ok(Json(DeviceList { devices }))
 }
 
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])), params(("id" = i64, Path, description = "A device id")), responses((status = 204, description = "Revoked: its token fails from its next request"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -38,6 +40,7 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "accounts", security(("bearer" = [])), responses((status = 204, description = "The calling device is signed out"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn sign_out(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<StatusCode> {
     users::revoke_device(&state.db, c.user_id, c.device_id).await?;
     tracing::info!(user_id = c.user_id, device_id = c.device_id, "signed out");

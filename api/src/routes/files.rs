@@ -14,7 +14,6 @@ use wire::{
 
 use crate::auth::Auth;
 use crate::blob::promote;
-use crate::commit;
 use crate::db::users::Caller;
 use crate::db::{chunks, now_ms, uploads};
 use crate::error::{ApiError, ApiResult};
@@ -60,6 +59,12 @@ async fn answer(state: &AppState, upload: &uploads::Upload) -> ApiResult<UploadR
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "files", security(("bearer" = [])),
+    request_body = wire::CreateUploadRequest,
+    responses(
+        (status = 201, description = "Upload session with the chunks still to send and their signed PUT URLs", body = wire::UploadResponse),
+        (status = 400, description = "Invalid manifest", body = wire::ErrorBody),
+    ))]
 pub async fn create_upload(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -96,6 +101,13 @@ async fn live_upload(state: &AppState, c: &Caller, id: &str) -> ApiResult<upload
 }
 
 /// What a resuming client still has to send, with fresh URLs.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The upload id")),
+    responses(
+        (status = 200, description = "What is still missing, with fresh URLs (resume)", body = wire::UploadResponse),
+        (status = 404, description = "No such upload", body = wire::ErrorBody),
+        (status = 410, description = "The upload expired", body = wire::ErrorBody),
+    ))]
 pub async fn get_upload(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -107,6 +119,15 @@ pub async fn get_upload(
     Ok(Json(answer(&state, &upload).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/commits", tag = "files", security(("bearer" = [])),
+    request_body = wire::CommitRequest,
+    responses(
+        (status = 200, description = "Committed (or unchanged, or a conflicted copy, or the first answer to a retry)", body = wire::CommitResponse),
+        (status = 400, description = "Invalid name or idempotency key", body = wire::ErrorBody),
+        (status = 404, description = "No such upload or folder", body = wire::ErrorBody),
+        (status = 409, description = "Chunks missing, or the name is a folder", body = wire::ErrorBody),
+        (status = 503, description = "`backoff`: the commit queue is full; retry after `Retry-After`", body = wire::ErrorBody),
+    ))]
 pub async fn commit(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -124,7 +145,8 @@ pub async fn commit(
     if !missing.is_empty() {
         return Err(ApiError::UploadIncomplete(missing.len()));
     }
-    Ok(Json(commit::commit(&state.db, &c, &upload, &req).await?))
+    // Through the group committer: one transaction (one fsync) for all commits waiting now.
+    Ok(Json(state.committer.commit(c, upload, req).await?))
 }
 
 async fn replay(
@@ -144,6 +166,13 @@ async fn replay(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/download", tag = "files", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "A file id")),
+    responses(
+        (status = 200, description = "Manifest and a signed GET URL per distinct chunk", body = wire::DownloadResponse),
+        (status = 400, description = "Not a file", body = wire::ErrorBody),
+        (status = 404, description = "No such node", body = wire::ErrorBody),
+    ))]
 pub async fn download(
     State(state): State<AppState>,
     Auth(c): Auth,

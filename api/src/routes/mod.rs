@@ -1,19 +1,22 @@
 //! The HTTP surface: one module per resource, assembled into a single router here.
 
-mod accounts;
-mod blobs;
-mod content;
-mod devices;
-mod files;
-mod search;
-mod tree;
-mod versions;
+pub mod accounts;
+pub mod blobs;
+pub mod changes;
+pub mod content;
+pub mod devices;
+pub mod events;
+pub mod files;
+pub mod ops;
+pub mod search;
+pub mod tree;
+pub mod versions;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post, put};
+use axum::http::Method;
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::TraceLayer;
 use wire::paths;
 
 use crate::error::ApiError;
@@ -22,49 +25,104 @@ use crate::state::AppState;
 /// JSON bodies above this are refused; a 10 GiB file's manifest is ~1.4 MB.
 pub const JSON_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Every route the server answers, as (method, path, handler). The router is built from this
+/// table alone, and `tests/it/ops.rs` checks each row against `/openapi.json`, so a route
+/// added here without its `#[utoipa::path]` fails the tests.
+pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::POST, paths::ACCOUNTS, post(accounts::register)),
+        (Method::POST, paths::SESSIONS, post(accounts::login)),
+        (Method::DELETE, paths::SESSIONS, delete(devices::sign_out)),
+        (Method::GET, paths::DEVICES, get(devices::list)),
+        (
+            Method::DELETE,
+            "/api/v1/devices/{id}",
+            delete(devices::revoke),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/nodes/{id}",
+            patch(tree::update_node),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/nodes/{id}",
+            delete(tree::delete_node),
+        ),
+        (
+            Method::GET,
+            "/api/v1/nodes/{id}/versions",
+            get(versions::list),
+        ),
+        (
+            Method::POST,
+            "/api/v1/nodes/{id}/versions/{version_id}/restore",
+            post(versions::restore),
+        ),
+        (Method::GET, paths::TRASH, get(tree::list_trash)),
+        (Method::DELETE, "/api/v1/trash/{id}", delete(tree::purge)),
+        (
+            Method::POST,
+            "/api/v1/trash/{id}/restore",
+            post(tree::restore),
+        ),
+        (Method::GET, paths::SEARCH, get(search::search)),
+        (
+            Method::GET,
+            "/api/v1/nodes/{id}/content",
+            get(content::content),
+        ),
+        (Method::GET, paths::ME, get(accounts::me)),
+        (Method::POST, paths::FOLDERS, post(tree::create_folder)),
+        (
+            Method::GET,
+            "/api/v1/nodes/{id}/children",
+            get(tree::children),
+        ),
+        (
+            Method::GET,
+            "/api/v1/nodes/{id}/download",
+            get(files::download),
+        ),
+        (Method::POST, paths::UPLOADS, post(files::create_upload)),
+        (Method::GET, "/api/v1/uploads/{id}", get(files::get_upload)),
+        (Method::POST, paths::COMMITS, post(files::commit)),
+        (Method::GET, "/api/v1/changes", get(changes::list)),
+        (Method::GET, "/api/v1/changes/latest", get(changes::latest)),
+        (Method::POST, "/api/v1/changes/ack", post(changes::ack)),
+        (Method::GET, "/api/v1/events", get(events::stream)),
+        (Method::PUT, "/blobs/{*object}", put(blobs::put)),
+        (Method::GET, "/blobs/{*object}", get(blobs::get)),
+        (Method::GET, "/healthz", get(ops::healthz)),
+        (Method::GET, "/readyz", get(ops::readyz)),
+        (Method::GET, "/metrics", get(ops::metrics)),
+        (Method::GET, "/openapi.json", get(ops::openapi)),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     let www = &state.settings.www_dir;
     let app = ServeDir::new(www)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(www.join("index.html")));
-    let api = Router::new()
-        .route(paths::ACCOUNTS, post(accounts::register))
-        .route(
-            paths::SESSIONS,
-            post(accounts::login).delete(devices::sign_out),
-        )
-        .route(paths::ME, get(accounts::me))
-        .route(paths::FOLDERS, post(tree::create_folder))
-        .route("/api/v1/nodes/{id}/children", get(tree::children))
-        .route("/api/v1/nodes/{id}/download", get(files::download))
-        .route("/api/v1/nodes/{id}/content", get(content::content))
-        .route(paths::UPLOADS, post(files::create_upload))
-        .route("/api/v1/uploads/{id}", get(files::get_upload))
-        .route(paths::COMMITS, post(files::commit))
-        .route(paths::DEVICES, get(devices::list))
-        .route("/api/v1/devices/{id}", delete(devices::revoke))
-        .route(
-            "/api/v1/nodes/{id}",
-            patch(tree::update_node).delete(tree::delete_node),
-        )
-        .route("/api/v1/nodes/{id}/versions", get(versions::list))
-        .route(
-            "/api/v1/nodes/{id}/versions/{version_id}/restore",
-            post(versions::restore),
-        )
-        .route(paths::TRASH, get(tree::list_trash))
-        .route("/api/v1/trash/{id}", delete(tree::purge))
-        .route("/api/v1/trash/{id}/restore", post(tree::restore))
-        .route(paths::SEARCH, get(search::search))
+    let mut routes = Router::new();
+    for (_, path, handler) in table() {
+        routes = routes.route(path, handler);
+    }
+    routes
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
-        .layer(DefaultBodyLimit::max(JSON_LIMIT));
-    Router::new()
-        .merge(api)
-        .route("/blobs/{*object}", put(blobs::put).get(blobs::get))
-        .route("/healthz", get(|| async { "ok" }))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .fallback_service(app)
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::observe,
+        ))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 async fn not_found() -> ApiError {

@@ -13,6 +13,7 @@ use crate::state::AppState;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", security(("bearer" = [])), params(("q" = Option<String>, Query, description = "Matches anywhere in the name, ignoring case"), ("kind" = Option<String>, Query, description = "file or folder"), ("min_size" = Option<u64>, Query), ("max_size" = Option<u64>, Query), ("modified_after" = Option<i64>, Query), ("modified_before" = Option<i64>, Query), ("limit" = Option<u32>, Query, description = "1 to 200, default 50")), responses((status = 200, description = "Matching live nodes with their paths", body = wire::SearchResponse), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     Auth(c): Auth,

@@ -40,6 +40,13 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 /// A folder's children. The ETag is the folder id and the namespace's change sequence, read
 /// *before* the rows: a change landing in between can only make the tag older than the body
 /// (one extra download later), never newer (a stale body served as fresh).
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/children", tag = "tree", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "A folder id")),
+    responses(
+        (status = 200, description = "The folder and its live children", body = wire::Listing),
+        (status = 400, description = "The node is a file", body = wire::ErrorBody),
+        (status = 404, description = "No such node in the caller's namespace", body = wire::ErrorBody),
+    ))]
 pub async fn children(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -87,6 +94,14 @@ async fn live_folder(w: &mut WriteTx<'_>, c: &Caller, id: i64) -> ApiResult<Node
         .ok_or(ApiError::NotFound("folder"))
 }
 
+#[utoipa::path(post, path = "/api/v1/folders", tag = "tree", security(("bearer" = [])),
+    request_body = wire::CreateFolderRequest,
+    responses(
+        (status = 201, description = "Folder created", body = wire::Node),
+        (status = 400, description = "Invalid name", body = wire::ErrorBody),
+        (status = 404, description = "No such parent folder", body = wire::ErrorBody),
+        (status = 409, description = "Name taken", body = wire::ErrorBody),
+    ))]
 pub async fn create_folder(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -120,6 +135,7 @@ pub async fn create_folder(
 
 /// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
 /// or below itself; the name must be free in the target folder (a case-only rename is fine).
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 200, description = "Renamed and/or moved", body = wire::Node), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn update_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -182,6 +198,7 @@ pub async fn update_node(
 }
 
 /// `DELETE /nodes/{id}`: to the trash, with the whole subtree of a folder.
+#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 204, description = "Moved to the trash with its subtree"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn delete_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -205,6 +222,7 @@ pub async fn delete_node(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/trash", tag = "tree", security(("bearer" = [])), responses((status = 200, description = "Trashed nodes", body = wire::TrashList), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn list_trash(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -223,6 +241,7 @@ pub async fn list_trash(
 
 /// `POST /trash/{id}/restore`: back where it was (the root folder if that folder is gone), and
 /// if its name was taken meanwhile, as `name (restored).ext`, `name (restored 2).ext`, …
+#[utoipa::path(post, path = "/api/v1/trash/{id}/restore", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 200, description = "Restored", body = wire::Node), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -253,6 +272,7 @@ pub async fn restore(
 }
 
 /// `DELETE /trash/{id}`: gone for good, with everything beneath it; its bytes leave the quota.
+#[utoipa::path(delete, path = "/api/v1/trash/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 204, description = "Purged for good"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn purge(
     State(state): State<AppState>,
     Auth(c): Auth,

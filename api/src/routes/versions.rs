@@ -11,6 +11,7 @@ use crate::routes::tree::visible_node;
 use crate::settings::DEFAULT_QUOTA_BYTES;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/versions", tag = "versions", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 200, description = "The file's versions, newest first", body = wire::VersionList), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -25,6 +26,7 @@ pub async fn list(
 }
 
 /// Restoring the current version, or one with the same content, writes nothing.
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/versions/{version_id}/restore", tag = "versions", security(("bearer" = [])), params(("id" = i64, Path, description = "A file id"), ("version_id" = i64, Path, description = "A version of it")), responses((status = 200, description = "A new current version with the old content", body = wire::RestoreVersionResponse), (status = 507, description = "Quota exceeded", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
     Auth(c): Auth,

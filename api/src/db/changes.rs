@@ -1,0 +1,198 @@
+//! Reading the change log: pages of changes after a cursor with the nodes' current state, the
+//! retention horizon below which cursors reset, and each device's acknowledged cursor.
+//!
+//! Why `seq > cursor` never skips a change, even under PostgreSQL's READ COMMITTED: a writer
+//! gets its sequence number from `UPDATE namespaces SET seq = seq + 1 … RETURNING`, which holds
+//! the namespace row lock until the writer commits or rolls back. The next writer of that
+//! namespace blocks on that lock, so it can only obtain seq S+1 after the transaction holding S
+//! has finished, and PostgreSQL makes a transaction visible before it releases its locks. Hence
+//! commits of one namespace become visible in seq order: when one statement's snapshot sees
+//! seq S, it also sees every seq below S (a rolled-back S is reused by the next writer, never
+//! left as a hole). A page is read by one statement, so it is such a snapshot. SQLite has a
+//! single writer, which gives the same order trivially.
+
+use sqlx::Row as _;
+use wire::{Change, Node, NodeKind};
+
+use super::{now_ms, Db, Row};
+
+/// Where a device stands in one namespace's log. Shown to clients as an opaque string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub namespace_id: i64,
+    pub seq: i64,
+}
+
+impl Cursor {
+    /// `v1.<namespace hex>.<seq hex>.<check>`: the check catches truncated or edited cursors.
+    pub fn encode(&self) -> String {
+        format!(
+            "v1.{:x}.{:x}.{}",
+            self.namespace_id,
+            self.seq,
+            check(self.namespace_id, self.seq)
+        )
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let mut parts = s.split('.');
+        let (v, ns, seq, sum) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if v != "v1" || parts.next().is_some() || ns.len() > 16 || seq.len() > 16 {
+            return None;
+        }
+        let namespace_id = i64::from_str_radix(ns, 16).ok()?;
+        let seq = i64::from_str_radix(seq, 16).ok()?;
+        (namespace_id >= 0 && seq >= 0 && sum == check(namespace_id, seq))
+            .then_some(Cursor { namespace_id, seq })
+    }
+}
+
+fn check(namespace_id: i64, seq: i64) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(b"cairn cursor v1");
+    h.update(&namespace_id.to_le_bytes());
+    h.update(&seq.to_le_bytes());
+    h.finalize().to_hex()[..8].to_owned()
+}
+
+/// The namespace's latest sequence number and its retention horizon.
+pub async fn positions(db: &Db, namespace_id: i64) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query("SELECT seq, pruned_seq FROM namespaces WHERE id = $1")
+        .bind(namespace_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Up to `limit` changes with `seq > after`, in seq order, each with its node's current state
+/// (`None` when the node left the live tree). One statement, hence one snapshot.
+pub async fn page(db: &Db, namespace_id: i64, after: i64, limit: i64) -> sqlx::Result<Vec<Change>> {
+    let rows = sqlx::query(
+        "SELECT c.seq, c.kind, c.node_id, n.id, n.parent_id, n.name, n.kind, n.version_id, \
+         COALESCE(v.size, 0), v.content_hash, n.modified_at \
+         FROM changes c \
+         LEFT JOIN nodes n ON n.id = c.node_id AND n.deleted_at IS NULL \
+         LEFT JOIN versions v ON v.id = n.version_id \
+         WHERE c.namespace_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
+    )
+    .bind(namespace_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.iter().map(change_from_row).collect())
+}
+
+fn change_from_row(r: &Row) -> Change {
+    let node_id: Option<i64> = r.get(3);
+    let node = node_id.map(|id| {
+        let kind: String = r.get(6);
+        let hash: Option<String> = r.get(9);
+        Node {
+            id,
+            parent_id: r.get(4),
+            name: r.get(5),
+            kind: if kind == "folder" {
+                NodeKind::Folder
+            } else {
+                NodeKind::File
+            },
+            version_id: r.get(7),
+            size: r.get::<i64, _>(8).max(0) as u64,
+            content_hash: hash.and_then(|h| h.parse().ok()),
+            modified_at: r.get(10),
+        }
+    });
+    Change {
+        seq: r.get(0),
+        kind: r.get(1),
+        node_id: r.get(2),
+        node,
+    }
+}
+
+/// The seq a device has acknowledged in its namespace (0 when it never pulled).
+pub async fn device_cursor(db: &Db, device_id: i64) -> sqlx::Result<i64> {
+    Ok(
+        sqlx::query("SELECT seq FROM device_cursors WHERE device_id = $1")
+            .bind(device_id)
+            .fetch_optional(&db.pool)
+            .await?
+            .map(|r| r.get(0))
+            .unwrap_or(0),
+    )
+}
+
+/// Moves a device's acknowledged cursor forward (never back: an old page re-read is no news).
+pub async fn ack(db: &Db, device_id: i64, cursor: Cursor) -> sqlx::Result<()> {
+    let mut w = db.write().await?;
+    sqlx::query(
+        "INSERT INTO device_cursors (device_id, namespace_id, seq, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (device_id) DO UPDATE SET \
+         seq = CASE WHEN excluded.seq > device_cursors.seq OR excluded.namespace_id <> device_cursors.namespace_id \
+         THEN excluded.seq ELSE device_cursors.seq END, \
+         namespace_id = excluded.namespace_id, updated_at = excluded.updated_at",
+    )
+    .bind(device_id)
+    .bind(cursor.namespace_id)
+    .bind(cursor.seq)
+    .bind(now_ms())
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await
+}
+
+/// Retention: drops changes created before `cutoff_ms`, except each namespace's newest one,
+/// and raises the namespaces' horizons so older cursors answer `cursor_reset`. Returns how many
+/// changes were removed.
+pub async fn prune(db: &Db, cutoff_ms: i64) -> sqlx::Result<u64> {
+    let mut w = db.write().await?;
+    // The horizon first, from the rows about to go, so a reader never sees a gap below it.
+    sqlx::query(
+        "UPDATE namespaces SET pruned_seq = ( \
+           SELECT MAX(c.seq) FROM changes c WHERE c.namespace_id = namespaces.id \
+           AND c.created_at < $1 AND c.seq < namespaces.seq) \
+         WHERE EXISTS (SELECT 1 FROM changes c WHERE c.namespace_id = namespaces.id \
+           AND c.created_at < $1 AND c.seq < namespaces.seq)",
+    )
+    .bind(cutoff_ms)
+    .execute(&mut *w.tx)
+    .await?;
+    let removed = sqlx::query(
+        "DELETE FROM changes WHERE seq <= (SELECT pruned_seq FROM namespaces n \
+         WHERE n.id = changes.namespace_id)",
+    )
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
+    w.commit().await?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_edits() {
+        let c = Cursor {
+            namespace_id: 42,
+            seq: 1_000_000,
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        let s = c.encode();
+        let edited = s.replacen(".f4240.", ".f4241.", 1);
+        assert_ne!(s, edited);
+        for bad in [
+            "",
+            "v1",
+            "v1.2a.0",
+            &edited,
+            "v2.2a.0.00000000",
+            "v1.-1.0.00000000",
+            &format!("{s}.x"),
+        ] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+}

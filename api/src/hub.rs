@@ -1,0 +1,187 @@
+//! The in-process broadcast hub behind SSE: one `watch` channel per namespace that somebody
+//! listens to, holding the newest seq known to be committed. Watch channels coalesce, so a
+//! slow subscriber gets the latest hint rather than a backlog, and an idle one costs no work.
+//!
+//! Hints must only announce committed changes. On SQLite the writer publishes after its
+//! transaction committed (see `Db::write`); on PostgreSQL `log_change` issues `pg_notify`
+//! inside the writing transaction, which PostgreSQL delivers only on commit, and every API
+//! node's [`listen_postgres`] task forwards those notifications into its own hub — the same
+//! path serves one node or many.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// The PostgreSQL channel carrying `"<namespace>:<seq>"` payloads.
+pub const PG_CHANNEL: &str = "cairn_changes";
+
+#[derive(Default)]
+pub struct Hub {
+    namespaces: Mutex<HashMap<i64, watch::Sender<i64>>>,
+    /// device id → the highest seq it acknowledged on this node (mirror of `device_cursors`),
+    /// so an open stream stops announcing what the device has already pulled.
+    seen: Mutex<HashMap<i64, i64>>,
+}
+
+impl Hub {
+    pub fn new() -> Arc<Hub> {
+        Arc::new(Hub::default())
+    }
+
+    /// Announces that `namespace_id` has committed changes up to `seq`. Never moves backwards.
+    pub fn publish(&self, namespace_id: i64, seq: i64) {
+        let map = self.namespaces.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = map.get(&namespace_id) {
+            tx.send_if_modified(|cur| {
+                if seq > *cur {
+                    *cur = seq;
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+    }
+
+    /// A receiver of `namespace_id`'s newest seq, starting from `known` (what the caller
+    /// already knows to be committed, e.g. read from the database).
+    pub fn subscribe(self: &Arc<Self>, namespace_id: i64, known: i64) -> Subscription {
+        let mut map = self.namespaces.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = map
+            .entry(namespace_id)
+            .or_insert_with(|| watch::channel(known).0);
+        tx.send_if_modified(|cur| {
+            if known > *cur {
+                *cur = known;
+                true
+            } else {
+                false
+            }
+        });
+        Subscription {
+            rx: tx.subscribe(),
+            hub: Arc::clone(self),
+            namespace_id,
+        }
+    }
+
+    /// Records that `device_id` has everything up to `seq`; true if that is news (worth storing).
+    pub fn note_seen(&self, device_id: i64, seq: i64) -> bool {
+        let mut m = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry(device_id).or_insert(0);
+        if seq > *e {
+            *e = seq;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn seen(&self, device_id: i64) -> i64 {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&device_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many namespaces have at least one subscriber.
+    pub fn namespaces(&self) -> usize {
+        self.namespaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+}
+
+/// A subscriber; dropping the last one of a namespace frees its channel.
+pub struct Subscription {
+    pub rx: watch::Receiver<i64>,
+    hub: Arc<Hub>,
+    namespace_id: i64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut map = self
+            .hub
+            .namespaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Our receiver still counts until this function returns, so "1" means "only us".
+        if map
+            .get(&self.namespace_id)
+            .is_some_and(|tx| tx.receiver_count() <= 1)
+        {
+            map.remove(&self.namespace_id);
+        }
+    }
+}
+
+/// Parses a `pg_notify` payload `"<namespace>:<seq>"`.
+pub fn parse_payload(p: &str) -> Option<(i64, i64)> {
+    let (ns, seq) = p.split_once(':')?;
+    Some((ns.parse().ok()?, seq.parse().ok()?))
+}
+
+/// Connects and LISTENs, so hints are flowing before the server accepts its first request.
+pub async fn pg_listener(url: &str) -> sqlx::Result<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(PG_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Forwards PostgreSQL notifications into `hub` until the hub is gone (the server shut down).
+/// `PgListener` reconnects and re-LISTENs by itself when the connection drops; hints sent while
+/// it was down are lost, which costs latency, not correctness: clients also pull on every
+/// (re)connect and after their own writes.
+pub async fn listen_postgres(mut listener: sqlx::postgres::PgListener, hub: std::sync::Weak<Hub>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(n)) => {
+                let Some(hub) = hub.upgrade() else { return };
+                if let Some((ns, seq)) = parse_payload(n.payload()) {
+                    hub.publish(ns, seq);
+                }
+            }
+            Ok(None) => tracing::warn!("notification connection lost; reconnecting"),
+            Err(e) => {
+                tracing::warn!(error = %e, "notification stream failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        if hub.strong_count() == 0 {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hints_only_move_forward_and_channels_are_freed() {
+        let hub = Hub::new();
+        let mut a = hub.subscribe(7, 3);
+        assert_eq!(*a.rx.borrow_and_update(), 3);
+        hub.publish(7, 2);
+        assert!(!a.rx.has_changed().unwrap());
+        hub.publish(7, 5);
+        a.rx.changed().await.unwrap();
+        assert_eq!(*a.rx.borrow_and_update(), 5);
+        hub.publish(8, 9); // nobody listens: nothing kept
+        assert_eq!(hub.namespaces(), 1);
+        let b = hub.subscribe(7, 0);
+        assert_eq!(*b.rx.borrow(), 5);
+        drop(a);
+        assert_eq!(hub.namespaces(), 1);
+        drop(b);
+        assert_eq!(hub.namespaces(), 0);
+        assert_eq!(parse_payload("12:34"), Some((12, 34)));
+        assert_eq!(parse_payload("12"), None);
+    }
+}

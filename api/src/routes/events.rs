@@ -1,0 +1,119 @@
+//! Server-sent events: push hints "namespace N is at seq S", never the changes themselves — a
+//! device that hears one pulls `/api/v1/changes`. Hints only move forward and skip what the
+//! device has already seen (its acknowledged cursor, `Last-Event-ID`, earlier hints).
+//!
+//! Auth: the `Authorization: Bearer` header, or `?token=<device token>` because the browser's
+//! `EventSource` cannot set headers. The query form is accepted on this route only, and request
+//! logs and metrics never record query strings, so the token stays out of logs.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use serde::Deserialize;
+use wire::EventHint;
+
+use crate::auth;
+use crate::db::changes;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// The device token, for clients that cannot send an `Authorization` header.
+    token: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/events", tag = "sync", params(EventsQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "The last hint's id: nothing up to it is announced again")),
+    security(("bearer" = []), ("token_query" = [])),
+    responses(
+        (status = 200, description = "`text/event-stream`: events `id: <seq>`, `data: EventHint` as JSON, and keep-alive comments", body = EventHint, content_type = "text/event-stream"),
+        (status = 401, description = "Missing, unknown or revoked token", body = wire::ErrorBody),
+    ))]
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let token = bearer
+        .or(q.token.as_deref())
+        .ok_or(ApiError::Unauthorized)?;
+    let c = auth::caller_for_token(&state, token).await?;
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    let acked = changes::device_cursor(&state.db, c.device_id).await?;
+    state.db.hub.note_seen(c.device_id, acked);
+
+    // Subscribe before reading the current seq, so a commit in between is not missed.
+    let sub = state.db.hub.subscribe(c.namespace_id, 0);
+    let (seq, _) = changes::positions(&state.db, c.namespace_id).await?;
+    state.db.hub.publish(c.namespace_id, seq);
+
+    let hub = std::sync::Arc::clone(&state.db.hub);
+    let guard = state.metrics.sse_client();
+    let stopping = state.stopping.subscribe();
+    let namespace_id = c.namespace_id;
+    let device_id = c.device_id;
+    tracing::info!(
+        device_id,
+        namespace_id,
+        last_event_id,
+        "event stream opened"
+    );
+
+    struct Live {
+        sub: crate::hub::Subscription,
+        stopping: tokio::sync::watch::Receiver<bool>,
+        floor: i64,
+        first: bool,
+        _guard: crate::metrics::SseGuard,
+    }
+    let live = Live {
+        sub,
+        stopping,
+        floor: last_event_id,
+        first: true,
+        _guard: guard,
+    };
+    let events = futures::stream::unfold(live, move |mut l| {
+        let hub = std::sync::Arc::clone(&hub);
+        async move {
+            loop {
+                if !l.first {
+                    tokio::select! {
+                        r = l.sub.rx.changed() => if r.is_err() { return None },
+                        _ = l.stopping.wait_for(|s| *s) => return None,
+                    }
+                }
+                l.first = false;
+                let seq = *l.sub.rx.borrow_and_update();
+                l.floor = l.floor.max(hub.seen(device_id));
+                if seq > l.floor {
+                    l.floor = seq;
+                    let data =
+                        serde_json::to_string(&EventHint { namespace_id, seq }).unwrap_or_default();
+                    let event = Event::default().id(seq.to_string()).data(data);
+                    return Some((Ok(event), l));
+                }
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(state.settings.sse_keepalive.max(Duration::from_millis(10)))
+            .text("keep-alive"),
+    ))
+}

@@ -1,0 +1,118 @@
+//! What operators and their tools call: liveness, readiness (the database answers), Prometheus
+//! metrics, the OpenAPI description — and the middleware that gives every request an id, a
+//! tracing span and a latency sample.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::RngCore;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    pub status: &'static str,
+}
+
+/// The process is up (it says nothing about the database).
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "Alive", body = Status)))]
+pub async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Ready to serve: the metadata database answers within two seconds.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses(
+        (status = 200, description = "Ready", body = Status),
+        (status = 503, description = "`unavailable`: the database does not answer", body = wire::ErrorBody),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Status>> {
+    let ping = sqlx::query("SELECT 1").fetch_one(&state.db.pool);
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => Ok(Json(Status { status: "ready" })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::Unavailable)
+        }
+        Err(_) => Err(ApiError::Unavailable),
+    }
+}
+
+/// Prometheus text exposition: request latency, commits, conflicts, SSE clients, batch sizes.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// This API's OpenAPI 3.1 description, generated from the handlers' annotations.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "OpenAPI document", body = Object)))]
+pub async fn openapi() -> Response {
+    axum::Json(crate::openapi::document()).into_response()
+}
+
+/// A client's `x-request-id` if it is short and printable, else a fresh random one.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let mut b = [0u8; 8];
+            rand::rngs::OsRng.fill_bytes(&mut b);
+            hex::encode(b)
+        })
+}
+
+/// Request id (set or propagated, echoed in the answer), a span carrying it, and a latency
+/// sample labelled by route template — never by raw path or query, which may hold tokens.
+pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, v);
+    }
+    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe_request(method.as_str(), &route, status, elapsed.as_secs_f64());
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, latency_ms = elapsed.as_millis() as u64, "answered");
+        } else {
+            tracing::debug!(status, latency_ms = elapsed.as_millis() as u64, "answered");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
+}

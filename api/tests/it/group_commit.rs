@@ -1,0 +1,154 @@
+//! Group commit over HTTP: many concurrent commits share transactions, each stays atomic (a
+//! failing one sinks nobody), retries and conflicts keep their meaning, and the change log
+//! stays gap-free.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use wire::{ChangesResponse, CommitResponse, Listing, Node, UploadResponse};
+
+use crate::fixture::{bytes, Backend, TestServer, User};
+
+crate::both!(
+    concurrent_commits_share_transactions_and_a_failure_sinks_nobody,
+    retries_and_races_on_one_file_keep_their_meaning_inside_groups,
+);
+
+/// Uploads the chunks of `n` files without committing them.
+async fn prepared(u: &User<'_>, n: u64, seed: u64) -> Vec<UploadResponse> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let data = bytes(seed + i, 2000 + i as usize);
+        let (m, up) = u.start_upload(&data).await;
+        u.put_missing(&m, &up, &data).await;
+        out.push(up);
+    }
+    out
+}
+
+async fn metric(server: &TestServer, name: &str) -> f64 {
+    let text = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} not in {text}"))
+        .parse()
+        .unwrap()
+}
+
+async fn seqs(u: &User<'_>) -> Vec<i64> {
+    let p: ChangesResponse = u.ok(Method::GET, "/api/v1/changes?limit=1000", None).await;
+    assert!(!p.has_more);
+    p.changes.iter().map(|c| c.seq).collect()
+}
+
+async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    let taken: Node = alice
+        .ok(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": root, "name": "taken"})),
+        )
+        .await;
+    let ups = prepared(&alice, 48, 100).await;
+    let commits = ups.iter().enumerate().map(|(i, up)| {
+        let alice = &alice;
+        async move {
+            // Every sixth commit fails inside the transaction: its name is a folder's.
+            let name = if i % 6 == 5 {
+                "taken".to_owned()
+            } else {
+                format!("file {i}")
+            };
+            (i, alice.commit(&up.upload_id, root, &name, None).await)
+        }
+    });
+    let answers = futures::future::join_all(commits).await;
+    let mut ok = 0;
+    for (i, r) in answers {
+        if i % 6 == 5 {
+            assert_eq!(r.status(), StatusCode::CONFLICT);
+        } else {
+            assert_eq!(r.status(), StatusCode::OK);
+            let c: CommitResponse = r.json().await.unwrap();
+            assert_eq!(c.node.name, format!("file {i}"));
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 40);
+    let listing: Listing = alice
+        .ok(Method::GET, &format!("/api/v1/nodes/{root}/children"), None)
+        .await;
+    assert_eq!(listing.children.len(), 41);
+    assert!(listing.children.contains(&taken));
+    assert_eq!(
+        seqs(&alice).await,
+        (1..=41).collect::<Vec<_>>(),
+        "gap-free log"
+    );
+    assert_eq!(
+        server.change_seqs(alice.session.namespace_id).await,
+        (1..=41).collect::<Vec<_>>(),
+        "the log beneath the API too"
+    );
+    assert_eq!(alice.names(root).await.len(), 41);
+    let batches = metric(&server, "cairn_commit_batch_size_count").await;
+    assert!(
+        batches < 48.0,
+        "48 concurrent commits took {batches} transactions: no grouping happened"
+    );
+}
+
+async fn retries_and_races_on_one_file_keep_their_meaning_inside_groups(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    let base = alice.upload_file("doc.txt", b"v0", None).await;
+
+    // The same commit sent four times at once: one version, four equal answers.
+    let ups = prepared(&alice, 1, 500).await;
+    let same = (0..4).map(|_| alice.commit(&ups[0].upload_id, root, "other.txt", None));
+    let answers: Vec<CommitResponse> =
+        futures::future::join_all(futures::future::join_all(same).await.into_iter().map(
+            |r| async move {
+                assert_eq!(r.status(), StatusCode::OK);
+                r.json::<CommitResponse>().await.unwrap()
+            },
+        ))
+        .await;
+    assert!(answers
+        .iter()
+        .all(|a| a.version_id == answers[0].version_id));
+    assert_eq!(alice.download(answers[0].node.id).await, bytes(500, 2000));
+
+    // Eight devices' edits from the same base at once: one wins, seven conflicted copies.
+    let ups = prepared(&alice, 8, 600).await;
+    let race = ups
+        .iter()
+        .map(|up| alice.commit(&up.upload_id, root, "doc.txt", Some(base.version_id)));
+    let mut winners = 0;
+    let mut copies = std::collections::BTreeSet::new();
+    for r in futures::future::join_all(race).await {
+        assert_eq!(r.status(), StatusCode::OK);
+        let c: CommitResponse = r.json().await.unwrap();
+        match c.conflict {
+            None => winners += 1,
+            Some(conflict) => {
+                assert_eq!(conflict.original_node_id, base.node.id);
+                copies.insert(c.node.name);
+            }
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(copies.len(), 7, "{copies:?}");
+    assert_eq!(seqs(&alice).await, (1..=10).collect::<Vec<_>>());
+}

@@ -1,0 +1,131 @@
+//! Operations over HTTP: the OpenAPI document covers every route of the router, health and
+//! readiness, Prometheus metrics, request ids, and JSON errors for wrong methods and paths.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::fixture::{assert_error, bytes, Backend, TestServer};
+
+crate::both!(
+    openapi_documents_every_route_of_the_router,
+    health_readiness_and_metrics,
+    request_ids_are_propagated_or_made,
+    wrong_methods_and_paths_answer_json_errors,
+);
+
+async fn openapi_documents_every_route_of_the_router(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let doc: Value = server
+        .http
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut routed = std::collections::BTreeSet::new();
+    for (method, path, _) in api::routes::table() {
+        // axum spells a wildcard `{*name}`, OpenAPI `{name}`.
+        routed.insert((method.to_string(), path.replace("{*", "{")));
+    }
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from /openapi.json: {undocumented:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
+    assert!(doc["components"]["schemas"]["ChangesResponse"].is_object());
+}
+
+async fn health_readiness_and_metrics(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let v: Value = server
+            .http
+            .get(server.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], status);
+    }
+    let alice = server.register("alice").await;
+    alice.upload_file("a", &bytes(3, 100), None).await;
+    let first = alice.upload_file("b", &bytes(4, 100), None).await;
+    // A stale base version: a conflicted copy, counted as such.
+    alice
+        .upload_file("b", &bytes(5, 100), Some(first.version_id - 100))
+        .await;
+    let r = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    for needle in [
+        "cairn_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/commits\",status=\"200\",le=\"+Inf\"} 3",
+        "cairn_commits_total 3",
+        "cairn_conflicts_total 1",
+        "cairn_sse_clients 0",
+        "# TYPE cairn_commit_batch_size histogram",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+async fn request_ids_are_propagated_or_made(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let r = server
+        .http
+        .get(server.url("/healthz"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "trace-me-42");
+    let r = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let made = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 16);
+    assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+async fn wrong_methods_and_paths_answer_json_errors(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.register("alice").await;
+    assert_error(
+        alice.call(Method::DELETE, "/api/v1/me", None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    assert_error(
+        alice.call(Method::GET, "/api/v1/no/such/thing", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}

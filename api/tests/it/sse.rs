@@ -1,0 +1,244 @@
+//! Server-sent events over HTTP: a commit on one device reaches another device's open stream,
+//! hints resume after `Last-Event-ID`, skip what the device already pulled, keep-alives flow,
+//! and the stream refuses anonymous callers.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use wire::{EventHint, SessionResponse};
+
+use crate::fixture::{assert_error, Backend, TestServer, User};
+
+crate::both!(
+    a_commit_on_one_device_reaches_the_other_devices_stream,
+    resume_after_last_event_id_and_no_hint_for_what_the_device_pulled,
+    the_stream_needs_a_valid_token_in_header_or_query,
+);
+
+/// One parsed SSE frame: an event (id + data) or a comment (keep-alive).
+#[derive(Debug, PartialEq)]
+pub enum Frame {
+    Event { id: i64, hint: EventHint },
+    Comment(String),
+}
+
+/// A reader over an open `text/event-stream` response.
+pub struct Events {
+    body: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    pub async fn open(base: &str, token: &str, last_event_id: Option<i64>) -> Events {
+        let mut req = reqwest::Client::new().get(format!("{base}/api/v1/events?token={token}"));
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        Events {
+            body: r,
+            buf: String::new(),
+        }
+    }
+
+    /// The next frame, failing the test if none arrives within `within`.
+    pub async fn next(&mut self, within: Duration) -> Frame {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut data, mut comment) = (None, None, None);
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().parse::<i64>().unwrap());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data = Some(serde_json::from_str::<EventHint>(v.trim()).unwrap());
+                    } else if let Some(v) = line.strip_prefix(':') {
+                        comment = Some(v.trim().to_owned());
+                    }
+                }
+                return match (id, data, comment) {
+                    (Some(id), Some(hint), _) => Frame::Event { id, hint },
+                    (_, _, Some(c)) => Frame::Comment(c),
+                    other => panic!("unexpected frame {other:?} in {block:?}"),
+                };
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.chunk())
+                .await
+                .expect("no SSE frame before the deadline")
+                .unwrap()
+                .expect("the stream ended");
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// The next event, skipping keep-alives.
+    pub async fn next_event(&mut self, within: Duration) -> (i64, EventHint) {
+        loop {
+            if let Frame::Event { id, hint } = self.next(within).await {
+                return (id, hint);
+            }
+        }
+    }
+}
+
+async fn second_device(server: &TestServer, username: &str) -> SessionResponse {
+    let r = server
+        .http
+        .post(server.url("/api/v1/sessions"))
+        .json(&json!({"username": username, "password": "correct horse", "device_name": "phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn folder(u: &User<'_>, name: &str) {
+    let r = u
+        .call(
+            Method::POST,
+            "/api/v1/folders",
+            Some(json!({"parent_id": u.session.root_id, "name": name})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn a_commit_on_one_device_reaches_the_other_devices_stream(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |s| s.sse_keepalive = Duration::from_millis(200)).await;
+    let laptop = server.register("alice").await;
+    let phone = second_device(&server, "alice").await;
+    let mut events = Events::open(&server.base, &phone.token, None).await;
+    // Nothing to announce yet: the first frame is a keep-alive comment.
+    assert_eq!(events.next(WAIT).await, Frame::Comment("keep-alive".into()));
+
+    let started = Instant::now();
+    laptop
+        .upload_file("notes.txt", b"hello from the laptop", None)
+        .await;
+    let (id, hint) = events.next_event(WAIT).await;
+    let latency = started.elapsed();
+    assert_eq!(id, 1);
+    assert_eq!(
+        hint,
+        EventHint {
+            namespace_id: laptop.session.namespace_id,
+            seq: 1
+        }
+    );
+    println!("commit → SSE on another device: {latency:?}");
+
+    folder(&laptop, "a").await;
+    folder(&laptop, "b").await;
+    let (id, _) = events.next_event(WAIT).await;
+    assert!(id == 2 || id == 3, "hints coalesce but never go back: {id}");
+    if id == 2 {
+        assert_eq!(events.next_event(WAIT).await.0, 3);
+    }
+
+    let text = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("cairn_sse_clients 1"), "{text}");
+}
+
+async fn resume_after_last_event_id_and_no_hint_for_what_the_device_pulled(backend: Backend) {
+    let server =
+        TestServer::start_with(backend, |s| s.sse_keepalive = Duration::from_millis(200)).await;
+    let laptop = server.register("alice").await;
+    let phone = second_device(&server, "alice").await;
+    for name in ["a", "b", "c"] {
+        folder(&laptop, name).await;
+    }
+    // A fresh device is told where the namespace is at once.
+    let mut fresh = Events::open(&server.base, &phone.token, None).await;
+    assert_eq!(fresh.next_event(WAIT).await.0, 3);
+    drop(fresh);
+
+    // Reconnecting with Last-Event-ID: 3 announces nothing old, then the next change.
+    let mut resumed = Events::open(&server.base, &phone.token, Some(3)).await;
+    assert_eq!(
+        resumed.next(WAIT).await,
+        Frame::Comment("keep-alive".into())
+    );
+    folder(&laptop, "d").await;
+    assert_eq!(resumed.next_event(WAIT).await.0, 4);
+    drop(resumed);
+
+    // The phone pulls the feed up to 4 and acknowledges it: a new stream stays quiet.
+    let phone_user = User {
+        server: &server,
+        session: phone.clone(),
+    };
+    let all: wire::ChangesResponse = phone_user.ok(Method::GET, "/api/v1/changes", None).await;
+    assert_eq!(all.changes.len(), 4);
+    let r = phone_user
+        .call(
+            Method::POST,
+            "/api/v1/changes/ack",
+            Some(json!({"cursor": all.cursor})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let mut quiet = Events::open(&server.base, &phone.token, None).await;
+    assert_eq!(quiet.next(WAIT).await, Frame::Comment("keep-alive".into()));
+    folder(&laptop, "e").await;
+    assert_eq!(quiet.next_event(WAIT).await.0, 5);
+}
+
+async fn the_stream_needs_a_valid_token_in_header_or_query(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.register("alice").await;
+    for url in [
+        "/api/v1/events".to_owned(),
+        "/api/v1/events?token=nope".to_owned(),
+        format!("/api/v1/events?token={}", "0".repeat(64)),
+    ] {
+        let r = server.http.get(server.url(&url)).send().await.unwrap();
+        assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let r = server
+        .http
+        .get(server.url("/api/v1/events"))
+        .bearer_auth(&alice.session.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+}
+
+/// Two API nodes on one PostgreSQL database: a change written through one reaches a stream
+/// held by the other, carried by LISTEN/NOTIFY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hints_cross_api_nodes_through_postgres_notify() {
+    let node_a = TestServer::start(Backend::Postgres).await;
+    let url = node_a.database_url.clone();
+    let node_b = TestServer::start_with(Backend::Postgres, move |s| {
+        s.database_url = Some(url);
+        s.sse_keepalive = Duration::from_millis(200);
+    })
+    .await;
+    let laptop = node_a.register("alice").await;
+    let phone = second_device(&node_b, "alice").await;
+    let mut events = Events::open(&node_b.base, &phone.token, None).await;
+    assert_eq!(events.next(WAIT).await, Frame::Comment("keep-alive".into()));
+    let started = Instant::now();
+    folder(&laptop, "from node a").await;
+    let (id, hint) = events.next_event(WAIT).await;
+    assert_eq!((id, hint.namespace_id), (1, laptop.session.namespace_id));
+    println!("commit on node A → SSE on node B: {:?}", started.elapsed());
+}
