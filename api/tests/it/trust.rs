@@ -272,10 +272,11 @@ async fn tampered_misdirected_misused_and_oversized_urls_are_refused() {
         // Undersize.
         let mut small = body_of(a);
         small.pop();
-        let r = put(&server, &a.url, small).await;
         if s3 {
-            assert!(refused(r.status()), "s3 undersize: {}", r.status());
+            // Garage may answer an error or close the connection: either way nothing is stored.
+            assert!(put_refused(&server, &a.url, small).await, "s3 undersize");
         } else {
+            let r = put(&server, &a.url, small).await;
             assert_error(r, StatusCode::BAD_REQUEST, "hash_mismatch").await;
         }
 
