@@ -30,6 +30,8 @@ async fn main() -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let phase = Duration::from_secs(secs);
+    // BENCH_ONLY=sqlite or =postgres runs one database (for profiling); both by default.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let mut report = Vec::new();
 
     let dir = tempfile::tempdir()?;
@@ -38,7 +40,13 @@ async fn main() -> Result<()> {
         dir.path().join("cairn.db").display()
     );
     let raw_sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("raw.db").display());
-    report.push(run_backend("SQLite", &sqlite, &raw_sqlite, dir.path(), phase, None).await?);
+    if only != "postgres" {
+        report.push(run_backend("SQLite", &sqlite, &raw_sqlite, dir.path(), phase, None).await?);
+    }
+    if only == "sqlite" {
+        print_report(secs, &report);
+        return Ok(());
+    }
 
     let admin = std::env::var("DATABASE_URL")
         .ok()
@@ -57,11 +65,15 @@ async fn main() -> Result<()> {
     .await;
     pg.drop_now().await;
     report.push(r?);
+    print_report(secs, &report);
+    Ok(())
+}
 
+fn print_report(secs: u64, report: &[BackendReport]) {
     println!("\n## Results ({secs} s per phase)\n");
     println!("| database | clients | raw single-row commits/s | pgbench TPC-B tps | Cairn API commits/s | commits per transaction |");
     println!("|---|---|---|---|---|---|");
-    for b in &report {
+    for b in report {
         for row in &b.rows {
             println!(
                 "| {} | {} | {:.0} | {} | {:.0} | {:.1} |",
@@ -76,13 +88,12 @@ async fn main() -> Result<()> {
     }
     println!("\n| database | subscribers | commit → hint p50 | p99 | max | fan-out to all 1,000: p50 | p99 |");
     println!("|---|---|---|---|---|---|---|");
-    for b in &report {
+    for b in report {
         println!(
             "| {} | {} idle + 1 | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms |",
             b.name, IDLE_SUBSCRIBERS, b.latency.0, b.latency.1, b.latency.2, b.fanout.0, b.fanout.1
         );
     }
-    Ok(())
 }
 
 struct Row {

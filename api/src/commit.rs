@@ -38,8 +38,12 @@ pub async fn commit(
     Ok(response)
 }
 
-/// The commit itself inside the caller's transaction, which must commit it (or roll it back
-/// to a savepoint taken before). Writes nothing when it returns an error after a rollback.
+/// The commit itself inside the caller's transaction, which must commit it (or roll it back).
+///
+/// Invariant the group committer builds on: every refusal (a replayed key, a missing folder,
+/// a name held by a folder, missing chunks, the quota) is decided before the first write, so
+/// an error other than [`ApiError::Internal`] means this call wrote nothing. Only the database
+/// itself can fail once writing has begun.
 pub async fn commit_in(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -47,6 +51,37 @@ pub async fn commit_in(
     upload: &Upload,
     req: &CommitRequest,
 ) -> ApiResult<CommitResponse> {
+    match plan(tx, backend, caller, upload, req).await? {
+        Plan::Answer(response) => Ok(response),
+        Plan::Write(w) => write(tx, caller, upload, req, w).await,
+    }
+}
+
+enum Plan {
+    /// Nothing to write: a retried commit, or the same bytes as the current version.
+    Answer(CommitResponse),
+    Write(Placement),
+}
+
+/// Where the new version goes; the quota is already charged for it.
+struct Placement {
+    parent_id: i64,
+    /// `Some(id)`: a new version of this file; `None`: a new file called `name`.
+    node_id: Option<i64>,
+    name: Name,
+    parent_version: Option<i64>,
+    conflict: Option<Conflict>,
+}
+
+/// Reads and decides; its one write is the quota charge, the last step, which either applies
+/// whole or refuses without writing.
+async fn plan(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<Plan> {
     let name = validate(req)?;
     let manifest = &upload.manifest;
     // Commits to one namespace take turns from here on (PostgreSQL row lock; SQLite already
@@ -61,65 +96,63 @@ pub async fn commit_in(
             .await?
     {
         let stored: String = row.get(0);
-        return serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.into()));
+        let response = serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.into()))?;
+        return Ok(Plan::Answer(response));
     }
 
     let parent = nodes::get(&mut **tx, req.parent_id)
         .await?
         .filter(|p| p.namespace_id == caller.namespace_id && p.node.kind == NodeKind::Folder)
         .ok_or(ApiError::NotFound("folder"))?;
+    let parent_id = parent.node.id;
 
-    let existing = nodes::child_by_name(tx, parent.node.id, &name).await?;
-    let mut conflict = None;
     let mut replaced_size = 0u64;
-    let (node_id, parent_version) = match existing {
-        None => (
-            nodes::insert(
-                tx,
-                caller.namespace_id,
-                parent.node.id,
-                &name,
-                NodeKind::File,
-            )
-            .await?,
-            None,
-        ),
+    let placement = match nodes::child_by_name(tx, parent_id, &name).await? {
+        None => Placement {
+            parent_id,
+            node_id: None,
+            name,
+            parent_version: None,
+            conflict: None,
+        },
         Some(e) if e.node.kind == NodeKind::Folder => return Err(ApiError::NameTaken),
         Some(e) if e.node.content_hash == Some(manifest.hash) => {
             // Same bytes as the current version: nothing to write.
-            return Ok(CommitResponse {
+            return Ok(Plan::Answer(CommitResponse {
                 version_id: e.node.version_id.unwrap_or_default(),
                 node: e.node,
                 unchanged: true,
                 conflict: None,
-            });
+            }));
         }
         Some(e) if req.base_version.is_some() && req.base_version == e.node.version_id => {
             replaced_size = e.node.size;
-            (e.node.id, e.node.version_id)
+            Placement {
+                parent_id,
+                node_id: Some(e.node.id),
+                name: names::check(&e.node.name)?,
+                parent_version: e.node.version_id,
+                conflict: None,
+            }
         }
         Some(e) => {
             let current = e.node.version_id.unwrap_or_default();
             let author = author_of(tx, current).await?;
-            let copy = free_conflict_name(tx, parent.node.id, &name, &caller.device_name).await?;
-            conflict = Some(Conflict {
-                original_node_id: e.node.id,
-                base_version: req.base_version,
-                current_version: current,
-                device_name: author,
-                user_id: caller.user_id,
-            });
-            (
-                nodes::insert(
-                    tx,
-                    caller.namespace_id,
-                    parent.node.id,
-                    &copy,
-                    NodeKind::File,
-                )
-                .await?,
-                req.base_version,
-            )
+            let tag = names::conflict_tag(&caller.device_name, now_ms());
+            let copy = names::free_in(tx, parent_id, &name.display, &tag, false).await?;
+            Placement {
+                parent_id,
+                node_id: None,
+                name: copy,
+                parent_version: req.base_version,
+                conflict: Some(Conflict {
+                    original_node_id: e.node.id,
+                    base_version: req.base_version,
+                    current_version: current,
+                    device_name: author,
+                    user_id: caller.user_id,
+                }),
+            }
         }
     };
 
@@ -130,17 +163,40 @@ pub async fn commit_in(
     let delta = manifest.size as i64 - replaced_size as i64;
     let quota = caller.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
     if !users::charge_quota(tx, caller.namespace_id, delta, quota).await? {
-        // Dropping the transaction rolls back everything above.
         return Err(ApiError::QuotaExceeded);
     }
+    Ok(Plan::Write(placement))
+}
 
+/// Writes the version the plan decided on. Fails only if the database does.
+async fn write(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+    p: Placement,
+) -> ApiResult<CommitResponse> {
+    let manifest = &upload.manifest;
+    let node_id = match p.node_id {
+        Some(id) => id,
+        None => {
+            nodes::insert(
+                tx,
+                caller.namespace_id,
+                p.parent_id,
+                &p.name,
+                NodeKind::File,
+            )
+            .await?
+        }
+    };
     let now = now_ms();
     let version_id: i64 = sqlx::query(
         "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(node_id)
-    .bind(parent_version)
+    .bind(p.parent_version)
     .bind(manifest.size as i64)
     .bind(manifest.hash.to_string())
     .bind(&manifest.chunker)
@@ -158,15 +214,22 @@ pub async fn commit_in(
         .await?;
     nodes::log_change(tx, caller.namespace_id, node_id, "version").await?;
 
-    let node: Node = nodes::get(&mut **tx, node_id)
-        .await?
-        .ok_or(ApiError::NotFound("file"))?
-        .node;
+    // What `nodes::get` would read back, without the round trip.
+    let node = Node {
+        id: node_id,
+        parent_id: Some(p.parent_id),
+        name: p.name.display,
+        kind: NodeKind::File,
+        version_id: Some(version_id),
+        size: manifest.size,
+        content_hash: Some(manifest.hash),
+        modified_at: now,
+    };
     let response = CommitResponse {
         node,
         version_id,
         unchanged: false,
-        conflict,
+        conflict: p.conflict,
     };
     sqlx::query(
         "INSERT INTO idempotency (device_id, key, response, created_at) VALUES ($1, $2, $3, $4)",
@@ -204,50 +267,6 @@ async fn author_of(
     Ok(row.map(|r| r.get(0)).unwrap_or_default())
 }
 
-/// `report (conflicted copy laptop 2026-11-22).pdf`, numbered if that is taken too.
-async fn free_conflict_name(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    parent_id: i64,
-    name: &Name,
-    device: &str,
-) -> ApiResult<Name> {
-    let (stem, ext) = split_ext(&name.display);
-    let device: String = device
-        .chars()
-        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-        .take(40)
-        .collect();
-    let date = civil_date(now_ms());
-    for n in 1..100 {
-        let suffix = if n == 1 {
-            String::new()
-        } else {
-            format!(" {n}")
-        };
-        let candidate = format!(
-            "{stem} (conflicted copy {} {date}{suffix}){ext}",
-            device.trim()
-        );
-        let candidate = names::check(&candidate)?;
-        if nodes::child_by_name(tx, parent_id, &candidate)
-            .await?
-            .is_none()
-        {
-            return Ok(candidate);
-        }
-    }
-    Err(ApiError::Conflict(
-        "too many conflicted copies of this file".into(),
-    ))
-}
-
-fn split_ext(name: &str) -> (&str, &str) {
-    match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
-        _ => (name, ""),
-    }
-}
-
 /// `YYYY-MM-DD` (UTC) of a millisecond timestamp, by Howard Hinnant's days-to-civil algorithm.
 pub fn civil_date(ms: i64) -> String {
     let z = ms.div_euclid(86_400_000) + 719_468;
@@ -270,8 +289,12 @@ mod tests {
     fn dates_and_extensions() {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(1_795_305_600_000), "2026-11-22");
-        assert_eq!(split_ext("a.tar.gz"), ("a.tar", ".gz"));
-        assert_eq!(split_ext(".bashrc"), (".bashrc", ""));
-        assert_eq!(split_ext("README"), ("README", ""));
+        assert_eq!(names::split_ext("a.tar.gz"), ("a.tar", ".gz"));
+        assert_eq!(names::split_ext(".bashrc"), (".bashrc", ""));
+        assert_eq!(names::split_ext("README"), ("README", ""));
+        assert_eq!(
+            names::tagged("report.pdf", "conflicted copy laptop 2026-11-22"),
+            "report (conflicted copy laptop 2026-11-22).pdf"
+        );
     }
 }

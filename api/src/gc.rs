@@ -9,6 +9,10 @@
 //! transaction that writes the version: whichever comes second sees the other's result, so a
 //! committed version never names a deleted chunk, and a commit that lost the race is refused
 //! with `upload_incomplete` (the client re-asks what is missing and sends it again).
+//!
+//! The collector never waits for a lock (`SKIP LOCKED`): a chunk a commit holds is in use and
+//! is left for the next pass. So it can never close a deadlock cycle with a commit group, whose
+//! commits each pin their own chunk sets in turn, in no global order.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -129,25 +133,44 @@ pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize>
 
 /// Removes versions that stopped being current before `cutoff` (a newer version of the same
 /// file was written before it) and are no node's current version.
+///
+/// The set is read once and deleted by id: on PostgreSQL each statement sees the commits that
+/// landed before it, so re-evaluating the condition per statement could pick up a version
+/// that became old in between and delete it before its chunk list. An old version never
+/// becomes current again (a restore writes a new version), so the set read here stays valid.
 pub async fn prune_versions(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
     let mut w = db.write().await?;
-    let old = "SELECT v.id FROM versions v WHERE \
-               NOT EXISTS (SELECT 1 FROM nodes n WHERE n.version_id = v.id) AND \
-               EXISTS (SELECT 1 FROM versions w WHERE w.node_id = v.node_id AND w.id > v.id \
-                       AND w.created_at < $1)";
-    sqlx::query(&format!(
-        "DELETE FROM version_chunks WHERE version_id IN ({old})"
-    ))
+    let ids: Vec<i64> = sqlx::query(
+        "SELECT v.id FROM versions v WHERE \
+         NOT EXISTS (SELECT 1 FROM nodes n WHERE n.version_id = v.id) AND \
+         EXISTS (SELECT 1 FROM versions w WHERE w.node_id = v.node_id AND w.id > v.id \
+                 AND w.created_at < $1) ORDER BY v.id",
+    )
     .bind(cutoff)
-    .execute(&mut *w.tx)
-    .await?;
-    let n = sqlx::query(&format!("DELETE FROM versions WHERE id IN ({old})"))
-        .bind(cutoff)
-        .execute(&mut *w.tx)
-        .await?
-        .rows_affected() as usize;
+    .fetch_all(&mut *w.tx)
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    let mut pruned = 0;
+    for batch in ids.chunks(BATCH) {
+        let params: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+        let list = params.join(", ");
+        // The chunk lists first: they reference the versions.
+        for (table, key) in [("version_chunks", "version_id"), ("versions", "id")] {
+            let sql = format!("DELETE FROM {table} WHERE {key} IN ({list})");
+            let mut q = sqlx::query(&sql);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            let rows = q.execute(&mut *w.tx).await?.rows_affected() as usize;
+            if table == "versions" {
+                pruned += rows;
+            }
+        }
+    }
     w.commit().await?;
-    Ok(n)
+    Ok(pruned)
 }
 
 /// Every chunk hash a live (unexpired) upload session names.
@@ -196,7 +219,7 @@ pub async fn sweep(state: &AppState, candidates: &[String]) -> anyhow::Result<us
     let db = &state.db;
     let mut w = db.write().await?;
     let lock = match db.backend {
-        Backend::Postgres => " FOR UPDATE",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     let mut locked = Vec::new();

@@ -2,8 +2,10 @@
 //! commit waiting at that moment in a single database transaction — one fsync for the lot —
 //! and answers each caller only after that transaction is durable.
 //!
-//! Each commit runs between `SAVEPOINT` and `RELEASE`; one that fails is rolled back to its
-//! savepoint and answered with its own error, so it never sinks the others. Durability is not
+//! A commit that is refused (stale name, quota, missing chunks…) writes nothing, so the batch
+//! normally runs with no savepoints at all; should the database fail mid-commit, the batch is
+//! rolled back and run again with each commit between `SAVEPOINT` and `RELEASE`, where a
+//! failing one is rolled back alone and answered with its own error, never sinking the others. Durability is not
 //! traded away: SQLite keeps `synchronous = FULL`, PostgreSQL its defaults. Batches form by
 //! themselves (whatever queued while the previous batch was being written), so a lone commit
 //! waits for nobody.
@@ -79,51 +81,63 @@ async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>)
                 Err(_) => break,
             }
         }
+        // Namespace locks in ascending order, so two API nodes' batches on one PostgreSQL never
+        // wait on each other in a cycle; the sort is stable, so one namespace keeps its order.
+        batch.sort_by_key(|job| job.caller.namespace_id);
         metrics.observe_batch(batch.len());
         run_batch(&db, &metrics, batch).await;
     }
 }
 
 async fn run_batch(db: &Db, metrics: &Metrics, batch: Vec<Job>) {
-    let mut w = match db.write().await {
-        Ok(w) => w,
+    let written = match write_batch(db, &batch, false).await {
+        Ok(Some(answers)) => Ok(answers),
+        // An internal error in the plain pass: do it again with a savepoint per commit.
+        Ok(None) => write_batch(db, &batch, true)
+            .await
+            .map(|a| a.unwrap_or_default()),
+        Err(e) => Err(e),
+    };
+    let answers = match written {
+        Ok(answers) => answers,
         Err(e) => return fail_all(batch, &e),
     };
-    let mut answers = Vec::with_capacity(batch.len());
-    for job in batch {
-        let result = one(&mut w.tx, db.backend, &job).await;
-        match result {
-            Ok(r) => answers.push((job.reply, r)),
-            Err(e) => {
-                // The transaction itself is unusable: nobody in this batch is committed.
-                let mut rest: Vec<_> = answers.into_iter().map(|(reply, _)| reply).collect();
-                rest.push(job.reply);
-                for reply in rest {
-                    let _ = reply.send(Err(ApiError::Internal(anyhow::anyhow!(
-                        "group commit failed: {e}"
-                    ))));
-                }
-                return;
-            }
-        }
-    }
-    if let Err(e) = w.commit().await {
-        tracing::error!(error = %e, "group commit transaction failed");
-        for (reply, _) in answers {
-            let _ = reply.send(Err(ApiError::Internal(anyhow::anyhow!(
-                "group commit failed: {e}"
-            ))));
-        }
-        return;
-    }
-    for (reply, r) in answers {
+    for (job, r) in batch.into_iter().zip(answers) {
         if let Ok(c) = &r {
             if !c.unchanged {
                 metrics.count_commit(c.conflict.is_some());
             }
         }
-        let _ = reply.send(r);
+        let _ = job.reply.send(r);
     }
+}
+
+/// Runs every commit of the batch in one transaction and commits it; the answers are in batch
+/// order. Plain (`careful == false`): no savepoints, which is sound because a commit that is
+/// refused has written nothing (see `commit::commit_in`); an internal error, after which that
+/// is not known, rolls everything back and answers `None`. Careful: each commit between a
+/// savepoint and its release, rolled back alone if it fails.
+async fn write_batch(
+    db: &Db,
+    batch: &[Job],
+    careful: bool,
+) -> sqlx::Result<Option<Vec<ApiResult<CommitResponse>>>> {
+    let mut w = db.write().await?;
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        let r = if careful {
+            one(&mut w.tx, db.backend, job).await?
+        } else {
+            commit::commit_in(&mut w.tx, db.backend, &job.caller, &job.upload, &job.req).await
+        };
+        if !careful && matches!(r, Err(ApiError::Internal(_))) {
+            // Dropping `w` rolls the transaction back.
+            return Ok(None);
+        }
+        answers.push(r);
+    }
+    w.commit().await?;
+    Ok(Some(answers))
 }
 
 /// One commit between a savepoint and its release. The outer `Err` means the transaction is
@@ -149,10 +163,10 @@ async fn one(
 }
 
 fn fail_all(batch: Vec<Job>, e: &sqlx::Error) {
-    tracing::error!(error = %e, "cannot start a group commit");
+    tracing::error!(error = %e, "group commit failed");
     for job in batch {
         let _ = job.reply.send(Err(ApiError::Internal(anyhow::anyhow!(
-            "cannot start a commit transaction: {e}"
+            "group commit failed: {e}"
         ))));
     }
 }

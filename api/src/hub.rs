@@ -7,8 +7,12 @@
 //! inside the writing transaction, which PostgreSQL delivers only on commit, and every API
 //! node's [`listen_postgres`] task forwards those notifications into its own hub — the same
 //! path serves one node or many.
+//!
+//! Revoking a device must also end its open streams, on every node: the hub keeps the set of
+//! device ids revoked since it started and a generation counter that open streams watch. On
+//! PostgreSQL the revocation travels as a `revoke:<device>` notification on the same channel.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,17 +21,50 @@ use tokio::sync::watch;
 /// The PostgreSQL channel carrying `"<namespace>:<seq>"` payloads.
 pub const PG_CHANNEL: &str = "cairn_changes";
 
-#[derive(Default)]
 pub struct Hub {
     namespaces: Mutex<HashMap<i64, watch::Sender<i64>>>,
     /// device id → the highest seq it acknowledged on this node (mirror of `device_cursors`),
     /// so an open stream stops announcing what the device has already pulled.
     seen: Mutex<HashMap<i64, i64>>,
+    /// Devices revoked while this node ran (tokens are checked in the database; this only
+    /// serves streams that were already open), and a counter bumped on every revocation.
+    revoked: Mutex<HashSet<i64>>,
+    revocations: watch::Sender<u64>,
 }
 
 impl Hub {
     pub fn new() -> Arc<Hub> {
-        Arc::new(Hub::default())
+        Arc::new(Hub {
+            namespaces: Mutex::default(),
+            seen: Mutex::default(),
+            revoked: Mutex::default(),
+            revocations: watch::channel(0).0,
+        })
+    }
+
+    /// Ends the open streams of `device_id` on this node.
+    pub fn revoke(&self, device_id: i64) {
+        let fresh = self
+            .revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(device_id);
+        if fresh {
+            self.revocations.send_modify(|g| *g += 1);
+        }
+    }
+
+    pub fn is_revoked(&self, device_id: i64) -> bool {
+        self.revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&device_id)
+    }
+
+    /// Changes whenever a device is revoked; take it *before* checking a token, so a
+    /// revocation racing the check is still seen.
+    pub fn revocations(&self) -> watch::Receiver<u64> {
+        self.revocations.subscribe()
     }
 
     /// Announces that `namespace_id` has committed changes up to `seq`. Never moves backwards.
@@ -121,10 +158,21 @@ impl Drop for Subscription {
     }
 }
 
-/// Parses a `pg_notify` payload `"<namespace>:<seq>"`.
-pub fn parse_payload(p: &str) -> Option<(i64, i64)> {
-    let (ns, seq) = p.split_once(':')?;
-    Some((ns.parse().ok()?, seq.parse().ok()?))
+/// What a `pg_notify` payload on [`PG_CHANNEL`] says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// `"<namespace>:<seq>"`: the namespace committed up to seq.
+    Committed(i64, i64),
+    /// `"revoke:<device>"`: the device was revoked.
+    Revoked(i64),
+}
+
+pub fn parse_payload(p: &str) -> Option<Notice> {
+    let (head, tail) = p.split_once(':')?;
+    if head == "revoke" {
+        return Some(Notice::Revoked(tail.parse().ok()?));
+    }
+    Some(Notice::Committed(head.parse().ok()?, tail.parse().ok()?))
 }
 
 /// Connects and LISTENs, so hints are flowing before the server accepts its first request.
@@ -143,8 +191,10 @@ pub async fn listen_postgres(mut listener: sqlx::postgres::PgListener, hub: std:
         match listener.try_recv().await {
             Ok(Some(n)) => {
                 let Some(hub) = hub.upgrade() else { return };
-                if let Some((ns, seq)) = parse_payload(n.payload()) {
-                    hub.publish(ns, seq);
+                match parse_payload(n.payload()) {
+                    Some(Notice::Committed(ns, seq)) => hub.publish(ns, seq),
+                    Some(Notice::Revoked(device)) => hub.revoke(device),
+                    None => tracing::warn!(payload = n.payload(), "unknown notification"),
                 }
             }
             Ok(None) => tracing::warn!("notification connection lost; reconnecting"),
@@ -181,7 +231,13 @@ mod tests {
         assert_eq!(hub.namespaces(), 1);
         drop(b);
         assert_eq!(hub.namespaces(), 0);
-        assert_eq!(parse_payload("12:34"), Some((12, 34)));
+        assert_eq!(parse_payload("12:34"), Some(Notice::Committed(12, 34)));
+        assert_eq!(parse_payload("revoke:5"), Some(Notice::Revoked(5)));
         assert_eq!(parse_payload("12"), None);
+        assert_eq!(parse_payload("revoke:x"), None);
+
+        let r = hub.revocations();
+        hub.revoke(5);
+        assert!(r.has_changed().unwrap() && hub.is_revoked(5) && !hub.is_revoked(6));
     }
 }

@@ -78,6 +78,40 @@ test('chunking workers read Files with File.stream(), several at once, and match
   manifests.forEach((m, i) => assert.deepEqual(JSON.parse(m), cases[i].manifest, `case ${cases[i].name}`));
 });
 
+test('a large File is hashed in pieces by several workers, stitched to exactly the one-worker manifest', { timeout: 180_000 }, async () => {
+  const r = await page.evaluate(async () => {
+    const pool = await import('/js/chunk-pool.js');
+    const MIB = 1024 * 1024;
+    const noise = (n, seed) => {
+      const out = new Uint8Array(n);
+      let x = seed;
+      for (let i = 0; i < n; i += 4) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; out[i] = x; out[i + 1] = x >>> 8; out[i + 2] = x >>> 16; out[i + 3] = x >>> 24; }
+      return out;
+    };
+    // Random data, and one with a run of zeros longer than the overlap where the pieces meet
+    // (forced cuts never line up there, so it must fall back to one worker).
+    const random = new File([noise(80 * MIB + 12345, 7)], 'random.bin');
+    const runs = new File([noise(20 * MIB, 8), new Uint8Array(60 * MIB), noise(5 * MIB, 9)], 'runs.bin');
+    const out = [];
+    for (const f of [random, runs]) {
+      const before = { ...pool.splitStats };
+      let progress = 0;
+      const split = await pool.chunkFile(f, (n) => { progress = Math.max(progress, n); });
+      const whole = await pool.chunkInOneWorker(f);
+      out.push({ split, whole, progress, size: f.size, splits: pool.splitStats.split - before.split, fellBack: pool.splitStats.fellBack - before.fellBack });
+    }
+    return { out, pool: pool.POOL_SIZE };
+  });
+  const [random, runs] = r.out;
+  assert.deepEqual(JSON.parse(random.split), JSON.parse(random.whole));
+  assert.deepEqual(JSON.parse(runs.split), JSON.parse(runs.whole));
+  assert.ok(random.progress > 0 && random.progress <= random.size, `progress ${random.progress}`);
+  // A one-core browser has a pool of one worker and never splits.
+  const split = r.pool >= 2 ? 1 : 0;
+  assert.deepEqual([random.splits, random.fellBack], [split, 0], 'random data was split and stitched');
+  assert.deepEqual([runs.splits, runs.fellBack], [split, split], 'the run of zeros fell back to one worker');
+});
+
 test('feeding 96 MiB through the input buffer does not grow WASM memory', { timeout: 120_000 }, async () => {
   const { before, after, bytes } = await page.evaluate(() => {
     const chunker = new window.wasm.Chunker();

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.CAIRN_BIN || new URL('../../target/debug/cairn', import.meta.url).pathname;
@@ -315,4 +316,48 @@ export async function until(check, { timeout = 15_000, what = 'the condition' } 
 export async function swReady(page) {
   await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
   await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+}
+
+/** One device of `user` in its own browser context (created with `create`), with page errors
+ * collected so a test can assert there were none. */
+export async function openDevice(browser, base, user, { create = false } = {}) {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  if (create) await register(page, user); else await signIn(page, user);
+  return { context, page, errors };
+}
+
+/** Uploads a small text file through the file picker and waits until it is done (or queued,
+ * when offline). */
+export async function uploadText(page, name, text) {
+  const row = `#uploads li.done[data-name="${name}"], #uploads li.queued[data-name="${name}"]`;
+  const before = await page.locator(row).count();
+  await page.setInputFiles('#file-input', { name, mimeType: 'text/plain', buffer: Buffer.from(text) });
+  await page.locator(row).nth(before).waitFor({ timeout: 60_000 });
+}
+
+/** Makes a folder through the "New folder" dialog. */
+export async function newFolder(page, name) {
+  await page.click('#new-folder');
+  await page.fill('#dialog-input', name);
+  await page.click('#dialog-ok');
+  await page.waitForSelector(`#files tr[data-name="${name}"]`);
+}
+
+/** One server and one browser for the whole test file: started before the first test,
+ * stopped after the last. Read `.server` and `.browser` inside tests. */
+export function sharedServerAndBrowser(env = {}) {
+  const shared = { server: null, browser: null };
+  before(async () => {
+    shared.server = await startServer(env);
+    shared.browser = await launchBrowser();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.server?.stop();
+  });
+  return shared;
 }

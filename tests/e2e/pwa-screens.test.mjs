@@ -2,38 +2,14 @@
 // (the folder chooser), delete (the Delete key) and restore from the trash, version history
 // with restore, search, storage use, and devices with revoke. Renames, moves and deletes made
 // offline replay when the network returns, and a conflict is settled with "keep mine".
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, register, signIn, api, until } from './harness.mjs';
+import { api, until, openDevice, uploadText, sharedServerAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
+const shared = sharedServerAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function device(user, { create = false } = {}) {
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.base);
-  if (create) await register(page, user); else await signIn(page, user);
-  return { context, page, errors };
-}
-
-async function upload(page, name, text) {
-  const n = await page.locator(`#uploads li.done[data-name="${name}"], #uploads li.queued[data-name="${name}"]`).count();
-  await page.setInputFiles('#file-input', { name, mimeType: 'text/plain', buffer: Buffer.from(text) });
-  await page.locator(`#uploads li.done[data-name="${name}"], #uploads li.queued[data-name="${name}"]`).nth(n).waitFor({ timeout: 60_000 });
-}
+const device = (user, opts) => openDevice(shared.browser, shared.server.base, user, opts);
+const upload = uploadText;
 
 async function newFolder(page, name) {
   await page.click('#new-folder');
@@ -60,7 +36,7 @@ test('rename with F2, move, delete with the Delete key, restore from the trash',
   await page.waitForSelector('#dialog-body .where:has-text("Archive")');
   await page.click('#dialog-ok');
   await page.waitForSelector('#files tr[data-name="final.txt"]', { state: 'detached' });
-  const kim = await api(server.base, 'kim');
+  const kim = await api(shared.server.base, 'kim');
   assert.ok(await kim.at('Archive', 'final.txt'));
 
   await page.focus('#files tr[data-name="Archive"]');
@@ -91,7 +67,7 @@ test('version history restores an older version; search finds files; usage is sh
   await page.waitForSelector('#versions-list li[data-version]');
   assert.equal(await page.locator('#versions-list li[data-version]').count(), 2);
   await page.locator('#versions-list li[data-version] button.restore').click();
-  const vera = await api(server.base, 'vera');
+  const vera = await api(shared.server.base, 'vera');
   await until(async () => (await vera.bytes((await vera.at('essay.txt')).id)).toString() === 'first draft', { what: 'the old version to be current' });
 
   await page.fill('#search-q', 'essay');
@@ -107,17 +83,18 @@ test('version history restores an older version; search finds files; usage is sh
   await context.close();
 });
 
-test('devices: one device revokes another, whose next request lands on the sign-in screen', { timeout: 120_000 }, async () => {
+test('devices: one device revokes another, which lands on the sign-in screen at once', { timeout: 120_000 }, async () => {
   const a = await device('dev', { create: true });
   const b = await device('dev');
+  await b.page.waitForSelector('body[data-live="open"]');
   await a.page.click('#nav button[data-view="devices"]');
   await a.page.waitForSelector('#device-list li');
   assert.equal(await a.page.locator('#device-list li').count(), 2);
   await a.page.locator('#device-list li:not(:has-text("this device")) button.revoke').click();
   await a.page.click('#dialog-ok');
   await until(async () => (await a.page.locator('#device-list li').count()) === 1, { what: 'the revoked device to go' });
-  await b.page.reload();
-  await b.page.waitForSelector('#auth-view:not([hidden])');
+  // No reload: the revocation ends B's event stream, and B signs out by itself.
+  await b.page.waitForSelector('#auth-view:not([hidden])', { timeout: 10_000 });
   await a.context.close();
   await b.context.close();
 });
@@ -146,7 +123,7 @@ test('renames, moves and deletes made offline replay in order; keep mine settles
   await page.click('#dialog-ok');
   await page.waitForSelector('#files tr[data-name="uno.txt"]', { state: 'detached' });
   await upload(page, 'mine.txt', 'my offline edit');
-  const otto = await api(server.base, 'otto');
+  const otto = await api(shared.server.base, 'otto');
   // Another device changes mine.txt meanwhile.
   const base = await otto.at('mine.txt');
   assert.ok(await otto.at('one.txt'), 'nothing changed on the server while offline');

@@ -48,6 +48,9 @@
 //! constant whatever the file size. Feeding a stream in any sequence of slices, from one byte
 //! to the whole file, yields exactly the chunks of [`chunk_all`] on the concatenation.
 //!
+//! One file can also be chunked in pieces at once and the pieces stitched into exactly the
+//! same chunks ([`split_ranges`], [`stitch`]); see the `split` module for why that is exact.
+//!
 //! # Hashes
 //!
 //! * A chunk is named by [`hash_chunk`]: plain BLAKE3 of its bytes, which is its object key.
@@ -100,6 +103,7 @@ mod manifest;
 mod parallel;
 mod params;
 mod prng;
+mod split;
 pub mod vectors;
 
 pub use chunker::{chunk_all, chunk_all_with, Chunker};
@@ -112,3 +116,4 @@ pub use manifest::{ChunkRef, Manifest, MAX_CHUNKS};
 #[cfg(not(target_arch = "wasm32"))]
 pub use parallel::{chunk_and_hash_parallel, chunk_and_hash_parallel_with};
 pub use params::{ChunkerParams, AVG_SIZE, CHUNKER_ID, MAX_PARAM, MAX_SIZE, MIN_SIZE};
+pub use split::{split_ranges, stitch, Piece, SPLIT_OVERLAP};

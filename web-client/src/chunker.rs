@@ -108,3 +108,55 @@ impl Chunker {
 pub fn hash_chunk(data: &[u8]) -> String {
     wasm_chunker::hash_chunk(data).to_string()
 }
+
+/// The byte ranges `pieces` workers chunk one file in: `[start0, end0, start1, end1, …]`, each
+/// but the last reading `SPLIT_OVERLAP` bytes into the next (see `wasm_chunker::stitch`).
+#[wasm_bindgen(js_name = splitRanges)]
+pub fn split_ranges(size: f64, pieces: u32) -> Vec<f64> {
+    wasm_chunker::split_ranges(size as u64, pieces as usize, wasm_chunker::SPLIT_OVERLAP)
+        .into_iter()
+        .flat_map(|(start, end)| [start as f64, end as f64])
+        .collect()
+}
+
+#[derive(serde::Deserialize)]
+struct PieceIn {
+    start: u64,
+    end: u64,
+    /// The piece's own manifest: offsets counted from `start`.
+    manifest: Manifest,
+}
+
+/// Joins the manifests of one file's pieces (JSON `[{start, end, manifest}]`, in file order)
+/// into the whole file's manifest JSON — the same bytes as chunking it whole — or `undefined`
+/// when two neighbours found no common cut (then chunk the file whole).
+#[wasm_bindgen(js_name = stitchPieces)]
+pub fn stitch_pieces(pieces: &str, size: f64) -> Result<Option<String>, JsError> {
+    let parsed: Vec<PieceIn> =
+        serde_json::from_str(pieces).map_err(|e| JsError::new(&format!("pieces: {e}")))?;
+    let params = wasm_chunker::ChunkerParams::DEFAULT;
+    let mut input = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        if p.manifest.chunker != params.id() {
+            return Err(JsError::new("pieces: made with another chunker"));
+        }
+        let chunks = p
+            .manifest
+            .chunks
+            .into_iter()
+            .map(|c| ChunkRef {
+                offset: c.offset + p.start,
+                ..c
+            })
+            .collect();
+        input.push(wasm_chunker::Piece {
+            start: p.start,
+            end: p.end,
+            chunks,
+        });
+    }
+    Ok(wasm_chunker::stitch(input, size as u64).map(|chunks| {
+        serde_json::to_string(&Manifest::from_chunks_with(&params, chunks))
+            .expect("manifests serialize")
+    }))
+}

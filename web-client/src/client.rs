@@ -5,14 +5,14 @@
 //! upload id as its idempotency key, so a retried commit can never write twice. Downloads
 //! verify every chunk's BLAKE3 hash before any byte reaches the user.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use wasm_bindgen::prelude::*;
 use wire::{
-    paths, ChunkTarget, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest,
-    DownloadResponse, Hash, Listing, LoginRequest, Manifest, MeResponse, Node, RegisterRequest,
-    SessionResponse, UploadResponse,
+    paths, ChunkRef, ChunkTarget, CommitRequest, CommitResponse, CreateFolderRequest,
+    CreateUploadRequest, DownloadResponse, Hash, Listing, LoginRequest, Manifest, MeResponse, Node,
+    RegisterRequest, SessionResponse, UploadResponse,
 };
 
 use crate::http::{self, Body, Failure};
@@ -81,11 +81,21 @@ impl Client {
         Ok(http::to_js(&me))
     }
 
-    pub async fn list(&self, folder_id: f64) -> Result<JsValue, JsValue> {
-        let l: Listing = self
-            .get(&format!("{}/{}/children", paths::NODES, folder_id as i64))
-            .await?;
-        Ok(http::to_js(&l))
+    /// A folder's `{folder, children, etag}`. Given the `etag` of a listing the page kept, it
+    /// answers `null` when the server says that listing is still current (a 304: no body).
+    pub async fn list(&self, folder_id: f64, etag: Option<String>) -> Result<JsValue, JsValue> {
+        let url = self.url(&format!("{}/{}/children", paths::NODES, folder_id as i64));
+        let token = self.token.as_deref();
+        let Some(r) = http::get_unless_match(&url, token, etag.as_deref()).await? else {
+            return Ok(JsValue::NULL);
+        };
+        let tag = r.headers().get("etag").ok().flatten();
+        let l: Listing = http::json(r).await?;
+        let out = http::to_js(&l);
+        if let Some(tag) = tag {
+            js_sys::Reflect::set(&out, &"etag".into(), &tag.into())?;
+        }
+        Ok(out)
     }
 
     #[wasm_bindgen(js_name = createFolder)]
@@ -217,29 +227,51 @@ impl Client {
         let d: DownloadResponse = self
             .get(&format!("{}/{}/download", paths::NODES, node_id as i64))
             .await?;
-        let urls: HashMap<Hash, &str> = d.chunks.iter().map(|c| (c.hash, c.url.as_str())).collect();
-        let total = d.manifest.size as f64;
-        let mut done = 0f64;
-        let mut ordered = futures::stream::iter(d.manifest.chunks.iter())
-            .map(|c| {
-                let url = urls.get(&c.hash).copied();
-                async move {
-                    let url = url.ok_or_else(|| {
-                        Failure::local("missing_chunk", "the server did not offer every chunk")
-                    })?;
-                    self.fetch_chunk(url, &c.hash).await
-                }
-            })
-            .buffered(PARALLEL);
-        while let Some(bytes) = ordered.next().await {
-            let bytes = bytes?;
-            done += bytes.length() as f64;
-            let ret = on_chunk.call1(&JsValue::NULL, &bytes)?;
-            if let Ok(p) = ret.dyn_into::<js_sys::Promise>() {
-                wasm_bindgen_futures::JsFuture::from(p).await?;
-            }
-            report(&on_progress, &[("done", done), ("total", total)]);
-        }
+        self.fetch_in_order(
+            &d,
+            d.manifest.chunks.iter().collect(),
+            &on_chunk,
+            &on_progress,
+        )
+        .await?;
+        Ok(http::to_js(&d.node))
+    }
+
+    /// A file's chunks for a store that keeps each chunk once, by hash ("available offline").
+    /// `on_manifest({node, chunks: [{hash, offset, size}]})` comes first and is awaited; it
+    /// answers the hashes the store already holds. Every other distinct chunk is then fetched
+    /// (six at a time), hash-checked and handed to `on_chunk(bytes, hash)` in file order,
+    /// awaited. Answers the file's `Node`. `on_progress` gets `{done, total}` over what is
+    /// fetched.
+    #[wasm_bindgen(js_name = downloadChunks)]
+    pub async fn download_chunks(
+        &self,
+        node_id: f64,
+        on_manifest: js_sys::Function,
+        on_chunk: js_sys::Function,
+        on_progress: js_sys::Function,
+    ) -> Result<JsValue, JsValue> {
+        let d: DownloadResponse = self
+            .get(&format!("{}/{}/download", paths::NODES, node_id as i64))
+            .await?;
+        let contents = serde_json::json!({ "node": d.node, "chunks": d.manifest.chunks });
+        let have = settle(on_manifest.call1(&JsValue::NULL, &http::to_js(&contents))?).await?;
+        let have = have
+            .dyn_into::<js_sys::Array>()
+            .unwrap_or_else(|_| js_sys::Array::new());
+        let mut skip: HashSet<Hash> = have
+            .iter()
+            .filter_map(|h| h.as_string()?.parse().ok())
+            .collect();
+        // `insert` is false for a hash already held or already planned: each chunk comes once.
+        let wanted = d
+            .manifest
+            .chunks
+            .iter()
+            .filter(|c| skip.insert(c.hash))
+            .collect();
+        self.fetch_in_order(&d, wanted, &on_chunk, &on_progress)
+            .await?;
         Ok(http::to_js(&d.node))
     }
 
@@ -371,6 +403,40 @@ impl Client {
             .await
     }
 
+    /// Fetches `chunks` of `d` six at a time, checks every hash, and hands each to
+    /// `on_chunk(bytes, hash)` in the given order, awaiting the promise it returns.
+    /// `on_progress` gets `{done, total}` in bytes over `chunks`.
+    async fn fetch_in_order(
+        &self,
+        d: &DownloadResponse,
+        chunks: Vec<&ChunkRef>,
+        on_chunk: &js_sys::Function,
+        on_progress: &js_sys::Function,
+    ) -> Result<(), JsValue> {
+        let urls: HashMap<Hash, &str> = d.chunks.iter().map(|c| (c.hash, c.url.as_str())).collect();
+        let total: f64 = chunks.iter().map(|c| c.size as f64).sum();
+        let mut done = 0f64;
+        let mut ordered = futures::stream::iter(chunks)
+            .map(|c| {
+                let url = urls.get(&c.hash).copied();
+                async move {
+                    let url = url.ok_or_else(|| {
+                        Failure::local("missing_chunk", "the server did not offer every chunk")
+                    })?;
+                    Ok::<_, Failure>((c.hash, self.fetch_chunk(url, &c.hash).await?))
+                }
+            })
+            .buffered(PARALLEL);
+        while let Some(fetched) = ordered.next().await {
+            let (hash, bytes) = fetched?;
+            done += bytes.length() as f64;
+            let hash = JsValue::from_str(&hash.to_string());
+            settle(on_chunk.call2(&JsValue::NULL, &bytes, &hash)?).await?;
+            report(on_progress, &[("done", done), ("total", total)]);
+        }
+        Ok(())
+    }
+
     async fn fetch_chunk(&self, url: &str, hash: &Hash) -> Result<js_sys::Uint8Array, Failure> {
         self.with_retries(|| async {
             let r = http::send("GET", &self.url(url), None, Body::None).await?;
@@ -404,6 +470,14 @@ impl Client {
             }
         }
         unreachable!("the loop returns")
+    }
+}
+
+/// What a JS callback returned, awaited if it is a promise.
+async fn settle(ret: JsValue) -> Result<JsValue, JsValue> {
+    match ret.dyn_into::<js_sys::Promise>() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await,
+        Err(v) => Ok(v),
     }
 }
 

@@ -91,6 +91,29 @@ pub async fn send_with(
     body: Body<'_>,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<Response, Failure> {
+    request(method, url, token, body, signal, None).await
+}
+
+/// A GET that names the ETag of what the caller already holds: `None` when the server answers
+/// 304 (that copy is current and no body was sent). A request carrying its own `If-None-Match`
+/// bypasses the browser's HTTP cache, so the 304 reaches us rather than a cached 200.
+pub async fn get_unless_match(
+    url: &str,
+    token: Option<&str>,
+    etag: Option<&str>,
+) -> Result<Option<Response>, Failure> {
+    let r = request("GET", url, token, Body::None, None, etag).await?;
+    Ok((r.status() != 304).then_some(r))
+}
+
+async fn request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Body<'_>,
+    signal: Option<&web_sys::AbortSignal>,
+    if_none_match: Option<&str>,
+) -> Result<Response, Failure> {
     if signal.is_some_and(|s| s.aborted()) {
         return Err(Failure::local("aborted", "stopped"));
     }
@@ -116,11 +139,16 @@ pub async fn send_with(
             .set("authorization", &format!("Bearer {t}"))
             .map_err(Failure::network)?;
     }
+    if let Some(tag) = if_none_match {
+        headers
+            .set("if-none-match", tag)
+            .map_err(Failure::network)?;
+    }
     let resp: Response = JsFuture::from(global_fetch(&req))
         .await
         .map_err(Failure::network)?
         .unchecked_into();
-    if resp.ok() {
+    if resp.ok() || (if_none_match.is_some() && resp.status() == 304) {
         return Ok(resp);
     }
     let status = resp.status();

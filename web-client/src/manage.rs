@@ -52,13 +52,16 @@ fn query_string(query: &JsValue) -> Result<String, Failure> {
 
 #[wasm_bindgen]
 impl Client {
-    /// Renames and/or moves a node: `PATCH /nodes/{id}` with `name` and/or `parent_id`.
+    /// Renames and/or moves a node: `PATCH /nodes/{id}` with `name` and/or `parent_id`. With
+    /// `keep_both` a name clash places it as a conflicted copy instead of failing (replays of
+    /// offline changes use it; the answer's `name` tells which name it got).
     #[wasm_bindgen(js_name = updateNode)]
     pub async fn update_node(
         &self,
         id: f64,
         name: Option<String>,
         parent_id: Option<f64>,
+        keep_both: Option<bool>,
     ) -> Result<JsValue, JsValue> {
         let mut body = serde_json::Map::new();
         if let Some(n) = name {
@@ -66,6 +69,9 @@ impl Client {
         }
         if let Some(p) = parent_id {
             body.insert("parent_id".into(), json!(p as i64));
+        }
+        if keep_both == Some(true) {
+            body.insert("keep_both".into(), json!(true));
         }
         self.call_js("PATCH", &format!("/nodes/{}", id as i64), Some(body.into()))
             .await

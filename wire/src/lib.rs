@@ -217,6 +217,31 @@ pub struct UpdateNodeRequest {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
+    /// When the name is taken in the target folder, place the node as
+    /// `name (conflicted copy <device> <YYYY-MM-DD>).ext` instead of answering 409 — what a
+    /// client replaying an offline rename or move wants. The answer's `name` tells which.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_both: bool,
+}
+
+/// The answer to `PATCH /api/v1/nodes/{id}`: the node as placed, and, when `keep_both` turned
+/// a name clash into a conflicted copy, what it wanted and who holds that name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlacedNode {
+    #[serde(flatten)]
+    pub node: Node,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clash: Option<NameClash>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NameClash {
+    /// The name the change asked for.
+    pub wanted: String,
+    /// The node that already had it (and keeps it).
+    pub holder_id: i64,
 }
 
 /// A node the user deleted (a folder stands for its whole subtree).

@@ -5,6 +5,7 @@ import init, { Client } from '../pkg/web_client.js';
 import { app, $, el, button, say, folder, explain, ask, isOffline } from './state.js';
 import * as store from './store.js';
 import * as offline from './offline.js';
+import * as pins from './pins.js';
 import { takeDrop, fromPicker, uploadItems, resumeStored } from './uploads.js';
 import { startLive, stopLive, sawListing } from './live.js';
 import { downloadFile, downloadZip, saveBlob } from './download.js';
@@ -74,6 +75,7 @@ async function signedIn(s, username) {
   startLive();
   if (navigator.onLine) offline.replay();
   resumeStored();
+  pins.upgradeWholeCopies();
 }
 
 async function authenticate(kind) {
@@ -127,8 +129,10 @@ async function refresh({ quiet = false } = {}) {
   let l = null;
   let stale = false;
   try {
-    l = await app.client.list(id);
-    await offline.saveListing(l);
+    // A kept listing whose ETag still matches comes back as a 304: no body travels.
+    const kept = await offline.cachedListing(id);
+    l = await app.client.list(id, kept?.etag);
+    if (l) await offline.saveListing(l); else l = kept;
   } catch (e) {
     if (e.status === 401) { say('Your session ended; please sign in again.', 'error'); await signOutLocally(); return; }
     if (e.status === 404 && app.path.length > 1) { app.path = app.path.slice(0, -1); return refresh({ quiet }); }
@@ -137,12 +141,12 @@ async function refresh({ quiet = false } = {}) {
     if (!l) { if (!quiet) say(`Could not load the folder: ${explain(e)}`, 'error'); return; }
   }
   app.listing = l;
-  offlineIds = await offline.pinnedIds();
+  offlineIds = await pins.pinnedIds();
   document.body.dataset.stale = String(stale);
   if (stale && !quiet) say('Offline: showing the last known contents of this folder.');
   if (view === 'files') render();
   sawListing(l);
-  if (!stale) { offline.refreshPins(l.children); showUsage(); }
+  if (!stale) { pins.refreshPins(l.children); showUsage(); }
 }
 app.refresh = refresh;
 
@@ -254,9 +258,9 @@ async function move(node) {
 async function download(node) {
   say(`Downloading ${node.name}…`);
   try {
-    const kept = await offline.pinned(node.id);
+    const kept = await pins.pinned(node.id);
     if (kept && (kept.node.version_id === node.version_id || !navigator.onLine)) {
-      await saveBlob(node.name, kept.blob);
+      await saveBlob(node.name, await pins.contentOf(kept));
       say(`Opened ${node.name} from this device (available offline).`);
       return;
     }
@@ -278,8 +282,8 @@ async function zip(node) {
 
 async function togglePin(node) {
   try {
-    if (offlineIds.has(node.id)) { await offline.unpin(node.id); say(`${node.name} is no longer kept on this device.`); }
-    else { say(`Keeping ${node.name} on this device…`); await offline.pin(node); say(`${node.name} is available offline.`); }
+    if (offlineIds.has(node.id)) { await pins.unpin(node.id); say(`${node.name} is no longer kept on this device.`); }
+    else { say(`Keeping ${node.name} on this device…`); await pins.pin(node); say(`${node.name} is available offline.`); }
   } catch (e) { say(`Could not keep ${node.name} offline: ${explain(e)}`, 'error'); }
   await refresh({ quiet: true });
 }

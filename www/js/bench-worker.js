@@ -1,18 +1,16 @@
 // One worker of the chunker bench page (www/bench.html): times the WASM chunker on input held
 // in WASM memory, and drains File streams with no work at all (the reader's own speed).
 import init, { BenchData } from '../pkg/web_client.js';
+import { pieces } from './chunk-feed.js';
 
 const ready = init();
 let data = null;
 
+/** Reads `file` with the same read-ahead as the chunking workers, and does nothing else. */
 async function drain(file) {
-  const reader = file.stream().getReader();
   let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return bytes;
-    bytes += value.length;
-  }
+  for await (const value of pieces(file)) bytes += value.length;
+  return bytes;
 }
 
 self.onmessage = async ({ data: msg }) => {

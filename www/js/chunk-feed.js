@@ -29,3 +29,24 @@ export function feeder(chunker) {
     },
   };
 }
+
+/** How many reads of `File.stream()` are kept in flight: the browser reads the next pieces
+ * while the worker hashes this one (a lone `read()` at a time leaves the reader idle then). */
+export const READ_AHEAD = 8;
+
+/** The pieces of `file` in order, read `READ_AHEAD` at a time. */
+export async function* pieces(file) {
+  const reader = file.stream().getReader();
+  const queue = [];
+  for (let i = 0; i < READ_AHEAD; i += 1) queue.push(reader.read());
+  try {
+    for (;;) {
+      const { done, value } = await queue.shift();
+      if (done) return;
+      queue.push(reader.read());
+      yield value;
+    }
+  } finally {
+    reader.releaseLock?.();
+  }
+}

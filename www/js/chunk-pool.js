@@ -1,4 +1,8 @@
-// A small pool of chunking workers: several files hash in parallel, one per worker.
+// A small pool of chunking workers: several files hash in parallel, one per worker, and a
+// large file is cut in pieces that hash in parallel too, stitched (in WASM) into exactly the
+// chunks of hashing it whole — so one big file is not held to one core.
+import init, { splitRanges, stitchPieces } from '../pkg/web_client.js';
+
 export const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
 const SIZE = POOL_SIZE;
 const idle = [];
@@ -20,8 +24,42 @@ function release(w) {
   if (next) next(w); else idle.push(w);
 }
 
+/** Files at least this large are split over the workers. */
+export const SPLIT_MIN = 64 * 1024 * 1024;
+
+/** How often a file was split, and how often its pieces could not be joined (then it was
+ * hashed whole); for tests and diagnostics. */
+export const splitStats = { split: 0, fellBack: 0 };
+
 /** Chunks and hashes `file` off the main thread; resolves to the manifest JSON string. */
 export async function chunkFile(file, onHashed) {
+  if (SIZE > 1 && file.size >= SPLIT_MIN) {
+    splitStats.split += 1;
+    const manifest = await chunkSplit(file, onHashed);
+    if (manifest) return manifest;
+    splitStats.fellBack += 1;
+  }
+  return chunkWhole(file, onHashed);
+}
+
+/** The pieces of `file`, one per worker; undefined if they found no common cut to join at
+ * (a long run of identical bytes), which is rare. */
+async function chunkSplit(file, onHashed) {
+  await init();
+  const flat = splitRanges(file.size, SIZE);
+  const ranges = [];
+  for (let i = 0; i < flat.length; i += 2) ranges.push([flat[i], flat[i + 1]]);
+  const done = ranges.map(() => 0);
+  const report = () => onHashed?.(Math.min(file.size, done.reduce((a, b) => a + b, 0)));
+  const parts = await Promise.all(ranges.map(([start, end], k) => chunkWhole(file.slice(start, end), (n) => { done[k] = n; report(); })));
+  const pieces = parts.map((m, k) => ({ start: ranges[k][0], end: ranges[k][1], manifest: JSON.parse(m) }));
+  return stitchPieces(JSON.stringify(pieces), file.size);
+}
+
+/** One worker for the whole file, never split (benchmarks compare it with `chunkFile`). */
+export function chunkInOneWorker(file, onHashed) { return chunkWhole(file, onHashed); }
+
+async function chunkWhole(file, onHashed) {
   const w = await worker();
   const id = nextId++;
   try {

@@ -1,8 +1,9 @@
 // Chunks and hashes one File per message inside a Web Worker, reading it with File.stream()
 // (markedly faster than slice().arrayBuffer() loops) so the UI thread never hashes. While the
-// worker hashes one piece the browser reads the next, so reading and hashing overlap.
+// worker hashes one piece the browser reads the next ones (several reads kept in flight), so
+// reading and hashing overlap.
 import init, { Chunker } from '../pkg/web_client.js';
-import { feeder } from './chunk-feed.js';
+import { feeder, pieces } from './chunk-feed.js';
 
 const ready = init();
 
@@ -13,11 +14,8 @@ self.onmessage = async (event) => {
     await ready;
     chunker = new Chunker();
     const feed = feeder(chunker);
-    const reader = file.stream().getReader();
     let last = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+    for await (const value of pieces(file)) {
       feed.push(value);
       const now = performance.now();
       if (now - last > 100) {

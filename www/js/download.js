@@ -123,7 +123,7 @@ export async function downloadZip(folderNode, onProgress) {
       } else {
         await zip.addFile(path, n.modified_at, async (push) => {
           await app.client.downloadStream(n.id, async (chunk) => { bytes += chunk.length; await push(chunk); onProgress?.({ files, bytes }); }, () => {});
-        });
+        }, n.size);
         files += 1;
       }
     }

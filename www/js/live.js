@@ -55,6 +55,11 @@ function connect() {
     try { seq = JSON.parse(ev.data).seq; } catch { seq = undefined; }
     drive(feed.hint(typeof seq === 'number' ? seq : undefined));
   };
+  // This device was revoked elsewhere: stop, and let a refresh meet the 401 that signs out.
+  es.addEventListener('revoked', () => {
+    stopLive();
+    app.refresh();
+  });
   es.onerror = () => {
     document.body.dataset.live = 'down';
     if (es.readyState === EventSource.CLOSED && source === es) scheduleReconnect();

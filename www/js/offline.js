@@ -3,11 +3,11 @@
 // that cached tree at once and queued in the outbox. Back online, the outbox replays in order
 // with its idempotency keys (the WASM `OutboxReplay` decides ids and verdicts); a commit that
 // collided with another device's change comes back as a conflicted copy and is listed for the
-// user. Files marked "available offline" keep their bytes here too.
+// user. (Files kept "available offline" live in pins.js.)
 import { OutboxReplay, compactOutbox } from '../pkg/web_client.js';
 import { chunkFile } from './chunk-pool.js';
 import * as store from './store.js';
-import { app, newKey, isOffline, say, explain } from './state.js';
+import { app, newKey, isOffline, say } from './state.js';
 
 export async function cachedListing(id) { return store.get('listings', id); }
 
@@ -23,6 +23,7 @@ async function patchListing(folderId, fn) {
   const l = await store.get('listings', folderId);
   if (!l) return;
   fn(l);
+  delete l.etag; // no longer what the server sent under that tag
   await saveListing(l);
   if (app.listing && app.listing.folder.id === folderId) app.listing = l;
 }
@@ -100,11 +101,18 @@ async function send(op, stored) {
       await c.sendChunks(stored.file, manifest, up, () => {}, undefined);
       return c.commit(up.upload_id, op.parent_id, op.name, op.base_version ?? undefined, op.key);
     }
-    case 'rename': return { node: await c.updateNode(op.node_id, op.name, undefined) };
-    case 'move': return { node: await c.updateNode(op.node_id, undefined, op.parent_id) };
+    // keep_both: if another device took the name meanwhile, both stay (ours as a conflicted
+    // copy, reported in `clash`) rather than the change being lost to a 409.
+    case 'rename': return placed(await c.updateNode(op.node_id, op.name, undefined, true));
+    case 'move': return placed(await c.updateNode(op.node_id, undefined, op.parent_id, true));
     case 'delete': await c.deleteNode(op.node_id); return {};
     default: throw Object.assign(new Error(`unknown queued operation ${op.op}`), { status: 400, code: 'bad_op' });
   }
+}
+
+function placed(answer) {
+  const { clash, ...node } = answer;
+  return { node, clash: clash || null };
 }
 
 let replaying = null;
@@ -138,7 +146,7 @@ async function doReplay() {
     let answer = null;
     try {
       answer = await send(s.op, bySeq.get(planned.seq));
-      outcome = { outcome: 'ok', id: answer?.node?.id ?? null, conflict: !!answer?.conflict };
+      outcome = { outcome: 'ok', id: answer?.node?.id ?? null, conflict: !!(answer?.conflict || answer?.clash) };
     } catch (e) {
       outcome = { outcome: 'failed', status: e.status ?? 0, code: e.code || 'error', message: e.message || '' };
     }
@@ -164,9 +172,11 @@ async function doReplay() {
 // Conflicts: the server kept both sides; the user decides here.
 export async function conflicts() { return (await store.get('meta', 'conflicts')) || []; }
 
-export async function addConflict(commit, mine) {
+/** `answer` is a commit that became a conflicted copy (`conflict`) or a rename/move that
+ * found its name taken (`clash`); either way `node` is the copy the server kept for us. */
+export async function addConflict(answer, mine) {
   const list = await conflicts();
-  list.push({ id: newKey(), copy: commit.node, conflict: commit.conflict, mine: mine || null, at: Date.now() });
+  list.push({ id: newKey(), copy: answer.node, conflict: answer.conflict || null, clash: answer.clash || null, mine: mine || null, at: Date.now() });
   await store.put('meta', 'conflicts', list);
   updateBadge();
 }
@@ -185,28 +195,5 @@ export async function updateBadge() {
   if (net) {
     net.textContent = navigator.onLine ? (pending ? `Syncing ${pending} change${pending > 1 ? 's' : ''}…` : '') : `Offline${pending ? ` · ${pending} change${pending > 1 ? 's' : ''} waiting` : ''}`;
     net.className = `net ${navigator.onLine ? '' : 'offline'}`;
-  }
-}
-
-// "Available offline": the file's bytes (hash-checked on download) kept in IndexedDB.
-export async function pinned(id) { return store.get('offline', id); }
-
-export async function pin(node) {
-  const blob = await app.client.download(node.id, () => {});
-  await store.put('offline', node.id, { node, blob });
-}
-
-export async function unpin(id) { await store.del('offline', id); }
-
-export async function pinnedIds() { return new Set((await store.entries('offline')).map(([k]) => k)); }
-
-/** Keeps pinned copies current after another device changed them. */
-export async function refreshPins(children) {
-  if (!navigator.onLine) return;
-  for (const n of children) {
-    const p = await pinned(n.id);
-    if (p && p.node.version_id !== n.version_id) {
-      try { await pin(n); } catch (e) { say(`Could not refresh the offline copy of ${n.name}: ${explain(e)}`, 'error'); }
-    }
   }
 }

@@ -141,10 +141,14 @@ function looksText(bytes) {
   return !head.includes(0);
 }
 
+/** The node that kept the name: the file another device changed, or the one that took the
+ * name our offline rename or move wanted. */
+const otherId = (c) => c.conflict?.original_node_id ?? c.clash?.holder_id;
+
 async function compare(c) {
   const box = $('#compare');
   try {
-    const [mine, theirs] = await Promise.all([bytesOf(c.copy.id), bytesOf(c.conflict.original_node_id)]);
+    const [mine, theirs] = await Promise.all([bytesOf(c.copy.id), bytesOf(otherId(c))]);
     const [a, b] = await Promise.all([mine.arrayBuffer(), theirs.arrayBuffer()]).then((x) => x.map((y) => new Uint8Array(y)));
     if (!looksText(a) || !looksText(b) || a.length > 1_000_000 || b.length > 1_000_000) {
       say('These files are not short text files, so they cannot be shown side by side.');
@@ -159,7 +163,14 @@ async function compare(c) {
 
 async function original(c) {
   const l = await app.client.list(c.copy.parent_id);
-  return l.children.find((n) => n.id === c.conflict.original_node_id) || null;
+  return l.children.find((n) => n.id === otherId(c)) || null;
+}
+
+/** Keep mine, after a rename or move clash: theirs goes to the trash, ours takes the name. */
+async function takeName(c) {
+  const orig = await original(c);
+  if (orig) await app.client.deleteNode(orig.id);
+  await app.client.updateNode(c.copy.id, c.clash.wanted, undefined);
 }
 
 /** Keep mine: my copy's bytes become a new version of the original, then the copy goes. */
@@ -183,9 +194,12 @@ export async function showConflicts() {
     const act = (label, fn, done) => button(label, async () => {
       try { await fn(); await dropConflict(c.id); say(done); showConflicts(); await app.refresh({ quiet: true }); } catch (e) { say(`${label} failed: ${explain(e)}`, 'error'); }
     }, 'secondary', `${label} for ${c.copy.name}`);
-    const li = item(c.copy.name, `${c.conflict?.device_name || 'Another device'} changed this file while you were editing it · ${formatDate(c.at)}`,
-      button('Compare', () => compare(c), 'secondary compare-btn', `Compare the two versions of ${c.copy.name}`),
-      act('Keep mine', () => keepMine(c), 'Kept your version.'),
+    const why = c.clash
+      ? `You renamed or moved this while offline, but “${c.clash.wanted}” was taken meanwhile, so it is named “${c.copy.name}”`
+      : `${c.conflict?.device_name || 'Another device'} changed this file while you were editing it`;
+    const li = item(c.copy.name, `${why} · ${formatDate(c.at)}`,
+      ...(c.copy.kind === 'folder' ? [] : [button('Compare', () => compare(c), 'secondary compare-btn', `Compare the two versions of ${c.copy.name}`)]),
+      act('Keep mine', () => (c.clash ? takeName(c) : keepMine(c)), 'Kept your version.'),
       act('Keep theirs', () => app.client.deleteNode(c.copy.id), 'Kept their version; yours went to the trash.'),
       act('Keep both', async () => {}, 'Kept both files.'));
     li.dataset.name = c.copy.name;

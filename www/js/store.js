@@ -1,11 +1,12 @@
 // The page's durable memory in IndexedDB: upload sessions (with their File, so a reload resumes
 // without a re-pick), the last known listing of every folder seen, the change-feed cursor, the
-// outbox of offline operations and the files kept "available offline". Everything whose loss
-// would lose a user's change is written with `durability: 'strict'` (Chromium defaults to
-// relaxed, which may drop the last writes on a power cut).
+// outbox of offline operations and the files kept "available offline" (`pins`, one record per
+// file, and `chunks`, their bytes once per hash). Everything whose loss would lose a user's
+// change is written with `durability: 'strict'` (Chromium defaults to relaxed, which may drop
+// the last writes on a power cut).
 const DB_NAME = 'cairn';
-const VERSION = 1;
-const STORES = ['uploads', 'listings', 'meta', 'outbox', 'offline'];
+const VERSION = 2;
+const STORES = ['uploads', 'listings', 'meta', 'outbox', 'pins', 'chunks'];
 
 let dbPromise = null;
 
@@ -13,15 +14,23 @@ function open() {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
       const req = indexedDB.open(DB_NAME, VERSION);
-      req.onupgradeneeded = () => {
+      req.onupgradeneeded = (ev) => {
         const db = req.result;
+        // Version 1 kept each pinned file whole, `{node, blob}` in `offline`. Renamed, those
+        // records stay openable until pins.js re-pins them as chunks.
+        if (ev.oldVersion < 2 && db.objectStoreNames.contains('offline')) req.transaction.objectStore('offline').name = 'pins';
         for (const s of STORES) {
           if (!db.objectStoreNames.contains(s)) {
             db.createObjectStore(s, s === 'outbox' ? { keyPath: 'seq', autoIncrement: true } : undefined);
           }
         }
       };
-      req.onsuccess = () => resolve(req.result);
+      req.onsuccess = () => {
+        const db = req.result;
+        // A newer version of the app in another tab wants to upgrade: let it; reopen later.
+        db.onversionchange = () => { db.close(); dbPromise = null; };
+        resolve(db);
+      };
       req.onerror = () => reject(req.error);
     });
   }
@@ -36,7 +45,7 @@ function done(tx) {
   });
 }
 
-function result(req) {
+export function result(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -69,6 +78,24 @@ export async function entries(store) {
   const os = db.transaction(store).objectStore(store);
   const [keys, values] = await Promise.all([result(os.getAllKeys()), result(os.getAll())]);
   return keys.map((k, i) => [k, values[i]]);
+}
+
+/** Runs `fn(...objectStores)` in one transaction over `stores` and resolves once it has
+ * committed. `fn` may await `result(request)`s of that transaction, but nothing else. */
+export async function transact(stores, fn, { mode = 'readwrite', durability = 'strict' } = {}) {
+  const db = await open();
+  const tx = db.transaction(stores, mode, { durability });
+  const committed = done(tx);
+  let value;
+  try {
+    value = await fn(...stores.map((s) => tx.objectStore(s)));
+  } catch (e) {
+    try { tx.abort(); } catch { /* already finished */ }
+    await committed.catch(() => {});
+    throw e;
+  }
+  await committed;
+  return value;
 }
 
 export async function clearAll() {

@@ -187,24 +187,29 @@ fn report(o: &Options, native: &Value, browser: &Value, load_before: &str, load_
     );
     row(
         format!(
-            "File.stream() drain, {} MiB File",
-            num(browser, "file.file_mib")
+            "File.stream() drain, {} MiB File {}",
+            num(browser, "file.file_mib"),
+            if browser["file"]["on_disk"].as_bool() == Some(true) {
+                "on disk"
+            } else {
+                "in memory"
+            }
         ),
         drain,
     );
+    let parts = num(browser, "file.split_parts");
     row(
-        "File → chunk hashes (chunk-pool, 1 worker)".into(),
+        format!("File → chunk hashes (chunk-pool as the app: {parts} pieces, stitched)"),
         pipeline,
     );
+    row(
+        "File → chunk hashes, whole file in 1 worker".into(),
+        num(browser, "file.pipeline_one_worker_mbps"),
+    );
     row("File → hash-wasm BLAKE3 (1 worker)".into(), hash_wasm);
-    let parts = num(browser, "file.split_parts");
     row(
         format!("File.stream() drain of {parts} slices at once"),
         num(browser, "file.drain_split_mbps"),
-    );
-    row(
-        format!("File → chunk hashes, {parts} slices at once"),
-        num(browser, "file.pipeline_split_mbps"),
     );
     let files = num(browser, "many_files.files");
     row(

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use sqlx::{Any, Row as _, Transaction};
 use wire::{ChunkRef, Hash};
 
-use super::{now_ms, Db};
+use super::Db;
 
 /// Query batch size: well under SQLite's and PostgreSQL's bound-parameter limits.
 const BATCH: usize = 500;
@@ -33,32 +33,6 @@ pub async fn readable(db: &Db, namespace_id: i64, hashes: &[Hash]) -> sqlx::Resu
         }
     }
     Ok(found)
-}
-
-/// Records that verified bytes for `hash` are stored and that `namespace_id` uploaded them.
-pub async fn record_verified(
-    db: &Db,
-    namespace_id: i64,
-    hash: &Hash,
-    size: u32,
-) -> sqlx::Result<()> {
-    let mut w = db.write().await?;
-    let h = hash.to_string();
-    sqlx::query("INSERT INTO chunks (hash, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING")
-        .bind(&h)
-        .bind(size as i64)
-        .bind(now_ms())
-        .execute(&mut *w.tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO namespace_chunks (namespace_id, hash) VALUES ($1, $2) \
-         ON CONFLICT (namespace_id, hash) DO NOTHING",
-    )
-    .bind(namespace_id)
-    .bind(&h)
-    .execute(&mut *w.tx)
-    .await?;
-    w.commit().await
 }
 
 pub async fn insert_version_chunks(

@@ -150,14 +150,18 @@ pub async fn log_change(
 }
 
 /// Makes writers to one namespace take turns until the transaction ends: a row lock on
-/// PostgreSQL (where checks such as "not into its own subtree" would otherwise race), a no-op
-/// write on SQLite, which already allows one writer at a time. Take it before reading what
-/// the transaction will decide on.
+/// PostgreSQL (where checks such as "not into its own subtree" would otherwise race). Nothing
+/// on SQLite: every write transaction there already holds `Db::write`'s process-wide lock, and
+/// no other process writes the file, so a read-then-write transaction cannot be overtaken.
+/// Take it before reading what the transaction will decide on.
 pub async fn lock_namespace(
     tx: &mut Transaction<'static, Any>,
     namespace_id: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE namespaces SET seq = seq WHERE id = $1")
+    if !tx.backend_name().eq_ignore_ascii_case("postgresql") {
+        return Ok(());
+    }
+    sqlx::query("SELECT id FROM namespaces WHERE id = $1 FOR UPDATE")
         .bind(namespace_id)
         .execute(&mut **tx)
         .await?;

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Row as _, Transaction};
 
-use super::{now_ms, Db, Row};
+use super::{now_ms, Backend, Db, Row};
 
 /// Who is calling: resolved from a device token on every request.
 #[derive(Debug, Clone)]
@@ -219,7 +219,18 @@ pub async fn revoke_device(db: &Db, user_id: i64, device_id: i64) -> sqlx::Resul
     .await?
     .rows_affected()
         == 1;
+    if done && db.backend == Backend::Postgres {
+        // Every API node's listener ends the device's open streams (this one's included).
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::hub::PG_CHANNEL)
+            .bind(format!("revoke:{device_id}"))
+            .execute(&mut *w.tx)
+            .await?;
+    }
     w.commit().await?;
+    if done && db.backend == Backend::Sqlite {
+        db.hub.revoke(device_id);
+    }
     Ok(done)
 }
 

@@ -2,6 +2,8 @@
 //! device that hears one pulls `/api/v1/changes`. Hints only move forward and skip what the
 //! device has already seen (its acknowledged cursor, `Last-Event-ID`, earlier hints).
 //!
+//! A revoked device's open stream ends at once, with a last `event: revoked`.
+//!
 //! Auth: the `Authorization: Bearer` header, or `?token=<device token>` because the browser's
 //! `EventSource` cannot set headers. The query form is accepted on this route only, and request
 //! logs and metrics never record query strings, so the token stays out of logs.
@@ -48,6 +50,8 @@ pub async fn stream(
     let token = bearer
         .or(q.token.as_deref())
         .ok_or(ApiError::Unauthorized)?;
+    // Watch revocations before the token check, so one racing the check still ends the stream.
+    let revocations = state.db.hub.revocations();
     let c = auth::caller_for_token(&state, token).await?;
     let last_event_id = headers
         .get("last-event-id")
@@ -77,25 +81,39 @@ pub async fn stream(
     struct Live {
         sub: crate::hub::Subscription,
         stopping: tokio::sync::watch::Receiver<bool>,
+        revocations: tokio::sync::watch::Receiver<u64>,
         floor: i64,
         first: bool,
+        ended: bool,
         _guard: crate::metrics::SseGuard,
     }
     let live = Live {
         sub,
         stopping,
+        revocations,
         floor: last_event_id,
         first: true,
+        ended: false,
         _guard: guard,
     };
     let events = futures::stream::unfold(live, move |mut l| {
         let hub = std::sync::Arc::clone(&hub);
         async move {
             loop {
+                if l.ended {
+                    return None;
+                }
+                if hub.is_revoked(device_id) {
+                    // Said once, so the page signs out rather than reconnecting into 401s.
+                    tracing::info!(device_id, "event stream closed: device revoked");
+                    l.ended = true;
+                    return Some((Ok(Event::default().event("revoked").data("{}")), l));
+                }
                 if !l.first {
                     tokio::select! {
                         r = l.sub.rx.changed() => if r.is_err() { return None },
                         _ = l.stopping.wait_for(|s| *s) => return None,
+                        r = l.revocations.changed() => if r.is_err() { return None } else { continue },
                     }
                 }
                 l.first = false;

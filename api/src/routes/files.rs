@@ -141,11 +141,9 @@ pub async fn commit(
     };
     // S3: staged chunks are hashed and promoted before the commit may name them.
     promote::settle(&state, &upload, true).await?;
-    let missing = missing(&state, c.namespace_id, &upload.manifest).await?;
-    if !missing.is_empty() {
-        return Err(ApiError::UploadIncomplete(missing.len()));
-    }
     // Through the group committer: one transaction (one fsync) for all commits waiting now.
+    // Missing chunks are refused there (`gc::pin_chunks`, 409 `upload_incomplete`), where the
+    // check also holds until the commit is durable; checking here too would only cost a query.
     Ok(Json(state.committer.commit(c, upload, req).await?))
 }
 

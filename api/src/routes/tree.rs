@@ -7,14 +7,17 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use wire::{CreateFolderRequest, Listing, Node, NodeKind, TrashItem, TrashList, UpdateNodeRequest};
+use wire::{
+    CreateFolderRequest, Listing, NameClash, Node, NodeKind, PlacedNode, TrashItem, TrashList,
+    UpdateNodeRequest,
+};
 
 use crate::auth::Auth;
 use crate::db::users::{self, Caller};
 use crate::db::{nodes, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
-use crate::names::{self, Name};
+use crate::names;
 use crate::state::AppState;
 
 /// A live node in the caller's namespace, or 404 (never 403: ids of others' nodes stay secret).
@@ -94,6 +97,23 @@ async fn live_folder(w: &mut WriteTx<'_>, c: &Caller, id: i64) -> ApiResult<Node
         .ok_or(ApiError::NotFound("folder"))
 }
 
+/// A node of the caller's namespace (live or not), inside the transaction.
+async fn own_node(w: &mut WriteTx<'_>, c: &Caller, id: i64) -> ApiResult<Node> {
+    nodes::get(&mut *w.tx, id)
+        .await?
+        .filter(|n| n.namespace_id == c.namespace_id)
+        .map(|n| n.node)
+        .ok_or(ApiError::NotFound("node"))
+}
+
+/// A node as this transaction just wrote it, for the answer.
+async fn written(w: &mut WriteTx<'_>, id: i64) -> ApiResult<Node> {
+    nodes::get(&mut *w.tx, id)
+        .await?
+        .map(|n| n.node)
+        .ok_or(ApiError::NotFound("node"))
+}
+
 #[utoipa::path(post, path = "/api/v1/folders", tag = "tree", security(("bearer" = [])),
     request_body = wire::CreateFolderRequest,
     responses(
@@ -125,23 +145,21 @@ pub async fn create_folder(
     )
     .await?;
     nodes::log_change(&mut w.tx, c.namespace_id, id, "create").await?;
-    let node = nodes::get(&mut *w.tx, id)
-        .await?
-        .ok_or(ApiError::NotFound("folder"))?
-        .node;
+    let node = written(&mut w, id).await?;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(node)))
 }
 
 /// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
-/// or below itself; the name must be free in the target folder (a case-only rename is fine).
-#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 200, description = "Renamed and/or moved", body = wire::Node), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+/// or below itself; the name must be free in the target folder (a case-only rename is fine),
+/// unless `keep_both` asks for a conflicted-copy name instead of a 409.
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn update_node(
     State(state): State<AppState>,
     Auth(c): Auth,
     Path(id): Path<i64>,
     Json(req): Json<UpdateNodeRequest>,
-) -> ApiResult<Json<Node>> {
+) -> ApiResult<Json<PlacedNode>> {
     if req.name.is_none() && req.parent_id.is_none() {
         return Err(ApiError::BadRequest(
             "nothing to change: send `name` and/or `parent_id`".into(),
@@ -149,11 +167,7 @@ pub async fn update_node(
     }
     let new_name = req.name.as_deref().map(names::check).transpose()?;
     let mut w = begin(&state, &c).await?;
-    let node = nodes::get(&mut *w.tx, id)
-        .await?
-        .filter(|n| n.namespace_id == c.namespace_id)
-        .ok_or(ApiError::NotFound("node"))?
-        .node;
+    let node = own_node(&mut w, &c, id).await?;
     let Some(old_parent) = node.parent_id else {
         return Err(ApiError::InvalidMove(
             "the root folder cannot be renamed or moved".into(),
@@ -174,13 +188,25 @@ pub async fn update_node(
             ));
         }
     } else if name.display == node.name {
-        return Ok(Json(node));
+        return Ok(Json(PlacedNode { node, clash: None }));
     }
-    if let Some(other) = nodes::child_by_name(&mut w.tx, parent_id, &name).await? {
-        if other.node.id != id {
-            return Err(ApiError::NameTaken);
+    let holder = nodes::child_by_name(&mut w.tx, parent_id, &name)
+        .await?
+        .filter(|other| other.node.id != id);
+    let (name, clash) = match (holder, req.keep_both) {
+        (None, _) => (name, None),
+        (Some(_), false) => return Err(ApiError::NameTaken),
+        // An offline change replayed late: both stay, this one as a conflicted copy.
+        (Some(holder), true) => {
+            let tag = names::conflict_tag(&c.device_name, crate::db::now_ms());
+            let copy = names::free_in(&mut w.tx, parent_id, &name.display, &tag, false).await?;
+            let clash = NameClash {
+                wanted: name.display,
+                holder_id: holder.node.id,
+            };
+            (copy, Some(clash))
         }
-    }
+    };
     nodes::place(&mut w.tx, id, parent_id, &name).await?;
     let kind = if parent_id != old_parent {
         "move"
@@ -188,13 +214,16 @@ pub async fn update_node(
         "rename"
     };
     nodes::log_change(&mut w.tx, c.namespace_id, id, kind).await?;
-    let node = nodes::get(&mut *w.tx, id)
-        .await?
-        .ok_or(ApiError::NotFound("node"))?
-        .node;
+    let node = written(&mut w, id).await?;
     w.commit().await?;
-    tracing::info!(node_id = id, parent_id, kind, "node placed");
-    Ok(Json(node))
+    tracing::info!(
+        node_id = id,
+        parent_id,
+        kind,
+        clash = clash.is_some(),
+        "node placed"
+    );
+    Ok(Json(PlacedNode { node, clash }))
 }
 
 /// `DELETE /nodes/{id}`: to the trash, with the whole subtree of a folder.
@@ -205,11 +234,7 @@ pub async fn delete_node(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     let mut w = begin(&state, &c).await?;
-    let node = nodes::get(&mut *w.tx, id)
-        .await?
-        .filter(|n| n.namespace_id == c.namespace_id)
-        .ok_or(ApiError::NotFound("node"))?
-        .node;
+    let node = own_node(&mut w, &c, id).await?;
     if node.parent_id.is_none() {
         return Err(ApiError::BadRequest(
             "the root folder cannot be deleted".into(),
@@ -259,13 +284,10 @@ pub async fn restore(
         },
         None => c.root_id,
     };
-    let name = free_restore_name(&mut w, parent, &t.row.node.name).await?;
+    let name = names::free_in(&mut w.tx, parent, &t.row.node.name, "restored", true).await?;
     nodes::restore_subtree(&mut w.tx, id, parent, &name).await?;
     nodes::log_change(&mut w.tx, c.namespace_id, id, "restore").await?;
-    let node = nodes::get(&mut *w.tx, id)
-        .await?
-        .ok_or(ApiError::NotFound("node"))?
-        .node;
+    let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(node_id = id, parent_id = parent, "restored");
     Ok(Json(node))
@@ -288,34 +310,4 @@ pub async fn purge(
     w.commit().await?;
     tracing::info!(node_id = id, freed, "purged");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `name` if free in `parent`, else `stem (restored).ext`, then `stem (restored 2).ext`, …
-async fn free_restore_name(w: &mut WriteTx<'_>, parent: i64, name: &str) -> ApiResult<Name> {
-    let original = names::check(name)?;
-    if nodes::child_by_name(&mut w.tx, parent, &original)
-        .await?
-        .is_none()
-    {
-        return Ok(original);
-    }
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
-        _ => (name, ""),
-    };
-    for n in 1..100 {
-        let tag = if n == 1 {
-            "restored".to_owned()
-        } else {
-            format!("restored {n}")
-        };
-        let candidate = names::check(&format!("{stem} ({tag}){ext}"))?;
-        if nodes::child_by_name(&mut w.tx, parent, &candidate)
-            .await?
-            .is_none()
-        {
-            return Ok(candidate);
-        }
-    }
-    Err(ApiError::NameTaken)
 }

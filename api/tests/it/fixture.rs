@@ -179,6 +179,28 @@ impl TestServer {
         }
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let r = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
+    }
+
+    /// `backend`, with a fresh Garage when `s3` (else the local directory), settings adjusted
+    /// by `tweak`.
+    pub async fn start_store_with(
+        backend: Backend,
+        s3: bool,
+        tweak: impl FnOnce(&mut api::Settings),
+    ) -> TestServer {
+        let garage = if s3 {
+            Some(crate::garage::Garage::start().await)
+        } else {
+            None
+        };
+        Self::start_full(backend, garage, tweak).await
+    }
+
     /// Any backend, any store, settings adjusted by `tweak`.
     pub async fn start_full(
         backend: Backend,
@@ -435,11 +457,15 @@ impl User<'_> {
         l.children.into_iter().map(|n| n.name).collect()
     }
 
+    /// The download answer for a file: its manifest and a signed GET URL per chunk.
+    pub async fn download_plan(&self, id: i64) -> wire::DownloadResponse {
+        self.ok(Method::GET, &format!("/api/v1/nodes/{id}/download"), None)
+            .await
+    }
+
     /// The whole file as the download protocol returns it, every chunk hash checked.
     pub async fn download(&self, id: i64) -> Vec<u8> {
-        let d: wire::DownloadResponse = self
-            .ok(Method::GET, &format!("/api/v1/nodes/{id}/download"), None)
-            .await;
+        let d = self.download_plan(id).await;
         let mut out = Vec::new();
         for c in &d.manifest.chunks {
             let t = d.chunks.iter().find(|t| t.hash == c.hash).unwrap();

@@ -11,6 +11,7 @@ use crate::fixture::{bytes, Backend, TestServer, User};
 crate::both!(
     concurrent_commits_share_transactions_and_a_failure_sinks_nobody,
     retries_and_races_on_one_file_keep_their_meaning_inside_groups,
+    a_database_failure_mid_commit_sinks_only_that_commit,
 );
 
 /// Uploads the chunks of `n` files without committing them.
@@ -26,15 +27,7 @@ async fn prepared(u: &User<'_>, n: u64, seed: u64) -> Vec<UploadResponse> {
 }
 
 async fn metric(server: &TestServer, name: &str) -> f64 {
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await;
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .unwrap_or_else(|| panic!("{name} not in {text}"))
@@ -151,4 +144,66 @@ async fn retries_and_races_on_one_file_keep_their_meaning_inside_groups(backend:
     assert_eq!(winners, 1);
     assert_eq!(copies.len(), 7, "{copies:?}");
     assert_eq!(seqs(&alice).await, (1..=10).collect::<Vec<_>>());
+}
+
+/// A commit the database itself fails halfway (a trigger refuses its version row, after its
+/// node and quota were written): the group is redone with savepoints, that commit alone is
+/// answered 500 and leaves no trace, and everyone else in its group is committed.
+async fn a_database_failure_mid_commit_sinks_only_that_commit(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let trigger = match backend {
+        Backend::Sqlite => {
+            "CREATE TRIGGER boom BEFORE INSERT ON versions WHEN NEW.size = 2005 \
+             BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN \
+               IF NEW.size = 2005 THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ \
+             LANGUAGE plpgsql; \
+             CREATE TRIGGER boom BEFORE INSERT ON versions FOR EACH ROW EXECUTE FUNCTION boom()"
+        }
+    };
+    sqlx::raw_sql(trigger)
+        .execute(&server.state.db.pool)
+        .await
+        .unwrap();
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    let ups = prepared(&alice, 24, 100).await;
+    let commits = ups.iter().enumerate().map(|(i, up)| {
+        let alice = &alice;
+        async move {
+            (
+                i,
+                alice
+                    .commit(&up.upload_id, root, &format!("f{i}"), None)
+                    .await,
+            )
+        }
+    });
+    let mut sizes = 0;
+    for (i, r) in futures::future::join_all(commits).await {
+        if i == 5 {
+            assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        } else {
+            assert_eq!(r.status(), StatusCode::OK, "commit {i}");
+            sizes += 2000 + i as u64;
+        }
+    }
+    assert_eq!(
+        alice.names(root).await.len(),
+        23,
+        "no node left by the failed one"
+    );
+    assert_eq!(
+        seqs(&alice).await,
+        (1..=23).collect::<Vec<_>>(),
+        "gap-free log"
+    );
+    let me: wire::MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(
+        me.used_bytes, sizes,
+        "the failed commit's quota charge is undone"
+    );
+    assert!(metric(&server, "cairn_commit_batch_size_count").await < 24.0);
 }

@@ -3,7 +3,7 @@
 //! resuming an upload lists only what is still missing.
 
 use reqwest::{Method, StatusCode};
-use wire::{DownloadResponse, UploadResponse};
+use wire::UploadResponse;
 
 use crate::fixture::{bytes, TestServer};
 
@@ -46,30 +46,11 @@ async fn upload_to_garage_then_download_the_same_bytes() {
         assert_eq!(wasm_chunker::hash_chunk(&stored), t.hash);
     }
 
-    let d: DownloadResponse = alice
-        .ok(
-            Method::GET,
-            &format!("/api/v1/nodes/{}/download", committed.node.id),
-            None,
-        )
-        .await;
-    let mut out = Vec::new();
-    for c in &d.manifest.chunks {
-        let t = d.chunks.iter().find(|t| t.hash == c.hash).unwrap();
-        assert!(t.url.contains(&format!("/cairn/chunks/{}?", c.hash)));
-        let got = server
-            .http
-            .get(&t.url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(wasm_chunker::hash_chunk(&got), c.hash);
-        out.extend_from_slice(&got);
+    let d = alice.download_plan(committed.node.id).await;
+    for t in &d.chunks {
+        assert!(t.url.contains(&format!("/cairn/chunks/{}?", t.hash)));
     }
-    assert_eq!(out, data);
+    assert_eq!(alice.download(committed.node.id).await, data);
 }
 
 #[tokio::test]

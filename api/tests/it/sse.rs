@@ -14,12 +14,18 @@ crate::both!(
     a_commit_on_one_device_reaches_the_other_devices_stream,
     resume_after_last_event_id_and_no_hint_for_what_the_device_pulled,
     the_stream_needs_a_valid_token_in_header_or_query,
+    revoking_a_device_ends_its_open_stream,
 );
 
 /// One parsed SSE frame: an event (id + data) or a comment (keep-alive).
 #[derive(Debug, PartialEq)]
 pub enum Frame {
-    Event { id: i64, hint: EventHint },
+    Event {
+        id: i64,
+        hint: EventHint,
+    },
+    /// An event with an `event:` name (the hints have none), e.g. `revoked`.
+    Named(String),
     Comment(String),
 }
 
@@ -51,6 +57,9 @@ impl Events {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
                 let (mut id, mut data, mut comment) = (None, None, None);
+                if let Some(name) = block.lines().find_map(|l| l.strip_prefix("event:")) {
+                    return Frame::Named(name.trim().to_owned());
+                }
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("id:") {
                         id = Some(v.trim().parse::<i64>().unwrap());
@@ -143,15 +152,7 @@ async fn a_commit_on_one_device_reaches_the_other_devices_stream(backend: Backen
         assert_eq!(events.next_event(WAIT).await.0, 3);
     }
 
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await;
     assert!(text.contains("cairn_sse_clients 1"), "{text}");
 }
 
@@ -221,6 +222,48 @@ async fn the_stream_needs_a_valid_token_in_header_or_query(backend: Backend) {
     assert_eq!(r.headers()["content-type"], "text/event-stream");
 }
 
+impl Events {
+    /// Reads until the `revoked` event, then expects the stream to end.
+    pub async fn expect_revoked(&mut self) {
+        while self.next(WAIT).await != Frame::Named("revoked".into()) {}
+        let end = tokio::time::timeout(WAIT, self.body.chunk())
+            .await
+            .expect("the stream stays open after `revoked`")
+            .unwrap();
+        assert_eq!(end, None, "nothing follows `revoked`");
+    }
+}
+
+async fn revoke(by: &User<'_>, device_id: i64) {
+    let r = by
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/devices/{device_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
+
+async fn revoking_a_device_ends_its_open_stream(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let laptop = server.register("alice").await;
+    let phone = second_device(&server, "alice").await;
+    let mut events = Events::open(&server.base, &phone.token, None).await;
+    folder(&laptop, "before").await;
+    events.next_event(WAIT).await;
+    revoke(&laptop, phone.device_id).await;
+    events.expect_revoked().await;
+    // And it cannot come back.
+    let r = server
+        .http
+        .get(server.url(&format!("/api/v1/events?token={}", phone.token)))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
 /// Two API nodes on one PostgreSQL database: a change written through one reaches a stream
 /// held by the other, carried by LISTEN/NOTIFY.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,4 +284,8 @@ async fn hints_cross_api_nodes_through_postgres_notify() {
     let (id, hint) = events.next_event(WAIT).await;
     assert_eq!((id, hint.namespace_id), (1, laptop.session.namespace_id));
     println!("commit on node A → SSE on node B: {:?}", started.elapsed());
+
+    // A revocation through node A ends the stream held by node B.
+    revoke(&laptop, phone.device_id).await;
+    events.expect_revoked().await;
 }

@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use wire::{Node, TrashList};
+use wire::{Node, PlacedNode, TrashList};
 
 use crate::fixture::{assert_error, Backend, TestServer, User};
 
@@ -15,6 +15,7 @@ crate::both!(
     restore_renames_on_a_clash_and_falls_back_to_the_root,
     purge_deletes_for_good,
     listings_answer_etags_and_304,
+    keep_both_turns_a_clash_into_a_conflicted_copy,
 );
 
 async fn patch(u: &User<'_>, id: i64, body: serde_json::Value) -> reqwest::Response {
@@ -423,4 +424,66 @@ async fn listings_answer_etags_and_304(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     let l: wire::Listing = r.json().await.unwrap();
     assert_eq!(l.children[0].name, "b");
+}
+
+async fn keep_both_turns_a_clash_into_a_conflicted_copy(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    let theirs = alice.upload_file("notes.txt", b"theirs", None).await;
+    let b = alice.upload_file("b.txt", b"mine", None).await;
+    let c = alice.upload_file("c.txt", b"also mine", None).await;
+
+    // Without keep_both a clash is still a 409 that changes nothing.
+    let r = patch(&alice, b.node.id, json!({"name": "notes.txt"})).await;
+    assert_error(r, StatusCode::CONFLICT, "name_taken").await;
+
+    let first: PlacedNode = patch(
+        &alice,
+        b.node.id,
+        json!({"name": "NOTES.txt", "keep_both": true}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let clash = first.clash.expect("the answer names the clash");
+    assert_eq!(
+        (clash.wanted.as_str(), clash.holder_id),
+        ("NOTES.txt", theirs.node.id)
+    );
+    let first = first.node;
+    assert!(
+        first.name.starts_with("NOTES (conflicted copy ") && first.name.ends_with(").txt"),
+        "{}",
+        first.name
+    );
+    let second: Node = patch(
+        &alice,
+        c.node.id,
+        json!({"name": "notes.txt", "keep_both": true}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(second.name.ends_with(" 2).txt"), "{}", second.name);
+
+    // A move that clashes keeps both too; nothing is overwritten or lost.
+    let sub = alice.mkdir(root, "Sub").await;
+    let inner = alice.upload_to(sub.id, "notes.txt", b"moved", None).await;
+    let moved: Node = patch(
+        &alice,
+        inner.node.id,
+        json!({"parent_id": root, "keep_both": true}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(moved.parent_id, Some(root));
+    assert!(moved.name.ends_with(" 3).txt"), "{}", moved.name);
+    assert_eq!(alice.names(root).await.len(), 5);
+    assert_eq!(alice.download(moved.id).await, b"moved");
+    assert_eq!(alice.download(b.node.id).await, b"mine");
 }

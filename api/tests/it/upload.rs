@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use wire::{DownloadResponse, Listing, MeResponse};
+use wire::{Listing, MeResponse};
 
 use crate::fixture::{assert_error, bytes, Backend, TestServer};
 
@@ -39,29 +39,7 @@ async fn upload_then_download_returns_the_same_bytes(backend: Backend) {
     assert_eq!(listing.children.len(), 1);
     assert_eq!(listing.children[0].name, "photo.raw");
 
-    let d: DownloadResponse = alice
-        .ok(
-            Method::GET,
-            &format!("/api/v1/nodes/{}/download", committed.node.id),
-            None,
-        )
-        .await;
-    let mut out = Vec::new();
-    for c in &d.manifest.chunks {
-        let t = d.chunks.iter().find(|t| t.hash == c.hash).unwrap();
-        let got = server
-            .http
-            .get(server.url(&t.url))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        assert_eq!(wasm_chunker::hash_chunk(&got), c.hash);
-        out.extend_from_slice(&got);
-    }
-    assert_eq!(out, data);
+    assert_eq!(alice.download(committed.node.id).await, data);
 
     let me: MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
     assert_eq!(me.used_bytes, data.len() as u64);

@@ -3,6 +3,7 @@
 
 mod edits;
 mod manifest;
+mod split;
 mod streaming;
 mod vectors;
 
