@@ -2,8 +2,9 @@
 //! commit waiting at that moment in a single database transaction — one fsync for the lot —
 //! and answers each caller only after that transaction is durable.
 //!
-//! A commit that is refused (stale name, quota, missing chunks…) writes nothing, so the batch
-//! normally runs with no savepoints at all; should the database fail mid-commit, the batch is
+//! The batch is written set-based (see `batch_commit`): a fixed number of statements for the
+//! lot. A commit that is refused (stale name, quota, missing chunks…) writes nothing, so the
+//! batch normally runs with no savepoints at all; should the database fail mid-commit, the batch is
 //! rolled back and run again with each commit between `SAVEPOINT` and `RELEASE`, where a
 //! failing one is rolled back alone and answered with its own error, never sinking the others. Durability is not
 //! traded away: SQLite keeps `synchronous = FULL`, PostgreSQL its defaults. Batches form by
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use wire::{CommitRequest, CommitResponse};
 
+use crate::batch_commit::{self, Commit};
 use crate::commit;
 use crate::db::users::Caller;
 use crate::db::{uploads::Upload, Db};
@@ -113,8 +115,8 @@ async fn run_batch(db: &Db, metrics: &Metrics, batch: Vec<Job>) {
 }
 
 /// Runs every commit of the batch in one transaction and commits it; the answers are in batch
-/// order. Plain (`careful == false`): no savepoints, which is sound because a commit that is
-/// refused has written nothing (see `commit::commit_in`); an internal error, after which that
+/// order. Plain (`careful == false`): set-based (`batch_commit`), no savepoints, which is sound
+/// because a commit that is refused has written nothing; a database error, after which that
 /// is not known, rolls everything back and answers `None`. Careful: each commit between a
 /// savepoint and its release, rolled back alone if it fails.
 async fn write_batch(
@@ -123,19 +125,30 @@ async fn write_batch(
     careful: bool,
 ) -> sqlx::Result<Option<Vec<ApiResult<CommitResponse>>>> {
     let mut w = db.write().await?;
-    let mut answers = Vec::with_capacity(batch.len());
-    for job in batch {
-        let r = if careful {
-            one(&mut w.tx, db.backend, job).await?
-        } else {
-            commit::commit_in(&mut w.tx, db.backend, &job.caller, &job.upload, &job.req).await
-        };
-        if !careful && matches!(r, Err(ApiError::Internal(_))) {
-            // Dropping `w` rolls the transaction back.
-            return Ok(None);
+    let answers = if careful {
+        let mut answers = Vec::with_capacity(batch.len());
+        for job in batch {
+            answers.push(one(&mut w.tx, db.backend, job).await?);
         }
-        answers.push(r);
-    }
+        answers
+    } else {
+        let commits: Vec<Commit<'_>> = batch
+            .iter()
+            .map(|j| Commit {
+                caller: &j.caller,
+                upload: &j.upload,
+                req: &j.req,
+            })
+            .collect();
+        match batch_commit::commit_all(&mut w.tx, db.backend, &commits).await {
+            Ok(answers) => answers,
+            Err(e) => {
+                tracing::warn!(error = %e, "batch failed; running it again one commit at a time");
+                // Dropping `w` rolls the transaction back.
+                return Ok(None);
+            }
+        }
+    };
     w.commit().await?;
     Ok(Some(answers))
 }
