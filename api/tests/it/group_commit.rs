@@ -12,6 +12,7 @@ crate::both!(
     concurrent_commits_share_transactions_and_a_failure_sinks_nobody,
     retries_and_races_on_one_file_keep_their_meaning_inside_groups,
     a_database_failure_mid_commit_sinks_only_that_commit,
+    accounts_sharing_a_group_keep_their_own_quota_and_log,
 );
 
 /// Uploads the chunks of `n` files without committing them.
@@ -206,4 +207,46 @@ async fn a_database_failure_mid_commit_sinks_only_that_commit(backend: Backend) 
         "the failed commit's quota charge is undone"
     );
     assert!(metric(&server, "cairn_commit_batch_size_count").await < 24.0);
+}
+
+/// Two accounts commit at once into shared transactions, each past its quota: every account
+/// gets exactly the commits that fit (any four of its six files fit, no five do), its own
+/// gap-free log, and usage equal to what it committed.
+async fn accounts_sharing_a_group_keep_their_own_quota_and_log(backend: Backend) {
+    let server = TestServer::start_with(backend, |s| s.quota_bytes = 10_000).await;
+    let alice = server.register("alice").await;
+    let bob = server.register("bob").await;
+    let (a_ups, b_ups) = (prepared(&alice, 6, 100).await, prepared(&bob, 6, 100).await);
+    let commits = [(&alice, &a_ups), (&bob, &b_ups)]
+        .into_iter()
+        .flat_map(|(u, ups)| {
+            ups.iter().enumerate().map(move |(i, up)| async move {
+                let r = u
+                    .commit(&up.upload_id, u.session.root_id, &format!("f{i}"), None)
+                    .await;
+                (u.session.user_id, i, r.status())
+            })
+        });
+    let answers = futures::future::join_all(commits).await;
+    for u in [&alice, &bob] {
+        let mine: Vec<_> = answers
+            .iter()
+            .filter(|a| a.0 == u.session.user_id)
+            .collect();
+        let ok: Vec<usize> = mine
+            .iter()
+            .filter(|a| a.2 == StatusCode::OK)
+            .map(|a| a.1)
+            .collect();
+        assert_eq!(ok.len(), 4, "{mine:?}");
+        assert!(mine
+            .iter()
+            .all(|a| a.2 == StatusCode::OK || a.2 == StatusCode::INSUFFICIENT_STORAGE));
+        assert_eq!(seqs(u).await, (1..=4).collect::<Vec<_>>());
+        let me: wire::MeResponse = u.ok(Method::GET, "/api/v1/me", None).await;
+        let sizes: u64 = ok.iter().map(|&i| 2000 + i as u64).sum();
+        assert_eq!(me.used_bytes, sizes);
+        assert_eq!(u.names(u.session.root_id).await.len(), 4);
+    }
+    assert!(metric(&server, "cairn_commit_batch_size_count").await < 12.0);
 }
