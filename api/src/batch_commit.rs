@@ -153,20 +153,19 @@ async fn plan(
         return Ok((fast, Seqs::new()));
     }
     // Retried keys are answered from their record by the one-at-a-time path.
-    let devices = distinct(fast.iter().map(|f| batch[f.at].caller.device_id));
-    let keys: Vec<&str> = fast
+    let keys: Vec<(i64, String)> = fast
         .iter()
-        .map(|f| batch[f.at].req.idempotency_key.as_str())
+        .map(|f| {
+            let c = &batch[f.at];
+            (c.caller.device_id, c.req.idempotency_key.clone())
+        })
         .collect();
     let sql = format!(
-        "SELECT device_id, key FROM idempotency WHERE device_id IN ({}) AND key IN ({})",
-        list(1, devices.len()),
-        list(1 + devices.len(), keys.len())
+        "SELECT i.device_id, i.key FROM (VALUES {}) AS w \
+         JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2",
+        rows(1, keys.len(), 2)
     );
-    let mut q = bind_all(sqlx::query(&sql), &devices);
-    for k in &keys {
-        q = q.bind(*k);
-    }
+    let q = bind_pairs(sqlx::query(&sql), &keys);
     let replayed: HashSet<(i64, String)> = q
         .fetch_all(&mut **tx)
         .await?
@@ -186,26 +185,35 @@ async fn plan(
 
     // The folders, and what their names hold now.
     let parent_ids = distinct(fast.iter().map(|f| f.parent_id));
-    let parents = node_rows(
-        tx,
-        &format!("n.id IN ({})", list(1, parent_ids.len())),
-        &parent_ids,
-        &[],
-    )
-    .await?;
-    let parents: HashMap<i64, NodeRow> = parents.into_iter().map(|(p, _)| (p.node.id, p)).collect();
-    let name_keys: Vec<String> = distinct(fast.iter().map(|f| f.name.key.clone()));
-    let children = node_rows(
-        tx,
-        &format!(
-            "n.parent_id IN ({}) AND n.name_key IN ({})",
-            list(1, parent_ids.len()),
-            list(1 + parent_ids.len(), name_keys.len())
-        ),
-        &parent_ids,
-        &name_keys,
-    )
-    .await?;
+    let sql = format!(
+        "SELECT {NODE_COLUMNS} FROM {NODE_FROM} WHERE n.id IN ({}) AND n.deleted_at IS NULL",
+        list(1, parent_ids.len())
+    );
+    let parents: HashMap<i64, NodeRow> = bind_all(sqlx::query(&sql), &parent_ids)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let p = node_from_row(r);
+            (p.node.id, p)
+        })
+        .collect();
+    // Exact (folder, name) pairs joined from a list: one index probe each. (`parent IN (…) AND
+    // name IN (…)` made PostgreSQL walk every child of a large folder.)
+    let wanted: Vec<(i64, String)> =
+        distinct(fast.iter().map(|f| (f.parent_id, f.name.key.clone())));
+    let sql = format!(
+        "SELECT {NODE_COLUMNS}, n.name_key FROM (VALUES {}) AS w \
+         JOIN nodes n ON n.parent_id = w.column1 AND n.name_key = w.column2 \
+         LEFT JOIN versions v ON v.id = n.version_id WHERE n.deleted_at IS NULL",
+        rows(1, wanted.len(), 2)
+    );
+    let children: Vec<(NodeRow, String)> = bind_pairs(sqlx::query(&sql), &wanted)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| (node_from_row(r), r.get(9)))
+        .collect();
     let held: HashMap<(i64, String), NodeRow> = children
         .into_iter()
         .filter_map(|(c, key)| Some(((c.node.parent_id?, key), c)))
@@ -256,30 +264,31 @@ async fn pin_chunks(
     batch: &[Commit<'_>],
     fast: Vec<Fast>,
 ) -> sqlx::Result<Vec<Fast>> {
-    let ns = distinct(fast.iter().map(|f| batch[f.at].caller.namespace_id));
-    let hashes: Vec<String> = distinct(
-        fast.iter()
-            .flat_map(|f| batch[f.at].upload.manifest.chunks.iter())
-            .map(|c| c.hash.to_string()),
-    );
+    let wanted: Vec<(i64, String)> = distinct(fast.iter().flat_map(|f| {
+        let c = &batch[f.at];
+        let ns = c.caller.namespace_id;
+        c.upload
+            .manifest
+            .chunks
+            .iter()
+            .map(move |ch| (ns, ch.hash.to_string()))
+    }));
     let lock = match backend {
         Backend::Postgres => " FOR SHARE OF c",
         Backend::Sqlite => "",
     };
     let mut usable = HashSet::new();
-    for part in hashes.chunks(ROWS) {
+    for part in wanted.chunks(ROWS) {
         let sql = format!(
-            "SELECT u.namespace_id, c.hash FROM chunks c \
-             JOIN namespace_chunks u ON u.hash = c.hash \
-             WHERE u.namespace_id IN ({}) AND c.hash IN ({}){lock}",
-            list(1, ns.len()),
-            list(1 + ns.len(), part.len())
+            "SELECT u.namespace_id, c.hash FROM (VALUES {}) AS w \
+             JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
+             JOIN chunks c ON c.hash = u.hash{lock}",
+            rows(1, part.len(), 2)
         );
-        let mut q = bind_all(sqlx::query(&sql), &ns);
-        for h in part {
-            q = q.bind(h);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
+        for r in bind_pairs(sqlx::query(&sql), part)
+            .fetch_all(&mut **tx)
+            .await?
+        {
             usable.insert((r.get::<i64, _>(0), r.get::<String, _>(1)));
         }
     }
@@ -635,20 +644,10 @@ where
     q
 }
 
-/// Live nodes matching `filter`, each with its name key; binds the integers, then the strings.
-async fn node_rows(
-    tx: &mut Transaction<'static, Any>,
-    filter: &str,
-    ints: &[i64],
-    strings: &[String],
-) -> sqlx::Result<Vec<(NodeRow, String)>> {
-    let sql = format!(
-        "SELECT {NODE_COLUMNS}, n.name_key FROM {NODE_FROM} WHERE {filter} AND n.deleted_at IS NULL"
-    );
-    let q = bind_all(bind_all(sqlx::query(&sql), ints), strings);
-    Ok(q.fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| (node_from_row(r), r.get(9)))
-        .collect())
+/// Binds `(integer, text)` pairs, in order, as the rows of a two-column `VALUES` list.
+fn bind_pairs<'q>(mut q: Query<'q>, pairs: &[(i64, String)]) -> Query<'q> {
+    for (i, s) in pairs {
+        q = q.bind(*i).bind(s.clone());
+    }
+    q
 }
