@@ -124,12 +124,22 @@ async fn run_backend(
     let server = Server::start(url, data_dir).await?;
     let mut rows = Vec::new();
     let users = server.users(64, "c").await?;
-    for clients in CLIENTS {
+    // BENCH_CLIENTS=64 (a comma list) runs some of the client counts (for profiling).
+    let only: Vec<usize> = std::env::var("BENCH_CLIENTS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    for clients in CLIENTS
+        .into_iter()
+        .filter(|c| only.is_empty() || only.contains(c))
+    {
         let raw = raw_commits(raw_url, clients, phase).await?;
         let pgbench = match pg {
             Some(db) => pgbench(db, clients, phase)?,
             None => None,
         };
+        println!("  {clients:>2} clients: API phase starts");
         let (api, batch) = server.commits(&users[..clients], phase).await?;
         println!(
             "  {clients:>2} clients: raw {raw:.0}/s, pgbench {}, API {api:.0}/s ({batch:.1} commits per transaction)",

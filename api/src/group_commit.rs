@@ -41,10 +41,25 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the writer task; it ends when the last `Committer` clone is dropped.
+    /// Starts the writer on a thread and runtime of its own; it ends when the last `Committer`
+    /// clone is dropped. Its own thread because a batch is a chain of a dozen statements, and
+    /// on the shared runtime every one of them waited its turn behind the request tasks that
+    /// were queueing the next batch: the writer was slow to write while the CPU sat idle.
     pub fn start(db: Arc<Db>, metrics: Arc<Metrics>) -> Committer {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db, metrics, rx));
+        std::thread::Builder::new()
+            .name("cairn-commit".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(writer(db, metrics, rx)),
+                    // Callers see "the commit writer has stopped".
+                    Err(e) => tracing::error!(error = %e, "cannot start the commit writer"),
+                }
+            })
+            .expect("cannot spawn the commit writer thread");
         Committer { queue }
     }
 
@@ -124,7 +139,7 @@ async fn write_batch(
     batch: &[Job],
     careful: bool,
 ) -> sqlx::Result<Option<Vec<ApiResult<CommitResponse>>>> {
-    let mut w = db.write().await?;
+    let mut w = db.write_commits().await?;
     let answers = if careful {
         let mut answers = Vec::with_capacity(batch.len());
         for job in batch {

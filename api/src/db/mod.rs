@@ -35,6 +35,8 @@ pub enum Backend {
 
 pub struct Db {
     pub pool: AnyPool,
+    /// Connections reserved for the group committer (`write_commits`).
+    commit_pool: AnyPool,
     pub backend: Backend,
     write_lock: Mutex<()>,
     /// Where committed changes are announced (SSE). Owned here so every writer reaches it.
@@ -51,14 +53,19 @@ pub struct WriteTx<'a> {
 }
 
 impl WriteTx<'_> {
-    pub async fn commit(self) -> sqlx::Result<()> {
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        if self._guard.is_none() {
+            return self.tx.commit().await;
+        }
+        // Still the only writer: the change rows past the mark are exactly what this
+        // transaction adds (or what an earlier writer committed without announcing). Read on
+        // this transaction's own connection, not the shared pool, where the writer would
+        // queue behind every waiting request; announced once the commit is durable.
+        let fresh = self.db.unannounced_sqlite(&mut self.tx).await;
         self.tx.commit().await?;
-        if self._guard.is_some() {
-            // Still the only writer: the rows past the mark are exactly what we committed
-            // (or what an earlier writer committed without announcing).
-            if let Err(e) = self.db.announce_sqlite().await {
-                tracing::warn!(error = %e, "cannot announce committed changes");
-            }
+        match fresh {
+            Ok(fresh) => self.db.announce_sqlite(fresh),
+            Err(e) => tracing::warn!(error = %e, "cannot announce committed changes"),
         }
         Ok(())
     }
@@ -80,27 +87,21 @@ impl Db {
         } else {
             anyhow::bail!("unsupported database URL scheme (use sqlite:// or postgres://)");
         };
-        let mut options = AnyPoolOptions::new().max_connections(match backend {
-            Backend::Sqlite => 8,
-            Backend::Postgres => 16,
-        });
-        if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // FULL: an acknowledged commit survives a power cut. WAL: readers never
-                    // wait for the writer.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            });
-        }
-        let pool = options
-            .connect(url)
-            .await
+        let pool = pool_options(
+            backend,
+            match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            },
+        )
+        .connect(url)
+        .await
+        .context("cannot open the metadata database")?;
+        // The group committer's own connection, so a batch never queues behind a crowd of
+        // requests waiting for the shared pool (the second one serves a careful rerun).
+        // Lazy: its connections open on the writer's own runtime (`group_commit`).
+        let commit_pool = pool_options(backend, 2)
+            .connect_lazy(url)
             .context("cannot open the metadata database")?;
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await,
@@ -117,6 +118,7 @@ impl Db {
         };
         Ok(Db {
             pool,
+            commit_pool,
             backend,
             write_lock: Mutex::new(()),
             hub: Hub::new(),
@@ -124,39 +126,77 @@ impl Db {
         })
     }
 
-    /// Publishes the newest seq of every namespace that gained change rows since the last call.
-    /// Called with the SQLite writer lock held.
-    async fn announce_sqlite(&self) -> sqlx::Result<()> {
+    /// The change rows past the announced mark: (top rowid, namespace, newest seq) per
+    /// namespace. Called with the SQLite writer lock held.
+    async fn unannounced_sqlite(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> sqlx::Result<Vec<(i64, i64, i64)>> {
+        use sqlx::Row as _;
         let from = self.announced_rowid.load(Ordering::Acquire);
         let rows = sqlx::query(
             "SELECT CAST(MAX(rowid) AS BIGINT), namespace_id, MAX(seq) FROM changes \
              WHERE rowid > $1 GROUP BY namespace_id",
         )
         .bind(from)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut **tx)
         .await?;
-        let mut top = from;
-        for r in &rows {
-            use sqlx::Row as _;
-            top = top.max(r.get::<i64, _>(0));
-            self.hub.publish(r.get(1), r.get(2));
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    /// Publishes committed rows found by `unannounced_sqlite` and moves the mark past them.
+    fn announce_sqlite(&self, fresh: Vec<(i64, i64, i64)>) {
+        let mut top = self.announced_rowid.load(Ordering::Acquire);
+        for (rowid, namespace, seq) in fresh {
+            top = top.max(rowid);
+            self.hub.publish(namespace, seq);
         }
         self.announced_rowid.store(top, Ordering::Release);
-        Ok(())
     }
 
     pub async fn write(&self) -> sqlx::Result<WriteTx<'_>> {
+        self.write_on(&self.pool).await
+    }
+
+    /// A write transaction on the group committer's reserved connections.
+    pub async fn write_commits(&self) -> sqlx::Result<WriteTx<'_>> {
+        self.write_on(&self.commit_pool).await
+    }
+
+    async fn write_on(&self, pool: &AnyPool) -> sqlx::Result<WriteTx<'_>> {
         let guard = match self.backend {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        let tx = pool.begin().await?;
         Ok(WriteTx {
             tx,
             _guard: guard,
             db: self,
         })
     }
+}
+
+fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().max_connections(max);
+    if backend != Backend::Sqlite {
+        return options;
+    }
+    options.after_connect(|conn, _| {
+        Box::pin(async move {
+            // FULL: an acknowledged commit survives a power cut. WAL: readers never wait for
+            // the writer.
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+            )
+            .await?;
+            Ok(())
+        })
+    })
 }
 
 pub fn now_ms() -> i64 {
