@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use sqlx::{Any, Row as _, Transaction};
-use wire::{CommitRequest, CommitResponse, Node, NodeKind};
+use wire::{CommitRequest, CommitResponse, NodeKind};
 
 use crate::commit;
 use crate::db::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
@@ -385,22 +385,14 @@ async fn write(
         .zip(&version_ids)
         .map(|(f, &version_id)| {
             let manifest = &batch[f.at].upload.manifest;
-            let node = Node {
-                id: f.node_id.unwrap_or_default(),
-                parent_id: Some(f.parent_id),
-                name: f.name.display.clone(),
-                kind: NodeKind::File,
-                version_id: Some(version_id),
-                size: manifest.size,
-                content_hash: Some(manifest.hash),
-                modified_at: now,
-            };
-            let answer = CommitResponse {
-                node,
+            let answer = commit::written(
+                f.node_id.unwrap_or_default(),
+                f.parent_id,
+                f.name.display.clone(),
+                manifest,
                 version_id,
-                unchanged: false,
-                conflict: None,
-            };
+                now,
+            );
             (f.at, answer)
         })
         .collect();
@@ -537,23 +529,7 @@ async fn insert_chunk_lists(
                 .map(move |(i, c)| (v, i, c))
         })
         .collect();
-    for part in all.chunks(ROWS) {
-        let sql = format!(
-            "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) VALUES {}",
-            rows(1, part.len(), 5)
-        );
-        let mut q = sqlx::query(&sql);
-        for (v, i, c) in part {
-            q = q
-                .bind(*v)
-                .bind(*i as i64)
-                .bind(c.hash.to_string())
-                .bind(c.offset as i64)
-                .bind(c.size as i64);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
+    crate::db::chunks::insert_chunk_rows(tx, &all).await
 }
 
 /// The change-log entries, numbered up to each namespace's new seq (moved on by `charge`) in

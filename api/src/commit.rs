@@ -214,23 +214,15 @@ async fn write(
         .await?;
     nodes::log_change(tx, caller.namespace_id, node_id, "version").await?;
 
-    // What `nodes::get` would read back, without the round trip.
-    let node = Node {
-        id: node_id,
-        parent_id: Some(p.parent_id),
-        name: p.name.display,
-        kind: NodeKind::File,
-        version_id: Some(version_id),
-        size: manifest.size,
-        content_hash: Some(manifest.hash),
-        modified_at: now,
-    };
-    let response = CommitResponse {
-        node,
+    let mut response = written(
+        node_id,
+        p.parent_id,
+        p.name.display,
+        manifest,
         version_id,
-        unchanged: false,
-        conflict: p.conflict,
-    };
+        now,
+    );
+    response.conflict = p.conflict;
     sqlx::query(
         "INSERT INTO idempotency (device_id, key, response, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -252,6 +244,33 @@ async fn write(
         "commit written"
     );
     Ok(response)
+}
+
+/// The answer for a version just written: what `nodes::get` would read back, without the
+/// round trip.
+pub fn written(
+    node_id: i64,
+    parent_id: i64,
+    name: String,
+    manifest: &wire::Manifest,
+    version_id: i64,
+    now: i64,
+) -> CommitResponse {
+    CommitResponse {
+        node: Node {
+            id: node_id,
+            parent_id: Some(parent_id),
+            name,
+            kind: NodeKind::File,
+            version_id: Some(version_id),
+            size: manifest.size,
+            content_hash: Some(manifest.hash),
+            modified_at: now,
+        },
+        version_id,
+        unchanged: false,
+        conflict: None,
+    }
 }
 
 async fn author_of(

@@ -159,7 +159,7 @@ async fn write_batch(
             Ok(answers) => answers,
             Err(e) => {
                 tracing::warn!(error = %e, "batch failed; running it again one commit at a time");
-                // Dropping `w` rolls the transaction back.
+                w.rollback().await?;
                 return Ok(None);
             }
         }

@@ -40,30 +40,43 @@ pub async fn insert_version_chunks(
     version_id: i64,
     chunks: &[ChunkRef],
 ) -> sqlx::Result<()> {
-    // Several rows per statement: a 10 GiB file has ~10k chunks.
-    for (b, batch) in chunks.chunks(BATCH / 5).enumerate() {
-        let mut sql = String::from(
-            "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) VALUES ",
+    let rows: Vec<(i64, usize, &ChunkRef)> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (version_id, i, c))
+        .collect();
+    insert_chunk_rows(tx, &rows).await
+}
+
+/// `version_chunks` rows (version, index in its list, chunk), several per statement: a 10 GiB
+/// file has ~10k chunks, and a group commit writes many versions' lists at once.
+pub async fn insert_chunk_rows(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[(i64, usize, &ChunkRef)],
+) -> sqlx::Result<()> {
+    for part in rows.chunks(BATCH / 5) {
+        let values: Vec<String> = (0..part.len())
+            .map(|i| {
+                let p = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) VALUES {}",
+            values.join(", ")
         );
-        for i in 0..batch.len() {
-            let p = i * 5;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5
-            ));
-        }
         let mut q = sqlx::query(&sql);
-        for (i, c) in batch.iter().enumerate() {
+        for (version_id, idx, c) in part {
             q = q
-                .bind(version_id)
-                .bind((b * (BATCH / 5) + i) as i64)
+                .bind(*version_id)
+                .bind(*idx as i64)
                 .bind(c.hash.to_string())
                 .bind(c.offset as i64)
                 .bind(c.size as i64);

@@ -71,6 +71,14 @@ impl WriteTx<'_> {
     }
 }
 
+impl WriteTx<'_> {
+    /// Rolls back now (dropping a `WriteTx` rolls back too, but only when sqlx next uses the
+    /// connection).
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
 pub type Row = AnyRow;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -171,7 +179,14 @@ impl Db {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
         };
-        let tx = pool.begin().await?;
+        let tx = match self.backend {
+            // IMMEDIATE: take SQLite's write lock now, waiting (busy_timeout) for it. A write
+            // transaction dropped on an error path releases our lock at once but is rolled
+            // back only when sqlx next touches its connection; a deferred transaction that
+            // read first and then found that lock held would fail with SQLITE_BUSY at once.
+            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => pool.begin().await?,
+        };
         Ok(WriteTx {
             tx,
             _guard: guard,
