@@ -226,24 +226,23 @@ async fn plan(
         if parent.namespace_id != c.caller.namespace_id || parent.node.kind != NodeKind::Folder {
             return false;
         }
-        match held.get(&(f.parent_id, f.name.key.clone())) {
-            None => true,
-            Some(e) if e.node.kind == NodeKind::Folder => false,
-            Some(e) if e.node.content_hash == Some(c.upload.manifest.hash) => false,
-            Some(e) if c.req.base_version.is_some() && c.req.base_version == e.node.version_id => {
-                match names::check(&e.node.name) {
-                    Ok(name) => {
-                        f.name = name;
-                        f.node_id = Some(e.node.id);
-                        f.parent_version = e.node.version_id;
-                        f.delta -= e.node.size as i64;
-                        true
-                    }
-                    Err(_) => false,
+        let held = held
+            .get(&(f.parent_id, f.name.key.clone()))
+            .map(|e| &e.node);
+        match (commit::find(held, &c.upload.manifest, c.req), held) {
+            (commit::Outcome::NewFile, _) => true,
+            (commit::Outcome::NextVersion, Some(e)) => match names::check(&e.name) {
+                Ok(name) => {
+                    f.name = name;
+                    f.node_id = Some(e.id);
+                    f.parent_version = e.version_id;
+                    f.delta -= e.size as i64;
+                    true
                 }
-            }
-            // A stale base: a conflicted copy, made one at a time.
-            Some(_) => false,
+                Err(_) => false,
+            },
+            // Refusals, unchanged content and conflicted copies go one at a time.
+            _ => false,
         }
     });
     if fast.is_empty() {

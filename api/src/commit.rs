@@ -107,16 +107,17 @@ async fn plan(
     let parent_id = parent.node.id;
 
     let mut replaced_size = 0u64;
-    let placement = match nodes::child_by_name(tx, parent_id, &name).await? {
-        None => Placement {
+    let held = nodes::child_by_name(tx, parent_id, &name).await?;
+    let placement = match (find(held.as_ref().map(|e| &e.node), manifest, req), held) {
+        (Outcome::NewFile, _) | (_, None) => Placement {
             parent_id,
             node_id: None,
             name,
             parent_version: None,
             conflict: None,
         },
-        Some(e) if e.node.kind == NodeKind::Folder => return Err(ApiError::NameTaken),
-        Some(e) if e.node.content_hash == Some(manifest.hash) => {
+        (Outcome::Folder, _) => return Err(ApiError::NameTaken),
+        (Outcome::Unchanged, Some(e)) => {
             // Same bytes as the current version: nothing to write.
             return Ok(Plan::Answer(CommitResponse {
                 version_id: e.node.version_id.unwrap_or_default(),
@@ -125,7 +126,7 @@ async fn plan(
                 conflict: None,
             }));
         }
-        Some(e) if req.base_version.is_some() && req.base_version == e.node.version_id => {
+        (Outcome::NextVersion, Some(e)) => {
             replaced_size = e.node.size;
             Placement {
                 parent_id,
@@ -135,7 +136,7 @@ async fn plan(
                 conflict: None,
             }
         }
-        Some(e) => {
+        (Outcome::StaleBase, Some(e)) => {
             let current = e.node.version_id.unwrap_or_default();
             let author = author_of(tx, current).await?;
             let tag = names::conflict_tag(&caller.device_name, now_ms());
@@ -166,6 +167,33 @@ async fn plan(
         return Err(ApiError::QuotaExceeded);
     }
     Ok(Plan::Write(placement))
+}
+
+/// What a commit becomes, given what its name holds now: the rule both commit paths follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The name is free: a new file.
+    NewFile,
+    /// A folder holds the name: refused.
+    Folder,
+    /// The same bytes as the current version: nothing to write.
+    Unchanged,
+    /// Based on the current version: the next version of that file.
+    NextVersion,
+    /// Based on an older version (or on none): a conflicted copy beside the file.
+    StaleBase,
+}
+
+pub fn find(held: Option<&Node>, manifest: &wire::Manifest, req: &CommitRequest) -> Outcome {
+    match held {
+        None => Outcome::NewFile,
+        Some(e) if e.kind == NodeKind::Folder => Outcome::Folder,
+        Some(e) if e.content_hash == Some(manifest.hash) => Outcome::Unchanged,
+        Some(e) if req.base_version.is_some() && req.base_version == e.version_id => {
+            Outcome::NextVersion
+        }
+        Some(_) => Outcome::StaleBase,
+    }
 }
 
 /// Writes the version the plan decided on. Fails only if the database does.
