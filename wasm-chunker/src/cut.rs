@@ -11,6 +11,12 @@
 //! Since a 64-bit gear hash forgets a byte 64 shifts later and rolling starts 64 bytes before
 //! `min`, every decision depends only on the 64 bytes ending at `x` and on `L` (for chunks with
 //! `min < 64` the window is shorter at the start of a chunk).
+//!
+//! That locality is what makes the scan fast: past the first 64 bytes of a chunk, the hash at
+//! any byte can be computed without rolling from the chunk start, so [`find_cut`] runs four
+//! independent hash chains over four parts of a block side by side. One chain is bound by the
+//! latency of its shift and add; four are bound by how many instructions the processor can
+//! issue, which is what a scan over gigabytes a second has to be.
 
 use crate::gear::GEAR;
 use crate::params::WINDOW;
@@ -107,8 +113,76 @@ fn roll(hash: u64, data: &[u8]) -> u64 {
         .fold(hash, |h, &b| (h << 1).wrapping_add(GEAR[b as usize]))
 }
 
+/// Bytes each lane of [`find_cut`] scans per block: long enough that the 64-byte warm-up of a
+/// lane costs under 1 %, short enough that lanes scanning past a cut waste little.
+const LANE_BYTES: usize = 8 * 1024;
+/// Independent hash chains [`find_cut`] runs side by side.
+const LANES: usize = 4;
+const BLOCK: usize = LANE_BYTES * LANES;
+
 /// Rolls the gear hash over `data` and returns the index of the first byte after which
 /// `hash & mask == 0`; otherwise leaves the rolled hash in `hash`.
+///
+/// The hash after a byte depends only on the 64 bytes ending there (the module docs), so it
+/// can be computed anywhere without rolling from the chunk start. A block of `data` is split in
+/// [`LANES`] consecutive parts, each lane warms up on the 64 bytes before its part, and the
+/// lanes roll in step, one byte each per iteration. The chains do not depend on each other, so
+/// the processor overlaps them: one chain alone is bound by its shift-add latency, four are
+/// bound by instruction throughput (a load, a shift, an add-from-table and a test per byte).
+/// The first cut wins: a lane that hits sends the lanes before it on to the end of their
+/// parts, since any hit there comes earlier in `data`. Tails shorter than a block go through
+/// [`find_cut_serial`].
+#[inline(always)]
+fn find_cut(hash: &mut u64, data: &[u8], mask: u64) -> Option<usize> {
+    let mut h = *hash;
+    let mut blocks = data.chunks_exact(BLOCK);
+    let mut base = 0;
+    for block in blocks.by_ref() {
+        match find_cut_block(h, block.try_into().expect("a whole block"), mask) {
+            Ok(end) => h = end,
+            Err(at) => return Some(base + at),
+        }
+        base += BLOCK;
+    }
+    let found = find_cut_serial(&mut h, blocks.remainder(), mask);
+    *hash = h;
+    found.map(|at| base + at)
+}
+
+/// One block of [`find_cut`]: `Err(index)` of the first cut, or `Ok` with the hash after the
+/// block.
+#[inline(always)]
+fn find_cut_block(h: u64, block: &[u8; BLOCK], mask: u64) -> Result<u64, usize> {
+    let mut hashes = [h; LANES];
+    for (k, hash) in hashes.iter_mut().enumerate().skip(1) {
+        *hash = roll(0, &block[k * LANE_BYTES - WINDOW as usize..k * LANE_BYTES]);
+    }
+    for i in 0..LANE_BYTES {
+        // `k` is a constant once the compiler unrolls this loop: the hashes live in registers.
+        for k in 0..LANES {
+            let byte = block[k * LANE_BYTES + i];
+            hashes[k] = (hashes[k] << 1).wrapping_add(GEAR[byte as usize]);
+            if hashes[k] & mask == 0 {
+                return Err(settle(block, &mut hashes[..k], i, mask).unwrap_or(k * LANE_BYTES + i));
+            }
+        }
+    }
+    Ok(hashes[LANES - 1])
+}
+
+/// Lane `lanes.len()` hit at byte `i` of its part, and no lane hit earlier: the first cut in
+/// the parts of the lanes before it, given their hashes after byte `i`. Those parts come first
+/// in `block`, so a cut there is earlier than the hit.
+#[cold]
+#[inline(never)]
+fn settle(block: &[u8; BLOCK], lanes: &mut [u64], i: usize, mask: u64) -> Option<usize> {
+    lanes.iter_mut().enumerate().find_map(|(k, h)| {
+        let from = k * LANE_BYTES + i + 1;
+        find_cut_serial(h, &block[from..(k + 1) * LANE_BYTES], mask).map(|n| from + n)
+    })
+}
+
+/// The serial form of [`find_cut`] for short slices.
 ///
 /// Four bytes per iteration: the four intermediate hashes are computed from the hash before
 /// the group, `h_k = (h << k) + t_k`, where `t_k` depends only on the data. That keeps the
@@ -116,7 +190,7 @@ fn roll(hash: u64, data: &[u8]) -> u64 {
 /// carries a shift and an add per byte), the idea of FastCDC 2020's two-bytes-per-iteration
 /// rolling taken one step further. The result is exactly that of the byte-at-a-time rule.
 #[inline(always)]
-fn find_cut(hash: &mut u64, data: &[u8], mask: u64) -> Option<usize> {
+fn find_cut_serial(hash: &mut u64, data: &[u8], mask: u64) -> Option<usize> {
     let mut h = *hash;
     let mut quads = data.chunks_exact(4);
     let mut base = 0;
@@ -222,6 +296,28 @@ mod tests {
             (100, 128, 130),
             (63, 64, 65),
             (65, 512, 4096),
+        ] {
+            let params = ChunkerParams::new(min, avg, max).unwrap();
+            assert_eq!(
+                cut_points(&params, &data),
+                reference(&params, &data),
+                "{min}/{avg}/{max}"
+            );
+        }
+    }
+
+    /// Chunks long enough for the lanes of `find_cut`, with cuts rare (whole blocks pass) and
+    /// frequent (several lanes hit in one block, in any order).
+    #[test]
+    fn the_lanes_match_the_byte_at_a_time_rule() {
+        let data = noise(3 << 20, 11);
+        for (min, avg, max) in [
+            (64 << 10, 256 << 10, 1 << 20),
+            (1000, 32 << 10, 1 << 20),
+            (1, 64 << 10, 1 << 20),
+            (63, 4096, 1 << 20),
+            (20_000, 1 << 20, 1 << 20),
+            (40_000, 64 << 10, 200_000),
         ] {
             let params = ChunkerParams::new(min, avg, max).unwrap();
             assert_eq!(
