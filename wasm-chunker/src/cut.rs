@@ -113,12 +113,13 @@ fn roll(hash: u64, data: &[u8]) -> u64 {
         .fold(hash, |h, &b| (h << 1).wrapping_add(GEAR[b as usize]))
 }
 
-/// Bytes each lane of [`find_cut`] scans per block: long enough that the 64-byte warm-up of a
-/// lane costs under 1 %, short enough that lanes scanning past a cut waste little.
+/// Most bytes each lane of [`find_cut`] scans per block: long enough that the 64-byte warm-up
+/// of a lane costs under 1 %, short enough that lanes scanning past a cut waste little.
 const LANE_BYTES: usize = 8 * 1024;
 /// Independent hash chains [`find_cut`] runs side by side.
 const LANES: usize = 4;
-const BLOCK: usize = LANE_BYTES * LANES;
+/// Shorter than this, a slice is scanned serially: the lanes' warm-ups would not pay.
+const LANED_MIN: usize = LANES * 4 * WINDOW as usize;
 
 /// Rolls the gear hash over `data` and returns the index of the first byte after which
 /// `hash & mask == 0`; otherwise leaves the rolled hash in `hash`.
@@ -130,40 +131,48 @@ const BLOCK: usize = LANE_BYTES * LANES;
 /// the processor overlaps them: one chain alone is bound by its shift-add latency, four are
 /// bound by instruction throughput (a load, a shift, an add-from-table and a test per byte).
 /// The first cut wins: a lane that hits sends the lanes before it on to the end of their
-/// parts, since any hit there comes earlier in `data`. Tails shorter than a block go through
-/// [`find_cut_serial`].
-#[inline(always)]
+/// parts, since any hit there comes earlier in `data`. Blocks shrink to fit the end of
+/// `data`; only the last few bytes go through [`find_cut_serial`].
+///
+/// Not inlined: inlined into the chunker's loop beside the hasher, the lanes ran out of
+/// registers and chunk + hash got slower while the scan alone got faster.
+#[inline(never)]
 fn find_cut(hash: &mut u64, data: &[u8], mask: u64) -> Option<usize> {
     let mut h = *hash;
-    let mut blocks = data.chunks_exact(BLOCK);
     let mut base = 0;
-    for block in blocks.by_ref() {
-        match find_cut_block(h, block.try_into().expect("a whole block"), mask) {
+    while data.len() - base >= LANED_MIN {
+        let lane = ((data.len() - base) / LANES).min(LANE_BYTES);
+        match find_cut_block(h, &data[base..base + lane * LANES], lane, mask) {
             Ok(end) => h = end,
             Err(at) => return Some(base + at),
         }
-        base += BLOCK;
+        base += lane * LANES;
     }
-    let found = find_cut_serial(&mut h, blocks.remainder(), mask);
+    let found = find_cut_serial(&mut h, &data[base..], mask);
     *hash = h;
     found.map(|at| base + at)
 }
 
-/// One block of [`find_cut`]: `Err(index)` of the first cut, or `Ok` with the hash after the
-/// block.
+/// One block of [`find_cut`], `LANES` parts of `lane` bytes: `Err(index)` of the first cut, or
+/// `Ok` with the hash after the block.
 #[inline(always)]
-fn find_cut_block(h: u64, block: &[u8; BLOCK], mask: u64) -> Result<u64, usize> {
+fn find_cut_block(h: u64, block: &[u8], lane: usize, mask: u64) -> Result<u64, usize> {
+    let (p0, rest) = block.split_at(lane);
+    let (p1, rest) = rest.split_at(lane);
+    let (p2, p3) = rest.split_at(lane);
+    // Equal lengths, stated so, let the compiler drop the bounds checks in the loop.
+    let parts = [p0, &p1[..lane], &p2[..lane], &p3[..lane]];
     let mut hashes = [h; LANES];
     for (k, hash) in hashes.iter_mut().enumerate().skip(1) {
-        *hash = roll(0, &block[k * LANE_BYTES - WINDOW as usize..k * LANE_BYTES]);
+        *hash = roll(0, &block[k * lane - WINDOW as usize..k * lane]);
     }
-    for i in 0..LANE_BYTES {
+    for i in 0..lane {
         // `k` is a constant once the compiler unrolls this loop: the hashes live in registers.
         for k in 0..LANES {
-            let byte = block[k * LANE_BYTES + i];
+            let byte = parts[k][i];
             hashes[k] = (hashes[k] << 1).wrapping_add(GEAR[byte as usize]);
             if hashes[k] & mask == 0 {
-                return Err(settle(block, &mut hashes[..k], i, mask).unwrap_or(k * LANE_BYTES + i));
+                return Err(settle(&parts, &mut hashes[..k], i, mask).unwrap_or(k * lane + i));
             }
         }
     }
@@ -172,13 +181,13 @@ fn find_cut_block(h: u64, block: &[u8; BLOCK], mask: u64) -> Result<u64, usize> 
 
 /// Lane `lanes.len()` hit at byte `i` of its part, and no lane hit earlier: the first cut in
 /// the parts of the lanes before it, given their hashes after byte `i`. Those parts come first
-/// in `block`, so a cut there is earlier than the hit.
+/// in the block, so a cut there is earlier than the hit.
 #[cold]
 #[inline(never)]
-fn settle(block: &[u8; BLOCK], lanes: &mut [u64], i: usize, mask: u64) -> Option<usize> {
+fn settle(parts: &[&[u8]; LANES], lanes: &mut [u64], i: usize, mask: u64) -> Option<usize> {
+    let lane = parts[0].len();
     lanes.iter_mut().enumerate().find_map(|(k, h)| {
-        let from = k * LANE_BYTES + i + 1;
-        find_cut_serial(h, &block[from..(k + 1) * LANE_BYTES], mask).map(|n| from + n)
+        find_cut_serial(h, &parts[k][i + 1..], mask).map(|n| k * lane + i + 1 + n)
     })
 }
 
