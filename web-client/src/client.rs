@@ -224,9 +224,7 @@ impl Client {
         on_chunk: js_sys::Function,
         on_progress: js_sys::Function,
     ) -> Result<JsValue, JsValue> {
-        let d: DownloadResponse = self
-            .get(&format!("{}/{}/download", paths::NODES, node_id as i64))
-            .await?;
+        let d = self.download_plan(node_id).await?;
         self.fetch_in_order(
             &d,
             d.manifest.chunks.iter().collect(),
@@ -251,9 +249,7 @@ impl Client {
         on_chunk: js_sys::Function,
         on_progress: js_sys::Function,
     ) -> Result<JsValue, JsValue> {
-        let d: DownloadResponse = self
-            .get(&format!("{}/{}/download", paths::NODES, node_id as i64))
-            .await?;
+        let d = self.download_plan(node_id).await?;
         let contents = serde_json::json!({ "node": d.node, "chunks": d.manifest.chunks });
         let have = settle(on_manifest.call1(&JsValue::NULL, &http::to_js(&contents))?).await?;
         let have = have
@@ -282,9 +278,7 @@ impl Client {
         node_id: f64,
         on_progress: js_sys::Function,
     ) -> Result<web_sys::Blob, JsValue> {
-        let d: DownloadResponse = self
-            .get(&format!("{}/{}/download", paths::NODES, node_id as i64))
-            .await?;
+        let d = self.download_plan(node_id).await?;
         let total = d.manifest.size as f64;
         let done = std::cell::Cell::new(0f64);
         let fetched: HashMap<Hash, js_sys::Uint8Array> = futures::stream::iter(d.chunks.iter())
@@ -310,6 +304,12 @@ impl Client {
 }
 
 impl Client {
+    /// A file's manifest and a signed URL per distinct chunk: where every download starts.
+    async fn download_plan(&self, node_id: f64) -> Result<DownloadResponse, Failure> {
+        self.get(&format!("{}/{}/download", paths::NODES, node_id as i64))
+            .await
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_owned()
