@@ -163,7 +163,8 @@ fn find_cut_block(h: u64, block: &[u8], lane: usize, mask: u64) -> Result<u64, u
     // Equal lengths, stated so, let the compiler drop the bounds checks in the loop.
     let parts = [p0, &p1[..lane], &p2[..lane], &p3[..lane]];
     let mut hashes = [h; LANES];
-    for (k, hash) in hashes.iter_mut().enumerate().skip(1) {
+    // Lane 0 goes on from `h`; the others warm up on the 64 bytes before their parts.
+    for (k, hash) in (1..).zip(&mut hashes[1..]) {
         *hash = roll(0, &block[k * lane - WINDOW as usize..k * lane]);
     }
     for i in 0..lane {
