@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wire::{Listing, Manifest};
 
-use crate::fixture::{assert_error, bytes, Backend, TestServer};
+use crate::fixture::{assert_error, bytes, fresh_client, Backend, TestServer};
 
 crate::both!(
     malformed_json_and_unknown_routes_answer_json_errors,
@@ -156,8 +156,10 @@ async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_not
     let data = bytes(8, 300_000);
     let (manifest, up) = alice.start_upload(&data).await;
     let target = &up.missing[0];
+    // The store hangs up on a body it refuses: a fresh connection for every PUT.
+    let http = fresh_client();
     let put = |url: String, body: Vec<u8>| {
-        let http = server.http.clone();
+        let http = http.clone();
         async move { http.put(url).body(body).send().await.unwrap() }
     };
     // Other bytes under this chunk's name: refused, never stored.
@@ -230,10 +232,7 @@ async fn oversize_json_bodies_are_refused(backend: Backend) {
     // sees that answer, or, when the server hung up while the body was still being sent, a
     // broken connection (a fresh connection each time, so a retry is never sent down a dead
     // one). Either way nothing is created.
-    let probe = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let probe = fresh_client();
     let mut answered = false;
     for _ in 0..5 {
         let sent = probe

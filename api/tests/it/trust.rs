@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use wire::UploadResponse;
 
-use crate::fixture::{assert_error, bytes, TestServer, User};
+use crate::fixture::{assert_error, bytes, fresh_client, TestServer, User};
 
 /// Which chunk objects are stored (local `chunks/` files or S3 `chunks/` keys).
 async fn stored_chunks(server: &TestServer) -> Vec<String> {
@@ -17,17 +17,8 @@ async fn stored_chunks(server: &TestServer) -> Vec<String> {
     }
 }
 
-/// A client that never reuses a connection: a store may hang up on a request it refuses, and the
-/// next probe must not be sent down that dead connection.
-fn probe() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap()
-}
-
 async fn put(server: &TestServer, url: &str, body: Vec<u8>) -> reqwest::Response {
-    probe()
+    fresh_client()
         .put(server.url(url))
         .body(body)
         .send()
@@ -206,7 +197,7 @@ fn refused(status: StatusCode) -> bool {
 /// A PUT the server refuses: a 4xx, or the connection closed while the refused body was still
 /// being sent (a store may answer early and hang up on a body it will not read).
 async fn put_refused(server: &TestServer, url: &str, body: Vec<u8>) -> bool {
-    match probe().put(server.url(url)).body(body).send().await {
+    match fresh_client().put(server.url(url)).body(body).send().await {
         Ok(r) => refused(r.status()),
         Err(e) => !e.is_connect() && !e.is_timeout(),
     }
@@ -247,7 +238,7 @@ async fn tampered_misdirected_misused_and_oversized_urls_are_refused() {
             "s3={s3} object"
         );
         // Wrong method: a PUT URL used to GET.
-        let r = probe().get(server.url(&a.url)).send().await.unwrap();
+        let r = fresh_client().get(server.url(&a.url)).send().await.unwrap();
         assert!(refused(r.status()), "s3={s3} method: {}", r.status());
         // Oversize: one byte more than the signed length.
         let mut big = body_of(a);
@@ -286,7 +277,11 @@ async fn tampered_misdirected_misused_and_oversized_urls_are_refused() {
         );
         assert_eq!(stored_chunks(&server).await, before);
         let tampered = with_param(&g.url, sig, &"1".repeat(64));
-        let r = probe().get(server.url(&tampered)).send().await.unwrap();
+        let r = fresh_client()
+            .get(server.url(&tampered))
+            .send()
+            .await
+            .unwrap();
         assert!(refused(r.status()), "s3={s3} tampered GET: {}", r.status());
     }
 }
