@@ -13,9 +13,9 @@
 //! `min < 64` the window is shorter at the start of a chunk).
 //!
 //! That locality is what makes the scan fast: past the first 64 bytes of a chunk, the hash at
-//! any byte can be computed without rolling from the chunk start, so [`find_cut`] runs four
-//! independent hash chains over four parts of a block side by side. One chain is bound by the
-//! latency of its shift and add; four are bound by how many instructions the processor can
+//! any byte can be computed without rolling from the chunk start, so [`find_cut`] runs several
+//! independent hash chains over as many parts of a block side by side. One chain is bound by the
+//! latency of its shift and add; several are bound by how many instructions the processor can
 //! issue, which is what a scan over gigabytes a second has to be.
 
 use crate::gear::GEAR;
@@ -116,8 +116,10 @@ fn roll(hash: u64, data: &[u8]) -> u64 {
 /// Most bytes each lane of [`find_cut`] scans per block: long enough that the 64-byte warm-up
 /// of a lane costs under 1 %, short enough that lanes scanning past a cut waste little.
 const LANE_BYTES: usize = 8 * 1024;
-/// Independent hash chains [`find_cut`] runs side by side.
-const LANES: usize = 4;
+/// Independent hash chains [`find_cut`] runs side by side: four natively, two in WASM, where
+/// the engine's code keeps fewer values in registers (in alternating runs of `cargo xtask
+/// bench-chunker`, two lanes gave WASM chunk + hash 916–986 MB/s against 806–967 for four).
+const LANES: usize = if cfg!(target_arch = "wasm32") { 2 } else { 4 };
 /// Shorter than this, a slice is scanned serially: the lanes' warm-ups would not pay.
 const LANED_MIN: usize = LANES * 4 * WINDOW as usize;
 
@@ -128,7 +130,7 @@ const LANED_MIN: usize = LANES * 4 * WINDOW as usize;
 /// can be computed anywhere without rolling from the chunk start. A block of `data` is split in
 /// [`LANES`] consecutive parts, each lane warms up on the 64 bytes before its part, and the
 /// lanes roll in step, one byte each per iteration. The chains do not depend on each other, so
-/// the processor overlaps them: one chain alone is bound by its shift-add latency, four are
+/// the processor overlaps them: one chain alone is bound by its shift-add latency, several are
 /// bound by instruction throughput (a load, a shift, an add-from-table and a test per byte).
 /// The first cut wins: a lane that hits sends the lanes before it on to the end of their
 /// parts, since any hit there comes earlier in `data`. Blocks shrink to fit the end of
@@ -157,11 +159,7 @@ fn find_cut(hash: &mut u64, data: &[u8], mask: u64) -> Option<usize> {
 /// `Ok` with the hash after the block.
 #[inline(always)]
 fn find_cut_block(h: u64, block: &[u8], lane: usize, mask: u64) -> Result<u64, usize> {
-    let (p0, rest) = block.split_at(lane);
-    let (p1, rest) = rest.split_at(lane);
-    let (p2, p3) = rest.split_at(lane);
-    // Equal lengths, stated so, let the compiler drop the bounds checks in the loop.
-    let parts = [p0, &p1[..lane], &p2[..lane], &p3[..lane]];
+    let parts: [&[u8]; LANES] = std::array::from_fn(|k| &block[k * lane..(k + 1) * lane]);
     let mut hashes = [h; LANES];
     // Lane 0 goes on from `h`; the others warm up on the 64 bytes before their parts.
     for (k, hash) in (1..).zip(&mut hashes[1..]) {
