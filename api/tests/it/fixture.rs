@@ -486,7 +486,6 @@ impl User<'_> {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), so failures reproduce.
 /// A client that never reuses a connection. A server may answer a request it refuses before
 /// reading its body and then hang up; a pooled client could send the next request down that
 /// dead connection and fail with `IncompleteMessage`. Use it wherever a test sends refused
@@ -495,6 +494,7 @@ pub fn fresh_client() -> Client {
     Client::builder().pool_max_idle_per_host(0).build().unwrap()
 }
 
+/// Deterministic pseudo-random bytes (xorshift64*), so failures reproduce.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 8);
