@@ -362,15 +362,21 @@ impl Server {
     }
 
     /// Adds `per_user` ready upload sessions per user, in one transaction (setup, not timed).
+    /// Created round-robin across users, as concurrent clients create them, with the server's
+    /// own ids (time-ordered): rows committed together then sit near each other as they would.
     async fn refill(&self, users: &mut [BenchUser], per_user: usize) -> Result<()> {
         let mut w = self.db.write().await?;
         let expires = api::db::now_ms() + 3_600_000;
-        for u in users.iter_mut() {
-            let manifest = serde_json::to_string(&u.manifest)?;
-            for _ in u.spare.len()..per_user {
-                let mut id = [0u8; 16];
-                rand::rngs::OsRng.fill_bytes(&mut id);
-                let id = hex::encode(id);
+        let manifests = users
+            .iter()
+            .map(|u| serde_json::to_string(&u.manifest))
+            .collect::<Result<Vec<_>, _>>()?;
+        for round in 0..per_user {
+            for (u, manifest) in users.iter_mut().zip(&manifests) {
+                if round < u.spare.len() {
+                    continue;
+                }
+                let id = api::db::uploads::new_id();
                 sqlx::query(
                     "INSERT INTO uploads (id, namespace_id, device_id, manifest, created_at, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -378,7 +384,7 @@ impl Server {
                 .bind(&id)
                 .bind(u.session.namespace_id)
                 .bind(u.session.device_id)
-                .bind(&manifest)
+                .bind(manifest)
                 .bind(api::db::now_ms())
                 .bind(expires)
                 .execute(&mut *w.tx)

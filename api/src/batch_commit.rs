@@ -22,6 +22,7 @@ use sqlx::{Any, Row as _, Transaction};
 use wire::{CommitRequest, CommitResponse, NodeKind};
 
 use crate::commit;
+use crate::db::json_rows::{self, Col};
 use crate::db::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
 use crate::db::users::Caller;
 use crate::db::{now_ms, uploads::Upload, Backend};
@@ -35,9 +36,6 @@ pub struct Commit<'a> {
     pub upload: &'a Upload,
     pub req: &'a CommitRequest,
 }
-
-/// Rows per multi-row statement: well under both databases' bound-parameter limits.
-const ROWS: usize = 500;
 
 /// A fast commit as it is planned.
 struct Fast {
@@ -127,12 +125,13 @@ async fn lock_namespaces(
     if backend != Backend::Postgres {
         return Ok(());
     }
-    let ns = distinct(batch.iter().map(|c| c.caller.namespace_id));
+    let ns: Vec<(i64,)> = distinct(batch.iter().map(|c| (c.caller.namespace_id,)));
     let sql = format!(
-        "SELECT id FROM namespaces WHERE id IN ({}) ORDER BY id FOR UPDATE",
-        list(1, ns.len())
+        "SELECT id FROM namespaces WHERE id IN (SELECT column1 FROM {} AS r) ORDER BY id FOR UPDATE",
+        json_rows::table(backend, 1, &[Col::Int])
     );
-    bind_all(sqlx::query(&sql), &ns)
+    sqlx::query(&sql)
+        .bind(json_rows::encode(&ns)?)
         .fetch_all(&mut **tx)
         .await?;
     Ok(())
@@ -161,12 +160,12 @@ async fn plan(
         })
         .collect();
     let sql = format!(
-        "SELECT i.device_id, i.key FROM (VALUES {}) AS w \
+        "SELECT i.device_id, i.key FROM {} AS w \
          JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2",
-        rows(1, keys.len(), 2)
+        json_rows::table(backend, 1, &[Col::Int, Col::Text])
     );
-    let q = bind_pairs(sqlx::query(&sql), &keys);
-    let replayed: HashSet<(i64, String)> = q
+    let replayed: HashSet<(i64, String)> = sqlx::query(&sql)
+        .bind(json_rows::encode(&keys)?)
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -184,12 +183,14 @@ async fn plan(
     }
 
     // The folders, and what their names hold now.
-    let parent_ids = distinct(fast.iter().map(|f| f.parent_id));
+    let parent_ids: Vec<(i64,)> = distinct(fast.iter().map(|f| (f.parent_id,)));
     let sql = format!(
-        "SELECT {NODE_COLUMNS} FROM {NODE_FROM} WHERE n.id IN ({}) AND n.deleted_at IS NULL",
-        list(1, parent_ids.len())
+        "SELECT {NODE_COLUMNS} FROM {NODE_FROM} \
+         WHERE n.id IN (SELECT column1 FROM {} AS r) AND n.deleted_at IS NULL",
+        json_rows::table(backend, 1, &[Col::Int])
     );
-    let parents: HashMap<i64, NodeRow> = bind_all(sqlx::query(&sql), &parent_ids)
+    let parents: HashMap<i64, NodeRow> = sqlx::query(&sql)
+        .bind(json_rows::encode(&parent_ids)?)
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -203,12 +204,13 @@ async fn plan(
     let wanted: Vec<(i64, String)> =
         distinct(fast.iter().map(|f| (f.parent_id, f.name.key.clone())));
     let sql = format!(
-        "SELECT {NODE_COLUMNS}, n.name_key FROM (VALUES {}) AS w \
+        "SELECT {NODE_COLUMNS}, n.name_key FROM {} AS w \
          JOIN nodes n ON n.parent_id = w.column1 AND n.name_key = w.column2 \
          LEFT JOIN versions v ON v.id = n.version_id WHERE n.deleted_at IS NULL",
-        rows(1, wanted.len(), 2)
+        json_rows::table(backend, 1, &[Col::Int, Col::Text])
     );
-    let children: Vec<(NodeRow, String)> = bind_pairs(sqlx::query(&sql), &wanted)
+    let children: Vec<(NodeRow, String)> = sqlx::query(&sql)
+        .bind(json_rows::encode(&wanted)?)
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -252,7 +254,7 @@ async fn plan(
     if fast.is_empty() {
         return Ok((fast, Seqs::new()));
     }
-    charge(tx, batch, fast).await
+    charge(tx, backend, batch, fast).await
 }
 
 /// Keeps the commits whose chunks all exist and are usable by their namespace, and locks those
@@ -276,21 +278,19 @@ async fn pin_chunks(
         Backend::Postgres => " FOR SHARE OF c",
         Backend::Sqlite => "",
     };
-    let mut usable = HashSet::new();
-    for part in wanted.chunks(ROWS) {
-        let sql = format!(
-            "SELECT u.namespace_id, c.hash FROM (VALUES {}) AS w \
-             JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
-             JOIN chunks c ON c.hash = u.hash{lock}",
-            rows(1, part.len(), 2)
-        );
-        for r in bind_pairs(sqlx::query(&sql), part)
-            .fetch_all(&mut **tx)
-            .await?
-        {
-            usable.insert((r.get::<i64, _>(0), r.get::<String, _>(1)));
-        }
-    }
+    let sql = format!(
+        "SELECT u.namespace_id, c.hash FROM {} AS w \
+         JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
+         JOIN chunks c ON c.hash = u.hash{lock}",
+        json_rows::table(backend, 1, &[Col::Int, Col::Text])
+    );
+    let usable: HashSet<(i64, String)> = sqlx::query(&sql)
+        .bind(json_rows::encode(&wanted)?)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     Ok(fast
         .into_iter()
         .filter(|f| {
@@ -310,6 +310,7 @@ async fn pin_chunks(
 /// not on its own). Returns the fast commits left and their namespaces' new seqs.
 async fn charge(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     batch: &[Commit<'_>],
     fast: Vec<Fast>,
 ) -> sqlx::Result<(Vec<Fast>, Seqs)> {
@@ -329,17 +330,14 @@ async fn charge(
     }
     let sql = format!(
         "UPDATE namespaces SET used_bytes = used_bytes + v.column2, seq = seq + v.column3 \
-         FROM (VALUES {}) AS v \
+         FROM {} AS v \
          WHERE namespaces.id = v.column1 \
          AND (v.column2 <= 0 OR namespaces.used_bytes + v.column2 <= v.column4) \
          RETURNING id, seq",
-        rows(1, per_ns.len(), 4)
+        json_rows::table(backend, 1, &[Col::Int; 4])
     );
-    let mut q = sqlx::query(&sql);
-    for (id, bytes, n, quota) in &per_ns {
-        q = q.bind(*id).bind(*bytes).bind(*n).bind(*quota);
-    }
-    let seqs: Seqs = q
+    let seqs: Seqs = sqlx::query(&sql)
+        .bind(json_rows::encode(&per_ns)?)
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -362,20 +360,24 @@ async fn write(
     seqs: &Seqs,
 ) -> sqlx::Result<Vec<(usize, CommitResponse)>> {
     let now = now_ms();
-    insert_nodes(tx, batch, &mut fast, now).await?;
-    let version_ids = insert_versions(tx, batch, &fast, now).await?;
-    insert_chunk_lists(tx, batch, &fast, &version_ids).await?;
+    insert_nodes(tx, backend, batch, &mut fast, now).await?;
+    let version_ids = insert_versions(tx, backend, batch, &fast, now).await?;
+    insert_chunk_lists(tx, backend, batch, &fast, &version_ids).await?;
 
     let sql = format!(
         "UPDATE nodes SET version_id = v.column2, modified_at = v.column3 \
-         FROM (VALUES {}) AS v WHERE nodes.id = v.column1",
-        rows(1, fast.len(), 3)
+         FROM {} AS v WHERE nodes.id = v.column1",
+        json_rows::table(backend, 1, &[Col::Int; 3])
     );
-    let mut q = sqlx::query(&sql);
-    for (f, v) in fast.iter().zip(&version_ids) {
-        q = q.bind(f.node_id).bind(*v).bind(now);
-    }
-    q.execute(&mut **tx).await?;
+    let current: Vec<(Option<i64>, i64, i64)> = fast
+        .iter()
+        .zip(&version_ids)
+        .map(|(f, &v)| (f.node_id, v, now))
+        .collect();
+    sqlx::query(&sql)
+        .bind(json_rows::encode(&current)?)
+        .execute(&mut **tx)
+        .await?;
 
     log_changes(tx, backend, batch, &fast, seqs, now).await?;
 
@@ -396,28 +398,32 @@ async fn write(
         })
         .collect();
 
-    for part in answers.chunks(ROWS) {
-        let sql = format!(
-            "INSERT INTO idempotency (device_id, key, response, created_at) VALUES {}",
-            rows(1, part.len(), 4)
-        );
-        let mut q = sqlx::query(&sql);
-        for (at, answer) in part {
+    let records = answers
+        .iter()
+        .map(|(at, answer)| {
             let c = &batch[*at];
             let json = serde_json::to_string(answer).map_err(|e| sqlx::Error::Encode(e.into()))?;
-            q = q
-                .bind(c.caller.device_id)
-                .bind(&c.req.idempotency_key)
-                .bind(json)
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
-    }
-    let uploads = distinct(fast.iter().map(|f| batch[f.at].upload.id.clone()));
-    for part in uploads.chunks(ROWS) {
-        let sql = format!("DELETE FROM uploads WHERE id IN ({})", list(1, part.len()));
-        bind_all(sqlx::query(&sql), part).execute(&mut **tx).await?;
-    }
+            Ok((c.caller.device_id, &c.req.idempotency_key, json, now))
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let sql = format!(
+        "INSERT INTO idempotency (device_id, key, response, created_at) \
+         SELECT column1, column2, column3, column4 FROM {} AS r",
+        json_rows::table(backend, 1, &[Col::Int, Col::Text, Col::Text, Col::Int])
+    );
+    sqlx::query(&sql)
+        .bind(json_rows::encode(&records)?)
+        .execute(&mut **tx)
+        .await?;
+    let uploads: Vec<(String,)> = distinct(fast.iter().map(|f| (batch[f.at].upload.id.clone(),)));
+    let sql = format!(
+        "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {} AS r)",
+        json_rows::table(backend, 1, &[Col::Text])
+    );
+    sqlx::query(&sql)
+        .bind(json_rows::encode(&uploads)?)
+        .execute(&mut **tx)
+        .await?;
     tracing::info!(commits = answers.len(), "batch of commits written");
     Ok(answers)
 }
@@ -425,45 +431,47 @@ async fn write(
 /// Inserts the new files' nodes and records their ids in `fast`.
 async fn insert_nodes(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     batch: &[Commit<'_>],
     fast: &mut [Fast],
     now: i64,
 ) -> sqlx::Result<()> {
-    let new: Vec<usize> = (0..fast.len())
-        .filter(|&i| fast[i].node_id.is_none())
+    let rows: Vec<(i64, i64, &str, &str)> = fast
+        .iter()
+        .filter(|f| f.node_id.is_none())
+        .map(|f| {
+            let ns = batch[f.at].caller.namespace_id;
+            (
+                ns,
+                f.parent_id,
+                f.name.display.as_str(),
+                f.name.key.as_str(),
+            )
+        })
         .collect();
-    for part in new.chunks(ROWS) {
-        let sql = format!(
-            "INSERT INTO nodes (namespace_id, parent_id, name, name_key, kind, created_at, modified_at) \
-             VALUES {} RETURNING id, parent_id, name_key",
-            rows(1, part.len(), 7)
-        );
-        let mut q = sqlx::query(&sql);
-        for &i in part {
-            let f = &fast[i];
-            q = q
-                .bind(batch[f.at].caller.namespace_id)
-                .bind(f.parent_id)
-                .bind(&f.name.display)
-                .bind(&f.name.key)
-                .bind("file")
-                .bind(now)
-                .bind(now);
-        }
-        let ids: HashMap<(i64, String), i64> = q
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|r| ((r.get(1), r.get(2)), r.get(0)))
-            .collect();
-        for &i in part {
-            let f = &mut fast[i];
-            f.node_id = ids.get(&(f.parent_id, f.name.key.clone())).copied();
-            if f.node_id.is_none() {
-                return Err(sqlx::Error::Protocol(
-                    "an inserted node was not returned".into(),
-                ));
-            }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO nodes (namespace_id, parent_id, name, name_key, kind, created_at, modified_at) \
+         SELECT column1, column2, column3, column4, 'file', $2, $2 FROM {} AS r \
+         RETURNING id, parent_id, name_key",
+        json_rows::table(backend, 1, &[Col::Int, Col::Int, Col::Text, Col::Text])
+    );
+    let ids: HashMap<(i64, String), i64> = sqlx::query(&sql)
+        .bind(json_rows::encode(&rows)?)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| ((r.get(1), r.get(2)), r.get(0)))
+        .collect();
+    for f in fast.iter_mut().filter(|f| f.node_id.is_none()) {
+        f.node_id = ids.get(&(f.parent_id, f.name.key.clone())).copied();
+        if f.node_id.is_none() {
+            return Err(sqlx::Error::Protocol(
+                "an inserted node was not returned".into(),
+            ));
         }
     }
     Ok(())
@@ -472,33 +480,46 @@ async fn insert_nodes(
 /// Inserts one version per fast commit; the ids are in `fast` order.
 async fn insert_versions(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     batch: &[Commit<'_>],
     fast: &[Fast],
     now: i64,
 ) -> sqlx::Result<Vec<i64>> {
-    let mut by_node = HashMap::new();
-    for part in fast.chunks(ROWS) {
-        let sql = format!(
-            "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \
-             VALUES {} RETURNING id, node_id",
-            rows(1, part.len(), 7)
-        );
-        let mut q = sqlx::query(&sql);
-        for f in part {
+    let rows: Vec<(Option<i64>, Option<i64>, i64, String, &str, i64)> = fast
+        .iter()
+        .map(|f| {
             let c = &batch[f.at];
-            q = q
-                .bind(f.node_id)
-                .bind(f.parent_version)
-                .bind(c.upload.manifest.size as i64)
-                .bind(c.upload.manifest.hash.to_string())
-                .bind(&c.upload.manifest.chunker)
-                .bind(c.caller.device_id)
-                .bind(now);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
-            by_node.insert(r.get::<i64, _>(1), r.get::<i64, _>(0));
-        }
-    }
+            let m = &c.upload.manifest;
+            let size = m.size as i64;
+            let hash = m.hash.to_string();
+            (
+                f.node_id,
+                f.parent_version,
+                size,
+                hash,
+                m.chunker.as_str(),
+                c.caller.device_id,
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \
+         SELECT column1, column2, column3, column4, column5, column6, $2 FROM {} AS r \
+         RETURNING id, node_id",
+        json_rows::table(
+            backend,
+            1,
+            &[Col::Int, Col::Int, Col::Int, Col::Text, Col::Text, Col::Int]
+        )
+    );
+    let by_node: HashMap<i64, i64> = sqlx::query(&sql)
+        .bind(json_rows::encode(&rows)?)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(1), r.get(0)))
+        .collect();
     fast.iter()
         .map(|f| {
             f.node_id
@@ -508,9 +529,10 @@ async fn insert_versions(
         .collect()
 }
 
-/// Every version's ordered chunk list, many versions per statement.
+/// Every version's ordered chunk list, in one statement.
 async fn insert_chunk_lists(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     batch: &[Commit<'_>],
     fast: &[Fast],
     version_ids: &[i64],
@@ -528,7 +550,7 @@ async fn insert_chunk_lists(
                 .map(move |(i, c)| (v, i, c))
         })
         .collect();
-    crate::db::chunks::insert_chunk_rows(tx, &all).await
+    crate::db::chunks::insert_chunk_rows(tx, backend, &all).await
 }
 
 /// The change-log entries, numbered up to each namespace's new seq (moved on by `charge`) in
@@ -559,70 +581,35 @@ async fn log_changes(
             (ns, *seq - 1, f.node_id.unwrap_or_default())
         })
         .collect();
-    for part in entries.chunks(ROWS) {
-        let sql = format!(
-            "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) VALUES {}",
-            rows(1, part.len(), 5)
-        );
-        let mut q = sqlx::query(&sql);
-        for (ns, seq, node) in part {
-            q = q.bind(*ns).bind(*seq).bind(*node).bind("version").bind(now);
-        }
-        q.execute(&mut **tx).await?;
-    }
+    let sql = format!(
+        "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
+         SELECT column1, column2, column3, 'version', $2 FROM {} AS r",
+        json_rows::table(backend, 1, &[Col::Int; 3])
+    );
+    sqlx::query(&sql)
+        .bind(json_rows::encode(&entries)?)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     if backend == Backend::Postgres {
-        let payloads: Vec<String> = tops.iter().map(|(ns, seq)| format!("{ns}:{seq}")).collect();
+        let payloads: Vec<(String,)> = tops
+            .iter()
+            .map(|(ns, seq)| (format!("{ns}:{seq}"),))
+            .collect();
         let sql = format!(
-            "SELECT pg_notify($1, v.column1) FROM (VALUES {}) AS v",
-            rows(2, payloads.len(), 1)
+            "SELECT pg_notify($1, v.column1) FROM {} AS v",
+            json_rows::table(backend, 2, &[Col::Text])
         );
-        let mut q = sqlx::query(&sql).bind(crate::hub::PG_CHANNEL);
-        for p in &payloads {
-            q = q.bind(p);
-        }
+        let q = sqlx::query(&sql)
+            .bind(crate::hub::PG_CHANNEL)
+            .bind(json_rows::encode(&payloads)?);
         q.fetch_all(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// `$first, $first+1, …` for `n` parameters.
-fn list(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `($first, …), (…)`: `n` rows of `cols` parameters each.
-fn rows(first: usize, n: usize, cols: usize) -> String {
-    (0..n)
-        .map(|r| format!("({})", list(first + r * cols, cols)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The values in first-seen order, without repeats.
 fn distinct<T: std::hash::Hash + Eq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
     let mut seen = HashSet::new();
     values.filter(|v| seen.insert(v.clone())).collect()
-}
-
-type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
-
-fn bind_all<'q, T>(mut q: Query<'q>, values: &[T]) -> Query<'q>
-where
-    T: sqlx::Encode<'q, Any> + sqlx::Type<Any> + Clone + Send + 'q,
-{
-    for v in values {
-        q = q.bind(v.clone());
-    }
-    q
-}
-
-/// Binds `(integer, text)` pairs, in order, as the rows of a two-column `VALUES` list.
-fn bind_pairs<'q>(mut q: Query<'q>, pairs: &[(i64, String)]) -> Query<'q> {
-    for (i, s) in pairs {
-        q = q.bind(*i).bind(s.clone());
-    }
-    q
 }

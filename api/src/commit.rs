@@ -53,7 +53,7 @@ pub async fn commit_in(
 ) -> ApiResult<CommitResponse> {
     match plan(tx, backend, caller, upload, req).await? {
         Plan::Answer(response) => Ok(response),
-        Plan::Write(w) => write(tx, caller, upload, req, w).await,
+        Plan::Write(w) => write(tx, backend, caller, upload, req, w).await,
     }
 }
 
@@ -199,6 +199,7 @@ pub fn find(held: Option<&Node>, manifest: &wire::Manifest, req: &CommitRequest)
 /// Writes the version the plan decided on. Fails only if the database does.
 async fn write(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     caller: &Caller,
     upload: &Upload,
     req: &CommitRequest,
@@ -233,7 +234,7 @@ async fn write(
     .fetch_one(&mut **tx)
     .await?
     .get(0);
-    chunks::insert_version_chunks(tx, version_id, &manifest.chunks).await?;
+    chunks::insert_version_chunks(tx, backend, version_id, &manifest.chunks).await?;
     sqlx::query("UPDATE nodes SET version_id = $1, modified_at = $2 WHERE id = $3")
         .bind(version_id)
         .bind(now)

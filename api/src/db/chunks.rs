@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use sqlx::{Any, Row as _, Transaction};
 use wire::{ChunkRef, Hash};
 
-use super::Db;
+use super::json_rows::{self, Col};
+use super::{Backend, Db};
 
 /// Query batch size: well under SQLite's and PostgreSQL's bound-parameter limits.
 const BATCH: usize = 500;
@@ -37,6 +38,7 @@ pub async fn readable(db: &Db, namespace_id: i64, hashes: &[Hash]) -> sqlx::Resu
 
 pub async fn insert_version_chunks(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     version_id: i64,
     chunks: &[ChunkRef],
 ) -> sqlx::Result<()> {
@@ -45,44 +47,36 @@ pub async fn insert_version_chunks(
         .enumerate()
         .map(|(i, c)| (version_id, i, c))
         .collect();
-    insert_chunk_rows(tx, &rows).await
+    insert_chunk_rows(tx, backend, &rows).await
 }
 
-/// `version_chunks` rows (version, index in its list, chunk), several per statement: a 10 GiB
-/// file has ~10k chunks, and a group commit writes many versions' lists at once.
+/// `version_chunks` rows (version, index in its list, chunk) in one statement, whatever their
+/// number: a 10 GiB file has ~10k chunks, and a group commit writes many versions' lists.
 pub async fn insert_chunk_rows(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     rows: &[(i64, usize, &ChunkRef)],
 ) -> sqlx::Result<()> {
-    for part in rows.chunks(BATCH / 5) {
-        let values: Vec<String> = (0..part.len())
-            .map(|i| {
-                let p = i * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (version_id, idx, c) in part {
-            q = q
-                .bind(*version_id)
-                .bind(*idx as i64)
-                .bind(c.hash.to_string())
-                .bind(c.offset as i64)
-                .bind(c.size as i64);
-        }
-        q.execute(&mut **tx).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<(i64, usize, String, u64, u32)> = rows
+        .iter()
+        .map(|(v, i, c)| (*v, *i, c.hash.to_string(), c.offset, c.size))
+        .collect();
+    let sql = format!(
+        "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) \
+         SELECT column1, column2, column3, column4, column5 FROM {} AS r",
+        json_rows::table(
+            backend,
+            1,
+            &[Col::Int, Col::Int, Col::Text, Col::Int, Col::Int]
+        )
+    );
+    sqlx::query(&sql)
+        .bind(json_rows::encode(&rows)?)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

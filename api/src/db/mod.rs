@@ -9,7 +9,9 @@
 //! it added to the [`Hub`]; on PostgreSQL `log_change` notifies inside the transaction.
 
 pub mod changes;
+mod checkpoint;
 pub mod chunks;
+pub mod json_rows;
 pub mod nodes;
 pub mod search;
 pub mod uploads;
@@ -43,6 +45,16 @@ pub struct Db {
     pub hub: Arc<Hub>,
     /// SQLite: the highest `changes` rowid already announced.
     announced_rowid: AtomicI64,
+    /// SQLite: the background WAL checkpointer (`checkpoint`), stopped with the `Db`.
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(task) = &self.checkpointer {
+            task.abort();
+        }
+    }
 }
 
 /// A write transaction; on SQLite it also holds the single-writer lock until dropped.
@@ -124,6 +136,14 @@ impl Db {
             }
             Backend::Postgres => 0,
         };
+        let checkpointer = match backend {
+            Backend::Sqlite => Some(checkpoint::spawn(
+                pool_options(backend, 1)
+                    .connect_lazy(url)
+                    .context("cannot open the metadata database")?,
+            )),
+            Backend::Postgres => None,
+        };
         Ok(Db {
             pool,
             commit_pool,
@@ -131,6 +151,7 @@ impl Db {
             write_lock: Mutex::new(()),
             hub: Hub::new(),
             announced_rowid: AtomicI64::new(announced),
+            checkpointer,
         })
     }
 
@@ -203,10 +224,11 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     options.after_connect(|conn, _| {
         Box::pin(async move {
             // FULL: an acknowledged commit survives a power cut. WAL: readers never wait for
-            // the writer.
+            // the writer. No automatic checkpoints: `checkpoint` runs them off the writer's path.
             conn.execute(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA wal_autocheckpoint = 0;",
             )
             .await?;
             Ok(())

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use rand::RngCore;
 use sqlx::Row as _;
 use wire::{
     ChunkTarget, CommitRequest, CommitResponse, CreateUploadRequest, DownloadResponse, Hash,
@@ -73,10 +72,8 @@ pub async fn create_upload(
     req.manifest
         .validate()
         .map_err(|e| ApiError::InvalidManifest(e.to_string()))?;
-    let mut id = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut id);
     let upload = uploads::Upload {
-        id: hex::encode(id),
+        id: uploads::new_id(),
         namespace_id: c.namespace_id,
         device_id: c.device_id,
         manifest: req.manifest,
