@@ -477,6 +477,9 @@ async fn insert_nodes(
     Ok(())
 }
 
+/// node, parent version, size, content hash, chunker, author device
+type VersionRow<'a> = (Option<i64>, Option<i64>, i64, String, &'a str, i64);
+
 /// Inserts one version per fast commit; the ids are in `fast` order.
 async fn insert_versions(
     tx: &mut Transaction<'static, Any>,
@@ -485,7 +488,7 @@ async fn insert_versions(
     fast: &[Fast],
     now: i64,
 ) -> sqlx::Result<Vec<i64>> {
-    let rows: Vec<(Option<i64>, Option<i64>, i64, String, &str, i64)> = fast
+    let rows: Vec<VersionRow<'_>> = fast
         .iter()
         .map(|f| {
             let c = &batch[f.at];
