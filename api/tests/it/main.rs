@@ -21,3 +21,4 @@ mod tree;
 mod trust;
 mod upload;
 mod versions;
+mod wal;
