@@ -352,6 +352,12 @@ async fn charge(
 
 /// Writes the planned commits: nodes, versions, chunk lists, current versions, change log,
 /// idempotency records, finished uploads. Fails only if the database does.
+///
+/// The nodes and versions are inserted first, since the rest refers to their ids; the rest
+/// returns nothing, and on SQLite it goes in one round trip to sqlx's connection thread (one
+/// multi-statement query): each trip costs two thread switches, which on this machine class
+/// cost more than the statements themselves. PostgreSQL runs those statements one by one
+/// (a prepared statement holds one command).
 async fn write(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -362,25 +368,6 @@ async fn write(
     let now = now_ms();
     insert_nodes(tx, backend, batch, &mut fast, now).await?;
     let version_ids = insert_versions(tx, backend, batch, &fast, now).await?;
-    insert_chunk_lists(tx, backend, batch, &fast, &version_ids).await?;
-
-    let sql = format!(
-        "UPDATE nodes SET version_id = v.column2, modified_at = v.column3 \
-         FROM {} AS v WHERE nodes.id = v.column1",
-        json_rows::table(backend, 1, &[Col::Int; 3])
-    );
-    let current: Vec<(Option<i64>, i64, i64)> = fast
-        .iter()
-        .zip(&version_ids)
-        .map(|(f, &v)| (f.node_id, v, now))
-        .collect();
-    sqlx::query(&sql)
-        .bind(json_rows::encode(&current)?)
-        .execute(&mut **tx)
-        .await?;
-
-    log_changes(tx, backend, batch, &fast, seqs, now).await?;
-
     let answers: Vec<(usize, CommitResponse)> = fast
         .iter()
         .zip(&version_ids)
@@ -398,6 +385,35 @@ async fn write(
         })
         .collect();
 
+    // Each statement reads its rows from one JSON parameter: `$k` for the k-th on SQLite,
+    // where they share one query, `$1` on PostgreSQL.
+    let param = |k: usize| match backend {
+        Backend::Sqlite => k,
+        Backend::Postgres => 1,
+    };
+    let mut tail: Vec<(String, String)> = Vec::with_capacity(5);
+    tail.push(chunk_lists(backend, param(1), batch, &fast, &version_ids)?);
+    let current: Vec<(Option<i64>, i64, i64)> = fast
+        .iter()
+        .zip(&version_ids)
+        .map(|(f, &v)| (f.node_id, v, now))
+        .collect();
+    tail.push((
+        format!(
+            "UPDATE nodes SET version_id = v.column2, modified_at = v.column3 \
+             FROM {} AS v WHERE nodes.id = v.column1",
+            json_rows::table(backend, param(2), &[Col::Int; 3])
+        ),
+        json_rows::encode(&current)?,
+    ));
+    tail.push((
+        format!(
+            "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
+             SELECT column1, column2, column3, 'version', column4 FROM {} AS r",
+            json_rows::table(backend, param(3), &[Col::Int; 4])
+        ),
+        json_rows::encode(&change_entries(batch, &fast, seqs, now))?,
+    ));
     let records = answers
         .iter()
         .map(|(at, answer)| {
@@ -406,24 +422,43 @@ async fn write(
             Ok((c.caller.device_id, &c.req.idempotency_key, json, now))
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
-    let sql = format!(
-        "INSERT INTO idempotency (device_id, key, response, created_at) \
-         SELECT column1, column2, column3, column4 FROM {} AS r",
-        json_rows::table(backend, 1, &[Col::Int, Col::Text, Col::Text, Col::Int])
-    );
-    sqlx::query(&sql)
-        .bind(json_rows::encode(&records)?)
-        .execute(&mut **tx)
-        .await?;
+    tail.push((
+        format!(
+            "INSERT INTO idempotency (device_id, key, response, created_at) \
+             SELECT column1, column2, column3, column4 FROM {} AS r",
+            json_rows::table(
+                backend,
+                param(4),
+                &[Col::Int, Col::Text, Col::Text, Col::Int]
+            )
+        ),
+        json_rows::encode(&records)?,
+    ));
     let uploads: Vec<(String,)> = distinct(fast.iter().map(|f| (batch[f.at].upload.id.clone(),)));
-    let sql = format!(
-        "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {} AS r)",
-        json_rows::table(backend, 1, &[Col::Text])
-    );
-    sqlx::query(&sql)
-        .bind(json_rows::encode(&uploads)?)
-        .execute(&mut **tx)
-        .await?;
+    tail.push((
+        format!(
+            "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {} AS r)",
+            json_rows::table(backend, param(5), &[Col::Text])
+        ),
+        json_rows::encode(&uploads)?,
+    ));
+    match backend {
+        Backend::Sqlite => {
+            let sql: Vec<&str> = tail.iter().map(|(sql, _)| sql.as_str()).collect();
+            let sql = sql.join(";\n");
+            let mut q = sqlx::query(&sql);
+            for (_, rows) in tail {
+                q = q.bind(rows);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Backend::Postgres => {
+            for (sql, rows) in tail {
+                sqlx::query(&sql).bind(rows).execute(&mut **tx).await?;
+            }
+            notify(tx, seqs).await?;
+        }
+    }
     tracing::info!(commits = answers.len(), "batch of commits written");
     Ok(answers)
 }
@@ -532,14 +567,14 @@ async fn insert_versions(
         .collect()
 }
 
-/// Every version's ordered chunk list, in one statement.
-async fn insert_chunk_lists(
-    tx: &mut Transaction<'static, Any>,
+/// The statement inserting every version's ordered chunk list, and its rows.
+fn chunk_lists(
     backend: Backend,
+    param: usize,
     batch: &[Commit<'_>],
     fast: &[Fast],
     version_ids: &[i64],
-) -> sqlx::Result<()> {
+) -> sqlx::Result<(String, String)> {
     let all: Vec<(i64, usize, &wire::ChunkRef)> = fast
         .iter()
         .zip(version_ids)
@@ -553,20 +588,17 @@ async fn insert_chunk_lists(
                 .map(move |(i, c)| (v, i, c))
         })
         .collect();
-    crate::db::chunks::insert_chunk_rows(tx, backend, &all).await
+    crate::db::chunks::chunk_rows_statement(backend, param, &all)
 }
 
-/// The change-log entries, numbered up to each namespace's new seq (moved on by `charge`) in
-/// batch order; PostgreSQL also notifies every API node of each namespace's newest seq, which
-/// it delivers only when the transaction commits.
-async fn log_changes(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+/// The change-log entries (namespace, seq, node, time), numbered up to each namespace's new
+/// seq (moved on by `charge`) in batch order.
+fn change_entries(
     batch: &[Commit<'_>],
     fast: &[Fast],
     tops: &Seqs,
     now: i64,
-) -> sqlx::Result<()> {
+) -> Vec<(i64, i64, i64, i64)> {
     let mut count: HashMap<i64, i64> = HashMap::new();
     for f in fast {
         *count.entry(batch[f.at].caller.namespace_id).or_default() += 1;
@@ -575,39 +607,32 @@ async fn log_changes(
         .iter()
         .map(|(ns, n)| (*ns, tops.get(ns).copied().unwrap_or_default() - n + 1))
         .collect();
-    let entries: Vec<(i64, i64, i64)> = fast
-        .iter()
+    fast.iter()
         .map(|f| {
             let ns = batch[f.at].caller.namespace_id;
             let seq = next.get_mut(&ns).expect("counted above");
             *seq += 1;
-            (ns, *seq - 1, f.node_id.unwrap_or_default())
+            (ns, *seq - 1, f.node_id.unwrap_or_default(), now)
         })
+        .collect()
+}
+
+/// PostgreSQL: tells every API node each namespace's newest seq; delivered only when the
+/// transaction commits.
+async fn notify(tx: &mut Transaction<'static, Any>, tops: &Seqs) -> sqlx::Result<()> {
+    let payloads: Vec<(String,)> = tops
+        .iter()
+        .map(|(ns, seq)| (format!("{ns}:{seq}"),))
         .collect();
     let sql = format!(
-        "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
-         SELECT column1, column2, column3, 'version', $2 FROM {} AS r",
-        json_rows::table(backend, 1, &[Col::Int; 3])
+        "SELECT pg_notify($1, v.column1) FROM {} AS v",
+        json_rows::table(Backend::Postgres, 2, &[Col::Text])
     );
     sqlx::query(&sql)
-        .bind(json_rows::encode(&entries)?)
-        .bind(now)
-        .execute(&mut **tx)
+        .bind(crate::hub::PG_CHANNEL)
+        .bind(json_rows::encode(&payloads)?)
+        .fetch_all(&mut **tx)
         .await?;
-    if backend == Backend::Postgres {
-        let payloads: Vec<(String,)> = tops
-            .iter()
-            .map(|(ns, seq)| (format!("{ns}:{seq}"),))
-            .collect();
-        let sql = format!(
-            "SELECT pg_notify($1, v.column1) FROM {} AS v",
-            json_rows::table(backend, 2, &[Col::Text])
-        );
-        let q = sqlx::query(&sql)
-            .bind(crate::hub::PG_CHANNEL)
-            .bind(json_rows::encode(&payloads)?);
-        q.fetch_all(&mut **tx).await?;
-    }
     Ok(())
 }
 

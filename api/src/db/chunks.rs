@@ -60,6 +60,18 @@ pub async fn insert_chunk_rows(
     if rows.is_empty() {
         return Ok(());
     }
+    let (sql, rows) = chunk_rows_statement(backend, 1, rows)?;
+    sqlx::query(&sql).bind(rows).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The statement `insert_chunk_rows` runs, reading its rows from JSON parameter `$param`, and
+/// that parameter.
+pub fn chunk_rows_statement(
+    backend: Backend,
+    param: usize,
+    rows: &[(i64, usize, &ChunkRef)],
+) -> sqlx::Result<(String, String)> {
     let rows: Vec<(i64, usize, String, u64, u32)> = rows
         .iter()
         .map(|(v, i, c)| (*v, *i, c.hash.to_string(), c.offset, c.size))
@@ -69,15 +81,11 @@ pub async fn insert_chunk_rows(
          SELECT column1, column2, column3, column4, column5 FROM {} AS r",
         json_rows::table(
             backend,
-            1,
+            param,
             &[Col::Int, Col::Int, Col::Text, Col::Int, Col::Int]
         )
     );
-    sqlx::query(&sql)
-        .bind(json_rows::encode(&rows)?)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    Ok((sql, json_rows::encode(&rows)?))
 }
 
 pub async fn version_chunks<'e, E>(exec: E, version_id: i64) -> sqlx::Result<Vec<ChunkRef>>

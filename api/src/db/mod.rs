@@ -120,7 +120,10 @@ impl Db {
         // The group committer's own connection, so a batch never queues behind a crowd of
         // requests waiting for the shared pool (the second one serves a careful rerun).
         // Lazy: its connections open on the writer's own runtime (`group_commit`).
+        // SQLite: no ping before each batch; it was a round trip to sqlx's connection thread
+        // (two thread switches) per batch, for an embedded file that cannot hang up.
         let commit_pool = pool_options(backend, 2)
+            .test_before_acquire(backend != Backend::Sqlite)
             .connect_lazy(url)
             .context("cannot open the metadata database")?;
         match backend {
