@@ -120,10 +120,7 @@ impl Db {
         // The group committer's own connection, so a batch never queues behind a crowd of
         // requests waiting for the shared pool (the second one serves a careful rerun).
         // Lazy: its connections open on the writer's own runtime (`group_commit`).
-        // SQLite: no ping before each batch; it was a round trip to sqlx's connection thread
-        // (two thread switches) per batch, for an embedded file that cannot hang up.
         let commit_pool = pool_options(backend, 2)
-            .test_before_acquire(backend != Backend::Sqlite)
             .connect_lazy(url)
             .context("cannot open the metadata database")?;
         match backend {
@@ -224,7 +221,10 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     if backend != Backend::Sqlite {
         return options;
     }
-    options.after_connect(|conn, _| {
+    // No ping each time a connection leaves the pool: for an embedded file that cannot hang
+    // up, it only added a round trip to sqlx's connection thread (two thread switches) to
+    // every request's reads and every commit batch.
+    options.test_before_acquire(false).after_connect(|conn, _| {
         Box::pin(async move {
             // FULL: an acknowledged commit survives a power cut. WAL: readers never wait for
             // the writer. No automatic checkpoints: `checkpoint` runs them off the writer's path.
