@@ -22,7 +22,7 @@ use sqlx::{Any, Row as _, Transaction};
 use wire::{CommitRequest, CommitResponse, NodeKind};
 
 use crate::commit;
-use crate::db::json_rows::{self, Col};
+use crate::db::json_rows::{Col, Rows};
 use crate::db::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
 use crate::db::users::Caller;
 use crate::db::{now_ms, uploads::Upload, Backend};
@@ -126,14 +126,12 @@ async fn lock_namespaces(
         return Ok(());
     }
     let ns: Vec<(i64,)> = distinct(batch.iter().map(|c| (c.caller.namespace_id,)));
+    let t = Rows::new(backend, &[Col::Int], &ns)?;
     let sql = format!(
         "SELECT id FROM namespaces WHERE id IN (SELECT column1 FROM {} AS r) ORDER BY id FOR UPDATE",
-        json_rows::table(backend, 1, &[Col::Int])
+        t.table(1)
     );
-    sqlx::query(&sql)
-        .bind(json_rows::encode(&ns)?)
-        .fetch_all(&mut **tx)
-        .await?;
+    t.bind(sqlx::query(&sql))?.fetch_all(&mut **tx).await?;
     Ok(())
 }
 
@@ -159,13 +157,14 @@ async fn plan(
             (c.caller.device_id, c.req.idempotency_key.clone())
         })
         .collect();
+    let t = Rows::new(backend, &[Col::Int, Col::Text], &keys)?;
     let sql = format!(
         "SELECT i.device_id, i.key FROM {} AS w \
          JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2",
-        json_rows::table(backend, 1, &[Col::Int, Col::Text])
+        t.table(1)
     );
-    let replayed: HashSet<(i64, String)> = sqlx::query(&sql)
-        .bind(json_rows::encode(&keys)?)
+    let replayed: HashSet<(i64, String)> = t
+        .bind(sqlx::query(&sql))?
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -184,13 +183,14 @@ async fn plan(
 
     // The folders, and what their names hold now.
     let parent_ids: Vec<(i64,)> = distinct(fast.iter().map(|f| (f.parent_id,)));
+    let t = Rows::new(backend, &[Col::Int], &parent_ids)?;
     let sql = format!(
         "SELECT {NODE_COLUMNS} FROM {NODE_FROM} \
          WHERE n.id IN (SELECT column1 FROM {} AS r) AND n.deleted_at IS NULL",
-        json_rows::table(backend, 1, &[Col::Int])
+        t.table(1)
     );
-    let parents: HashMap<i64, NodeRow> = sqlx::query(&sql)
-        .bind(json_rows::encode(&parent_ids)?)
+    let parents: HashMap<i64, NodeRow> = t
+        .bind(sqlx::query(&sql))?
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -203,14 +203,15 @@ async fn plan(
     // name IN (…)` made PostgreSQL walk every child of a large folder.)
     let wanted: Vec<(i64, String)> =
         distinct(fast.iter().map(|f| (f.parent_id, f.name.key.clone())));
+    let t = Rows::new(backend, &[Col::Int, Col::Text], &wanted)?;
     let sql = format!(
         "SELECT {NODE_COLUMNS}, n.name_key FROM {} AS w \
          JOIN nodes n ON n.parent_id = w.column1 AND n.name_key = w.column2 \
          LEFT JOIN versions v ON v.id = n.version_id WHERE n.deleted_at IS NULL",
-        json_rows::table(backend, 1, &[Col::Int, Col::Text])
+        t.table(1)
     );
-    let children: Vec<(NodeRow, String)> = sqlx::query(&sql)
-        .bind(json_rows::encode(&wanted)?)
+    let children: Vec<(NodeRow, String)> = t
+        .bind(sqlx::query(&sql))?
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -278,14 +279,15 @@ async fn pin_chunks(
         Backend::Postgres => " FOR SHARE OF c",
         Backend::Sqlite => "",
     };
+    let t = Rows::new(backend, &[Col::Int, Col::Text], &wanted)?;
     let sql = format!(
         "SELECT u.namespace_id, c.hash FROM {} AS w \
          JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
          JOIN chunks c ON c.hash = u.hash{lock}",
-        json_rows::table(backend, 1, &[Col::Int, Col::Text])
+        t.table(1)
     );
-    let usable: HashSet<(i64, String)> = sqlx::query(&sql)
-        .bind(json_rows::encode(&wanted)?)
+    let usable: HashSet<(i64, String)> = t
+        .bind(sqlx::query(&sql))?
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -328,16 +330,17 @@ async fn charge(
             None => per_ns.push((c.namespace_id, f.delta, 1, quota)),
         }
     }
+    let t = Rows::new(backend, &[Col::Int; 4], &per_ns)?;
     let sql = format!(
         "UPDATE namespaces SET used_bytes = used_bytes + v.column2, seq = seq + v.column3 \
          FROM {} AS v \
          WHERE namespaces.id = v.column1 \
          AND (v.column2 <= 0 OR namespaces.used_bytes + v.column2 <= v.column4) \
          RETURNING id, seq",
-        json_rows::table(backend, 1, &[Col::Int; 4])
+        t.table(1)
     );
-    let seqs: Seqs = sqlx::query(&sql)
-        .bind(json_rows::encode(&per_ns)?)
+    let seqs: Seqs = t
+        .bind(sqlx::query(&sql))?
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -385,34 +388,40 @@ async fn write(
         })
         .collect();
 
-    // Each statement reads its rows from one JSON parameter: `$k` for the k-th on SQLite,
-    // where they share one query, `$1` on PostgreSQL.
+    // Each statement's rows start at parameter `$k` on SQLite, where the statements share one
+    // query and each reads one JSON parameter, and at `$1` on PostgreSQL.
     let param = |k: usize| match backend {
         Backend::Sqlite => k,
         Backend::Postgres => 1,
     };
-    let mut tail: Vec<(String, String)> = Vec::with_capacity(5);
+    let mut tail: Vec<(String, Rows)> = Vec::with_capacity(5);
     tail.push(chunk_lists(backend, param(1), batch, &fast, &version_ids)?);
     let current: Vec<(Option<i64>, i64, i64)> = fast
         .iter()
         .zip(&version_ids)
         .map(|(f, &v)| (f.node_id, v, now))
         .collect();
+    let t = Rows::new(backend, &[Col::Int; 3], &current)?;
     tail.push((
         format!(
             "UPDATE nodes SET version_id = v.column2, modified_at = v.column3 \
              FROM {} AS v WHERE nodes.id = v.column1",
-            json_rows::table(backend, param(2), &[Col::Int; 3])
+            t.table(param(2))
         ),
-        json_rows::encode(&current)?,
+        t,
     ));
+    let t = Rows::new(
+        backend,
+        &[Col::Int; 4],
+        &change_entries(batch, &fast, seqs, now),
+    )?;
     tail.push((
         format!(
             "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
              SELECT column1, column2, column3, 'version', column4 FROM {} AS r",
-            json_rows::table(backend, param(3), &[Col::Int; 4])
+            t.table(param(3))
         ),
-        json_rows::encode(&change_entries(batch, &fast, seqs, now))?,
+        t,
     ));
     let records = answers
         .iter()
@@ -422,25 +431,27 @@ async fn write(
             Ok((c.caller.device_id, &c.req.idempotency_key, json, now))
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
+    let t = Rows::new(
+        backend,
+        &[Col::Int, Col::Text, Col::Text, Col::Int],
+        &records,
+    )?;
     tail.push((
         format!(
             "INSERT INTO idempotency (device_id, key, response, created_at) \
              SELECT column1, column2, column3, column4 FROM {} AS r",
-            json_rows::table(
-                backend,
-                param(4),
-                &[Col::Int, Col::Text, Col::Text, Col::Int]
-            )
+            t.table(param(4))
         ),
-        json_rows::encode(&records)?,
+        t,
     ));
     let uploads: Vec<(String,)> = distinct(fast.iter().map(|f| (batch[f.at].upload.id.clone(),)));
+    let t = Rows::new(backend, &[Col::Text], &uploads)?;
     tail.push((
         format!(
             "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {} AS r)",
-            json_rows::table(backend, param(5), &[Col::Text])
+            t.table(param(5))
         ),
-        json_rows::encode(&uploads)?,
+        t,
     ));
     match backend {
         Backend::Sqlite => {
@@ -448,13 +459,13 @@ async fn write(
             let sql = sql.join(";\n");
             let mut q = sqlx::query(&sql);
             for (_, rows) in tail {
-                q = q.bind(rows);
+                q = rows.bind(q)?;
             }
             q.execute(&mut **tx).await?;
         }
         Backend::Postgres => {
             for (sql, rows) in tail {
-                sqlx::query(&sql).bind(rows).execute(&mut **tx).await?;
+                rows.bind(sqlx::query(&sql))?.execute(&mut **tx).await?;
             }
             notify(tx, seqs).await?;
         }
@@ -487,15 +498,15 @@ async fn insert_nodes(
     if rows.is_empty() {
         return Ok(());
     }
+    let t = Rows::new(backend, &[Col::Int, Col::Int, Col::Text, Col::Text], &rows)?;
     let sql = format!(
         "INSERT INTO nodes (namespace_id, parent_id, name, name_key, kind, created_at, modified_at) \
-         SELECT column1, column2, column3, column4, 'file', $2, $2 FROM {} AS r \
+         SELECT column1, column2, column3, column4, 'file', $1, $1 FROM {} AS r \
          RETURNING id, parent_id, name_key",
-        json_rows::table(backend, 1, &[Col::Int, Col::Int, Col::Text, Col::Text])
+        t.table(2)
     );
-    let ids: HashMap<(i64, String), i64> = sqlx::query(&sql)
-        .bind(json_rows::encode(&rows)?)
-        .bind(now)
+    let ids: HashMap<(i64, String), i64> = t
+        .bind(sqlx::query(&sql).bind(now))?
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -540,19 +551,19 @@ async fn insert_versions(
             )
         })
         .collect();
+    let t = Rows::new(
+        backend,
+        &[Col::Int, Col::Int, Col::Int, Col::Text, Col::Text, Col::Int],
+        &rows,
+    )?;
     let sql = format!(
         "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \
-         SELECT column1, column2, column3, column4, column5, column6, $2 FROM {} AS r \
+         SELECT column1, column2, column3, column4, column5, column6, $1 FROM {} AS r \
          RETURNING id, node_id",
-        json_rows::table(
-            backend,
-            1,
-            &[Col::Int, Col::Int, Col::Int, Col::Text, Col::Text, Col::Int]
-        )
+        t.table(2)
     );
-    let by_node: HashMap<i64, i64> = sqlx::query(&sql)
-        .bind(json_rows::encode(&rows)?)
-        .bind(now)
+    let by_node: HashMap<i64, i64> = t
+        .bind(sqlx::query(&sql).bind(now))?
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -574,7 +585,7 @@ fn chunk_lists(
     batch: &[Commit<'_>],
     fast: &[Fast],
     version_ids: &[i64],
-) -> sqlx::Result<(String, String)> {
+) -> sqlx::Result<(String, Rows)> {
     let all: Vec<(i64, usize, &wire::ChunkRef)> = fast
         .iter()
         .zip(version_ids)
@@ -624,13 +635,9 @@ async fn notify(tx: &mut Transaction<'static, Any>, tops: &Seqs) -> sqlx::Result
         .iter()
         .map(|(ns, seq)| (format!("{ns}:{seq}"),))
         .collect();
-    let sql = format!(
-        "SELECT pg_notify($1, v.column1) FROM {} AS v",
-        json_rows::table(Backend::Postgres, 2, &[Col::Text])
-    );
-    sqlx::query(&sql)
-        .bind(crate::hub::PG_CHANNEL)
-        .bind(json_rows::encode(&payloads)?)
+    let t = Rows::new(Backend::Postgres, &[Col::Text], &payloads)?;
+    let sql = format!("SELECT pg_notify($1, v.column1) FROM {} AS v", t.table(2));
+    t.bind(sqlx::query(&sql).bind(crate::hub::PG_CHANNEL))?
         .fetch_all(&mut **tx)
         .await?;
     Ok(())

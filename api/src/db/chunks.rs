@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use sqlx::{Any, Row as _, Transaction};
 use wire::{ChunkRef, Hash};
 
-use super::json_rows::{self, Col};
+use super::json_rows::{Col, Rows};
 use super::{Backend, Db};
 
 /// Query batch size: well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -61,31 +61,32 @@ pub async fn insert_chunk_rows(
         return Ok(());
     }
     let (sql, rows) = chunk_rows_statement(backend, 1, rows)?;
-    sqlx::query(&sql).bind(rows).execute(&mut **tx).await?;
+    rows.bind(sqlx::query(&sql))?.execute(&mut **tx).await?;
     Ok(())
 }
 
-/// The statement `insert_chunk_rows` runs, reading its rows from JSON parameter `$param`, and
-/// that parameter.
+/// The statement `insert_chunk_rows` runs, its rows read from parameter `$param` on, and
+/// those rows.
 pub fn chunk_rows_statement(
     backend: Backend,
     param: usize,
     rows: &[(i64, usize, &ChunkRef)],
-) -> sqlx::Result<(String, String)> {
+) -> sqlx::Result<(String, Rows)> {
     let rows: Vec<(i64, usize, String, u64, u32)> = rows
         .iter()
         .map(|(v, i, c)| (*v, *i, c.hash.to_string(), c.offset, c.size))
         .collect();
+    let rows = Rows::new(
+        backend,
+        &[Col::Int, Col::Int, Col::Text, Col::Int, Col::Int],
+        &rows,
+    )?;
     let sql = format!(
         "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) \
          SELECT column1, column2, column3, column4, column5 FROM {} AS r",
-        json_rows::table(
-            backend,
-            param,
-            &[Col::Int, Col::Int, Col::Text, Col::Int, Col::Int]
-        )
+        rows.table(param)
     );
-    Ok((sql, json_rows::encode(&rows)?))
+    Ok((sql, rows))
 }
 
 pub async fn version_chunks<'e, E>(exec: E, version_id: i64) -> sqlx::Result<Vec<ChunkRef>>

@@ -1,16 +1,22 @@
-//! Many rows through one bound parameter: a JSON array of arrays, opened as a derived table by
-//! the database's own JSON functions (`json_each` on SQLite, `json_array_elements` on
-//! PostgreSQL).
+//! Many rows as one derived table, written the way each database plans best.
 //!
-//! Why not `VALUES ($1, $2), ($3, $4), …`: its text grows with the row count, so every batch
-//! size is a different statement. sqlx keeps 100 prepared statements per connection, and the
-//! group committer's dozen statements times every batch size it meets overflowed that: nearly
-//! every statement of a batch was parsed and planned again (on SQLite each insert into `nodes`
-//! also recompiles the search trigger and the foreign-key checks). With the rows in one JSON
-//! parameter the text is fixed, so each statement is prepared once per connection, and
-//! binding is one string instead of hundreds of values. It also has no bound-parameter limit.
+//! SQLite: one bound parameter holding a JSON array of arrays, opened by `json_each`. A
+//! `VALUES ($1, $2), ($3, $4), …` list has a new text for every row count, sqlx keeps 100
+//! prepared statements per connection, and the group committer's dozen statements times every
+//! batch size it met overflowed that: nearly every statement of a batch was parsed and planned
+//! again (each insert into `nodes` recompiling the search trigger and foreign-key checks). With
+//! one JSON parameter each statement is prepared once per connection.
+//!
+//! PostgreSQL: the `VALUES` list. Its planner cannot see into a JSON parameter and assumes 100
+//! rows; on a database growing fast from empty, whose statistics still said "2 rows", it then
+//! hashed or scanned a whole index per lookup, or probed the trigram search index, at 4–50 ms a
+//! statement (measured with `auto_explain`). A `VALUES` list shows it the rows, and PostgreSQL
+//! prepares a statement in one round trip with the rest, so the changing text costs little.
 
 use serde::Serialize;
+use serde_json::Value;
+use sqlx::any::AnyArguments;
+use sqlx::Any;
 
 use super::Backend;
 
@@ -21,52 +27,156 @@ pub enum Col {
     Text,
 }
 
-/// `(SELECT … AS column1, … AS columnN FROM <json rows in $param>)`: a derived table whose
-/// columns are named like those of a `VALUES` list. Each JSON row is an array with one element
-/// per column (`null` for SQL `NULL`). Give it an alias where it is used: PostgreSQL before 16
-/// refuses a subquery in `FROM` without one.
-pub fn table(backend: Backend, param: usize, cols: &[Col]) -> String {
-    let columns: Vec<String> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, col)| match (backend, col) {
-            (Backend::Sqlite, _) => format!("value->>{i} AS column{}", i + 1),
-            (Backend::Postgres, Col::Int) => format!("(value->>{i})::bigint AS column{}", i + 1),
-            (Backend::Postgres, Col::Text) => format!("value->>{i} AS column{}", i + 1),
-        })
-        .collect();
-    let source = match backend {
-        Backend::Sqlite => format!("json_each(${param})"),
-        Backend::Postgres => format!("json_array_elements(${param}::json) AS e(value)"),
-    };
-    format!("(SELECT {} FROM {source})", columns.join(", "))
+pub type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
+
+/// Rows ready to be used as a table (`table`) and bound (`bind`).
+pub struct Rows {
+    backend: Backend,
+    cols: &'static [Col],
+    /// Each row an array of `cols.len()` values.
+    rows: Vec<Value>,
 }
 
-/// The rows as the JSON text `table` reads; each row serializes as an array (a tuple does).
-pub fn encode<T: Serialize>(rows: &[T]) -> sqlx::Result<String> {
-    serde_json::to_string(rows).map_err(|e| sqlx::Error::Encode(e.into()))
+impl Rows {
+    /// `rows` serialize each as an array (a tuple does) with one element per column (`None`
+    /// for SQL `NULL`).
+    pub fn new<T: Serialize>(
+        backend: Backend,
+        cols: &'static [Col],
+        rows: &[T],
+    ) -> sqlx::Result<Rows> {
+        let encode = |e: serde_json::Error| sqlx::Error::Encode(e.into());
+        let rows = rows
+            .iter()
+            .map(|r| serde_json::to_value(r).map_err(encode))
+            .collect::<sqlx::Result<Vec<Value>>>()?;
+        if rows
+            .iter()
+            .any(|r| r.as_array().map(Vec::len) != Some(cols.len()))
+        {
+            return Err(sqlx::Error::Protocol(
+                "a row has the wrong number of columns".into(),
+            ));
+        }
+        Ok(Rows {
+            backend,
+            cols,
+            rows,
+        })
+    }
+
+    /// A derived table with columns `column1` … `columnN`, reading its parameters from
+    /// `$first` on; give it an alias where it is used.
+    pub fn table(&self, first: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let columns: Vec<String> = (0..self.cols.len())
+                    .map(|i| format!("value->>{i} AS column{}", i + 1))
+                    .collect();
+                format!("(SELECT {} FROM json_each(${first}))", columns.join(", "))
+            }
+            Backend::Postgres => {
+                if self.rows.is_empty() {
+                    // An empty table of the right shape (`VALUES` cannot be empty).
+                    let columns: Vec<String> = self
+                        .cols
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| match c {
+                            Col::Int => format!("NULL::bigint AS column{}", i + 1),
+                            Col::Text => format!("NULL::text AS column{}", i + 1),
+                        })
+                        .collect();
+                    return format!("(SELECT {} WHERE false)", columns.join(", "));
+                }
+                let k = self.cols.len();
+                let rows: Vec<String> = (0..self.rows.len())
+                    .map(|r| {
+                        let params: Vec<String> =
+                            (0..k).map(|c| format!("${}", first + r * k + c)).collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                format!("(VALUES {})", rows.join(", "))
+            }
+        }
+    }
+
+    /// Binds the parameters `table` reads, after those `q` already has.
+    pub fn bind(self, mut q: Query<'_>) -> sqlx::Result<Query<'_>> {
+        match self.backend {
+            Backend::Sqlite => {
+                let json =
+                    serde_json::to_string(&self.rows).map_err(|e| sqlx::Error::Encode(e.into()))?;
+                Ok(q.bind(json))
+            }
+            Backend::Postgres => {
+                for row in self.rows {
+                    let Value::Array(values) = row else {
+                        unreachable!("checked in new")
+                    };
+                    for (v, col) in values.into_iter().zip(self.cols) {
+                        q = match (col, v) {
+                            (Col::Int, Value::Null) => q.bind(None::<i64>),
+                            (Col::Int, Value::Number(n)) => {
+                                q.bind(n.as_i64().ok_or_else(|| {
+                                    sqlx::Error::Protocol(format!("{n} is not a 64-bit integer"))
+                                })?)
+                            }
+                            (Col::Text, Value::Null) => q.bind(None::<String>),
+                            (Col::Text, Value::String(s)) => q.bind(s),
+                            (_, v) => {
+                                return Err(sqlx::Error::Protocol(format!(
+                                    "{v} does not fit its column"
+                                )))
+                            }
+                        };
+                    }
+                }
+                Ok(q)
+            }
+        }
+    }
+
+    /// How many parameters `table` reads.
+    pub fn params(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => self.rows.len() * self.cols.len(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PAIR: &[Col] = &[Col::Int, Col::Text];
+
     #[test]
-    fn columns_are_named_like_a_values_list() {
+    fn sqlite_reads_one_json_parameter() {
+        let rows = Rows::new(Backend::Sqlite, PAIR, &[(1_i64, "a\"b"), (2, "c")]).unwrap();
         assert_eq!(
-            table(Backend::Sqlite, 2, &[Col::Int, Col::Text]),
+            rows.table(2),
             "(SELECT value->>0 AS column1, value->>1 AS column2 FROM json_each($2))"
         );
+        assert_eq!(rows.params(), 1);
+    }
+
+    #[test]
+    fn postgres_reads_a_values_list() {
+        let rows = Rows::new(Backend::Postgres, PAIR, &[(1_i64, "a"), (2, "c")]).unwrap();
+        assert_eq!(rows.table(2), "(VALUES ($2, $3), ($4, $5))");
+        assert_eq!(rows.params(), 4);
+        let empty = Rows::new(Backend::Postgres, PAIR, &Vec::<(i64, String)>::new()).unwrap();
         assert_eq!(
-            table(Backend::Postgres, 1, &[Col::Int, Col::Text]),
-            "(SELECT (value->>0)::bigint AS column1, value->>1 AS column2 \
-             FROM json_array_elements($1::json) AS e(value))"
+            empty.table(1),
+            "(SELECT NULL::bigint AS column1, NULL::text AS column2 WHERE false)"
         );
     }
 
     #[test]
-    fn rows_are_arrays() {
-        let rows = vec![(1_i64, "a\"b".to_owned(), None::<i64>)];
-        assert_eq!(encode(&rows).unwrap(), r#"[[1,"a\"b",null]]"#);
+    fn rows_of_the_wrong_width_are_refused() {
+        assert!(Rows::new(Backend::Sqlite, PAIR, &[(1_i64,)]).is_err());
     }
 }
