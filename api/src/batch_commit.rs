@@ -157,19 +157,13 @@ async fn plan(
             (c.caller.device_id, c.req.idempotency_key.clone())
         })
         .collect();
-    let t = Rows::new(backend, &[Col::Int, Col::Text], &keys)?;
-    let sql = format!(
-        "SELECT i.device_id, i.key FROM {} AS w \
-         JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2",
-        t.table(1)
-    );
-    let replayed: HashSet<(i64, String)> = t
-        .bind(sqlx::query(&sql))?
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let replayed = found_pairs(tx, backend, &keys, |w| {
+        format!(
+            "SELECT i.device_id, i.key FROM {w} AS w \
+             JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2"
+        )
+    })
+    .await?;
     let mut fast: Vec<Fast> = fast
         .into_iter()
         .filter(|f| {
@@ -279,20 +273,14 @@ async fn pin_chunks(
         Backend::Postgres => " FOR SHARE OF c",
         Backend::Sqlite => "",
     };
-    let t = Rows::new(backend, &[Col::Int, Col::Text], &wanted)?;
-    let sql = format!(
-        "SELECT u.namespace_id, c.hash FROM {} AS w \
-         JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
-         JOIN chunks c ON c.hash = u.hash{lock}",
-        t.table(1)
-    );
-    let usable: HashSet<(i64, String)> = t
-        .bind(sqlx::query(&sql))?
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let usable = found_pairs(tx, backend, &wanted, |w| {
+        format!(
+            "SELECT u.namespace_id, c.hash FROM {w} AS w \
+             JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
+             JOIN chunks c ON c.hash = u.hash{lock}"
+        )
+    })
+    .await?;
     Ok(fast
         .into_iter()
         .filter(|f| {
@@ -641,6 +629,24 @@ async fn notify(tx: &mut Transaction<'static, Any>, tops: &Seqs) -> sqlx::Result
         .fetch_all(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The (integer, text) rows that `sql` returns when given `pairs` as its table (`sql` gets the
+/// table's text and must alias it `w`).
+async fn found_pairs(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    pairs: &[(i64, String)],
+    sql: impl FnOnce(&str) -> String,
+) -> sqlx::Result<HashSet<(i64, String)>> {
+    let t = Rows::new(backend, &[Col::Int, Col::Text], pairs)?;
+    let sql = sql(&t.table(1));
+    Ok(t.bind(sqlx::query(&sql))?
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }
 
 /// The values in first-seen order, without repeats.

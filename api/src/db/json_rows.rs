@@ -137,14 +137,6 @@ impl Rows {
             }
         }
     }
-
-    /// How many parameters `table` reads.
-    pub fn params(&self) -> usize {
-        match self.backend {
-            Backend::Sqlite => 1,
-            Backend::Postgres => self.rows.len() * self.cols.len(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -160,14 +152,12 @@ mod tests {
             rows.table(2),
             "(SELECT value->>0 AS column1, value->>1 AS column2 FROM json_each($2))"
         );
-        assert_eq!(rows.params(), 1);
     }
 
     #[test]
     fn postgres_reads_a_values_list() {
         let rows = Rows::new(Backend::Postgres, PAIR, &[(1_i64, "a"), (2, "c")]).unwrap();
         assert_eq!(rows.table(2), "(VALUES ($2, $3), ($4, $5))");
-        assert_eq!(rows.params(), 4);
         let empty = Rows::new(Backend::Postgres, PAIR, &Vec::<(i64, String)>::new()).unwrap();
         assert_eq!(
             empty.table(1),
