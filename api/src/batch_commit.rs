@@ -383,7 +383,7 @@ async fn write(
         Backend::Postgres => 1,
     };
     let mut tail: Vec<(String, Rows)> = Vec::with_capacity(5);
-    tail.push(chunk_lists(backend, param(1), batch, &fast, &version_ids)?);
+    tail.extend(chunk_lists(backend, param(1), batch, &fast, &version_ids)?);
     let current: Vec<(Option<i64>, i64, i64)> = fast
         .iter()
         .zip(&version_ids)
@@ -566,14 +566,14 @@ async fn insert_versions(
         .collect()
 }
 
-/// The statement inserting every version's ordered chunk list, and its rows.
+/// The statements inserting every version's ordered chunk list, and their rows.
 fn chunk_lists(
     backend: Backend,
     param: usize,
     batch: &[Commit<'_>],
     fast: &[Fast],
     version_ids: &[i64],
-) -> sqlx::Result<(String, Rows)> {
+) -> sqlx::Result<Vec<(String, Rows)>> {
     let all: Vec<(i64, usize, &wire::ChunkRef)> = fast
         .iter()
         .zip(version_ids)
@@ -587,7 +587,7 @@ fn chunk_lists(
                 .map(move |(i, c)| (v, i, c))
         })
         .collect();
-    crate::db::chunks::chunk_rows_statement(backend, param, &all)
+    crate::db::chunks::chunk_rows_statements(backend, param, &all)
 }
 
 /// The change-log entries (namespace, seq, node, time), numbered up to each namespace's new
@@ -632,22 +632,31 @@ async fn notify(tx: &mut Transaction<'static, Any>, tops: &Seqs) -> sqlx::Result
 }
 
 /// The (integer, text) rows that `sql` returns when given `pairs` as its table (`sql` gets the
-/// table's text and must alias it `w`).
+/// table's text and must alias it `w`). PostgreSQL gets the pairs in parts, each well under
+/// its 65,535 bound parameters (a batch of large files names hundreds of thousands of chunks).
 async fn found_pairs(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     pairs: &[(i64, String)],
-    sql: impl FnOnce(&str) -> String,
+    sql: impl Fn(&str) -> String,
 ) -> sqlx::Result<HashSet<(i64, String)>> {
-    let t = Rows::new(backend, &[Col::Int, Col::Text], pairs)?;
-    let sql = sql(&t.table(1));
-    Ok(t.bind(sqlx::query(&sql))?
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
+    let parts: Vec<&[(i64, String)]> = match backend {
+        Backend::Sqlite => vec![pairs],
+        Backend::Postgres => pairs.chunks(PG_PAIRS).collect(),
+    };
+    let mut found = HashSet::new();
+    for part in parts {
+        let t = Rows::new(backend, &[Col::Int, Col::Text], part)?;
+        let sql = sql(&t.table(1));
+        for r in t.bind(sqlx::query(&sql))?.fetch_all(&mut **tx).await? {
+            found.insert((r.get(0), r.get(1)));
+        }
+    }
+    Ok(found)
 }
+
+/// Pairs per PostgreSQL `VALUES` list in `found_pairs` (two parameters each).
+const PG_PAIRS: usize = 10_000;
 
 /// The values in first-seen order, without repeats.
 fn distinct<T: std::hash::Hash + Eq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {

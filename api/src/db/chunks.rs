@@ -50,8 +50,8 @@ pub async fn insert_version_chunks(
     insert_chunk_rows(tx, backend, &rows).await
 }
 
-/// `version_chunks` rows (version, index in its list, chunk) in one statement, whatever their
-/// number: a 10 GiB file has ~10k chunks, and a group commit writes many versions' lists.
+/// `version_chunks` rows (version, index in its list, chunk), as few statements as allowed: a
+/// 10 GiB file has ~10k chunks, and a group commit writes many versions' lists.
 pub async fn insert_chunk_rows(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -60,33 +60,51 @@ pub async fn insert_chunk_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let (sql, rows) = chunk_rows_statement(backend, 1, rows)?;
-    rows.bind(sqlx::query(&sql))?.execute(&mut **tx).await?;
+    for (sql, rows) in chunk_rows_statements(backend, 1, rows)? {
+        rows.bind(sqlx::query(&sql))?.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
-/// The statement `insert_chunk_rows` runs, its rows read from parameter `$param` on, and
-/// those rows.
-pub fn chunk_rows_statement(
+/// version, index in its list, hash, offset, size
+type ChunkRow = (i64, usize, String, u64, u32);
+
+/// Rows per PostgreSQL `VALUES` list of chunk rows: 5 parameters each, and a statement may
+/// bind at most 65,535.
+const PG_CHUNK_ROWS: usize = 1_000;
+
+/// The statements `insert_chunk_rows` runs, each with its rows read from parameter `$param` on.
+/// SQLite: always exactly one (its rows are one JSON parameter, of any size). PostgreSQL: one
+/// per [`PG_CHUNK_ROWS`] rows, none for none.
+pub fn chunk_rows_statements(
     backend: Backend,
     param: usize,
     rows: &[(i64, usize, &ChunkRef)],
-) -> sqlx::Result<(String, Rows)> {
-    let rows: Vec<(i64, usize, String, u64, u32)> = rows
+) -> sqlx::Result<Vec<(String, Rows)>> {
+    let rows: Vec<ChunkRow> = rows
         .iter()
         .map(|(v, i, c)| (*v, *i, c.hash.to_string(), c.offset, c.size))
         .collect();
-    let rows = Rows::new(
-        backend,
-        &[Col::Int, Col::Int, Col::Text, Col::Int, Col::Int],
-        &rows,
-    )?;
-    let sql = format!(
-        "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) \
-         SELECT column1, column2, column3, column4, column5 FROM {} AS r",
-        rows.table(param)
-    );
-    Ok((sql, rows))
+    let parts: Vec<&[ChunkRow]> = match backend {
+        Backend::Sqlite => vec![&rows],
+        Backend::Postgres => rows.chunks(PG_CHUNK_ROWS).collect(),
+    };
+    parts
+        .into_iter()
+        .map(|part| {
+            let rows = Rows::new(
+                backend,
+                &[Col::Int, Col::Int, Col::Text, Col::Int, Col::Int],
+                part,
+            )?;
+            let sql = format!(
+                "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) \
+                 SELECT column1, column2, column3, column4, column5 FROM {} AS r",
+                rows.table(param)
+            );
+            Ok((sql, rows))
+        })
+        .collect()
 }
 
 pub async fn version_chunks<'e, E>(exec: E, version_id: i64) -> sqlx::Result<Vec<ChunkRef>>
@@ -111,4 +129,37 @@ where
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_chunk_lists_stay_under_the_parameter_limit() {
+        let chunk = ChunkRef {
+            hash: wasm_chunker::hash_chunk(b"x"),
+            offset: 0,
+            size: 1,
+        };
+        let rows: Vec<(i64, usize, &ChunkRef)> = (0..2_500).map(|i| (1, i, &chunk)).collect();
+        let pg = chunk_rows_statements(Backend::Postgres, 1, &rows).unwrap();
+        assert_eq!(pg.len(), 3);
+        assert!(pg.iter().all(|(sql, _)| !sql.contains("$5001")));
+        assert_eq!(
+            chunk_rows_statements(Backend::Sqlite, 3, &rows)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            chunk_rows_statements(Backend::Sqlite, 3, &[])
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(chunk_rows_statements(Backend::Postgres, 1, &[])
+            .unwrap()
+            .is_empty());
+    }
 }
