@@ -73,7 +73,11 @@ function batchContext() {
   const listings = new Map();
   const listing = (id) => {
     if (!listings.has(id)) {
-      listings.set(id, (id === app.listing?.folder.id ? Promise.resolve(app.listing) : app.client.list(id)).catch(() => null));
+      // Ask the server (a 304 when nothing changed), not the listing on screen: that one may
+      // not yet show the upload that just finished, and a re-upload of that name would then go
+      // without its base version and come back as a conflicted copy. Offline, the screen's
+      // listing is the best there is.
+      listings.set(id, app.client.list(id).catch(() => (id === app.listing?.folder.id ? app.listing : null)));
     }
     return listings.get(id);
   };
