@@ -22,6 +22,7 @@ use sqlx::{Any, Row as _, Transaction};
 use wire::{CommitRequest, CommitResponse, NodeKind};
 
 use crate::commit;
+use crate::db::chunks;
 use crate::db::json_rows::{Col, Rows};
 use crate::db::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
 use crate::db::users::Caller;
@@ -376,40 +377,29 @@ async fn write(
         })
         .collect();
 
-    // Each statement's rows start at parameter `$k` on SQLite, where the statements share one
-    // query and each reads one JSON parameter, and at `$1` on PostgreSQL.
-    let param = |k: usize| match backend {
-        Backend::Sqlite => k,
-        Backend::Postgres => 1,
-    };
-    let mut tail: Vec<(String, Rows)> = Vec::with_capacity(5);
-    tail.extend(chunk_lists(backend, param(1), batch, &fast, &version_ids)?);
+    // Statement templates, each with its rows in `{rows}`; numbered when they run.
+    let mut tail: Vec<(&str, Rows)> = Vec::with_capacity(5);
+    for rows in chunk_lists(backend, batch, &fast, &version_ids)? {
+        tail.push((chunks::INSERT_CHUNK_ROWS, rows));
+    }
     let current: Vec<(Option<i64>, i64, i64)> = fast
         .iter()
         .zip(&version_ids)
         .map(|(f, &v)| (f.node_id, v, now))
         .collect();
-    let t = Rows::new(backend, &[Col::Int; 3], &current)?;
     tail.push((
-        format!(
-            "UPDATE nodes SET version_id = v.column2, modified_at = v.column3 \
-             FROM {} AS v WHERE nodes.id = v.column1",
-            t.table(param(2))
-        ),
-        t,
+        "UPDATE nodes SET version_id = v.column2, modified_at = v.column3 \
+         FROM {rows} AS v WHERE nodes.id = v.column1",
+        Rows::new(backend, &[Col::Int; 3], &current)?,
     ));
-    let t = Rows::new(
-        backend,
-        &[Col::Int; 4],
-        &change_entries(batch, &fast, seqs, now),
-    )?;
     tail.push((
-        format!(
-            "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
-             SELECT column1, column2, column3, 'version', column4 FROM {} AS r",
-            t.table(param(3))
-        ),
-        t,
+        "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
+         SELECT column1, column2, column3, 'version', column4 FROM {rows} AS r",
+        Rows::new(
+            backend,
+            &[Col::Int; 4],
+            &change_entries(batch, &fast, seqs, now),
+        )?,
     ));
     let records = answers
         .iter()
@@ -419,31 +409,28 @@ async fn write(
             Ok((c.caller.device_id, &c.req.idempotency_key, json, now))
         })
         .collect::<sqlx::Result<Vec<_>>>()?;
-    let t = Rows::new(
-        backend,
-        &[Col::Int, Col::Text, Col::Text, Col::Int],
-        &records,
-    )?;
     tail.push((
-        format!(
-            "INSERT INTO idempotency (device_id, key, response, created_at) \
-             SELECT column1, column2, column3, column4 FROM {} AS r",
-            t.table(param(4))
-        ),
-        t,
+        "INSERT INTO idempotency (device_id, key, response, created_at) \
+         SELECT column1, column2, column3, column4 FROM {rows} AS r",
+        Rows::new(
+            backend,
+            &[Col::Int, Col::Text, Col::Text, Col::Int],
+            &records,
+        )?,
     ));
     let uploads: Vec<(String,)> = distinct(fast.iter().map(|f| (batch[f.at].upload.id.clone(),)));
-    let t = Rows::new(backend, &[Col::Text], &uploads)?;
     tail.push((
-        format!(
-            "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {} AS r)",
-            t.table(param(5))
-        ),
-        t,
+        "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {rows} AS r)",
+        Rows::new(backend, &[Col::Text], &uploads)?,
     ));
     match backend {
+        // One query; the k-th statement reads JSON parameter `$k`.
         Backend::Sqlite => {
-            let sql: Vec<&str> = tail.iter().map(|(sql, _)| sql.as_str()).collect();
+            let sql: Vec<String> = tail
+                .iter()
+                .enumerate()
+                .map(|(k, (template, rows))| rows.fill(template, k + 1))
+                .collect();
             let sql = sql.join(";\n");
             let mut q = sqlx::query(&sql);
             for (_, rows) in tail {
@@ -452,7 +439,8 @@ async fn write(
             q.execute(&mut **tx).await?;
         }
         Backend::Postgres => {
-            for (sql, rows) in tail {
+            for (template, rows) in tail {
+                let sql = rows.fill(template, 1);
                 rows.bind(sqlx::query(&sql))?.execute(&mut **tx).await?;
             }
             notify(tx, seqs).await?;
@@ -566,14 +554,13 @@ async fn insert_versions(
         .collect()
 }
 
-/// The statements inserting every version's ordered chunk list, and their rows.
+/// Every version's ordered chunk list, as the rows of `chunks::INSERT_CHUNK_ROWS`.
 fn chunk_lists(
     backend: Backend,
-    param: usize,
     batch: &[Commit<'_>],
     fast: &[Fast],
     version_ids: &[i64],
-) -> sqlx::Result<Vec<(String, Rows)>> {
+) -> sqlx::Result<Vec<Rows>> {
     let all: Vec<(i64, usize, &wire::ChunkRef)> = fast
         .iter()
         .zip(version_ids)
@@ -587,7 +574,7 @@ fn chunk_lists(
                 .map(move |(i, c)| (v, i, c))
         })
         .collect();
-    crate::db::chunks::chunk_rows_statements(backend, param, &all)
+    chunks::chunk_rows(backend, &all)
 }
 
 /// The change-log entries (namespace, seq, node, time), numbered up to each namespace's new

@@ -60,7 +60,8 @@ pub async fn insert_chunk_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    for (sql, rows) in chunk_rows_statements(backend, 1, rows)? {
+    for rows in chunk_rows(backend, rows)? {
+        let sql = rows.fill(INSERT_CHUNK_ROWS, 1);
         rows.bind(sqlx::query(&sql))?.execute(&mut **tx).await?;
     }
     Ok(())
@@ -73,14 +74,15 @@ type ChunkRow = (i64, usize, String, u64, u32);
 /// bind at most 65,535.
 const PG_CHUNK_ROWS: usize = 1_000;
 
-/// The statements `insert_chunk_rows` runs, each with its rows read from parameter `$param` on.
-/// SQLite: always exactly one (its rows are one JSON parameter, of any size). PostgreSQL: one
-/// per [`PG_CHUNK_ROWS`] rows, none for none.
-pub fn chunk_rows_statements(
-    backend: Backend,
-    param: usize,
-    rows: &[(i64, usize, &ChunkRef)],
-) -> sqlx::Result<Vec<(String, Rows)>> {
+/// Inserts the chunk rows of the table in `{rows}` (see `json_rows::Rows::fill`).
+pub const INSERT_CHUNK_ROWS: &str =
+    "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) \
+     SELECT column1, column2, column3, column4, column5 FROM {rows} AS r";
+
+/// The rows `insert_chunk_rows` inserts, one `Rows` per statement. SQLite: always exactly one
+/// (its rows are one JSON parameter, of any size). PostgreSQL: one per [`PG_CHUNK_ROWS`] rows,
+/// none for none.
+pub fn chunk_rows(backend: Backend, rows: &[(i64, usize, &ChunkRef)]) -> sqlx::Result<Vec<Rows>> {
     let rows: Vec<ChunkRow> = rows
         .iter()
         .map(|(v, i, c)| (*v, *i, c.hash.to_string(), c.offset, c.size))
@@ -92,17 +94,11 @@ pub fn chunk_rows_statements(
     parts
         .into_iter()
         .map(|part| {
-            let rows = Rows::new(
+            Rows::new(
                 backend,
                 &[Col::Int, Col::Int, Col::Text, Col::Int, Col::Int],
                 part,
-            )?;
-            let sql = format!(
-                "INSERT INTO version_chunks (version_id, idx, hash, offset_bytes, size) \
-                 SELECT column1, column2, column3, column4, column5 FROM {} AS r",
-                rows.table(param)
-            );
-            Ok((sql, rows))
+            )
         })
         .collect()
 }
@@ -143,23 +139,13 @@ mod tests {
             size: 1,
         };
         let rows: Vec<(i64, usize, &ChunkRef)> = (0..2_500).map(|i| (1, i, &chunk)).collect();
-        let pg = chunk_rows_statements(Backend::Postgres, 1, &rows).unwrap();
+        let pg = chunk_rows(Backend::Postgres, &rows).unwrap();
         assert_eq!(pg.len(), 3);
-        assert!(pg.iter().all(|(sql, _)| !sql.contains("$5001")));
-        assert_eq!(
-            chunk_rows_statements(Backend::Sqlite, 3, &rows)
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            chunk_rows_statements(Backend::Sqlite, 3, &[])
-                .unwrap()
-                .len(),
-            1
-        );
-        assert!(chunk_rows_statements(Backend::Postgres, 1, &[])
-            .unwrap()
-            .is_empty());
+        assert!(pg
+            .iter()
+            .all(|r| !r.fill(INSERT_CHUNK_ROWS, 1).contains("$5001")));
+        assert_eq!(chunk_rows(Backend::Sqlite, &rows).unwrap().len(), 1);
+        assert_eq!(chunk_rows(Backend::Sqlite, &[]).unwrap().len(), 1);
+        assert!(chunk_rows(Backend::Postgres, &[]).unwrap().is_empty());
     }
 }

@@ -102,6 +102,11 @@ impl Rows {
         }
     }
 
+    /// `template` with its `{rows}` replaced by `table(first)`.
+    pub fn fill(&self, template: &str, first: usize) -> String {
+        template.replace("{rows}", &self.table(first))
+    }
+
     /// Binds the parameters `table` reads, after those `q` already has.
     pub fn bind(self, mut q: Query<'_>) -> sqlx::Result<Query<'_>> {
         match self.backend {
