@@ -10,6 +10,10 @@
 //! traded away: SQLite keeps `synchronous = FULL`, PostgreSQL its defaults. Batches form by
 //! themselves (whatever queued while the previous batch was being written), so a lone commit
 //! waits for nobody.
+//!
+//! On SQLite the set-based part runs on the writer's own connection (`db::sqlite_writer`), a
+//! plain function call per statement; what it leaves follows on the pool in a second
+//! transaction, answered after its own commit.
 
 use std::sync::Arc;
 
