@@ -11,7 +11,7 @@
 //! themselves (whatever queued while the previous batch was being written), so a lone commit
 //! waits for nobody.
 //!
-//! On SQLite the set-based part runs on the writer's own connection (`db::sqlite_writer`), a
+//! On SQLite the set-based part runs on the writer's own connection (`db::native_sqlite`), a
 //! plain function call per statement; what it leaves follows on the pool in a second
 //! transaction, answered after its own commit.
 
@@ -23,7 +23,7 @@ use wire::{CommitRequest, CommitResponse};
 use crate::batch_commit::{self, Commit};
 use crate::commit;
 use crate::db::batch_tx::SqlxTx;
-use crate::db::sqlite_writer::SqliteWriter;
+use crate::db::native_sqlite::NativeConn;
 use crate::db::users::Caller;
 use crate::db::{uploads::Upload, Db};
 use crate::error::{ApiError, ApiResult};
@@ -113,11 +113,11 @@ async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>)
     }
 }
 
-/// SQLite on a file: the writer's own connection (`sqlite_writer`). `None` (the sqlx pool
+/// SQLite on a file: the writer's own connection (`native_sqlite`). `None` (the sqlx pool
 /// serves) for PostgreSQL, an in-memory database, or a file that will not open.
-fn open_native(db: &Db) -> Option<SqliteWriter> {
+fn open_native(db: &Db) -> Option<NativeConn> {
     let file = db.sqlite_file.as_ref()?;
-    match SqliteWriter::open(file) {
+    match NativeConn::open(file) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(error = %e, "cannot open the commit writer's connection; using the pool");
@@ -126,7 +126,7 @@ fn open_native(db: &Db) -> Option<SqliteWriter> {
     }
 }
 
-async fn run_batch(db: &Db, metrics: &Metrics, native: Option<&mut SqliteWriter>, batch: Vec<Job>) {
+async fn run_batch(db: &Db, metrics: &Metrics, native: Option<&mut NativeConn>, batch: Vec<Job>) {
     // SQLite: the plain commits first, in a transaction on the writer's own connection; what
     // they leave (conflicts, retries, refusals that need a look) goes on to the pool below.
     let (batch, fast_first) = match native {
@@ -188,7 +188,7 @@ fn commits(batch: &[Job]) -> Vec<Commit<'_>> {
 /// every answer is `None`, so the whole batch goes on to the pool.
 async fn write_native(
     db: &Db,
-    w: &mut SqliteWriter,
+    w: &mut NativeConn,
     batch: &[Job],
 ) -> Vec<Option<ApiResult<CommitResponse>>> {
     let commits = commits(batch);

@@ -1,6 +1,6 @@
 //! The few things a group-commit batch asks of its transaction — run a statement with these
 //! arguments, give back its rows — so the same batch code drives a sqlx transaction
-//! (PostgreSQL) and the writer's own SQLite connection (`sqlite_writer`), whose whole point is
+//! (PostgreSQL) and the writer's own SQLite connection (`native_sqlite`), whose whole point is
 //! to skip sqlx's per-statement thread hand-offs.
 //!
 //! Arguments and cells are plain values: integers and text, each possibly `NULL`. Typed nulls,
@@ -118,7 +118,7 @@ pub(crate) fn bind(
     q
 }
 
-fn record(r: &AnyRow) -> sqlx::Result<Record> {
+pub(crate) fn record(r: &AnyRow) -> sqlx::Result<Record> {
     (0..r.len())
         .map(|i| {
             if let Ok(v) = r.try_get::<Option<i64>, _>(i) {

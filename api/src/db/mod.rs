@@ -13,9 +13,9 @@ pub mod changes;
 mod checkpoint;
 pub mod chunks;
 pub mod json_rows;
+pub mod native_sqlite;
 pub mod nodes;
 pub mod search;
-pub mod sqlite_writer;
 pub mod uploads;
 pub mod users;
 pub mod versions;
@@ -30,7 +30,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::hub::Hub;
-use batch_tx::{BatchTx, Cells, SqlxTx, Value};
+use batch_tx::{BatchTx, Cells, Record, SqlxTx, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -48,9 +48,11 @@ pub struct Db {
     pub hub: Arc<Hub>,
     /// SQLite: the highest `changes` rowid already announced.
     announced_rowid: AtomicI64,
-    /// SQLite: the database file, for the group committer's own connection (`sqlite_writer`);
+    /// SQLite: the database file, for the group committer's own connection (`native_sqlite`);
     /// `None` for an in-memory database.
     pub sqlite_file: Option<std::path::PathBuf>,
+    /// SQLite on a file: connections of our own for hot point reads (`read_row`).
+    readers: Option<native_sqlite::Readers>,
     /// SQLite: the background WAL checkpointer (`checkpoint`), stopped with the `Db`.
     checkpointer: Option<tokio::task::JoinHandle<()>>,
 }
@@ -173,6 +175,7 @@ impl Db {
             write_lock: Mutex::new(()),
             hub: Hub::new(),
             announced_rowid: AtomicI64::new(announced),
+            readers: sqlite_file.clone().map(native_sqlite::Readers::new),
             sqlite_file,
             checkpointer,
         })
@@ -210,9 +213,23 @@ impl Db {
     }
 
     /// SQLite's single-writer lock, for a writer with a connection of its own
-    /// (`sqlite_writer`), which must hold it from `BEGIN` to `COMMIT`.
+    /// (`native_sqlite`), which must hold it from `BEGIN` to `COMMIT`.
     pub(crate) async fn lock_writer(&self) -> MutexGuard<'_, ()> {
         self.write_lock.lock().await
+    }
+
+    /// The first row of a hot point read (the ones every request makes). SQLite on a file: on
+    /// a connection of our own, on this thread (`native_sqlite`); otherwise the pool.
+    pub async fn read_row(&self, sql: &str, args: Vec<Value>) -> sqlx::Result<Option<Record>> {
+        if let Some(readers) = &self.readers {
+            return Ok(readers.fetch(sql, args)?.into_iter().next());
+        }
+        batch_tx::bind(sqlx::query(sql), args)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(batch_tx::record)
+            .transpose()
     }
 
     pub async fn write(&self) -> sqlx::Result<WriteTx<'_>> {

@@ -1,18 +1,22 @@
-//! The group committer's own SQLite connection, driven directly on the writer's thread.
+//! SQLite connections of our own, outside sqlx, for the hottest paths: the group committer's
+//! writer and the point reads every request makes (its device token, its upload session).
 //!
 //! sqlx runs each SQLite connection on a worker thread of its own and hands every statement
 //! there and its rows back: two thread switches a statement. A batch is about a dozen
 //! statements, and on this machine class those switches (plus sqlx's `Any` row conversion) cost
 //! more than SQLite's work: a batch of ~30 commits took 8–10 ms through sqlx against ~3.5 ms
-//! for the same statements from Python's `sqlite3`. This connection is rusqlite over the very
-//! same libsqlite3 that sqlx links (one `libsqlite3-sys`), owned by the writer thread, so a
-//! statement is a plain function call.
+//! for the same statements from Python's `sqlite3`, and a request's two reads kept sqlx's
+//! threads switching more than working. These connections are rusqlite over the very same
+//! libsqlite3 that sqlx links (one `libsqlite3-sys`), so a statement is a plain function call.
 //!
-//! It keeps every rule of the pooled connections: WAL, `synchronous = FULL` (an acknowledged
+//! They keep every rule of the pooled connections: WAL, `synchronous = FULL` (an acknowledged
 //! commit survives a power cut), foreign keys, no automatic checkpoints, and a write only
-//! under `Db`'s single-writer lock.
+//! under `Db`'s single-writer lock. Readers are `query_only`. A read runs on the calling
+//! (async) thread: it is an index probe on a WAL database, where readers never wait for the
+//! writer, so it costs less than the hand-off it replaces.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::types::{Value as Sql, ValueRef};
@@ -21,13 +25,13 @@ use rusqlite::Connection;
 use super::batch_tx::{BatchTx, Record, Value};
 use super::Backend;
 
-pub struct SqliteWriter {
+pub struct NativeConn {
     conn: Connection,
 }
 
-impl SqliteWriter {
+impl NativeConn {
     /// Opens the (migrated) database file with the pooled connections' settings.
-    pub fn open(file: &Path) -> rusqlite::Result<SqliteWriter> {
+    pub fn open(file: &Path) -> rusqlite::Result<NativeConn> {
         let conn = Connection::open_with_flags(
             file,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -39,7 +43,7 @@ impl SqliteWriter {
         )?;
         // A batch's dozen statements, plus the odd one: each prepared once.
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteWriter { conn })
+        Ok(NativeConn { conn })
     }
 
     /// `BEGIN IMMEDIATE`: SQLite's write lock now. Call with `Db`'s writer lock held.
@@ -104,7 +108,38 @@ impl SqliteWriter {
     }
 }
 
-impl BatchTx for SqliteWriter {
+/// Read-only connections, each taken by one read and put back after.
+pub struct Readers {
+    file: PathBuf,
+    idle: Mutex<Vec<NativeConn>>,
+}
+
+impl Readers {
+    pub fn new(file: PathBuf) -> Readers {
+        Readers {
+            file,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs one read-only statement; `$n` reads `args[n - 1]`.
+    pub fn fetch(&self, sql: &str, args: Vec<Value>) -> sqlx::Result<Vec<Record>> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let mut conn = match idle {
+            Some(c) => c,
+            None => NativeConn::open(&self.file)
+                .and_then(|c| c.conn.execute_batch("PRAGMA query_only = 1").map(|()| c))
+                .map_err(driver)?,
+        };
+        let rows = conn.run(sql, args, true).map_err(driver)?;
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        Ok(rows)
+    }
+}
+
+impl BatchTx for NativeConn {
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
@@ -142,7 +177,7 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE t (a INTEGER, b TEXT)")
             .unwrap();
-        let mut w = SqliteWriter::open(&file).unwrap();
+        let mut w = NativeConn::open(&file).unwrap();
         w.begin().unwrap();
         // `$2` appears first: SQLite numbers it 1, yet it must read the second argument.
         w.run(
