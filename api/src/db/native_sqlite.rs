@@ -73,8 +73,9 @@ impl NativeConn {
                 .and_then(|name| name.strip_prefix('$'))
                 .and_then(|n| n.parse::<usize>().ok())
                 .ok_or(rusqlite::Error::InvalidParameterCount(i, args.len()))?;
-            let arg = args
-                .get(n - 1)
+            let arg = n
+                .checked_sub(1)
+                .and_then(|k| args.get(k))
                 .ok_or(rusqlite::Error::InvalidParameterCount(n, args.len()))?;
             stmt.raw_bind_parameter(i, sql_value(arg))?;
         }
