@@ -18,7 +18,6 @@ use serde_json::Value;
 use sqlx::any::AnyArguments;
 use sqlx::Any;
 
-use super::batch_tx::Value as Arg;
 use super::Backend;
 
 /// The SQL type of one column.
@@ -109,43 +108,37 @@ impl Rows {
     }
 
     /// Binds the parameters `table` reads, after those `q` already has.
-    pub fn bind(self, q: Query<'_>) -> sqlx::Result<Query<'_>> {
-        Ok(super::batch_tx::bind(q, self.args()?))
-    }
-
-    /// The parameters `table` reads, in order.
-    pub fn args(self) -> sqlx::Result<Vec<Arg>> {
+    pub fn bind(self, mut q: Query<'_>) -> sqlx::Result<Query<'_>> {
         match self.backend {
             Backend::Sqlite => {
                 let json =
                     serde_json::to_string(&self.rows).map_err(|e| sqlx::Error::Encode(e.into()))?;
-                Ok(vec![Arg::Text(Some(json))])
+                Ok(q.bind(json))
             }
             Backend::Postgres => {
-                let mut args = Vec::with_capacity(self.rows.len() * self.cols.len());
                 for row in self.rows {
                     let Value::Array(values) = row else {
                         unreachable!("checked in new")
                     };
                     for (v, col) in values.into_iter().zip(self.cols) {
-                        args.push(match (col, v) {
-                            (Col::Int, Value::Null) => Arg::Int(None),
+                        q = match (col, v) {
+                            (Col::Int, Value::Null) => q.bind(None::<i64>),
                             (Col::Int, Value::Number(n)) => {
-                                Arg::Int(Some(n.as_i64().ok_or_else(|| {
+                                q.bind(n.as_i64().ok_or_else(|| {
                                     sqlx::Error::Protocol(format!("{n} is not a 64-bit integer"))
-                                })?))
+                                })?)
                             }
-                            (Col::Text, Value::Null) => Arg::Text(None),
-                            (Col::Text, Value::String(s)) => Arg::Text(Some(s)),
+                            (Col::Text, Value::Null) => q.bind(None::<String>),
+                            (Col::Text, Value::String(s)) => q.bind(s),
                             (_, v) => {
                                 return Err(sqlx::Error::Protocol(format!(
                                     "{v} does not fit its column"
                                 )))
                             }
-                        });
+                        };
                     }
                 }
-                Ok(args)
+                Ok(q)
             }
         }
     }
