@@ -24,10 +24,14 @@ export async function startServer(extraEnv = {}) {
   const base = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start within 30 s')), 30_000);
     let out = '';
+    let started = false;
     child.stdout.on('data', (d) => {
+      // The server logs to stdout: once it listens, pass its warnings on, so a failing test
+      // shows what the server said.
+      if (started) { process.stderr.write(d); return; }
       out += d;
       const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) { started = true; clearTimeout(timer); resolve(m[1]); }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited with ${code}`)); });
   });
