@@ -31,7 +31,14 @@ export async function startServer(extraEnv = {}) {
       if (started) { process.stderr.write(d); return; }
       out += d;
       const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { started = true; clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        started = true;
+        clearTimeout(timer);
+        resolve(m[1]);
+        // Whatever the same read brought after the address is log too.
+        const rest = out.slice(m.index + m[0].length).replace(/^[^\n]*\n?/, '');
+        if (rest) process.stderr.write(rest);
+      }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited with ${code}`)); });
   });
