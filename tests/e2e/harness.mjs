@@ -18,7 +18,8 @@ const WWW = process.env.CAIRN_WWW || new URL('../../www', import.meta.url).pathn
 export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
   const child = spawn(BIN, ['--addr', '127.0.0.1:0', '--data-dir', dataDir], {
-    env: { ...process.env, RUST_LOG: 'warn', CAIRN_WWW: WWW, ...extraEnv },
+    // CAIRN_LOG (a RUST_LOG filter) turns the server's log up when chasing a failure.
+    env: { ...process.env, RUST_LOG: process.env.CAIRN_LOG || 'warn', CAIRN_WWW: WWW, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {
