@@ -200,14 +200,28 @@ impl Db {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
         };
-        let tx = match self.backend {
-            // IMMEDIATE: take SQLite's write lock now, waiting (busy_timeout) for it. A write
-            // transaction dropped on an error path releases our lock at once but is rolled
-            // back only when sqlx next touches its connection; a deferred transaction that
-            // read first and then found that lock held would fail with SQLITE_BUSY at once.
-            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => pool.begin().await?,
-        };
+        // IMMEDIATE: take SQLite's write lock now, waiting (busy_timeout) for it. A write
+        // transaction dropped on an error path releases our lock at once while its rollback
+        // still waits its turn on sqlx's connection thread; a deferred transaction that read
+        // first and then found SQLite's lock held would fail with SQLITE_BUSY at once.
+        //
+        // Opened on a task of its own, which always runs to the end: sqlx 0.8 leaves the
+        // connection inside the transaction, unknown to it, if the future opening one is
+        // dropped between the `BEGIN` and its bookkeeping (after a custom `BEGIN` on SQLite,
+        // after any on PostgreSQL), and a request's future is dropped whenever its client goes
+        // away. On SQLite that connection then held the write lock for good, so every later
+        // write failed. If the caller is gone, the finished transaction is dropped here and
+        // rolled back.
+        let pool = pool.clone();
+        let backend = self.backend;
+        let tx = tokio::spawn(async move {
+            match backend {
+                Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => pool.begin().await,
+            }
+        })
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)??;
         Ok(WriteTx {
             tx,
             _guard: guard,

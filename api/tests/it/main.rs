@@ -3,6 +3,7 @@
 //! directory, driven over HTTP like any client.
 
 mod bad_input;
+mod cancel;
 mod concurrency;
 mod devices;
 mod feed;
