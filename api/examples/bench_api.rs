@@ -426,6 +426,7 @@ impl Server {
             .collect();
         self.refill(&mut ready, per_user).await?;
         let (sum0, count0) = self.batches();
+        println!("  {clients:>2} clients: timed commits start");
         let done = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let tasks: Vec<_> = ready

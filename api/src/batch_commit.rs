@@ -18,10 +18,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{Any, Row as _, Transaction};
+use sqlx::{Any, Transaction};
 use wire::{CommitRequest, CommitResponse, NodeKind};
 
 use crate::commit;
+use crate::db::batch_tx::{BatchTx, Cells, Value};
 use crate::db::chunks;
 use crate::db::json_rows::{Col, Rows};
 use crate::db::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
@@ -51,24 +52,36 @@ struct Fast {
     delta: i64,
 }
 
-/// Commits the whole batch in `tx`; the answers are in batch order. `Err` means the database
-/// failed and the transaction must be rolled back.
-pub async fn commit_all(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+/// The plain commits of the batch, written in `tx`: their answers at their places, `None`
+/// for the commits left to [`finish`]. `Err` means the database failed and the transaction
+/// must be rolled back.
+pub async fn fast(
+    tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
-) -> ApiResult<Vec<ApiResult<CommitResponse>>> {
+) -> ApiResult<Vec<Option<ApiResult<CommitResponse>>>> {
     let mut answers: Vec<Option<ApiResult<CommitResponse>>> = Vec::with_capacity(batch.len());
     answers.resize_with(batch.len(), || None);
     let fast = candidates(batch, &mut answers);
-    lock_namespaces(tx, backend, batch).await?;
-    let (fast, seqs) = plan(tx, backend, batch, fast).await?;
+    lock_namespaces(tx, batch).await?;
+    let (fast, seqs) = plan(tx, batch, fast).await?;
     if !fast.is_empty() {
-        for (at, answer) in write(tx, backend, batch, fast, &seqs).await? {
+        for (at, answer) in write(tx, batch, fast, &seqs).await? {
             answers[at] = Some(Ok(answer));
         }
     }
-    // The rest, one at a time, in batch order, after the fast ones.
+    Ok(answers)
+}
+
+/// The commits [`fast`] left (`None` in `answers`), one at a time in batch order, in `tx`;
+/// all answers in batch order. They run after the fast ones, which is sound because those
+/// aim at pairwise different names, and every commit sharing a name or key with one of them
+/// comes later in the batch. `Err` means the database failed.
+pub async fn finish(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    batch: &[Commit<'_>],
+    answers: Vec<Option<ApiResult<CommitResponse>>>,
+) -> ApiResult<Vec<ApiResult<CommitResponse>>> {
     let mut out = Vec::with_capacity(batch.len());
     for (c, answer) in batch.iter().zip(answers) {
         let r = match answer {
@@ -118,11 +131,8 @@ fn candidates(
 
 /// PostgreSQL: every namespace of the batch, locked in ascending order (two API nodes' batches
 /// never wait on each other in a cycle). SQLite already has one writer.
-async fn lock_namespaces(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    batch: &[Commit<'_>],
-) -> sqlx::Result<()> {
+async fn lock_namespaces(tx: &mut impl BatchTx, batch: &[Commit<'_>]) -> sqlx::Result<()> {
+    let backend = tx.backend();
     if backend != Backend::Postgres {
         return Ok(());
     }
@@ -132,7 +142,7 @@ async fn lock_namespaces(
         "SELECT id FROM namespaces WHERE id IN (SELECT column1 FROM {} AS r) ORDER BY id FOR UPDATE",
         t.table(1)
     );
-    t.bind(sqlx::query(&sql))?.fetch_all(&mut **tx).await?;
+    tx.fetch(&sql, t.args()?).await?;
     Ok(())
 }
 
@@ -142,11 +152,11 @@ type Seqs = HashMap<i64, i64>;
 /// Reads what the fast commits need, keeps those that are plain, and charges their quota (the
 /// last step, which applies per namespace whole or not at all).
 async fn plan(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     fast: Vec<Fast>,
 ) -> sqlx::Result<(Vec<Fast>, Seqs)> {
+    let backend = tx.backend();
     if fast.is_empty() {
         return Ok((fast, Seqs::new()));
     }
@@ -158,7 +168,7 @@ async fn plan(
             (c.caller.device_id, c.req.idempotency_key.clone())
         })
         .collect();
-    let replayed = found_pairs(tx, backend, &keys, |w| {
+    let replayed = found_pairs(tx, &keys, |w| {
         format!(
             "SELECT i.device_id, i.key FROM {w} AS w \
              JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2"
@@ -184,9 +194,8 @@ async fn plan(
          WHERE n.id IN (SELECT column1 FROM {} AS r) AND n.deleted_at IS NULL",
         t.table(1)
     );
-    let parents: HashMap<i64, NodeRow> = t
-        .bind(sqlx::query(&sql))?
-        .fetch_all(&mut **tx)
+    let parents: HashMap<i64, NodeRow> = tx
+        .fetch(&sql, t.args()?)
         .await?
         .iter()
         .map(|r| {
@@ -205,12 +214,11 @@ async fn plan(
          LEFT JOIN versions v ON v.id = n.version_id WHERE n.deleted_at IS NULL",
         t.table(1)
     );
-    let children: Vec<(NodeRow, String)> = t
-        .bind(sqlx::query(&sql))?
-        .fetch_all(&mut **tx)
+    let children: Vec<(NodeRow, String)> = tx
+        .fetch(&sql, t.args()?)
         .await?
         .iter()
-        .map(|r| (node_from_row(r), r.get(9)))
+        .map(|r| (node_from_row(r), r.text(9)))
         .collect();
     let held: HashMap<(i64, String), NodeRow> = children
         .into_iter()
@@ -246,21 +254,21 @@ async fn plan(
     if fast.is_empty() {
         return Ok((fast, Seqs::new()));
     }
-    let fast = pin_chunks(tx, backend, batch, fast).await?;
+    let fast = pin_chunks(tx, batch, fast).await?;
     if fast.is_empty() {
         return Ok((fast, Seqs::new()));
     }
-    charge(tx, backend, batch, fast).await
+    charge(tx, batch, fast).await
 }
 
 /// Keeps the commits whose chunks all exist and are usable by their namespace, and locks those
 /// chunk rows against the collector until the transaction ends (see `gc::pin_chunks`).
 async fn pin_chunks(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     fast: Vec<Fast>,
 ) -> sqlx::Result<Vec<Fast>> {
+    let backend = tx.backend();
     let wanted: Vec<(i64, String)> = distinct(fast.iter().flat_map(|f| {
         let c = &batch[f.at];
         let ns = c.caller.namespace_id;
@@ -274,7 +282,7 @@ async fn pin_chunks(
         Backend::Postgres => " FOR SHARE OF c",
         Backend::Sqlite => "",
     };
-    let usable = found_pairs(tx, backend, &wanted, |w| {
+    let usable = found_pairs(tx, &wanted, |w| {
         format!(
             "SELECT u.namespace_id, c.hash FROM {w} AS w \
              JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
@@ -300,11 +308,11 @@ async fn pin_chunks(
 /// would pass its quota changes nothing and its commits go one at a time (each refused or
 /// not on its own). Returns the fast commits left and their namespaces' new seqs.
 async fn charge(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     fast: Vec<Fast>,
 ) -> sqlx::Result<(Vec<Fast>, Seqs)> {
+    let backend = tx.backend();
     // namespace → (bytes, commits, quota)
     let mut per_ns: Vec<(i64, i64, i64, i64)> = Vec::new();
     for f in &fast {
@@ -328,12 +336,11 @@ async fn charge(
          RETURNING id, seq",
         t.table(1)
     );
-    let seqs: Seqs = t
-        .bind(sqlx::query(&sql))?
-        .fetch_all(&mut **tx)
+    let seqs: Seqs = tx
+        .fetch(&sql, t.args()?)
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .map(|r| (r.int(0), r.int(1)))
         .collect();
     let fast = fast
         .into_iter()
@@ -343,23 +350,18 @@ async fn charge(
 }
 
 /// Writes the planned commits: nodes, versions, chunk lists, current versions, change log,
-/// idempotency records, finished uploads. Fails only if the database does.
-///
-/// The nodes and versions are inserted first, since the rest refers to their ids; the rest
-/// returns nothing, and on SQLite it goes in one round trip to sqlx's connection thread (one
-/// multi-statement query): each trip costs two thread switches, which on this machine class
-/// cost more than the statements themselves. PostgreSQL runs those statements one by one
-/// (a prepared statement holds one command).
+/// idempotency records, finished uploads. Fails only if the database does. The nodes and
+/// versions are inserted first, since the rest refers to their ids.
 async fn write(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     mut fast: Vec<Fast>,
     seqs: &Seqs,
 ) -> sqlx::Result<Vec<(usize, CommitResponse)>> {
+    let backend = tx.backend();
     let now = now_ms();
-    insert_nodes(tx, backend, batch, &mut fast, now).await?;
-    let version_ids = insert_versions(tx, backend, batch, &fast, now).await?;
+    insert_nodes(tx, batch, &mut fast, now).await?;
+    let version_ids = insert_versions(tx, batch, &fast, now).await?;
     let answers: Vec<(usize, CommitResponse)> = fast
         .iter()
         .zip(&version_ids)
@@ -423,28 +425,11 @@ async fn write(
         "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {rows} AS r)",
         Rows::new(backend, &[Col::Text], &uploads)?,
     ));
-    match backend {
-        // One query; the k-th statement reads JSON parameter `$k`.
-        Backend::Sqlite => {
-            let sql: Vec<String> = tail
-                .iter()
-                .enumerate()
-                .map(|(k, (template, rows))| rows.fill(template, k + 1))
-                .collect();
-            let sql = sql.join(";\n");
-            let mut q = sqlx::query(&sql);
-            for (_, rows) in tail {
-                q = rows.bind(q)?;
-            }
-            q.execute(&mut **tx).await?;
-        }
-        Backend::Postgres => {
-            for (template, rows) in tail {
-                let sql = rows.fill(template, 1);
-                rows.bind(sqlx::query(&sql))?.execute(&mut **tx).await?;
-            }
-            notify(tx, seqs).await?;
-        }
+    for (template, rows) in tail {
+        tx.execute(&rows.fill(template, 1), rows.args()?).await?;
+    }
+    if backend == Backend::Postgres {
+        notify(tx, seqs).await?;
     }
     tracing::info!(commits = answers.len(), "batch of commits written");
     Ok(answers)
@@ -452,12 +437,12 @@ async fn write(
 
 /// Inserts the new files' nodes and records their ids in `fast`.
 async fn insert_nodes(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     fast: &mut [Fast],
     now: i64,
 ) -> sqlx::Result<()> {
+    let backend = tx.backend();
     let rows: Vec<(i64, i64, &str, &str)> = fast
         .iter()
         .filter(|f| f.node_id.is_none())
@@ -481,12 +466,11 @@ async fn insert_nodes(
          RETURNING id, parent_id, name_key",
         t.table(2)
     );
-    let ids: HashMap<(i64, String), i64> = t
-        .bind(sqlx::query(&sql).bind(now))?
-        .fetch_all(&mut **tx)
+    let ids: HashMap<(i64, String), i64> = tx
+        .fetch(&sql, [vec![Value::Int(Some(now))], t.args()?].concat())
         .await?
         .iter()
-        .map(|r| ((r.get(1), r.get(2)), r.get(0)))
+        .map(|r| ((r.int(1), r.text(2)), r.int(0)))
         .collect();
     for f in fast.iter_mut().filter(|f| f.node_id.is_none()) {
         f.node_id = ids.get(&(f.parent_id, f.name.key.clone())).copied();
@@ -504,12 +488,12 @@ type VersionRow<'a> = (Option<i64>, Option<i64>, i64, String, &'a str, i64);
 
 /// Inserts one version per fast commit; the ids are in `fast` order.
 async fn insert_versions(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     fast: &[Fast],
     now: i64,
 ) -> sqlx::Result<Vec<i64>> {
+    let backend = tx.backend();
     let rows: Vec<VersionRow<'_>> = fast
         .iter()
         .map(|f| {
@@ -538,12 +522,11 @@ async fn insert_versions(
          RETURNING id, node_id",
         t.table(2)
     );
-    let by_node: HashMap<i64, i64> = t
-        .bind(sqlx::query(&sql).bind(now))?
-        .fetch_all(&mut **tx)
+    let by_node: HashMap<i64, i64> = tx
+        .fetch(&sql, [vec![Value::Int(Some(now))], t.args()?].concat())
         .await?
         .iter()
-        .map(|r| (r.get(1), r.get(0)))
+        .map(|r| (r.int(1), r.int(0)))
         .collect();
     fast.iter()
         .map(|f| {
@@ -605,28 +588,26 @@ fn change_entries(
 
 /// PostgreSQL: tells every API node each namespace's newest seq; delivered only when the
 /// transaction commits.
-async fn notify(tx: &mut Transaction<'static, Any>, tops: &Seqs) -> sqlx::Result<()> {
+async fn notify(tx: &mut impl BatchTx, tops: &Seqs) -> sqlx::Result<()> {
     let payloads: Vec<(String,)> = tops
         .iter()
         .map(|(ns, seq)| (format!("{ns}:{seq}"),))
         .collect();
     let t = Rows::new(Backend::Postgres, &[Col::Text], &payloads)?;
     let sql = format!("SELECT pg_notify($1, v.column1) FROM {} AS v", t.table(2));
-    t.bind(sqlx::query(&sql).bind(crate::hub::PG_CHANNEL))?
-        .fetch_all(&mut **tx)
-        .await?;
-    Ok(())
+    let channel = Value::Text(Some(crate::hub::PG_CHANNEL.into()));
+    tx.execute(&sql, [vec![channel], t.args()?].concat()).await
 }
 
 /// The (integer, text) rows that `sql` returns when given `pairs` as its table (`sql` gets the
 /// table's text and must alias it `w`). PostgreSQL gets the pairs in parts, each well under
 /// its 65,535 bound parameters (a batch of large files names hundreds of thousands of chunks).
 async fn found_pairs(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut impl BatchTx,
     pairs: &[(i64, String)],
     sql: impl Fn(&str) -> String,
 ) -> sqlx::Result<HashSet<(i64, String)>> {
+    let backend = tx.backend();
     let parts: Vec<&[(i64, String)]> = match backend {
         Backend::Sqlite => vec![pairs],
         Backend::Postgres => pairs.chunks(PG_PAIRS).collect(),
@@ -635,8 +616,8 @@ async fn found_pairs(
     for part in parts {
         let t = Rows::new(backend, &[Col::Int, Col::Text], part)?;
         let sql = sql(&t.table(1));
-        for r in t.bind(sqlx::query(&sql))?.fetch_all(&mut **tx).await? {
-            found.insert((r.get(0), r.get(1)));
+        for r in tx.fetch(&sql, t.args()?).await? {
+            found.insert((r.int(0), r.text(1)));
         }
     }
     Ok(found)

@@ -10,6 +10,10 @@
 //! traded away: SQLite keeps `synchronous = FULL`, PostgreSQL its defaults. Batches form by
 //! themselves (whatever queued while the previous batch was being written), so a lone commit
 //! waits for nobody.
+//!
+//! On SQLite the set-based part runs on the writer's own connection (`db::native_sqlite`), a
+//! plain function call per statement; what it leaves follows on the pool in a second
+//! transaction, answered after its own commit.
 
 use std::sync::Arc;
 
@@ -18,6 +22,8 @@ use wire::{CommitRequest, CommitResponse};
 
 use crate::batch_commit::{self, Commit};
 use crate::commit;
+use crate::db::batch_tx::SqlxTx;
+use crate::db::native_sqlite::NativeConn;
 use crate::db::users::Caller;
 use crate::db::{uploads::Upload, Db};
 use crate::error::{ApiError, ApiResult};
@@ -90,6 +96,7 @@ impl Committer {
 }
 
 async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>) {
+    let mut native = open_native(&db);
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -102,15 +109,47 @@ async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>)
         // wait on each other in a cycle; the sort is stable, so one namespace keeps its order.
         batch.sort_by_key(|job| job.caller.namespace_id);
         metrics.observe_batch(batch.len());
-        run_batch(&db, &metrics, batch).await;
+        run_batch(&db, &metrics, native.as_mut(), batch).await;
     }
 }
 
-async fn run_batch(db: &Db, metrics: &Metrics, batch: Vec<Job>) {
-    let written = match write_batch(db, &batch, false).await {
+/// SQLite on a file: the writer's own connection (`native_sqlite`). `None` (the sqlx pool
+/// serves) for PostgreSQL, an in-memory database, or a file that will not open.
+fn open_native(db: &Db) -> Option<NativeConn> {
+    let file = db.sqlite_file.as_ref()?;
+    match NativeConn::open(file) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the commit writer's connection; using the pool");
+            None
+        }
+    }
+}
+
+async fn run_batch(db: &Db, metrics: &Metrics, native: Option<&mut NativeConn>, batch: Vec<Job>) {
+    // SQLite: the plain commits first, in a transaction on the writer's own connection; what
+    // they leave (conflicts, retries, refusals that need a look) goes on to the pool below.
+    let (batch, fast_first) = match native {
+        Some(w) => {
+            let answers = write_native(db, w, &batch).await;
+            let mut rest = Vec::new();
+            for (job, answer) in batch.into_iter().zip(answers) {
+                match answer {
+                    Some(r) => reply(metrics, job, r),
+                    None => rest.push(job),
+                }
+            }
+            (rest, false)
+        }
+        None => (batch, true),
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let written = match write_batch(db, &batch, fast_first, false).await {
         Ok(Some(answers)) => Ok(answers),
         // An internal error in the plain pass: do it again with a savepoint per commit.
-        Ok(None) => write_batch(db, &batch, true)
+        Ok(None) => write_batch(db, &batch, false, true)
             .await
             .map(|a| a.unwrap_or_default()),
         Err(e) => Err(e),
@@ -120,23 +159,72 @@ async fn run_batch(db: &Db, metrics: &Metrics, batch: Vec<Job>) {
         Err(e) => return fail_all(batch, &e),
     };
     for (job, r) in batch.into_iter().zip(answers) {
-        if let Ok(c) = &r {
-            if !c.unchanged {
-                metrics.count_commit(c.conflict.is_some());
-            }
-        }
-        let _ = job.reply.send(r);
+        reply(metrics, job, r);
     }
 }
 
-/// Runs every commit of the batch in one transaction and commits it; the answers are in batch
-/// order. Plain (`careful == false`): set-based (`batch_commit`), no savepoints, which is sound
-/// because a commit that is refused has written nothing; a database error, after which that
-/// is not known, rolls everything back and answers `None`. Careful: each commit between a
-/// savepoint and its release, rolled back alone if it fails.
+fn reply(metrics: &Metrics, job: Job, r: ApiResult<CommitResponse>) {
+    if let Ok(c) = &r {
+        if !c.unchanged {
+            metrics.count_commit(c.conflict.is_some());
+        }
+    }
+    let _ = job.reply.send(r);
+}
+
+fn commits(batch: &[Job]) -> Vec<Commit<'_>> {
+    batch
+        .iter()
+        .map(|j| Commit {
+            caller: &j.caller,
+            upload: &j.upload,
+            req: &j.req,
+        })
+        .collect()
+}
+
+/// The fast part of the batch (`batch_commit::fast`) in one transaction on the writer's own
+/// SQLite connection, announced once durable. Should the database fail, nothing is kept and
+/// every answer is `None`, so the whole batch goes on to the pool.
+async fn write_native(
+    db: &Db,
+    w: &mut NativeConn,
+    batch: &[Job],
+) -> Vec<Option<ApiResult<CommitResponse>>> {
+    let commits = commits(batch);
+    let guard = db.lock_writer().await;
+    let written = async {
+        w.begin()?;
+        let answers = batch_commit::fast(w, &commits).await?;
+        let fresh = db.unannounced_sqlite(w).await?;
+        w.commit()?;
+        Ok::<_, ApiError>((answers, fresh))
+    }
+    .await;
+    match written {
+        Ok((answers, fresh)) => {
+            drop(guard);
+            db.announce_sqlite(fresh);
+            answers
+        }
+        Err(e) => {
+            w.rollback();
+            tracing::warn!(error = %e, "batch failed on the writer's connection; using the pool");
+            batch.iter().map(|_| None).collect()
+        }
+    }
+}
+
+/// Runs the batch in one transaction on the pool and commits it; the answers are in batch
+/// order. Plain (`careful == false`): the fast part set-based (`batch_commit::fast`, when
+/// `fast_first`), then the rest one at a time, no savepoints — sound because a commit that is
+/// refused has written nothing; a database error, after which that is not known, rolls
+/// everything back and answers `None`. Careful: each commit between a savepoint and its
+/// release, rolled back alone if it fails.
 async fn write_batch(
     db: &Db,
     batch: &[Job],
+    fast_first: bool,
     careful: bool,
 ) -> sqlx::Result<Option<Vec<ApiResult<CommitResponse>>>> {
     let mut w = db.write_commits().await?;
@@ -147,15 +235,21 @@ async fn write_batch(
         }
         answers
     } else {
-        let commits: Vec<Commit<'_>> = batch
-            .iter()
-            .map(|j| Commit {
-                caller: &j.caller,
-                upload: &j.upload,
-                req: &j.req,
-            })
-            .collect();
-        match batch_commit::commit_all(&mut w.tx, db.backend, &commits).await {
+        let commits = commits(batch);
+        let plain = async {
+            let answers = if fast_first {
+                let mut tx = SqlxTx {
+                    tx: &mut w.tx,
+                    backend: db.backend,
+                };
+                batch_commit::fast(&mut tx, &commits).await?
+            } else {
+                commits.iter().map(|_| None).collect()
+            };
+            batch_commit::finish(&mut w.tx, db.backend, &commits, answers).await
+        }
+        .await;
+        match plain {
             Ok(answers) => answers,
             Err(e) => {
                 tracing::warn!(error = %e, "batch failed; running it again one commit at a time");

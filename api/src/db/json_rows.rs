@@ -18,6 +18,7 @@ use serde_json::Value;
 use sqlx::any::AnyArguments;
 use sqlx::Any;
 
+use super::batch_tx::Value as Arg;
 use super::Backend;
 
 /// The SQL type of one column.
@@ -108,37 +109,43 @@ impl Rows {
     }
 
     /// Binds the parameters `table` reads, after those `q` already has.
-    pub fn bind(self, mut q: Query<'_>) -> sqlx::Result<Query<'_>> {
+    pub fn bind(self, q: Query<'_>) -> sqlx::Result<Query<'_>> {
+        Ok(super::batch_tx::bind(q, self.args()?))
+    }
+
+    /// The parameters `table` reads, in order.
+    pub fn args(self) -> sqlx::Result<Vec<Arg>> {
         match self.backend {
             Backend::Sqlite => {
                 let json =
                     serde_json::to_string(&self.rows).map_err(|e| sqlx::Error::Encode(e.into()))?;
-                Ok(q.bind(json))
+                Ok(vec![Arg::Text(Some(json))])
             }
             Backend::Postgres => {
+                let mut args = Vec::with_capacity(self.rows.len() * self.cols.len());
                 for row in self.rows {
                     let Value::Array(values) = row else {
                         unreachable!("checked in new")
                     };
                     for (v, col) in values.into_iter().zip(self.cols) {
-                        q = match (col, v) {
-                            (Col::Int, Value::Null) => q.bind(None::<i64>),
+                        args.push(match (col, v) {
+                            (Col::Int, Value::Null) => Arg::Int(None),
                             (Col::Int, Value::Number(n)) => {
-                                q.bind(n.as_i64().ok_or_else(|| {
+                                Arg::Int(Some(n.as_i64().ok_or_else(|| {
                                     sqlx::Error::Protocol(format!("{n} is not a 64-bit integer"))
-                                })?)
+                                })?))
                             }
-                            (Col::Text, Value::Null) => q.bind(None::<String>),
-                            (Col::Text, Value::String(s)) => q.bind(s),
+                            (Col::Text, Value::Null) => Arg::Text(None),
+                            (Col::Text, Value::String(s)) => Arg::Text(Some(s)),
                             (_, v) => {
                                 return Err(sqlx::Error::Protocol(format!(
                                     "{v} does not fit its column"
                                 )))
                             }
-                        };
+                        });
                     }
                 }
-                Ok(q)
+                Ok(args)
             }
         }
     }

@@ -8,10 +8,12 @@
 //! Push hints leave from here too: on SQLite a committed write publishes the change-log rows
 //! it added to the [`Hub`]; on PostgreSQL `log_change` notifies inside the transaction.
 
+pub mod batch_tx;
 pub mod changes;
 mod checkpoint;
 pub mod chunks;
 pub mod json_rows;
+pub mod native_sqlite;
 pub mod nodes;
 pub mod search;
 pub mod uploads;
@@ -28,6 +30,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::hub::Hub;
+use batch_tx::{BatchTx, Cells, Record, SqlxTx, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -45,6 +48,11 @@ pub struct Db {
     pub hub: Arc<Hub>,
     /// SQLite: the highest `changes` rowid already announced.
     announced_rowid: AtomicI64,
+    /// SQLite: the database file, for the group committer's own connection (`native_sqlite`);
+    /// `None` for an in-memory database.
+    pub sqlite_file: Option<std::path::PathBuf>,
+    /// SQLite on a file: connections of our own for hot point reads (`read_row`).
+    readers: Option<native_sqlite::Readers>,
     /// SQLite: the background WAL checkpointer (`checkpoint`), stopped with the `Db`.
     checkpointer: Option<tokio::task::JoinHandle<()>>,
 }
@@ -70,10 +78,15 @@ impl WriteTx<'_> {
             return self.tx.commit().await;
         }
         // Still the only writer: the change rows past the mark are exactly what this
-        // transaction adds (or what an earlier writer committed without announcing). Read on
-        // this transaction's own connection, not the shared pool, where the writer would
-        // queue behind every waiting request; announced once the commit is durable.
-        let fresh = self.db.unannounced_sqlite(&mut self.tx).await;
+        // transaction adds (or what an earlier writer committed without announcing); announced
+        // once the commit is durable.
+        let fresh = self
+            .db
+            .unannounced_sqlite(&mut SqlxTx {
+                tx: &mut self.tx,
+                backend: Backend::Sqlite,
+            })
+            .await;
         self.tx.commit().await?;
         match fresh {
             Ok(fresh) => self.db.announce_sqlite(fresh),
@@ -136,6 +149,17 @@ impl Db {
             }
             Backend::Postgres => 0,
         };
+        let sqlite_file = match backend {
+            // Asked of SQLite rather than parsed from the URL, so it is the file sqlx opened.
+            Backend::Sqlite => sqlx::query_scalar::<_, String>(
+                "SELECT file FROM pragma_database_list WHERE name = 'main'",
+            )
+            .fetch_optional(&pool)
+            .await?
+            .filter(|f| !f.is_empty())
+            .map(std::path::PathBuf::from),
+            Backend::Postgres => None,
+        };
         let checkpointer = match backend {
             Backend::Sqlite => Some(checkpoint::spawn(
                 pool_options(backend, 1)
@@ -151,39 +175,61 @@ impl Db {
             write_lock: Mutex::new(()),
             hub: Hub::new(),
             announced_rowid: AtomicI64::new(announced),
+            readers: sqlite_file.clone().map(native_sqlite::Readers::new),
+            sqlite_file,
             checkpointer,
         })
     }
 
     /// The change rows past the announced mark: (top rowid, namespace, newest seq) per
-    /// namespace. Called with the SQLite writer lock held.
-    async fn unannounced_sqlite(
+    /// namespace. Called with the SQLite writer lock held, on the writing transaction (not the
+    /// shared pool, where the writer would queue behind every waiting request).
+    pub(crate) async fn unannounced_sqlite(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut impl BatchTx,
     ) -> sqlx::Result<Vec<(i64, i64, i64)>> {
-        use sqlx::Row as _;
         let from = self.announced_rowid.load(Ordering::Acquire);
-        let rows = sqlx::query(
-            "SELECT CAST(MAX(rowid) AS BIGINT), namespace_id, MAX(seq) FROM changes \
-             WHERE rowid > $1 GROUP BY namespace_id",
-        )
-        .bind(from)
-        .fetch_all(&mut **tx)
-        .await?;
+        let rows = tx
+            .fetch(
+                "SELECT CAST(MAX(rowid) AS BIGINT), namespace_id, MAX(seq) FROM changes \
+                 WHERE rowid > $1 GROUP BY namespace_id",
+                vec![Value::Int(Some(from))],
+            )
+            .await?;
         Ok(rows
             .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .map(|r| (r.int(0), r.int(1), r.int(2)))
             .collect())
     }
 
     /// Publishes committed rows found by `unannounced_sqlite` and moves the mark past them.
-    fn announce_sqlite(&self, fresh: Vec<(i64, i64, i64)>) {
+    pub(crate) fn announce_sqlite(&self, fresh: Vec<(i64, i64, i64)>) {
         let mut top = self.announced_rowid.load(Ordering::Acquire);
         for (rowid, namespace, seq) in fresh {
             top = top.max(rowid);
             self.hub.publish(namespace, seq);
         }
         self.announced_rowid.store(top, Ordering::Release);
+    }
+
+    /// SQLite's single-writer lock, for a writer with a connection of its own
+    /// (`native_sqlite`), which must hold it from `BEGIN` to `COMMIT`.
+    pub(crate) async fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        self.write_lock.lock().await
+    }
+
+    /// The first row of a hot point read (the ones every request makes). SQLite on a file: on
+    /// a connection of our own, on this thread (`native_sqlite`); otherwise the pool.
+    pub async fn read_row(&self, sql: &str, args: Vec<Value>) -> sqlx::Result<Option<Record>> {
+        if let Some(readers) = &self.readers {
+            return Ok(readers.fetch(sql, args)?.into_iter().next());
+        }
+        batch_tx::bind(sqlx::query(sql), args)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(batch_tx::record)
+            .transpose()
     }
 
     pub async fn write(&self) -> sqlx::Result<WriteTx<'_>> {

@@ -4,7 +4,8 @@
 use sqlx::{Any, Row as _, Transaction};
 use wire::{Node, NodeKind};
 
-use super::{now_ms, Db, Row};
+use super::batch_tx::Cells;
+use super::{now_ms, Db};
 use crate::names::Name;
 
 pub const NODE_COLUMNS: &str = "n.id, n.parent_id, n.name, n.kind, n.version_id, \
@@ -18,25 +19,23 @@ pub struct NodeRow {
     pub namespace_id: i64,
 }
 
-pub fn node_from_row(r: &Row) -> NodeRow {
-    let kind: String = r.get(3);
-    let hash: Option<String> = r.get(6);
+pub fn node_from_row(r: &impl Cells) -> NodeRow {
     NodeRow {
         node: Node {
-            id: r.get(0),
-            parent_id: r.get(1),
-            name: r.get(2),
-            kind: if kind == "folder" {
+            id: r.int(0),
+            parent_id: r.opt_int(1),
+            name: r.text(2),
+            kind: if r.text(3) == "folder" {
                 NodeKind::Folder
             } else {
                 NodeKind::File
             },
-            version_id: r.get(4),
-            size: r.get::<i64, _>(5).max(0) as u64,
-            content_hash: hash.and_then(|h| h.parse().ok()),
-            modified_at: r.get(7),
+            version_id: r.opt_int(4),
+            size: r.int(5).max(0) as u64,
+            content_hash: r.opt_text(6).and_then(|h| h.parse().ok()),
+            modified_at: r.int(7),
         },
-        namespace_id: r.get(8),
+        namespace_id: r.int(8),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Upload sessions: the manifest a device promised to send, kept until it is committed or
 //! expires, so a reloaded page can ask again what is still missing.
 
+use super::batch_tx::{Cells, Value};
 use rand::RngCore;
-use sqlx::Row as _;
 use wire::Manifest;
 
 use super::{now_ms, Db};
@@ -52,19 +52,18 @@ pub async fn create(db: &Db, u: &Upload) -> anyhow::Result<()> {
 }
 
 pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Upload>> {
-    let row = sqlx::query(
-        "SELECT id, namespace_id, device_id, manifest, expires_at FROM uploads WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&db.pool)
-    .await?;
+    let row = db
+        .read_row(
+            "SELECT id, namespace_id, device_id, manifest, expires_at FROM uploads WHERE id = $1",
+            vec![Value::Text(Some(id.to_owned()))],
+        )
+        .await?;
     let Some(r) = row else { return Ok(None) };
-    let manifest: String = r.get(3);
     Ok(Some(Upload {
-        id: r.get(0),
-        namespace_id: r.get(1),
-        device_id: r.get(2),
-        manifest: serde_json::from_str(&manifest)?,
-        expires_at: r.get(4),
+        id: r.text(0),
+        namespace_id: r.int(1),
+        device_id: r.int(2),
+        manifest: serde_json::from_str(&r.text(3))?,
+        expires_at: r.int(4),
     }))
 }

@@ -3,7 +3,8 @@
 
 use sqlx::{Any, Row as _, Transaction};
 
-use super::{now_ms, Backend, Db, Row};
+use super::batch_tx::{Cells, Value};
+use super::{now_ms, Backend, Db};
 
 /// Who is calling: resolved from a device token on every request.
 #[derive(Debug, Clone)]
@@ -137,24 +138,24 @@ pub async fn add_device(db: &Db, user_id: i64, name: &str, token_hash: &str) -> 
 }
 
 pub async fn caller_by_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<Caller>> {
-    let row = sqlx::query(
-        "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
-         d.last_seen_at FROM devices d \
-         JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id \
-         WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
-    )
-    .bind(token_hash)
-    .fetch_optional(&db.pool)
-    .await?;
-    Ok(row.map(|r: Row| Caller {
-        user_id: r.get(0),
-        username: r.get(1),
-        device_id: r.get(2),
-        device_name: r.get(3),
-        namespace_id: r.get(4),
-        root_id: r.get(5),
-        quota_bytes: r.get::<Option<i64>, _>(6).map(|q| q.max(0) as u64),
-        last_seen_at: r.get(7),
+    let row = db
+        .read_row(
+            "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
+             d.last_seen_at FROM devices d \
+             JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id \
+             WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
+            vec![Value::Text(Some(token_hash.to_owned()))],
+        )
+        .await?;
+    Ok(row.map(|r| Caller {
+        user_id: r.int(0),
+        username: r.text(1),
+        device_id: r.int(2),
+        device_name: r.text(3),
+        namespace_id: r.int(4),
+        root_id: r.int(5),
+        quota_bytes: r.opt_int(6).map(|q| q.max(0) as u64),
+        last_seen_at: r.int(7),
     }))
 }
 
