@@ -9,6 +9,7 @@ use sqlx::Row as _;
 use unicode_normalization::UnicodeNormalization;
 use wire::NodeKind;
 
+use super::batch_tx::{bind, Value};
 use super::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
 use super::{Backend, Db};
 
@@ -40,21 +41,16 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-enum Param {
-    Int(i64),
-    Text(String),
-}
-
 /// The one statement (and its parameters) that answers `f`.
-fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Param>) {
-    let mut params: Vec<Param> = vec![Param::Int(namespace_id)];
+fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Value>) {
+    let mut params: Vec<Value> = vec![Value::Int(Some(namespace_id))];
     let mut from = NODE_FROM.to_owned();
     let mut conds = vec![
         "n.namespace_id = $1".to_owned(),
         "n.deleted_at IS NULL".to_owned(),
         "n.parent_id IS NOT NULL".to_owned(),
     ];
-    let push = |params: &mut Vec<Param>, p: Param| {
+    let push = |params: &mut Vec<Value>, p: Value| {
         params.push(p);
         format!("${}", params.len())
     };
@@ -64,10 +60,10 @@ fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Param>) {
                     LEFT JOIN versions v ON v.id = n.version_id"
                 .to_owned();
             let phrase = format!("\"{}\"", q.replace('"', "\"\""));
-            let p = push(&mut params, Param::Text(phrase));
+            let p = push(&mut params, Value::Text(Some(phrase)));
             conds.push(format!("nodes_fts MATCH {p}"));
         } else {
-            let p = push(&mut params, Param::Text(like_pattern(&q)));
+            let p = push(&mut params, Value::Text(Some(like_pattern(&q))));
             conds.push(format!("n.name_key LIKE {p} ESCAPE '\\'"));
         }
     }
@@ -76,27 +72,27 @@ fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Param>) {
             NodeKind::File => "file",
             NodeKind::Folder => "folder",
         };
-        let p = push(&mut params, Param::Text(k.to_owned()));
+        let p = push(&mut params, Value::Text(Some(k.to_owned())));
         conds.push(format!("n.kind = {p}"));
     }
     let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     if let Some(v) = f.min_size {
-        let p = push(&mut params, Param::Int(clamp(v)));
+        let p = push(&mut params, Value::Int(Some(clamp(v))));
         conds.push(format!("COALESCE(v.size, 0) >= {p}"));
     }
     if let Some(v) = f.max_size {
-        let p = push(&mut params, Param::Int(clamp(v)));
+        let p = push(&mut params, Value::Int(Some(clamp(v))));
         conds.push(format!("COALESCE(v.size, 0) <= {p}"));
     }
     if let Some(v) = f.modified_after {
-        let p = push(&mut params, Param::Int(v));
+        let p = push(&mut params, Value::Int(Some(v)));
         conds.push(format!("n.modified_at >= {p}"));
     }
     if let Some(v) = f.modified_before {
-        let p = push(&mut params, Param::Int(v));
+        let p = push(&mut params, Value::Int(Some(v)));
         conds.push(format!("n.modified_at <= {p}"));
     }
-    let limit = push(&mut params, Param::Int(i64::from(f.limit)));
+    let limit = push(&mut params, Value::Int(Some(i64::from(f.limit))));
     let sql = format!(
         "SELECT {NODE_COLUMNS} FROM {from} WHERE {} ORDER BY n.name_key, n.id LIMIT {limit}",
         conds.join(" AND ")
@@ -104,24 +100,10 @@ fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Param>) {
     (sql, params)
 }
 
-fn bind<'q>(
-    sql: &'q str,
-    params: Vec<Param>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let mut query = sqlx::query(sql);
-    for p in params {
-        query = match p {
-            Param::Int(i) => query.bind(i),
-            Param::Text(t) => query.bind(t),
-        };
-    }
-    query
-}
-
 /// Live nodes (never the root) of `namespace_id` matching `f`, by name.
 pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<NodeRow>> {
     let (sql, params) = build(db, namespace_id, f);
-    Ok(bind(&sql, params)
+    Ok(bind(sqlx::query(&sql), params)
         .fetch_all(&db.pool)
         .await?
         .iter()
@@ -137,7 +119,7 @@ pub async fn explain(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec
         Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
         Backend::Postgres => format!("EXPLAIN {sql}"),
     };
-    let rows = bind(&sql, params).fetch_all(&db.pool).await?;
+    let rows = bind(sqlx::query(&sql), params).fetch_all(&db.pool).await?;
     Ok(rows
         .iter()
         .map(|r| match db.backend {
