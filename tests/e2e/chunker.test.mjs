@@ -4,7 +4,10 @@
 // several slice sizes, and through the chunking workers from a File, several files at once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { startServer, launchBrowser } from './harness.mjs';
 
 const vectors = JSON.parse(await readFile(new URL('../../wasm-chunker/tests/vectors.json', import.meta.url), 'utf8'));
@@ -110,6 +113,45 @@ test('a large File is hashed in pieces by several workers, stitched to exactly t
   const split = r.pool >= 2 ? 1 : 0;
   assert.deepEqual([random.splits, random.fellBack], [split, 0], 'random data was split and stitched');
   assert.deepEqual([runs.splits, runs.fellBack], [split, split], 'the run of zeros fell back to one worker');
+});
+
+test('a file on disk read by a chunking worker gives the in-memory manifest; one that vanished fails cleanly', { timeout: 180_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-reader-'));
+  try {
+    const path = join(dir, 'disk.bin');
+    await writeFile(path, randomBytes(24 * 1024 * 1024 + 777));
+    await page.evaluate(() => {
+      const input = document.createElement('input');
+      input.type = 'file';
+      input.id = 'reader-test';
+      document.body.append(input);
+    });
+    await page.setInputFiles('#reader-test', path);
+    const read = await page.evaluate(async () => {
+      const pool = await import('/js/chunk-pool.js');
+      const file = document.querySelector('#reader-test').files[0];
+      const chunker = new window.wasm.Chunker();
+      chunker.update(new Uint8Array(await file.arrayBuffer()));
+      return { byWorker: await pool.chunkInOneWorker(file), inMemory: chunker.finish() };
+    });
+    assert.deepEqual(JSON.parse(read.byWorker), JSON.parse(read.inMemory));
+
+    await rm(path);
+    const after = await page.evaluate(async () => {
+      const pool = await import('/js/chunk-pool.js');
+      const file = document.querySelector('#reader-test').files[0];
+      const failed = await pool.chunkInOneWorker(file).then(() => '', (e) => String(e.message || e));
+      // The workers go on: a file read after the failure hashes as before.
+      const small = new File([new Uint8Array(5 * 1024 * 1024).fill(3)], 'after.bin');
+      const chunker = new window.wasm.Chunker();
+      chunker.update(new Uint8Array(await small.arrayBuffer()));
+      return { failed, next: await pool.chunkInOneWorker(small), expected: chunker.finish() };
+    });
+    assert.notEqual(after.failed, '', 'reading a vanished file must fail');
+    assert.deepEqual(JSON.parse(after.next), JSON.parse(after.expected));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('feeding 96 MiB through the input buffer does not grow WASM memory', { timeout: 120_000 }, async () => {

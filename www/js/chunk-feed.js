@@ -47,6 +47,9 @@ export async function* pieces(file) {
       yield value;
     }
   } finally {
-    reader.releaseLock?.();
+    // Ended early (the file could not be read, or the consumer failed): the reads still
+    // queued reject too, and must not surface as unhandled rejections; nor read on.
+    for (const read of queue) read.catch(() => {});
+    reader.cancel().catch(() => {});
   }
 }
