@@ -126,17 +126,61 @@ pub fn bench_chunker(args: &[String]) -> Result<()> {
         ],
         &[("CAIRN_BIN", cairn.to_str().unwrap_or_default())],
     )?;
+    let cost = json_from(
+        &sh::root().join("tests"),
+        "node",
+        &["e2e/read-cost.mjs", "--file-mib", &mib, "--rounds", &rounds],
+        &[("CAIRN_BIN", cairn.to_str().unwrap_or_default())],
+    )?;
     let load_after = load();
 
     if o.json {
         println!(
             "{}",
-            serde_json::json!({ "native": native, "browser": browser, "load_before": load_before, "load_after": load_after })
+            serde_json::json!({ "native": native, "browser": browser, "read_cost": cost, "load_before": load_before, "load_after": load_after })
         );
         return Ok(());
     }
     report(&o, &native, &browser, &load_before, &load_after);
+    report_cost(&cost, drain_of(&browser));
     Ok(())
+}
+
+fn drain_of(browser: &Value) -> f64 {
+    num(browser, "file.drain_mbps")
+}
+
+/// What reading costs the machine: the CPU time of all Chromium processes per MB, and the
+/// fastest pipeline those costs allow on this machine's cores (`e2e/read-cost.mjs`).
+fn report_cost(cost: &Value, drain: f64) {
+    println!(
+        "
+CPU cost in Chromium (all processes, from /proc), {} MiB file, {} cores",
+        num(cost, "file_mib"),
+        num(cost, "cores")
+    );
+    println!(
+        "{:<40} {:>8} {:>12} {:>12}",
+        "cheapest round", "MB/s", "CPU ms/MB", "cores busy"
+    );
+    for (key, name) in [
+        ("drain", "File.stream() drain, 1 worker"),
+        ("hash_in_memory", "WASM chunk+hash in memory, 1 worker"),
+        ("pipeline", "File → chunk hashes, as the app"),
+        ("one_worker", "File → chunk hashes, 1 worker"),
+    ] {
+        println!(
+            "{name:<40} {:>8.0} {:>12.2} {:>12.2}",
+            num(cost, &format!("{key}.mbps")),
+            num(cost, &format!("{key}.cpu_ms_per_mb")),
+            num(cost, &format!("{key}.cores_busy"))
+        );
+    }
+    let bound = num(cost, "pipeline_bound_mbps");
+    println!(
+        "pipeline bound: cores / (drain + hash CPU per MB) = {bound:.0} MB/s, {:.2} × the drain above",
+        bound / drain
+    );
 }
 
 fn report(o: &Options, native: &Value, browser: &Value, load_before: &str, load_after: &str) {
