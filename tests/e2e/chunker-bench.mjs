@@ -3,32 +3,20 @@
 // prints its figures as one JSON line on stdout (progress goes to stderr).
 //
 //   CAIRN_BIN=target/debug/cairn node e2e/chunker-bench.mjs [--mib 256] [--file-mib 256] [--rounds 3]
-import { readFile, mkdtemp, rm, open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { startServer, launchBrowser } from './harness.mjs';
+import { startServer, launchBrowser, numberArg, scratchFile } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const mib = option('--mib', 256);
-const fileMib = option('--file-mib', 256);
-const rounds = option('--rounds', 3);
+const mib = numberArg('--mib', 256);
+const fileMib = numberArg('--file-mib', 256);
+const rounds = numberArg('--rounds', 3);
 
 const require = createRequire(import.meta.url);
 const hashWasmSource = await readFile(require.resolve('hash-wasm/dist/blake3.umd.min.js'), 'utf8');
 
 // The File pipelines read a real file on disk, as a dropped file is read (a File made in the
 // page's memory drains about twice as fast, which no user's file does).
-const scratch = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
-const diskFile = join(scratch, 'bench.bin');
-const out = await open(diskFile, 'w');
-for (let i = 0; i < fileMib; i += 1) await out.write(randomBytes(1 << 20));
-await out.close();
+const disk = await scratchFile(fileMib);
 
 const server = await startServer();
 let browser;
@@ -39,12 +27,12 @@ try {
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
   await page.goto(`${server.base}/bench.html`);
   await page.waitForFunction(() => window.cairnBench, null, { timeout: 30_000 });
-  await page.setInputFiles('#bench-file', diskFile);
+  await page.setInputFiles('#bench-file', disk.path);
   const result = await page.evaluate((o) => window.cairnBench.run(o), { mib, fileMib, rounds, hashWasmSource });
   result.chromium = browser.version();
   console.log(JSON.stringify(result));
 } finally {
   await browser?.close();
   await server.stop();
-  await rm(scratch, { recursive: true, force: true });
+  await disk.remove();
 }

@@ -373,3 +373,21 @@ export function sharedServerAndBrowser(env = {}) {
   });
   return shared;
 }
+
+/** The number after `name` on the command line, or `fallback` (the bench scripts' options). */
+export function numberArg(name, fallback) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+/** A file of `mib` MiB of random bytes on disk, as a dropped file is read; `remove()` it after. */
+export async function scratchFile(mib) {
+  const { mkdtemp, open, rm } = await import('node:fs/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
+  const path = join(dir, 'bench.bin');
+  const out = await open(path, 'w');
+  for (let i = 0; i < mib; i += 1) await out.write(cryptoRandomBytes(1 << 20));
+  await out.close();
+  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+}

@@ -6,19 +6,12 @@
 // Linux only (it reads /proc). Prints one JSON line on stdout, progress on stderr.
 //
 //   CAIRN_BIN=target/debug/cairn node e2e/read-cost.mjs [--file-mib 256] [--rounds 3]
-import { readFile, readdir, mkdtemp, open, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { startServer, launchBrowser } from './harness.mjs';
+import { readFile, readdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { startServer, launchBrowser, numberArg, scratchFile } from './harness.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const fileMib = option('--file-mib', 256);
-const rounds = option('--rounds', 3);
+const fileMib = numberArg('--file-mib', 256);
+const rounds = numberArg('--rounds', 3);
 const TICK_MS = 10; // USER_HZ is 100 on Linux.
 
 /** CPU time in ms used so far by every Chromium process alive now. */
@@ -38,11 +31,7 @@ async function chromiumCpuMs() {
   return ticks * TICK_MS;
 }
 
-const scratch = await mkdtemp(join(tmpdir(), 'cairn-read-cost-'));
-const diskFile = join(scratch, 'bench.bin');
-const out = await open(diskFile, 'w');
-for (let i = 0; i < fileMib; i += 1) await out.write(randomBytes(1 << 20));
-await out.close();
+const disk = await scratchFile(fileMib);
 
 const server = await startServer();
 let browser;
@@ -51,7 +40,7 @@ try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
   await page.goto(`${server.base}/bench.html`);
-  await page.setInputFiles('#bench-file', diskFile);
+  await page.setInputFiles('#bench-file', disk.path);
   await page.evaluate(async (bytes) => {
     window.pool = await import('/js/chunk-pool.js');
     const worker = new Worker('/js/bench-worker.js', { type: 'module' });
@@ -92,5 +81,5 @@ try {
 } finally {
   await browser?.close();
   await server.stop();
-  await rm(scratch, { recursive: true, force: true });
+  await disk.remove();
 }
