@@ -41,7 +41,7 @@ export async function* pieces(file) {
   for (let i = 0; i < READ_AHEAD; i += 1) queue.push(reader.read());
   try {
     for (;;) {
-      const { done, value } = await queue.shift();
+      const { done, value } = await queue.shift().catch((e) => { throw unreadable(file, e); });
       if (done) return;
       queue.push(reader.read());
       yield value;
@@ -52,4 +52,11 @@ export async function* pieces(file) {
     for (const read of queue) read.catch(() => {});
     reader.cancel().catch(() => {});
   }
+}
+
+/** What a failed read tells the user: Chromium says only "network error" for a file that
+ * changed or went away on disk after it was picked, which reads like a connection problem. */
+function unreadable(file, cause) {
+  const what = file.name ? `"${file.name}"` : 'The file';
+  return new Error(`${what} could not be read: it may have been changed, moved or deleted since it was chosen`, { cause });
 }
