@@ -5,7 +5,7 @@
 //   CAIRN_BIN=target/debug/cairn node e2e/chunker-bench.mjs [--mib 256] [--file-mib 256] [--rounds 3]
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { startServer, launchBrowser, numberArg, scratchFile } from './harness.mjs';
+import { numberArg, withBenchPage } from './harness.mjs';
 
 const mib = numberArg('--mib', 256);
 const fileMib = numberArg('--file-mib', 256);
@@ -14,25 +14,10 @@ const rounds = numberArg('--rounds', 3);
 const require = createRequire(import.meta.url);
 const hashWasmSource = await readFile(require.resolve('hash-wasm/dist/blake3.umd.min.js'), 'utf8');
 
-// The File pipelines read a real file on disk, as a dropped file is read (a File made in the
-// page's memory drains about twice as fast, which no user's file does).
-const disk = await scratchFile(fileMib);
-
-const server = await startServer();
-let browser;
-try {
-  browser = await launchBrowser();
-  const page = await browser.newPage();
-  page.on('console', (m) => process.stderr.write(`bench page: ${m.text()}\n`));
-  page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
-  await page.goto(`${server.base}/bench.html`);
+// The File pipelines read a real file on disk (withBenchPage), as a dropped file is read.
+await withBenchPage(fileMib, async (page, browser) => {
   await page.waitForFunction(() => window.cairnBench, null, { timeout: 30_000 });
-  await page.setInputFiles('#bench-file', disk.path);
   const result = await page.evaluate((o) => window.cairnBench.run(o), { mib, fileMib, rounds, hashWasmSource });
   result.chromium = browser.version();
   console.log(JSON.stringify(result));
-} finally {
-  await browser?.close();
-  await server.stop();
-  await disk.remove();
-}
+});

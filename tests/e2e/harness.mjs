@@ -381,8 +381,32 @@ export function numberArg(name, fallback) {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 }
 
-/** A file of `mib` MiB of random bytes on disk, as a dropped file is read; `remove()` it after. */
-export async function scratchFile(mib) {
+/**
+ * The bench page for the bench scripts: a file of `fileMib` MiB of random bytes on disk handed
+ * to its `#bench-file` input (as a dropped file is read: a File made in the page's memory drains
+ * about twice as fast, which no user's file does), on a real server in headless Chromium. Runs
+ * `body(page, browser)`, then stops everything and removes the file.
+ */
+export async function withBenchPage(fileMib, body) {
+  const disk = await scratchFile(fileMib);
+  const server = await startServer();
+  let browser;
+  try {
+    browser = await launchBrowser();
+    const page = await browser.newPage();
+    page.on('console', (m) => process.stderr.write(`bench page: ${m.text()}\n`));
+    page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
+    await page.goto(`${server.base}/bench.html`);
+    await page.setInputFiles('#bench-file', disk.path);
+    return await body(page, browser);
+  } finally {
+    await browser?.close();
+    await server.stop();
+    await disk.remove();
+  }
+}
+
+async function scratchFile(mib) {
   const { mkdtemp, open, rm } = await import('node:fs/promises');
   const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
   const path = join(dir, 'bench.bin');

@@ -8,7 +8,7 @@
 //   CAIRN_BIN=target/debug/cairn node e2e/read-cost.mjs [--file-mib 256] [--rounds 3]
 import { readFile, readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { startServer, launchBrowser, numberArg, scratchFile } from './harness.mjs';
+import { numberArg, withBenchPage } from './harness.mjs';
 
 const fileMib = numberArg('--file-mib', 256);
 const rounds = numberArg('--rounds', 3);
@@ -31,16 +31,7 @@ async function chromiumCpuMs() {
   return ticks * TICK_MS;
 }
 
-const disk = await scratchFile(fileMib);
-
-const server = await startServer();
-let browser;
-try {
-  browser = await launchBrowser();
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
-  await page.goto(`${server.base}/bench.html`);
-  await page.setInputFiles('#bench-file', disk.path);
+await withBenchPage(fileMib, async (page) => {
   await page.evaluate(async (bytes) => {
     window.pool = await import('/js/chunk-pool.js');
     const worker = new Worker('/js/bench-worker.js', { type: 'module' });
@@ -78,8 +69,4 @@ try {
   const cores = availableParallelism();
   const bound = Math.round((cores * 1000) / (best.drain.cpu_ms_per_mb + best.hash_in_memory.cpu_ms_per_mb));
   console.log(JSON.stringify({ file_mib: fileMib, cores, ...best, pipeline_bound_mbps: bound }));
-} finally {
-  await browser?.close();
-  await server.stop();
-  await disk.remove();
-}
+});
