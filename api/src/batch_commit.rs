@@ -22,12 +22,12 @@ use sqlx::{Any, Transaction};
 use wire::{CommitRequest, CommitResponse, NodeKind};
 
 use crate::commit;
-use crate::db::batch_tx::{BatchTx, Cells, Value};
+use crate::db::batch_tx::{BatchTx, Cells, Record, Value};
 use crate::db::chunks;
 use crate::db::json_rows::{Col, Rows};
 use crate::db::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
 use crate::db::users::Caller;
-use crate::db::{now_ms, uploads::Upload, Backend};
+use crate::db::{now_ms, uploads::Upload, usage, Backend};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 use crate::settings::DEFAULT_QUOTA_BYTES;
@@ -48,8 +48,9 @@ struct Fast {
     /// `Some(id)`: a new version of this file; `None`: a new file.
     node_id: Option<i64>,
     parent_version: Option<i64>,
-    /// Bytes added to the namespace's usage.
-    delta: i64,
+    /// What the commit adds to its namespace's usage: the file's bytes (less a replaced
+    /// version's, which moves to the history), and its upload's reservation given back.
+    delta: usage::Delta,
 }
 
 /// The plain commits of the batch, written in `tx`: their answers at their places, `None`
@@ -122,7 +123,10 @@ fn candidates(
                 name,
                 node_id: None,
                 parent_version: None,
-                delta: c.upload.manifest.size as i64,
+                delta: usage::Delta {
+                    current: c.upload.manifest.size as i64,
+                    ..Default::default()
+                },
             });
         }
     }
@@ -168,13 +172,16 @@ async fn plan(
             (c.caller.device_id, c.req.idempotency_key.clone())
         })
         .collect();
-    let replayed = found_pairs(tx, &keys, |w| {
+    let replayed: HashSet<(i64, String)> = pair_rows(tx, &keys, |w| {
         format!(
             "SELECT i.device_id, i.key FROM {w} AS w \
              JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2"
         )
     })
-    .await?;
+    .await?
+    .iter()
+    .map(|r| (r.int(0), r.text(1)))
+    .collect();
     let mut fast: Vec<Fast> = fast
         .into_iter()
         .filter(|f| {
@@ -242,7 +249,8 @@ async fn plan(
                     f.name = name;
                     f.node_id = Some(e.id);
                     f.parent_version = e.version_id;
-                    f.delta -= e.size as i64;
+                    f.delta.current -= e.size as i64;
+                    f.delta.history += e.size as i64;
                     true
                 }
                 Err(_) => false,
@@ -258,11 +266,16 @@ async fn plan(
     if fast.is_empty() {
         return Ok((fast, Seqs::new()));
     }
+    let fast = release_reservations(tx, batch, fast).await?;
+    if fast.is_empty() {
+        return Ok((fast, Seqs::new()));
+    }
     charge(tx, batch, fast).await
 }
 
-/// Keeps the commits whose chunks all exist and are usable by their namespace, and locks those
-/// chunk rows against the collector until the transaction ends (see `gc::pin_chunks`).
+/// Keeps the commits whose chunks all exist, are usable by their namespace and are listed at
+/// their stored sizes, and locks those chunk rows against the collector until the transaction
+/// ends (see `gc::pin_chunks`, which refuses the others when they run one at a time).
 async fn pin_chunks(
     tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
@@ -282,57 +295,107 @@ async fn pin_chunks(
         Backend::Postgres => " FOR SHARE OF c",
         Backend::Sqlite => "",
     };
-    let usable = found_pairs(tx, &wanted, |w| {
+    let usable: HashMap<(i64, String), i64> = pair_rows(tx, &wanted, |w| {
         format!(
-            "SELECT u.namespace_id, c.hash FROM {w} AS w \
+            "SELECT u.namespace_id, c.hash, c.size FROM {w} AS w \
              JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
              JOIN chunks c ON c.hash = u.hash{lock}"
         )
     })
-    .await?;
+    .await?
+    .iter()
+    .map(|r| ((r.int(0), r.text(1)), r.int(2)))
+    .collect();
     Ok(fast
         .into_iter()
         .filter(|f| {
             let c = &batch[f.at];
-            c.upload
-                .manifest
-                .chunks
-                .iter()
-                .all(|ch| usable.contains(&(c.caller.namespace_id, ch.hash.to_string())))
+            c.upload.manifest.chunks.iter().all(|ch| {
+                usable.get(&(c.caller.namespace_id, ch.hash.to_string()))
+                    == Some(&i64::from(ch.size))
+            })
         })
         .collect())
 }
 
+/// Gives back each fast commit's upload reservation (read here, inside the transaction: a
+/// resume may have added to it since the upload was loaded). A commit whose upload is gone
+/// (cancelled or expired meanwhile) goes one at a time, where it is refused.
+async fn release_reservations(
+    tx: &mut impl BatchTx,
+    batch: &[Commit<'_>],
+    mut fast: Vec<Fast>,
+) -> sqlx::Result<Vec<Fast>> {
+    let backend = tx.backend();
+    let ids: Vec<(String,)> = distinct(fast.iter().map(|f| (batch[f.at].upload.id.clone(),)));
+    let t = Rows::new(backend, &[Col::Text], &ids)?;
+    let sql = format!(
+        "SELECT id, reserved_bytes FROM uploads WHERE id IN (SELECT column1 FROM {} AS r)",
+        t.table(1)
+    );
+    let reserved: HashMap<String, i64> = tx
+        .fetch(&sql, t.args()?)
+        .await?
+        .iter()
+        .map(|r| (r.text(0), r.int(1)))
+        .collect();
+    fast.retain_mut(|f| match reserved.get(&batch[f.at].upload.id) {
+        Some(&r) => {
+            f.delta.staged = -r;
+            true
+        }
+        None => false,
+    });
+    Ok(fast)
+}
+
 /// One `UPDATE` for every namespace: adds the fast commits' bytes to its usage unless that
 /// passes its quota, and moves its change sequence past their log entries. A namespace that
-/// would pass its quota changes nothing and its commits go one at a time (each refused or
-/// not on its own). Returns the fast commits left and their namespaces' new seqs.
+/// would pass its quota changes nothing and its commits go one at a time (each making room
+/// from old versions, or refused, on its own). Returns the fast commits left and their
+/// namespaces' new seqs.
 async fn charge(
     tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     fast: Vec<Fast>,
 ) -> sqlx::Result<(Vec<Fast>, Seqs)> {
     let backend = tx.backend();
-    // namespace → (bytes, commits, quota)
-    let mut per_ns: Vec<(i64, i64, i64, i64)> = Vec::new();
+    // namespace → (current, history, staged, total, commits, quota)
+    let mut per_ns: Vec<(i64, i64, i64, i64, i64, i64, i64)> = Vec::new();
     for f in &fast {
         let c = batch[f.at].caller;
         let quota = c.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
         let quota = i64::try_from(quota).unwrap_or(i64::MAX);
+        let d = f.delta;
         match per_ns.iter_mut().find(|n| n.0 == c.namespace_id) {
             Some(n) => {
-                n.1 += f.delta;
-                n.2 += 1;
+                n.1 += d.current;
+                n.2 += d.history;
+                n.3 += d.staged;
+                n.4 += d.total();
+                n.5 += 1;
             }
-            None => per_ns.push((c.namespace_id, f.delta, 1, quota)),
+            None => per_ns.push((
+                c.namespace_id,
+                d.current,
+                d.history,
+                d.staged,
+                d.total(),
+                1,
+                quota,
+            )),
         }
     }
-    let t = Rows::new(backend, &[Col::Int; 4], &per_ns)?;
+    let t = Rows::new(backend, &[Col::Int; 7], &per_ns)?;
     let sql = format!(
-        "UPDATE namespaces SET used_bytes = used_bytes + v.column2, seq = seq + v.column3 \
+        "UPDATE namespaces SET used_bytes = used_bytes + v.column2, \
+         history_bytes = history_bytes + v.column3, staged_bytes = staged_bytes + v.column4, \
+         seq = seq + v.column6 \
          FROM {} AS v \
          WHERE namespaces.id = v.column1 \
-         AND (v.column2 <= 0 OR namespaces.used_bytes + v.column2 <= v.column4) \
+         AND (v.column5 <= 0 OR \
+              namespaces.used_bytes + namespaces.history_bytes + namespaces.staged_bytes \
+              + v.column5 <= v.column7) \
          RETURNING id, seq",
         t.table(1)
     );
@@ -421,6 +484,10 @@ async fn write(
         )?,
     ));
     let uploads: Vec<(String,)> = distinct(fast.iter().map(|f| (batch[f.at].upload.id.clone(),)));
+    tail.push((
+        "DELETE FROM upload_chunks WHERE upload_id IN (SELECT column1 FROM {rows} AS r)",
+        Rows::new(backend, &[Col::Text], &uploads)?,
+    ));
     tail.push((
         "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {rows} AS r)",
         Rows::new(backend, &[Col::Text], &uploads)?,
@@ -599,31 +666,29 @@ async fn notify(tx: &mut impl BatchTx, tops: &Seqs) -> sqlx::Result<()> {
     tx.execute(&sql, [vec![channel], t.args()?].concat()).await
 }
 
-/// The (integer, text) rows that `sql` returns when given `pairs` as its table (`sql` gets the
-/// table's text and must alias it `w`). PostgreSQL gets the pairs in parts, each well under
-/// its 65,535 bound parameters (a batch of large files names hundreds of thousands of chunks).
-async fn found_pairs(
+/// The rows that `sql` returns when given `pairs` as its table (`sql` gets the table's text
+/// and must alias it `w`). PostgreSQL gets the pairs in parts, each well under its 65,535
+/// bound parameters (a batch of large files names hundreds of thousands of chunks).
+async fn pair_rows(
     tx: &mut impl BatchTx,
     pairs: &[(i64, String)],
     sql: impl Fn(&str) -> String,
-) -> sqlx::Result<HashSet<(i64, String)>> {
+) -> sqlx::Result<Vec<Record>> {
     let backend = tx.backend();
     let parts: Vec<&[(i64, String)]> = match backend {
         Backend::Sqlite => vec![pairs],
         Backend::Postgres => pairs.chunks(PG_PAIRS).collect(),
     };
-    let mut found = HashSet::new();
+    let mut found = Vec::new();
     for part in parts {
         let t = Rows::new(backend, &[Col::Int, Col::Text], part)?;
         let sql = sql(&t.table(1));
-        for r in tx.fetch(&sql, t.args()?).await? {
-            found.insert((r.int(0), r.text(1)));
-        }
+        found.extend(tx.fetch(&sql, t.args()?).await?);
     }
     Ok(found)
 }
 
-/// Pairs per PostgreSQL `VALUES` list in `found_pairs` (two parameters each).
+/// Pairs per PostgreSQL `VALUES` list in `pair_rows` (two parameters each).
 const PG_PAIRS: usize = 10_000;
 
 /// The values in first-seen order, without repeats.

@@ -7,8 +7,8 @@
 use sqlx::{Any, Row as _, Transaction};
 use wire::{CommitRequest, CommitResponse, Conflict, Node, NodeKind};
 
-use crate::db::users::{self, Caller};
-use crate::db::{chunks, nodes, now_ms, uploads::Upload, Backend, Db};
+use crate::db::users::Caller;
+use crate::db::{chunks, nodes, now_ms, uploads, uploads::Upload, usage, Backend, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 use crate::settings::DEFAULT_QUOTA_BYTES;
@@ -73,8 +73,9 @@ struct Placement {
     conflict: Option<Conflict>,
 }
 
-/// Reads and decides; its one write is the quota charge, the last step, which either applies
-/// whole or refuses without writing.
+/// Reads and decides; its writes are the quota charge, the last step, and the old versions
+/// dropped to make room for it, which happen only once the charge is sure to apply (it either
+/// applies whole or refuses without writing).
 async fn plan(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -157,15 +158,20 @@ async fn plan(
         }
     };
 
-    // The chunks must still be there and usable by this namespace, and stay so: their rows are
-    // locked against the collector until this transaction ends.
-    let hashes: Vec<wire::Hash> = manifest.chunks.iter().map(|c| c.hash).collect();
-    crate::gc::pin_chunks(tx, backend, caller.namespace_id, &hashes).await?;
-    let delta = manifest.size as i64 - replaced_size as i64;
+    // The chunks must still be there, usable by this namespace at the sizes the manifest
+    // gives, and stay so: their rows are locked against the collector until this transaction
+    // ends.
+    crate::gc::pin_chunks(tx, backend, caller.namespace_id, &manifest.chunks).await?;
+    let reserved = uploads::reserved(tx, &upload.id)
+        .await?
+        .ok_or(ApiError::UploadExpired)?;
+    let delta = usage::Delta {
+        current: manifest.size as i64 - replaced_size as i64,
+        history: replaced_size as i64,
+        staged: -reserved,
+    };
     let quota = caller.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
-    if !users::charge_quota(tx, caller.namespace_id, delta, quota).await? {
-        return Err(ApiError::QuotaExceeded);
-    }
+    usage::charge_making_room(tx, caller.namespace_id, delta, quota).await?;
     Ok(Plan::Write(placement))
 }
 
@@ -261,10 +267,7 @@ async fn write(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM uploads WHERE id = $1")
-        .bind(&upload.id)
-        .execute(&mut **tx)
-        .await?;
+    uploads::remove(tx, &upload.id, None).await?;
     tracing::info!(
         node_id,
         version_id,

@@ -54,6 +54,8 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    #[error("at most {0} uploads may be open at once; commit or cancel some first")]
+    TooManyUploads(usize),
 }
 
 impl ApiError {
@@ -66,7 +68,9 @@ impl ApiError {
             Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
             BadSignature | Forbidden => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
-            Conflict(_) | NameTaken | UploadIncomplete(_) => StatusCode::CONFLICT,
+            Conflict(_) | NameTaken | UploadIncomplete(_) | TooManyUploads(_) => {
+                StatusCode::CONFLICT
+            }
             UploadExpired | CursorReset => StatusCode::GONE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Backoff(_) | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -102,6 +106,7 @@ impl ApiError {
             Backoff(_) => "backoff",
             Unavailable => "unavailable",
             Internal(_) => "internal",
+            TooManyUploads(_) => "too_many_uploads",
         }
     }
 }

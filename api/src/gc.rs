@@ -14,14 +14,14 @@
 //! is left for the next pass. So it can never close a deadlock cycle with a commit group, whose
 //! commits each pin their own chunk sets in turn, in no global order.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use sqlx::{Any, Row as _, Transaction};
-use wire::{Hash, Manifest};
+use wire::{ChunkRef, Hash};
 
 use crate::blob::BlobStore;
-use crate::db::{now_ms, Backend, Db};
+use crate::db::{now_ms, uploads, usage, versions, Backend, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -36,29 +36,32 @@ pub struct Report {
     pub chunks_deleted: usize,
 }
 
-/// Locks the rows of `hashes` against deletion until `tx` ends, and checks `namespace_id` may
-/// use every one of them; refuses with `upload_incomplete` (how many are missing) otherwise.
+/// Locks the rows of the chunks `chunks` names against deletion until `tx` ends, and checks
+/// `namespace_id` may use every one of them, at the size the list gives: refuses with
+/// `upload_incomplete` (how many are missing) or `invalid_manifest` (a size that is not the
+/// stored chunk's) otherwise.
 pub async fn pin_chunks(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     namespace_id: i64,
-    hashes: &[Hash],
+    chunks: &[ChunkRef],
 ) -> ApiResult<()> {
-    let unique: Vec<String> = hashes
+    let unique: Vec<String> = chunks
         .iter()
+        .map(|c| c.hash)
         .collect::<HashSet<_>>()
         .into_iter()
         .map(|h| h.to_string())
         .collect();
-    let mut found = 0usize;
+    let lock = match backend {
+        Backend::Postgres => " FOR SHARE",
+        Backend::Sqlite => "",
+    };
+    let mut stored: HashMap<Hash, u32> = HashMap::new();
     for batch in unique.chunks(BATCH) {
         let params: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
-        let lock = match backend {
-            Backend::Postgres => " FOR SHARE",
-            Backend::Sqlite => "",
-        };
         let sql = format!(
-            "SELECT c.hash FROM chunks c WHERE c.hash IN ({}) AND EXISTS \
+            "SELECT c.hash, c.size FROM chunks c WHERE c.hash IN ({}) AND EXISTS \
              (SELECT 1 FROM namespace_chunks n WHERE n.namespace_id = $1 AND n.hash = c.hash){lock}",
             params.join(", ")
         );
@@ -66,10 +69,21 @@ pub async fn pin_chunks(
         for h in batch {
             q = q.bind(h);
         }
-        found += q.fetch_all(&mut **tx).await?.len();
+        for r in q.fetch_all(&mut **tx).await? {
+            let h: String = r.get(0);
+            let size = r.get::<i64, _>(1).clamp(0, u32::MAX as i64) as u32;
+            if let Ok(h) = h.parse() {
+                stored.insert(h, size);
+            }
+        }
     }
-    if found != unique.len() {
-        return Err(ApiError::UploadIncomplete(unique.len() - found));
+    if stored.len() != unique.len() {
+        return Err(ApiError::UploadIncomplete(unique.len() - stored.len()));
+    }
+    if let Some((hash, declared, size)) = crate::db::chunks::size_mismatch(chunks, &stored) {
+        return Err(ApiError::InvalidManifest(format!(
+            "chunk {hash} is {size} bytes, not {declared}"
+        )));
     }
     Ok(())
 }
@@ -90,10 +104,11 @@ pub async fn collect(state: &AppState) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// Deletes upload sessions that expired before `now` and whatever they staged; on S3 also
-/// staging areas no session owns any more (a PUT URL replayed after its upload was committed).
+/// Deletes upload sessions that expired before `now` and whatever they staged, giving their
+/// reservations back; on S3 also staging areas no session owns any more (a PUT URL replayed
+/// after its upload was committed).
 pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize> {
-    let rows = sqlx::query("SELECT id FROM uploads WHERE expires_at < $1")
+    let rows = sqlx::query("SELECT id, namespace_id FROM uploads WHERE expires_at < $1")
         .bind(now)
         .fetch_all(&state.db.pool)
         .await?;
@@ -101,15 +116,10 @@ pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize>
     for r in rows {
         let id: String = r.get(0);
         state.blobs.drop_staging(&id).await?;
-        let mut w = state.db.write().await?;
-        n += sqlx::query("DELETE FROM uploads WHERE id = $1 AND expires_at < $2")
-            .bind(&id)
-            .bind(now)
-            .execute(&mut *w.tx)
-            .await?
-            .rows_affected() as usize;
-        w.commit().await?;
-        tracing::debug!(upload_id = %id, "upload session expired");
+        if end_upload(&state.db, r.get(1), &id, Some(now)).await? {
+            n += 1;
+            tracing::debug!(upload_id = %id, "upload session expired");
+        }
     }
     match &state.blobs {
         BlobStore::Local(s) => {
@@ -131,64 +141,70 @@ pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize>
     Ok(n)
 }
 
+/// Deletes upload `id` of `namespace_id` (only if it expired before `expired_before`, when
+/// given) and gives its reservation back, in one transaction; `false` if it was gone already.
+pub async fn end_upload(
+    db: &Db,
+    namespace_id: i64,
+    id: &str,
+    expired_before: Option<i64>,
+) -> ApiResult<bool> {
+    let mut w = db.write().await?;
+    crate::db::nodes::lock_namespace(&mut w.tx, namespace_id).await?;
+    let Some(reserved) = uploads::remove(&mut w.tx, id, expired_before).await? else {
+        return Ok(false);
+    };
+    let give_back = usage::Delta {
+        staged: -reserved,
+        ..Default::default()
+    };
+    usage::charge(&mut w.tx, namespace_id, give_back, u64::MAX).await?;
+    w.commit().await?;
+    Ok(true)
+}
+
 /// Removes versions that stopped being current before `cutoff` (a newer version of the same
-/// file was written before it) and are no node's current version.
+/// file was written before it) and are no node's current version, taking them off their
+/// namespaces' `history_bytes`.
 ///
 /// The set is read once and deleted by id: on PostgreSQL each statement sees the commits that
 /// landed before it, so re-evaluating the condition per statement could pick up a version
 /// that became old in between and delete it before its chunk list. An old version never
 /// becomes current again (a restore writes a new version), so the set read here stays valid.
+/// Each namespace's versions go in a transaction of their own that locks the namespace first,
+/// the lock order every writer follows (a commit making room drops versions too).
 pub async fn prune_versions(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
-    let mut w = db.write().await?;
-    let ids: Vec<i64> = sqlx::query(
-        "SELECT v.id FROM versions v WHERE \
-         NOT EXISTS (SELECT 1 FROM nodes n WHERE n.version_id = v.id) AND \
+    let rows = sqlx::query(
+        "SELECT n.namespace_id, v.id FROM versions v JOIN nodes n ON n.id = v.node_id WHERE \
+         (n.version_id IS NULL OR n.version_id <> v.id) AND \
          EXISTS (SELECT 1 FROM versions w WHERE w.node_id = v.node_id AND w.id > v.id \
-                 AND w.created_at < $1) ORDER BY v.id",
+                 AND w.created_at < $1) ORDER BY n.namespace_id, v.id",
     )
     .bind(cutoff)
-    .fetch_all(&mut *w.tx)
-    .await?
-    .iter()
-    .map(|r| r.get(0))
-    .collect();
-    let mut pruned = 0;
-    for batch in ids.chunks(BATCH) {
-        let params: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-        let list = params.join(", ");
-        // The chunk lists first: they reference the versions.
-        for (table, key) in [("version_chunks", "version_id"), ("versions", "id")] {
-            let sql = format!("DELETE FROM {table} WHERE {key} IN ({list})");
-            let mut q = sqlx::query(&sql);
-            for id in batch {
-                q = q.bind(*id);
-            }
-            let rows = q.execute(&mut *w.tx).await?.rows_affected() as usize;
-            if table == "versions" {
-                pruned += rows;
-            }
+    .fetch_all(&db.pool)
+    .await?;
+    let mut by_namespace: Vec<(i64, Vec<i64>)> = Vec::new();
+    for r in rows {
+        let (ns, id): (i64, i64) = (r.get(0), r.get(1));
+        match by_namespace.last_mut() {
+            Some((last, ids)) if *last == ns => ids.push(id),
+            _ => by_namespace.push((ns, vec![id])),
         }
     }
-    w.commit().await?;
-    Ok(pruned)
-}
-
-/// Every chunk hash a live (unexpired) upload session names.
-async fn open_upload_chunks<'e, E>(exec: E) -> anyhow::Result<HashSet<String>>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let rows = sqlx::query("SELECT manifest FROM uploads WHERE expires_at >= $1")
-        .bind(now_ms())
-        .fetch_all(exec)
-        .await?;
-    let mut out = HashSet::new();
-    for r in rows {
-        let m: String = r.get(0);
-        let m: Manifest = serde_json::from_str(&m)?;
-        out.extend(m.chunks.iter().map(|c| c.hash.to_string()));
+    let mut pruned = 0;
+    for (ns, ids) in by_namespace {
+        let mut w = db.write().await?;
+        crate::db::nodes::lock_namespace(&mut w.tx, ns).await?;
+        let (count, freed) = versions::delete(&mut w.tx, &ids).await?;
+        let d = usage::Delta {
+            history: -(freed as i64),
+            ..Default::default()
+        };
+        usage::charge(&mut w.tx, ns, d, u64::MAX).await?;
+        w.commit().await?;
+        pruned += count;
     }
-    Ok(out)
+    Ok(pruned)
 }
 
 /// Deletes chunks no version and no live upload references; answers how many.
@@ -199,7 +215,8 @@ pub async fn delete_unreferenced(state: &AppState) -> anyhow::Result<usize> {
         // Candidates, read without locks; each is re-checked under its lock below.
         let rows = sqlx::query(
             "SELECT c.hash FROM chunks c WHERE c.hash > $1 AND NOT EXISTS \
-             (SELECT 1 FROM version_chunks vc WHERE vc.hash = c.hash) ORDER BY c.hash LIMIT $2",
+             (SELECT 1 FROM version_chunks vc WHERE vc.hash = c.hash) AND NOT EXISTS \
+             (SELECT 1 FROM upload_chunks uc WHERE uc.hash = c.hash) ORDER BY c.hash LIMIT $2",
         )
         .bind(&after)
         .bind(BATCH as i64)
@@ -232,18 +249,18 @@ pub async fn sweep(state: &AppState, candidates: &[String]) -> anyhow::Result<us
             locked.push(h.clone());
         }
     }
-    // Re-checked under the locks: a commit that pinned a chunk first has written its version.
-    let open = open_upload_chunks(&mut *w.tx).await?;
+    // Re-checked under the locks: a commit that pinned a chunk first has written its version,
+    // and an upload that may still send a chunk keeps it (its bytes are in `staged_bytes`).
     let mut gone = Vec::new();
     for h in locked {
-        if open.contains(&h) {
-            continue;
-        }
-        let used = sqlx::query("SELECT 1 FROM version_chunks WHERE hash = $1 LIMIT 1")
-            .bind(&h)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .is_some();
+        let used = sqlx::query(
+            "SELECT 1 FROM version_chunks WHERE hash = $1 \
+             UNION ALL SELECT 1 FROM upload_chunks WHERE hash = $1 LIMIT 1",
+        )
+        .bind(&h)
+        .fetch_optional(&mut *w.tx)
+        .await?
+        .is_some();
         if used {
             continue;
         }

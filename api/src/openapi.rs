@@ -17,6 +17,7 @@ use crate::routes;
         routes::tree::children,
         routes::files::create_upload,
         routes::files::get_upload,
+        routes::files::cancel_upload,
         routes::files::commit,
         routes::files::download,
         routes::blobs::put,

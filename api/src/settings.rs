@@ -24,8 +24,9 @@ pub struct Settings {
     pub url_ttl: Duration,
     /// How long an unfinished upload session is kept. `CAIRN_UPLOAD_TTL_SECS`.
     pub upload_ttl: Duration,
-    /// Logical bytes a user may hold (current versions of files, trash included) unless the
-    /// user's row sets its own. Default 1 TiB; `CAIRN_QUOTA_BYTES`.
+    /// Bytes a user may hold on the server unless the user's row sets its own: the current
+    /// versions of files (trash included), the old versions kept, and the chunks open uploads
+    /// may still send, together (`db::usage`). Default 1 TiB; `CAIRN_QUOTA_BYTES`.
     pub quota_bytes: u64,
     /// Where chunk bytes live: `None` = the local chunk directory under `data_dir` (the
     /// embedded default); `Some` = an S3-compatible bucket (Garage, AWS, MinIO…), chosen by
@@ -49,6 +50,11 @@ pub struct Settings {
     /// Keep-alive comment interval on SSE streams (proxies drop idle connections).
     /// Default 15 s; `CAIRN_SSE_KEEPALIVE_SECS`.
     pub sse_keepalive: Duration,
+    /// Unfinished uploads one account may have open at once; the next is refused with 409
+    /// `too_many_uploads` until one is committed, cancelled or expires. The web app keeps a
+    /// few per device open, so the default leaves room for many devices. Default 256;
+    /// `CAIRN_MAX_OPEN_UPLOADS`.
+    pub max_open_uploads: usize,
 }
 
 /// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
@@ -110,6 +116,7 @@ impl std::fmt::Debug for Settings {
             .field("change_retention", &self.change_retention)
             .field("feed_max_inflight", &self.feed_max_inflight)
             .field("sse_keepalive", &self.sse_keepalive)
+            .field("max_open_uploads", &self.max_open_uploads)
             .finish()
     }
 }
@@ -137,6 +144,7 @@ impl Default for Settings {
             change_retention: Duration::from_secs(30 * 24 * 3600),
             feed_max_inflight: 64,
             sse_keepalive: Duration::from_secs(15),
+            max_open_uploads: 256,
         }
     }
 }
@@ -200,6 +208,9 @@ impl Settings {
         }
         if let Some(v) = env("CAIRN_SSE_KEEPALIVE_SECS") {
             s.sse_keepalive = Duration::from_secs(v.parse().context("CAIRN_SSE_KEEPALIVE_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_MAX_OPEN_UPLOADS") {
+            s.max_open_uploads = v.parse().context("CAIRN_MAX_OPEN_UPLOADS")?;
         }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {

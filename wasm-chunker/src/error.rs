@@ -50,4 +50,14 @@ pub enum ChunkerError {
     /// The manifest's file hash is not the hash of its chunk list.
     #[error("manifest hash is {declared}, but its chunk list hashes to {actual}")]
     FileHash { declared: String, actual: String },
+
+    /// One chunk listed twice with different sizes: equal bytes have equal lengths, so one of
+    /// the two is false.
+    #[error("chunk {index} ({hash}) has size {size}, but the same chunk is listed earlier with size {earlier}")]
+    ChunkSizeDisagrees {
+        index: usize,
+        hash: String,
+        size: u32,
+        earlier: u32,
+    },
 }

@@ -1,6 +1,8 @@
 //! Chunk references and the manifest of a file version: what a client sends and the API checks
 //! before it trusts a chunk list.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{file_hash, ChunkerError, ChunkerParams, Hash, CHUNKER_ID};
@@ -78,7 +80,17 @@ impl Manifest {
             });
         }
         let mut offset = 0u64;
+        let mut sizes: HashMap<Hash, u32> = HashMap::with_capacity(count);
         for (index, chunk) in self.chunks.iter().enumerate() {
+            let earlier = *sizes.entry(chunk.hash).or_insert(chunk.size);
+            if earlier != chunk.size {
+                return Err(ChunkerError::ChunkSizeDisagrees {
+                    index,
+                    hash: chunk.hash.to_string(),
+                    size: chunk.size,
+                    earlier,
+                });
+            }
             if chunk.offset != offset {
                 return Err(ChunkerError::ChunkOffset {
                     index,
@@ -134,6 +146,39 @@ mod tests {
         assert!(manifest.chunks.is_empty());
         assert_eq!(manifest.hash, file_hash(CHUNKER_ID, &[]));
         manifest.validate().unwrap();
+    }
+
+    #[test]
+    fn one_chunk_listed_with_two_sizes_is_refused() {
+        let params = ChunkerParams::new(1, 8, 16).unwrap();
+        let chunk = crate::hash_chunk(b"abcd");
+        let chunks = vec![
+            ChunkRef {
+                hash: chunk,
+                offset: 0,
+                size: 4,
+            },
+            ChunkRef {
+                hash: chunk,
+                offset: 4,
+                size: 3,
+            },
+        ];
+        let manifest = Manifest {
+            chunker: params.id(),
+            size: 7,
+            hash: file_hash(&params.id(), &chunks),
+            chunks,
+        };
+        assert!(matches!(
+            manifest.validate_with(&params),
+            Err(ChunkerError::ChunkSizeDisagrees {
+                index: 1,
+                size: 3,
+                earlier: 4,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -84,6 +84,14 @@ impl Client {
             .await
     }
 
+    /// Cancels an unfinished upload: the server gives its reserved bytes back to the quota at
+    /// once instead of when the upload would expire.
+    #[wasm_bindgen(js_name = cancelUpload)]
+    pub async fn cancel_upload(&self, upload_id: String) -> Result<JsValue, JsValue> {
+        self.call_js("DELETE", &format!("/uploads/{upload_id}"), None)
+            .await
+    }
+
     pub async fn trash(&self) -> Result<JsValue, JsValue> {
         self.call_js("GET", "/trash", None).await
     }

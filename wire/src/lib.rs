@@ -71,10 +71,22 @@ pub struct MeResponse {
     pub device_name: String,
     pub namespace_id: i64,
     pub root_id: i64,
+    /// Everything that counts against the quota: `files_bytes + versions_bytes + uploads_bytes`.
     pub used_bytes: u64,
-    /// The most logical bytes (current versions of files, trash included) the user may hold.
+    /// The most bytes the user may hold on the server: files, kept old versions and open
+    /// uploads together.
     #[serde(default)]
     pub quota_bytes: u64,
+    /// The current version of every file not yet purged (the trash counts until purged).
+    #[serde(default)]
+    pub files_bytes: u64,
+    /// Old versions still kept (they give way, oldest first, when new content needs room).
+    #[serde(default)]
+    pub versions_bytes: u64,
+    /// Chunks that open uploads may still send (reserved when an upload starts or resumes,
+    /// given back when it is committed, cancelled or expires).
+    #[serde(default)]
+    pub uploads_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -129,6 +129,9 @@ export async function showUsage() {
     $('#usage-meter').hidden = !quota;
     if (quota) { $('#usage-meter').max = quota; $('#usage-meter').value = me.used_bytes; }
     $('#usage-text').textContent = quota ? `${formatBytes(me.used_bytes)} of ${formatBytes(quota)} used` : `${formatBytes(me.used_bytes)} used`;
+    // What counts: files (trash included), old versions (they give way first when room is
+    // needed) and uploads in progress.
+    $('#usage-text').title = `Files ${formatBytes(me.files_bytes ?? me.used_bytes)} · old versions ${formatBytes(me.versions_bytes ?? 0)} · uploads in progress ${formatBytes(me.uploads_bytes ?? 0)}`;
   } catch { /* offline: keep the last figure */ }
 }
 

@@ -179,6 +179,8 @@ class Job {
     this.wake?.();
     await store.del('uploads', this.id);
     if (was === 'done') return;
+    // Gives the upload's reserved bytes back to the quota now, not when it would expire.
+    if (this.uploadId) app.client.cancelUpload(this.uploadId).catch(() => {});
   }
 
   progress({ done, total, sent, saved }) {

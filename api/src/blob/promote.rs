@@ -75,10 +75,13 @@ pub async fn settle(state: &AppState, upload: &Upload, strict: bool) -> ApiResul
         .map(|c| (c.hash, c.size))
         .collect();
     let hashes: Vec<Hash> = unique.iter().map(|(h, _)| *h).collect();
-    let have = chunks::readable(&state.db, upload.namespace_id, &hashes).await?;
+    let have = {
+        let mut conn = state.db.pool.acquire().await?;
+        chunks::readable(&mut conn, upload.namespace_id, &hashes).await?
+    };
     let todo: Vec<(Hash, u32)> = unique
         .into_iter()
-        .filter(|(h, _)| !have.contains(h))
+        .filter(|(h, _)| !have.contains_key(h))
         .collect();
     let results: Vec<ApiResult<bool>> = futures::stream::iter(todo)
         .map(|(hash, size)| async move {

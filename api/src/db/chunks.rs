@@ -2,38 +2,58 @@
 //! (one object per hash), but use is scoped: a namespace can reference a chunk only after it
 //! uploaded the bytes itself, so knowing a hash never grants its data.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use sqlx::{Any, Row as _, Transaction};
 use wire::{ChunkRef, Hash};
 
 use super::json_rows::{Col, Rows};
-use super::{Backend, Db};
+use super::Backend;
 
 /// Query batch size: well under SQLite's and PostgreSQL's bound-parameter limits.
 const BATCH: usize = 500;
 
-/// The subset of `hashes` that `namespace_id` may already use.
-pub async fn readable(db: &Db, namespace_id: i64, hashes: &[Hash]) -> sqlx::Result<HashSet<Hash>> {
-    let mut found = HashSet::new();
+/// Those of `hashes` that `namespace_id` may already use, with their stored (verified) sizes.
+/// On a connection of the pool, or inside a transaction (`&mut *tx`).
+pub async fn readable(
+    conn: &mut sqlx::AnyConnection,
+    namespace_id: i64,
+    hashes: &[Hash],
+) -> sqlx::Result<HashMap<Hash, u32>> {
+    let mut found = HashMap::new();
     for batch in hashes.chunks(BATCH) {
         let params: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT hash FROM namespace_chunks WHERE namespace_id = $1 AND hash IN ({})",
+            "SELECT n.hash, c.size FROM namespace_chunks n JOIN chunks c ON c.hash = n.hash \
+             WHERE n.namespace_id = $1 AND n.hash IN ({})",
             params.join(", ")
         );
         let mut q = sqlx::query(&sql).bind(namespace_id);
         for h in batch {
             q = q.bind(h.to_string());
         }
-        for row in q.fetch_all(&db.pool).await? {
+        for row in q.fetch_all(&mut *conn).await? {
             let h: String = row.get(0);
+            let size = row.get::<i64, _>(1).clamp(0, u32::MAX as i64) as u32;
             if let Ok(h) = h.parse() {
-                found.insert(h);
+                found.insert(h, size);
             }
         }
     }
     Ok(found)
+}
+
+/// The first chunk of `chunks` whose declared size differs from what `stored` says its
+/// verified bytes are: a manifest that names a stored chunk with another size would be charged,
+/// listed and served wrongly, so it is refused.
+pub fn size_mismatch<'a>(
+    chunks: impl IntoIterator<Item = &'a ChunkRef>,
+    stored: &HashMap<Hash, u32>,
+) -> Option<(Hash, u32, u32)> {
+    chunks.into_iter().find_map(|c| match stored.get(&c.hash) {
+        Some(&size) if size != c.size => Some((c.hash, c.size, size)),
+        _ => None,
+    })
 }
 
 pub async fn insert_version_chunks(

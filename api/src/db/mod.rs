@@ -17,6 +17,7 @@ pub mod native_sqlite;
 pub mod nodes;
 pub mod search;
 pub mod uploads;
+pub mod usage;
 pub mod users;
 pub mod versions;
 

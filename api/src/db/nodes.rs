@@ -295,20 +295,30 @@ pub async fn restore_subtree(
 }
 
 /// Deletes `id` and everything beneath it for good (nodes trashed separately earlier
-/// included); returns the logical bytes freed. Chunk bytes stay in the store for a later
-/// garbage collection: other versions or namespaces may still use them.
-pub async fn purge_subtree(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx::Result<u64> {
+/// included); returns the logical bytes freed, as the change to the namespace's usage
+/// (current versions and kept old versions). Chunk bytes stay in the store for a later garbage
+/// collection: other versions or namespaces may still use them.
+pub async fn purge_subtree(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> sqlx::Result<super::usage::Delta> {
     const SUB: &str = "WITH RECURSIVE sub(id) AS ( \
          SELECT id FROM nodes WHERE id = $1 \
          UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)";
-    let freed: i64 = sqlx::query(&format!(
-        "{SUB} SELECT CAST(COALESCE(SUM(v.size), 0) AS BIGINT) FROM nodes n \
-         JOIN versions v ON v.id = n.version_id WHERE n.id IN (SELECT id FROM sub)"
+    let row = sqlx::query(&format!(
+        "{SUB} SELECT \
+         CAST(COALESCE(SUM(CASE WHEN v.id = n.version_id THEN v.size ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN v.id = n.version_id THEN 0 ELSE v.size END), 0) AS BIGINT) \
+         FROM nodes n JOIN versions v ON v.node_id = n.id WHERE n.id IN (SELECT id FROM sub)"
     ))
     .bind(id)
     .fetch_one(&mut **tx)
-    .await?
-    .get(0);
+    .await?;
+    let freed = super::usage::Delta {
+        current: -row.get::<i64, _>(0).max(0),
+        history: -row.get::<i64, _>(1).max(0),
+        staged: 0,
+    };
     sqlx::query(&format!(
         "{SUB} DELETE FROM version_chunks WHERE version_id IN \
          (SELECT v.id FROM versions v WHERE v.node_id IN (SELECT id FROM sub))"
@@ -328,7 +338,7 @@ pub async fn purge_subtree(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx:
     .bind(id)
     .execute(&mut **tx)
     .await?;
-    Ok(freed.max(0) as u64)
+    Ok(freed)
 }
 
 /// Full paths (`/Photos/2024/cat.jpg`) of live nodes, derived by walking up their parents in

@@ -1,9 +1,13 @@
-//! Upload sessions: the manifest a device promised to send, kept until it is committed or
-//! expires, so a reloaded page can ask again what is still missing.
+//! Upload sessions: the manifest a device promised to send, kept until it is committed,
+//! cancelled or expires, so a reloaded page can ask again what is still missing; and, one row
+//! each, the chunks it may send, whose bytes its namespace has reserved (`db::usage`).
+
+use std::collections::HashSet;
 
 use super::batch_tx::{Cells, Value};
 use rand::RngCore;
-use wire::Manifest;
+use sqlx::{Any, Row as _, Transaction};
+use wire::{Hash, Manifest};
 
 use super::{now_ms, Db};
 
@@ -30,14 +34,21 @@ pub struct Upload {
     pub device_id: i64,
     pub manifest: Manifest,
     pub expires_at: i64,
+    /// Bytes of `staged_bytes` this upload holds: the sizes of its `upload_chunks` rows.
+    pub reserved_bytes: i64,
 }
 
-pub async fn create(db: &Db, u: &Upload) -> anyhow::Result<()> {
+/// Writes a new upload session that may send `chunks` (its `reserved_bytes` is their sizes'
+/// sum, which the caller has charged to the namespace; `add_chunks` records it).
+pub async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    u: &Upload,
+    chunks: &[(Hash, u32)],
+) -> anyhow::Result<()> {
     let manifest = serde_json::to_string(&u.manifest)?;
-    let mut w = db.write().await?;
     sqlx::query(
-        "INSERT INTO uploads (id, namespace_id, device_id, manifest, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO uploads (id, namespace_id, device_id, manifest, created_at, expires_at, \
+         reserved_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&u.id)
     .bind(u.namespace_id)
@@ -45,16 +56,116 @@ pub async fn create(db: &Db, u: &Upload) -> anyhow::Result<()> {
     .bind(manifest)
     .bind(now_ms())
     .bind(u.expires_at)
-    .execute(&mut *w.tx)
+    .bind(0_i64)
+    .execute(&mut **tx)
     .await?;
-    w.commit().await?;
+    add_chunks(tx, &u.id, chunks).await?;
     Ok(())
+}
+
+/// Rows per `INSERT` of upload chunks (three parameters each).
+const CHUNK_ROWS: usize = 300;
+
+/// Lets upload `id` send `chunks` too, adding their sizes to its reservation (the caller
+/// charges the namespace).
+pub async fn add_chunks(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    chunks: &[(Hash, u32)],
+) -> sqlx::Result<()> {
+    for part in chunks.chunks(CHUNK_ROWS) {
+        let values: Vec<String> = (0..part.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO upload_chunks (upload_id, hash, size) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (hash, size) in part {
+            q = q.bind(id).bind(hash.to_string()).bind(i64::from(*size));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    let added: i64 = chunks.iter().map(|(_, s)| i64::from(*s)).sum();
+    if added != 0 {
+        sqlx::query("UPDATE uploads SET reserved_bytes = reserved_bytes + $2 WHERE id = $1")
+            .bind(id)
+            .bind(added)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The bytes upload `id` has reserved, read inside the transaction that ends it (a resume may
+/// have added to them since the upload was loaded); `None` if it is gone.
+pub async fn reserved(tx: &mut Transaction<'static, Any>, id: &str) -> sqlx::Result<Option<i64>> {
+    Ok(
+        sqlx::query("SELECT reserved_bytes FROM uploads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.get(0)),
+    )
+}
+
+/// The chunks upload `id` may send already.
+pub async fn chunk_hashes(db: &Db, id: &str) -> sqlx::Result<HashSet<Hash>> {
+    let rows = sqlx::query("SELECT hash FROM upload_chunks WHERE upload_id = $1")
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.get::<String, _>(0).parse().ok())
+        .collect())
+}
+
+/// Upload sessions of the namespace that have not expired.
+pub async fn open_count(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    now: i64,
+) -> sqlx::Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM uploads WHERE namespace_id = $1 AND expires_at >= $2")
+            .bind(namespace_id)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0),
+    )
+}
+
+/// Deletes upload `id` (with its chunk rows) if it is still there and, with `expired_before`,
+/// only if it expired before then; answers the bytes it had reserved, which the caller gives
+/// back to the namespace in the same transaction.
+pub async fn remove(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    expired_before: Option<i64>,
+) -> sqlx::Result<Option<i64>> {
+    let row = sqlx::query(
+        "DELETE FROM uploads WHERE id = $1 AND expires_at < $2 RETURNING reserved_bytes",
+    )
+    .bind(id)
+    .bind(expired_before.unwrap_or(i64::MAX))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(row.get(0)))
 }
 
 pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Upload>> {
     let row = db
         .read_row(
-            "SELECT id, namespace_id, device_id, manifest, expires_at FROM uploads WHERE id = $1",
+            "SELECT id, namespace_id, device_id, manifest, expires_at, reserved_bytes \
+             FROM uploads WHERE id = $1",
             vec![Value::Text(Some(id.to_owned()))],
         )
         .await?;
@@ -65,5 +176,32 @@ pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Upload>> {
         device_id: r.int(2),
         manifest: serde_json::from_str(&r.text(3))?,
         expires_at: r.int(4),
+        reserved_bytes: r.int(5),
+    }))
+}
+
+/// What a chunk PUT needs to know, in one row: the upload's namespace and expiry, and the
+/// chunk's size, if upload `id` may send chunk `hash` at all.
+pub struct ChunkSlot {
+    pub namespace_id: i64,
+    pub expires_at: i64,
+    pub size: u32,
+}
+
+pub async fn chunk_slot(db: &Db, id: &str, hash: &Hash) -> sqlx::Result<Option<ChunkSlot>> {
+    let row = db
+        .read_row(
+            "SELECT u.namespace_id, u.expires_at, c.size FROM upload_chunks c \
+             JOIN uploads u ON u.id = c.upload_id WHERE c.upload_id = $1 AND c.hash = $2",
+            vec![
+                Value::Text(Some(id.to_owned())),
+                Value::Text(Some(hash.to_string())),
+            ],
+        )
+        .await?;
+    Ok(row.map(|r| ChunkSlot {
+        namespace_id: r.int(0),
+        expires_at: r.int(1),
+        size: r.int(2).clamp(0, u32::MAX as i64) as u32,
     }))
 }

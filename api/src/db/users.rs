@@ -22,6 +22,14 @@ pub struct Caller {
     pub last_seen_at: i64,
 }
 
+impl Caller {
+    /// The bytes this caller's namespace may hold.
+    pub fn quota(&self) -> u64 {
+        self.quota_bytes
+            .unwrap_or(crate::settings::DEFAULT_QUOTA_BYTES)
+    }
+}
+
 pub struct NewAccount {
     pub user_id: i64,
     pub device_id: i64,
@@ -157,38 +165,6 @@ pub async fn caller_by_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<C
         quota_bytes: r.opt_int(6).map(|q| q.max(0) as u64),
         last_seen_at: r.int(7),
     }))
-}
-
-/// Logical bytes the namespace holds: current versions of every file not purged (trash
-/// counts until it is purged, or deleting would be a way around the quota).
-pub async fn used_bytes(db: &Db, namespace_id: i64) -> sqlx::Result<u64> {
-    let row = sqlx::query("SELECT used_bytes FROM namespaces WHERE id = $1")
-        .bind(namespace_id)
-        .fetch_one(&db.pool)
-        .await?;
-    Ok(row.get::<i64, _>(0).max(0) as u64)
-}
-
-/// Adds `delta` bytes to the namespace's usage unless that would pass `limit`; `false` (and
-/// nothing changed) when it would. One conditional `UPDATE`, so concurrent commits on
-/// PostgreSQL cannot both squeeze under the limit. Shrinking always succeeds.
-pub async fn charge_quota(
-    tx: &mut Transaction<'static, Any>,
-    namespace_id: i64,
-    delta: i64,
-    limit: u64,
-) -> sqlx::Result<bool> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let row = sqlx::query(
-        "UPDATE namespaces SET used_bytes = used_bytes + $2 \
-         WHERE id = $1 AND ($2 <= 0 OR used_bytes + $2 <= $3) RETURNING used_bytes",
-    )
-    .bind(namespace_id)
-    .bind(delta)
-    .bind(limit)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.is_some())
 }
 
 /// The user's active devices, oldest first.

@@ -92,3 +92,72 @@ pub async fn restore(
         .await?;
     Ok(new_id)
 }
+
+/// The namespace's kept old versions (id, size): those that are no file's current version,
+/// ordered by when they were replaced (the first newer version of the same file), oldest first.
+pub async fn oldest_replaced(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+) -> sqlx::Result<Vec<(i64, u64)>> {
+    let rows = sqlx::query(
+        "SELECT v.id, v.size FROM versions v JOIN nodes n ON n.id = v.node_id \
+         WHERE n.namespace_id = $1 AND (n.version_id IS NULL OR n.version_id <> v.id) \
+         ORDER BY (SELECT MIN(w.created_at) FROM versions w \
+                   WHERE w.node_id = v.node_id AND w.id > v.id), v.id",
+    )
+    .bind(namespace_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1).max(0) as u64))
+        .collect())
+}
+
+/// Versions deleted per statement: well under both databases' parameter limits.
+const DELETE_BATCH: usize = 500;
+
+/// Deletes the versions `ids` with their chunk lists; answers how many and the bytes they
+/// counted (only what this transaction deleted: a version another transaction removed first
+/// counts there). Never pass a node's current version.
+pub async fn delete(tx: &mut Transaction<'static, Any>, ids: &[i64]) -> sqlx::Result<(usize, u64)> {
+    let mut freed = 0u64;
+    let mut count = 0usize;
+    for batch in ids.chunks(DELETE_BATCH) {
+        let list: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+        let list = list.join(", ");
+        // The chunk lists first: they reference the versions.
+        let sql = format!("DELETE FROM version_chunks WHERE version_id IN ({list})");
+        let mut q = sqlx::query(&sql);
+        for id in batch {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+        let sql = format!("DELETE FROM versions WHERE id IN ({list}) RETURNING size");
+        let mut q = sqlx::query(&sql);
+        for id in batch {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            freed += r.get::<i64, _>(0).max(0) as u64;
+            count += 1;
+        }
+    }
+    Ok((count, freed))
+}
+
+/// How many chunks of `version_id` are listed with a size other than the stored chunk's (or
+/// are not stored at all): such a version must not be written again.
+pub async fn chunks_out_of_step(
+    tx: &mut Transaction<'static, Any>,
+    version_id: i64,
+) -> sqlx::Result<i64> {
+    Ok(sqlx::query(
+        "SELECT COUNT(*) FROM version_chunks vc LEFT JOIN chunks c ON c.hash = vc.hash \
+         WHERE vc.version_id = $1 AND (c.size IS NULL OR c.size <> vc.size)",
+    )
+    .bind(version_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0))
+}

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use wire::{LoginRequest, MeResponse, RegisterRequest, SessionResponse};
 
 use crate::auth::{self, Auth};
-use crate::db::users;
+use crate::db::{usage, users};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -117,7 +117,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
     ))]
 pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<MeResponse>> {
-    let used_bytes = users::used_bytes(&state.db, c.namespace_id).await?;
+    let usage = usage::read(&state.db, c.namespace_id).await?;
     Ok(Json(MeResponse {
         user_id: c.user_id,
         username: c.username,
@@ -125,7 +125,10 @@ pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<
         device_name: c.device_name,
         namespace_id: c.namespace_id,
         root_id: c.root_id,
-        used_bytes,
+        used_bytes: usage.total(),
         quota_bytes: c.quota_bytes.unwrap_or(state.settings.quota_bytes),
+        files_bytes: usage.current,
+        versions_bytes: usage.history,
+        uploads_bytes: usage.staged,
     }))
 }

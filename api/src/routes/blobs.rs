@@ -63,19 +63,14 @@ pub async fn put(
         return Err(ApiError::BadSignature);
     };
     let hash: Hash = hash.parse().map_err(|_| ApiError::BadSignature)?;
-    let upload = uploads::get(&state.db, upload_id)
+    // One row: the upload may send this chunk (its bytes are reserved), at this size.
+    let slot = uploads::chunk_slot(&state.db, upload_id, &hash)
         .await?
-        .ok_or(ApiError::NotFound("upload"))?;
-    if upload.expires_at < now_ms() {
+        .ok_or(ApiError::NotFound("chunk in this upload"))?;
+    if slot.expires_at < now_ms() {
         return Err(ApiError::UploadExpired);
     }
-    let size = upload
-        .manifest
-        .chunks
-        .iter()
-        .find(|c| c.hash == hash)
-        .map(|c| c.size)
-        .ok_or(ApiError::NotFound("chunk in this upload"))?;
+    let size = slot.size;
     if q.max != size as u64 {
         return Err(ApiError::BadSignature);
     }
@@ -92,7 +87,7 @@ pub async fn put(
     };
     promote::record(
         &state.db,
-        upload.namespace_id,
+        slot.namespace_id,
         &hash,
         size,
         store.promote(&hash, received),

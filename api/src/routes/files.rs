@@ -14,37 +14,55 @@ use wire::{
 use crate::auth::Auth;
 use crate::blob::promote;
 use crate::db::users::Caller;
-use crate::db::{chunks, now_ms, uploads};
+use crate::db::{chunks, nodes, now_ms, uploads, usage};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
+use crate::gc;
 use crate::routes::tree::visible_node;
 use crate::state::AppState;
 
-/// The distinct chunks of `manifest` the caller's namespace cannot use yet, in file order.
-async fn missing(
-    state: &AppState,
-    namespace_id: i64,
-    manifest: &Manifest,
-) -> ApiResult<Vec<(Hash, u32)>> {
+/// The distinct chunks of `manifest`, in file order.
+fn distinct_chunks(manifest: &Manifest) -> Vec<(Hash, u32)> {
     let mut seen = HashSet::new();
-    let unique: Vec<(Hash, u32)> = manifest
+    manifest
         .chunks
         .iter()
         .filter(|c| seen.insert(c.hash))
         .map(|c| (c.hash, c.size))
-        .collect();
+        .collect()
+}
+
+/// The distinct chunks of `manifest` the namespace cannot use yet (read in `exec`), in file
+/// order. A chunk it can use but that the manifest lists at another size than the stored one
+/// refuses the manifest: its bytes would be charged, listed and served wrongly.
+async fn missing(
+    conn: &mut sqlx::AnyConnection,
+    namespace_id: i64,
+    manifest: &Manifest,
+) -> ApiResult<Vec<(Hash, u32)>> {
+    let unique = distinct_chunks(manifest);
     let hashes: Vec<Hash> = unique.iter().map(|(h, _)| *h).collect();
-    let have = chunks::readable(&state.db, namespace_id, &hashes).await?;
+    let have = chunks::readable(conn, namespace_id, &hashes).await?;
+    if let Some((hash, declared, size)) = chunks::size_mismatch(&manifest.chunks, &have) {
+        return Err(ApiError::InvalidManifest(format!(
+            "chunk {hash} is {size} bytes, not {declared}"
+        )));
+    }
     Ok(unique
         .into_iter()
-        .filter(|(h, _)| !have.contains(h))
+        .filter(|(h, _)| !have.contains_key(h))
         .collect())
 }
 
-async fn answer(state: &AppState, upload: &uploads::Upload) -> ApiResult<UploadResponse> {
+/// The answer a client works from: the chunks still to send, each with a signed PUT URL.
+async fn answer(
+    state: &AppState,
+    upload: &uploads::Upload,
+    missing: Vec<(Hash, u32)>,
+) -> ApiResult<UploadResponse> {
     let ttl = state.settings.url_ttl;
-    let mut targets = Vec::new();
-    for (hash, size) in missing(state, upload.namespace_id, &upload.manifest).await? {
+    let mut targets = Vec::with_capacity(missing.len());
+    for (hash, size) in missing {
         targets.push(ChunkTarget {
             url: state.blobs.put_url(&upload.id, &hash, size, ttl).await?,
             hash,
@@ -58,11 +76,19 @@ async fn answer(state: &AppState, upload: &uploads::Upload) -> ApiResult<UploadR
     })
 }
 
+/// Bytes of `chunks`, for `staged_bytes`.
+fn bytes_of(chunks: &[(Hash, u32)]) -> i64 {
+    chunks.iter().map(|(_, s)| i64::from(*s)).sum()
+}
+
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "files", security(("bearer" = [])),
     request_body = wire::CreateUploadRequest,
     responses(
-        (status = 201, description = "Upload session with the chunks still to send and their signed PUT URLs", body = wire::UploadResponse),
-        (status = 400, description = "Invalid manifest", body = wire::ErrorBody),
+        (status = 201, description = "Upload session with the chunks still to send and their signed PUT URLs; their bytes are reserved against the quota until the upload is committed, cancelled or expires", body = wire::UploadResponse),
+        (status = 400, description = "`invalid_manifest`: the manifest is malformed, or lists a chunk the caller stores at another size", body = wire::ErrorBody),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
+        (status = 409, description = "`too_many_uploads`: the account has as many unfinished uploads open as it may; commit or cancel some", body = wire::ErrorBody),
+        (status = 507, description = "`quota_exceeded`: the chunks to send do not fit in the quota, even without old versions", body = wire::ErrorBody),
     ))]
 pub async fn create_upload(
     State(state): State<AppState>,
@@ -72,16 +98,32 @@ pub async fn create_upload(
     req.manifest
         .validate()
         .map_err(|e| ApiError::InvalidManifest(e.to_string()))?;
-    let upload = uploads::Upload {
+    let now = now_ms();
+    let mut upload = uploads::Upload {
         id: uploads::new_id(),
         namespace_id: c.namespace_id,
         device_id: c.device_id,
         manifest: req.manifest,
-        expires_at: now_ms() + state.settings.upload_ttl.as_millis() as i64,
+        expires_at: now + state.settings.upload_ttl.as_millis() as i64,
+        reserved_bytes: 0,
     };
-    uploads::create(&state.db, &upload).await?;
-    let answer = answer(&state, &upload).await?;
-    tracing::info!(upload_id = %upload.id, chunks = upload.manifest.chunks.len(), missing = answer.missing.len(), "upload started");
+    let mut w = state.db.write().await?;
+    nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
+    let limit = state.settings.max_open_uploads;
+    if uploads::open_count(&mut w.tx, c.namespace_id, now).await? >= limit as i64 {
+        return Err(ApiError::TooManyUploads(limit));
+    }
+    let missing = missing(&mut w.tx, c.namespace_id, &upload.manifest).await?;
+    upload.reserved_bytes = bytes_of(&missing);
+    let reserve = usage::Delta {
+        staged: upload.reserved_bytes,
+        ..Default::default()
+    };
+    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.quota()).await?;
+    uploads::insert(&mut w.tx, &upload, &missing).await?;
+    w.commit().await?;
+    let answer = answer(&state, &upload, missing).await?;
+    tracing::info!(upload_id = %upload.id, chunks = upload.manifest.chunks.len(), missing = answer.missing.len(), reserved = upload.reserved_bytes, "upload started");
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
@@ -102,8 +144,11 @@ async fn live_upload(state: &AppState, c: &Caller, id: &str) -> ApiResult<upload
     params(("id" = String, Path, description = "The upload id")),
     responses(
         (status = 200, description = "What is still missing, with fresh URLs (resume)", body = wire::UploadResponse),
+        (status = 400, description = "`invalid_manifest`: the upload lists a chunk the caller stores at another size", body = wire::ErrorBody),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
         (status = 404, description = "No such upload", body = wire::ErrorBody),
         (status = 410, description = "The upload expired", body = wire::ErrorBody),
+        (status = 507, description = "`quota_exceeded`: chunks lost since the upload began must be sent again and do not fit", body = wire::ErrorBody),
     ))]
 pub async fn get_upload(
     State(state): State<AppState>,
@@ -113,17 +158,73 @@ pub async fn get_upload(
     let upload = live_upload(&state, &c, &id).await?;
     // S3: chunks PUT since the last answer are verified now, so they are not asked for again.
     promote::settle(&state, &upload, false).await?;
-    Ok(Json(answer(&state, &upload).await?))
+    let missing = {
+        let mut conn = state.db.pool.acquire().await?;
+        missing(&mut conn, c.namespace_id, &upload.manifest).await?
+    };
+    // A chunk the namespace could use when the upload began but has lost since (the file
+    // that held it was purged and the chunk collected) must be sent after all: it is reserved
+    // now, like the rest were at the start.
+    let may_send = uploads::chunk_hashes(&state.db, &upload.id).await?;
+    let more: Vec<(Hash, u32)> = missing
+        .iter()
+        .filter(|(h, _)| !may_send.contains(h))
+        .copied()
+        .collect();
+    if !more.is_empty() {
+        let mut w = state.db.write().await?;
+        nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
+        if uploads::reserved(&mut w.tx, &upload.id).await?.is_none() {
+            return Err(ApiError::NotFound("upload"));
+        }
+        let reserve = usage::Delta {
+            staged: bytes_of(&more),
+            ..Default::default()
+        };
+        usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.quota()).await?;
+        uploads::add_chunks(&mut w.tx, &upload.id, &more).await?;
+        w.commit().await?;
+    }
+    Ok(Json(answer(&state, &upload, missing).await?))
+}
+
+/// Cancelling gives the upload's reservation back at once and drops what it staged; chunks it
+/// sent that nothing else uses are collected later.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The upload id")),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
+        (status = 404, description = "No such upload (or already committed, cancelled or expired)", body = wire::ErrorBody),
+    ))]
+pub async fn cancel_upload(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    uploads::get(&state.db, &id)
+        .await?
+        .filter(|u| u.namespace_id == c.namespace_id)
+        .ok_or(ApiError::NotFound("upload"))?;
+    if !gc::end_upload(&state.db, c.namespace_id, &id, None).await? {
+        return Err(ApiError::NotFound("upload"));
+    }
+    state.blobs.drop_staging(&id).await?;
+    tracing::info!(upload_id = %id, "upload cancelled");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/commits", tag = "files", security(("bearer" = [])),
     request_body = wire::CommitRequest,
     responses(
         (status = 200, description = "Committed (or unchanged, or a conflicted copy, or the first answer to a retry)", body = wire::CommitResponse),
-        (status = 400, description = "Invalid name or idempotency key", body = wire::ErrorBody),
+        (status = 400, description = "Invalid name or idempotency key, or (`invalid_manifest`) a chunk listed at another size than the stored one", body = wire::ErrorBody),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
         (status = 404, description = "No such upload or folder", body = wire::ErrorBody),
         (status = 409, description = "Chunks missing, or the name is a folder", body = wire::ErrorBody),
+        (status = 410, description = "`upload_expired`: the upload expired or was cancelled", body = wire::ErrorBody),
         (status = 503, description = "`backoff`: the commit queue is full; retry after `Retry-After`", body = wire::ErrorBody),
+        (status = 507, description = "`quota_exceeded`: the file does not fit in the quota, even without old versions", body = wire::ErrorBody),
     ))]
 pub async fn commit(
     State(state): State<AppState>,

@@ -86,6 +86,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         ),
         (Method::POST, paths::UPLOADS, post(files::create_upload)),
         (Method::GET, "/api/v1/uploads/{id}", get(files::get_upload)),
+        (
+            Method::DELETE,
+            "/api/v1/uploads/{id}",
+            delete(files::cancel_upload),
+        ),
         (Method::POST, paths::COMMITS, post(files::commit)),
         (Method::GET, "/api/v1/changes", get(changes::list)),
         (Method::GET, "/api/v1/changes/latest", get(changes::latest)),

@@ -13,8 +13,8 @@ use wire::{
 };
 
 use crate::auth::Auth;
-use crate::db::users::{self, Caller};
-use crate::db::{nodes, WriteTx};
+use crate::db::users::Caller;
+use crate::db::{nodes, usage, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::names;
@@ -305,9 +305,9 @@ pub async fn purge(
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;
     let freed = nodes::purge_subtree(&mut w.tx, id).await?;
-    users::charge_quota(&mut w.tx, c.namespace_id, -(freed as i64), u64::MAX).await?;
+    usage::charge(&mut w.tx, c.namespace_id, freed, u64::MAX).await?;
     nodes::log_change(&mut w.tx, c.namespace_id, id, "purge").await?;
     w.commit().await?;
-    tracing::info!(node_id = id, freed, "purged");
+    tracing::info!(node_id = id, freed = -freed.total(), "purged");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use wire::{NodeKind, RestoreVersionResponse, VersionList};
 
 use crate::auth::Auth;
-use crate::db::{nodes, users, versions};
+use crate::db::{nodes, usage, versions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::routes::tree::visible_node;
@@ -26,7 +26,7 @@ pub async fn list(
 }
 
 /// Restoring the current version, or one with the same content, writes nothing.
-#[utoipa::path(post, path = "/api/v1/nodes/{id}/versions/{version_id}/restore", tag = "versions", security(("bearer" = [])), params(("id" = i64, Path, description = "A file id"), ("version_id" = i64, Path, description = "A version of it")), responses((status = 200, description = "A new current version with the old content", body = wire::RestoreVersionResponse), (status = 507, description = "Quota exceeded", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/versions/{version_id}/restore", tag = "versions", security(("bearer" = [])), params(("id" = i64, Path, description = "A file id"), ("version_id" = i64, Path, description = "A version of it")), responses((status = 200, description = "A new current version with the old content", body = wire::RestoreVersionResponse), (status = 507, description = "Quota exceeded", body = wire::ErrorBody), (status = 409, description = "The version lists chunk sizes that do not match the stored chunks", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -48,13 +48,25 @@ pub async fn restore(
             node,
         }));
     }
-    let delta = size as i64 - node.size as i64;
-    let quota = c.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
-    if !users::charge_quota(&mut w.tx, c.namespace_id, delta, quota).await? {
-        return Err(ApiError::QuotaExceeded);
+    // A version written before chunk sizes were checked may list a size that is not its
+    // chunk's; writing it again would be charged, listed and served wrongly.
+    if versions::chunks_out_of_step(&mut w.tx, version_id).await? > 0 {
+        return Err(ApiError::Conflict(
+            "this version lists chunk sizes that do not match the stored chunks, so it cannot be restored".into(),
+        ));
     }
     let new_version =
         versions::restore(&mut w.tx, id, version_id, node.version_id, c.device_id).await?;
+    // Charged after the copy: making room may drop old versions, the one restored included,
+    // and its content is safe in the new version by then. The transaction rolls back whole
+    // if the charge is refused.
+    let delta = usage::Delta {
+        current: size as i64 - node.size as i64,
+        history: node.size as i64,
+        staged: 0,
+    };
+    let quota = c.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
+    usage::charge_making_room(&mut w.tx, c.namespace_id, delta, quota).await?;
     nodes::log_change(&mut w.tx, c.namespace_id, id, "version").await?;
     let node = nodes::get(&mut *w.tx, id)
         .await?

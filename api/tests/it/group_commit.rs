@@ -203,20 +203,30 @@ async fn a_database_failure_mid_commit_sinks_only_that_commit(backend: Backend) 
     );
     let me: wire::MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
     assert_eq!(
-        me.used_bytes, sizes,
+        me.files_bytes, sizes,
         "the failed commit's quota charge is undone"
     );
+    assert_eq!(me.uploads_bytes, 2005, "its upload keeps its reservation");
     assert!(metric(&server, "cairn_commit_batch_size_count").await < 24.0);
 }
 
 /// Two accounts commit at once into shared transactions, each past its quota: every account
 /// gets exactly the commits that fit (any four of its six files fit, no five do), its own
-/// gap-free log, and usage equal to what it committed.
+/// gap-free log, and usage equal to what it committed. The uploads reserved nothing (as
+/// uploads announced before reservations existed, or whose chunks were all stored already),
+/// so the quota is decided at the commits, inside the shared batches.
 async fn accounts_sharing_a_group_keep_their_own_quota_and_log(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.quota_bytes = 10_000).await;
+    let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let (a_ups, b_ups) = (prepared(&alice, 6, 100).await, prepared(&bob, 6, 100).await);
+    sqlx::raw_sql(
+        "UPDATE users SET quota_bytes = 10000; UPDATE namespaces SET staged_bytes = 0; \
+         UPDATE uploads SET reserved_bytes = 0",
+    )
+    .execute(&server.state.db.pool)
+    .await
+    .unwrap();
     let commits = [(&alice, &a_ups), (&bob, &b_ups)]
         .into_iter()
         .flat_map(|(u, ups)| {

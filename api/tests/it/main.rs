@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod cancel;
+mod chunk_sizes;
 mod concurrency;
 mod devices;
 mod feed;

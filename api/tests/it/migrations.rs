@@ -40,7 +40,7 @@ async fn upgrading_from_0001_keeps_data_and_fills_usage_and_search(backend: Back
     pool.close().await;
 
     let db = api::db::Db::connect(&empty.url).await.unwrap();
-    assert_eq!(api::db::users::used_bytes(&db, 1).await.unwrap(), 1234);
+    assert_eq!(api::db::usage::read(&db, 1).await.unwrap().current, 1234);
     let found = api::db::search::search(
         &db,
         1,
@@ -62,5 +62,61 @@ async fn upgrading_from_0001_keeps_data_and_fills_usage_and_search(backend: Back
         .unwrap()
         .get(0);
     assert_eq!(n, 3);
+    db.pool.close().await;
+}
+
+crate::both!(upgrading_to_0005_counts_old_versions_and_lists_what_uploads_may_send);
+
+/// 0005 starts counting kept old versions against the quota and gives every open upload the
+/// chunk rows its PUTs now look up.
+async fn upgrading_to_0005_counts_old_versions_and_lists_what_uploads_may_send(backend: Backend) {
+    let empty = EmptyDatabase::create(backend).await;
+    sqlx::any::install_default_drivers();
+    let mut before = match backend {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+    };
+    let keep: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 5)
+        .cloned()
+        .collect();
+    before.migrations = Cow::Owned(keep);
+    let pool = sqlx::AnyPool::connect(&empty.url).await.unwrap();
+    before.run(&pool).await.unwrap();
+    let chunk = wasm_chunker::hash_chunk(b"x").to_string();
+    let manifest = format!(
+        r#"{{"chunker":"c","size":2,"hash":"{chunk}","chunks":[{{"hash":"{chunk}","offset":0,"size":1}},{{"hash":"{chunk}","offset":1,"size":1}}]}}"#
+    );
+    sqlx::raw_sql(&format!(
+        "INSERT INTO namespaces (id, owner_user_id, root_id, seq) VALUES (1, 1, 1, 3); \
+         INSERT INTO nodes (id, namespace_id, parent_id, name, name_key, kind, created_at, modified_at) \
+             VALUES (1, 1, NULL, '', '', 'folder', 0, 0), \
+                    (2, 1, 1, 'a', 'a', 'file', 0, 0); \
+         INSERT INTO versions (id, node_id, size, content_hash, chunker, author_device_id, created_at) \
+             VALUES (1, 2, 100, 'aa', 'c', 1, 0), (2, 2, 30, 'bb', 'c', 1, 1); \
+         UPDATE nodes SET version_id = 2 WHERE id = 2; \
+         UPDATE namespaces SET used_bytes = 30; \
+         INSERT INTO uploads (id, namespace_id, device_id, manifest, created_at, expires_at) \
+             VALUES ('u1', 1, 1, '{manifest}', 0, 99999999999999);"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let db = api::db::Db::connect(&empty.url).await.unwrap();
+    let usage = api::db::usage::read(&db, 1).await.unwrap();
+    assert_eq!((usage.current, usage.history, usage.staged), (30, 100, 0));
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query("SELECT upload_id, hash, size FROM upload_chunks")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    assert_eq!(rows, [("u1".to_owned(), chunk, 1)]);
     db.pool.close().await;
 }
