@@ -54,6 +54,8 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    #[error("too many attempts; retry after {0} s")]
+    RateLimited(u64),
 }
 
 impl ApiError {
@@ -73,6 +75,7 @@ impl ApiError {
             QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -102,6 +105,7 @@ impl ApiError {
             Backoff(_) => "backoff",
             Unavailable => "unavailable",
             Internal(_) => "internal",
+            RateLimited(_) => "rate_limited",
         }
     }
 }
@@ -152,7 +156,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::Backoff(secs) = self {
+        if let ApiError::Backoff(secs) | ApiError::RateLimited(secs) = self {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
