@@ -10,6 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use rand::RngCore;
 
+use crate::abuse::HashGate;
 use crate::db::users::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -25,20 +26,26 @@ pub fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
+/// Hashes a new password, waiting for a turn at the hash gate (`Backoff` when it is full).
+pub async fn hash_password(gate: &HashGate, password: String) -> Result<String, ApiError> {
+    gate.run(move || {
         let salt = SaltString::generate(&mut PhOsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("argon2: {e}")))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
+    .await?
 }
 
-pub async fn verify_password(password: String, stored: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// Whether `password` matches `stored`, through the same gate; `Backoff` when it is full.
+/// Callers verify against a dummy hash for unknown users, so both cost one full hash.
+pub async fn verify_password(
+    gate: &HashGate,
+    password: String,
+    stored: String,
+) -> Result<bool, ApiError> {
+    gate.run(move || {
         PasswordHash::new(&stored)
             .map(|h| {
                 Argon2::default()
@@ -48,7 +55,6 @@ pub async fn verify_password(password: String, stored: String) -> bool {
             .unwrap_or(false)
     })
     .await
-    .unwrap_or(false)
 }
 
 const LAST_SEEN_GRAIN_MS: i64 = 60_000;

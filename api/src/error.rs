@@ -56,6 +56,8 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
     #[error("at most {0} uploads may be open at once; commit or cancel some first")]
     TooManyUploads(usize),
+    #[error("too many attempts; retry after {0} s")]
+    RateLimited(u64),
 }
 
 impl ApiError {
@@ -77,6 +79,7 @@ impl ApiError {
             QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -107,6 +110,7 @@ impl ApiError {
             Unavailable => "unavailable",
             Internal(_) => "internal",
             TooManyUploads(_) => "too_many_uploads",
+            RateLimited(_) => "rate_limited",
         }
     }
 }
@@ -157,7 +161,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::Backoff(secs) = self {
+        if let ApiError::Backoff(secs) | ApiError::RateLimited(secs) = self {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

@@ -4,6 +4,7 @@
 //! Architecture invariant: this is the only crate that knows SQL, object stores and HTTP
 //! serving; bytes of files never pass through a metadata transaction.
 
+pub mod abuse;
 pub mod auth;
 pub mod batch_commit;
 pub mod blob;
@@ -17,6 +18,7 @@ pub mod hub;
 pub mod metrics;
 pub mod names;
 pub mod openapi;
+pub mod retention;
 pub mod routes;
 pub mod settings;
 pub mod state;
@@ -50,9 +52,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let metrics = Arc::new(metrics::Metrics::default());
     let committer = group_commit::Committer::start(Arc::clone(&db), Arc::clone(&metrics));
-    let mut tasks = vec![state::AbortOnDrop(tokio::spawn(retention(
+    let mut tasks = vec![state::AbortOnDrop(tokio::spawn(retention::hourly(
         Arc::downgrade(&db),
-        settings.change_retention,
+        retention::Keep::from_settings(&settings),
     )))];
     if db.backend == db::Backend::Postgres {
         let listener = hub::pg_listener(&url)
@@ -63,6 +65,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             Arc::downgrade(&db.hub),
         ))));
     }
+    let guards = Arc::new(abuse::Guards::new(&settings));
+    tasks.push(state::AbortOnDrop(tokio::spawn(abuse::prune_every(
+        Arc::downgrade(&guards),
+        abuse::PRUNE_EVERY,
+    ))));
     Ok(AppState(Arc::new(state::Inner {
         feed_permits: Arc::new(tokio::sync::Semaphore::new(settings.feed_max_inflight)),
         db,
@@ -72,23 +79,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         metrics,
         stopping: tokio::sync::watch::channel(false).0,
         tasks,
+        guards,
     })))
-}
-
-/// Change-log retention: hourly, drops changes older than `keep` (each namespace keeps its
-/// newest). Devices whose cursor is older get `cursor_reset` and re-list.
-async fn retention(db: std::sync::Weak<db::Db>, keep: std::time::Duration) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let Some(db) = db.upgrade() else { return };
-        let cutoff = db::now_ms() - keep.as_millis() as i64;
-        match db::changes::prune(&db, cutoff).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "change log pruned"),
-            Err(e) => tracing::warn!(error = %e, "change log retention failed"),
-        }
-    }
 }
 
 pub async fn serve(
@@ -102,8 +94,12 @@ pub async fn serve(
         shutdown.await;
         state.stopping.send_replace(true);
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error")
+    // The peer address is what per-address limits key on (`abuse::ClientIp`).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("server error")
 }

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use std::num::NonZeroU32;
+
+use crate::abuse::{RateSpec, TrustedProxy};
 
 #[derive(Clone)]
 pub struct Settings {
@@ -55,6 +58,35 @@ pub struct Settings {
     /// few per device open, so the default leaves room for many devices. Default 256;
     /// `CAIRN_MAX_OPEN_UPLOADS`.
     pub max_open_uploads: usize,
+    /// The bearer token `GET /metrics` requires. Unset (the default), `/metrics` answers 404:
+    /// its series say how the server is used and it is cheap to ask for often. At least 16
+    /// characters; never printed. `CAIRN_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
+    /// Sign-in attempts one client address may make (IPv6: one /64). Default `20/60` (a
+    /// bucket of 20, one back every 3 s). `CAIRN_SIGNIN_RATE_PER_IP`, `count/seconds`.
+    pub signin_rate_per_ip: RateSpec,
+    /// Sign-up attempts one client address may make. Default `10/3600`.
+    /// `CAIRN_SIGNUP_RATE_PER_IP`.
+    pub signup_rate_per_ip: RateSpec,
+    /// Sign-in and sign-up attempts naming one username (any case), whoever makes them and
+    /// whether it exists or not. Default `10/600` (one guess a minute after a burst of 10);
+    /// a flood of wrong passwords can then hold the owner off for minutes, never for good.
+    /// `CAIRN_ACCOUNT_RATE`.
+    pub account_rate: RateSpec,
+    /// Believe a forwarding header for the client address, only from these proxies. Unset
+    /// (the default), the TCP peer is the client. `CAIRN_TRUSTED_PROXY_HEADER` (e.g.
+    /// `x-forwarded-for`) together with `CAIRN_TRUSTED_PROXIES` (comma-separated addresses
+    /// or CIDR blocks of the proxies themselves). Behind a proxy without this, every client
+    /// shares the proxy's address and its limits.
+    pub trusted_proxy: Option<TrustedProxy>,
+    /// Password hashes (argon2id, ~19 MiB each) that run at once; a few more requests wait,
+    /// the rest get 503 `backoff`. Default: the number of cores.
+    /// `CAIRN_PASSWORD_HASH_CONCURRENCY`.
+    pub password_hash_concurrency: usize,
+    /// How long a revoked device's row is kept before it is deleted (if no version names it
+    /// as its author; those stay, as version lists show their name). Default 30 days;
+    /// `CAIRN_DEVICE_RETENTION_SECS`.
+    pub device_retention: Duration,
 }
 
 /// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
@@ -117,6 +149,13 @@ impl std::fmt::Debug for Settings {
             .field("feed_max_inflight", &self.feed_max_inflight)
             .field("sse_keepalive", &self.sse_keepalive)
             .field("max_open_uploads", &self.max_open_uploads)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("signin_rate_per_ip", &self.signin_rate_per_ip)
+            .field("signup_rate_per_ip", &self.signup_rate_per_ip)
+            .field("account_rate", &self.account_rate)
+            .field("trusted_proxy", &self.trusted_proxy)
+            .field("password_hash_concurrency", &self.password_hash_concurrency)
+            .field("device_retention", &self.device_retention)
             .finish()
     }
 }
@@ -145,6 +184,15 @@ impl Default for Settings {
             feed_max_inflight: 64,
             sse_keepalive: Duration::from_secs(15),
             max_open_uploads: 256,
+            metrics_token: None,
+            signin_rate_per_ip: RateSpec::new(nonzero(20), 60),
+            signup_rate_per_ip: RateSpec::new(nonzero(10), 3600),
+            account_rate: RateSpec::new(nonzero(10), 600),
+            trusted_proxy: None,
+            password_hash_concurrency: std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+            device_retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -212,6 +260,43 @@ impl Settings {
         if let Some(v) = env("CAIRN_MAX_OPEN_UPLOADS") {
             s.max_open_uploads = v.parse().context("CAIRN_MAX_OPEN_UPLOADS")?;
         }
+        if let Some(v) = env("CAIRN_METRICS_TOKEN") {
+            if v.len() < 16 {
+                bail!("CAIRN_METRICS_TOKEN must be at least 16 characters");
+            }
+            s.metrics_token = Some(v);
+        }
+        let rate = |k: &str| -> anyhow::Result<Option<RateSpec>> {
+            env(k)
+                .map(|v| {
+                    v.parse::<RateSpec>()
+                        .map_err(|e| anyhow::anyhow!("{k}: {e}"))
+                })
+                .transpose()
+        };
+        if let Some(r) = rate("CAIRN_SIGNIN_RATE_PER_IP")? {
+            s.signin_rate_per_ip = r;
+        }
+        if let Some(r) = rate("CAIRN_SIGNUP_RATE_PER_IP")? {
+            s.signup_rate_per_ip = r;
+        }
+        if let Some(r) = rate("CAIRN_ACCOUNT_RATE")? {
+            s.account_rate = r;
+        }
+        s.trusted_proxy = trusted_proxy(
+            env("CAIRN_TRUSTED_PROXY_HEADER"),
+            env("CAIRN_TRUSTED_PROXIES"),
+        )?;
+        if let Some(v) = env("CAIRN_PASSWORD_HASH_CONCURRENCY") {
+            s.password_hash_concurrency = v.parse().context("CAIRN_PASSWORD_HASH_CONCURRENCY")?;
+            if s.password_hash_concurrency == 0 {
+                bail!("CAIRN_PASSWORD_HASH_CONCURRENCY must be at least 1");
+            }
+        }
+        if let Some(v) = env("CAIRN_DEVICE_RETENTION_SECS") {
+            s.device_retention =
+                Duration::from_secs(v.parse().context("CAIRN_DEVICE_RETENTION_SECS")?);
+        }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -240,6 +325,45 @@ impl Settings {
     }
 }
 
+const fn nonzero(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => panic!("zero"),
+    }
+}
+
+/// The forwarding header and the proxies allowed to set it: both or neither.
+fn trusted_proxy(
+    header: Option<String>,
+    proxies: Option<String>,
+) -> anyhow::Result<Option<TrustedProxy>> {
+    let (header, proxies) = match (header, proxies) {
+        (None, None) => return Ok(None),
+        (Some(h), Some(p)) => (h, p),
+        _ => bail!(
+            "CAIRN_TRUSTED_PROXY_HEADER and CAIRN_TRUSTED_PROXIES go together: the header is \
+             believed only from the listed proxies"
+        ),
+    };
+    let header = header.trim().to_ascii_lowercase();
+    axum::http::HeaderName::from_bytes(header.as_bytes())
+        .with_context(|| format!("CAIRN_TRUSTED_PROXY_HEADER: {header:?} is no header name"))?;
+    let proxies = proxies
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| format!("CAIRN_TRUSTED_PROXIES: {p:?} is no address or CIDR"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if proxies.is_empty() {
+        bail!("CAIRN_TRUSTED_PROXIES lists no proxy");
+    }
+    Ok(Some(TrustedProxy { header, proxies }))
+}
+
 const HELP: &str = "cairn — file storage and sync for the browser
 
 USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [--www DIR]
@@ -250,6 +374,11 @@ CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTE
 CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB),
 CAIRN_CHANGE_RETENTION_SECS (change-log retention, 2592000), CAIRN_FEED_MAX_INFLIGHT (64)
 and CAIRN_SSE_KEEPALIVE_SECS (15).
+
+Abuse limits: CAIRN_SIGNIN_RATE_PER_IP (20/60), CAIRN_SIGNUP_RATE_PER_IP (10/3600),
+CAIRN_ACCOUNT_RATE (10/600), CAIRN_PASSWORD_HASH_CONCURRENCY (cores),
+CAIRN_TRUSTED_PROXY_HEADER with CAIRN_TRUSTED_PROXIES (unset: the TCP peer is the client),
+CAIRN_METRICS_TOKEN (unset: /metrics is off), CAIRN_DEVICE_RETENTION_SECS (2592000).
 
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials
@@ -283,5 +412,28 @@ mod tests {
             secret_access_key: "hunter22".into(),
         };
         assert!(!format!("{s3:?}").contains("hunter22"));
+    }
+
+    #[test]
+    fn trusted_proxies_come_with_their_header_and_the_metrics_token_is_hidden() {
+        assert!(trusted_proxy(None, None).unwrap().is_none());
+        assert!(trusted_proxy(Some("x-forwarded-for".into()), None).is_err());
+        assert!(trusted_proxy(None, Some("10.0.0.1".into())).is_err());
+        assert!(trusted_proxy(Some("x-forwarded-for".into()), Some(" , ".into())).is_err());
+        assert!(trusted_proxy(Some("x-forwarded-for".into()), Some("10.0.0.0/33".into())).is_err());
+        assert!(trusted_proxy(Some("bad header".into()), Some("10.0.0.1".into())).is_err());
+        let p = trusted_proxy(
+            Some("X-Forwarded-For".into()),
+            Some("10.0.0.0/8, 192.0.2.7,::1".into()),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.header, "x-forwarded-for");
+        assert_eq!(p.proxies.len(), 3);
+        let s = Settings {
+            metrics_token: Some("hunter22hunter22hunter22".into()),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter22"));
     }
 }

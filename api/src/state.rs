@@ -24,6 +24,8 @@ pub struct Inner {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Background tasks (LISTEN, retention) stopped with the state.
     pub tasks: Vec<AbortOnDrop>,
+    /// Rate limits and the password-hash bound of the unauthenticated endpoints.
+    pub guards: Arc<crate::abuse::Guards>,
 }
 
 /// Aborts a background task when the state that owns it goes away.

@@ -15,6 +15,7 @@ pub mod chunks;
 pub mod json_rows;
 pub mod native_sqlite;
 pub mod nodes;
+pub mod retention;
 pub mod search;
 pub mod uploads;
 pub mod usage;

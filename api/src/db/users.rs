@@ -37,39 +37,42 @@ pub struct NewAccount {
     pub root_id: i64,
 }
 
-/// Creates user, home namespace, root folder and first device. `None` if the username is taken.
+/// Creates user, home namespace, root folder and first device. `None` if the username is
+/// taken in any case (`key` is its lower-cased form, unique in `users.username_key`).
 pub async fn create_account(
     db: &Db,
     username: &str,
+    key: &str,
     password_hash: &str,
     device_name: &str,
     token_hash: &str,
 ) -> sqlx::Result<Option<NewAccount>> {
     let mut w = db.write().await?;
     let tx = &mut w.tx;
-    let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if taken.is_some() {
-        return Ok(None);
-    }
     let now = now_ms();
     let namespace_id: i64 = sqlx::query("INSERT INTO namespaces (seq) VALUES (0) RETURNING id")
         .fetch_one(&mut **tx)
         .await?
         .get(0);
-    let user_id: i64 = sqlx::query(
-        "INSERT INTO users (username, password_hash, namespace_id, created_at) \
-         VALUES ($1, $2, $3, $4) RETURNING id",
+    // The unique index decides: on PostgreSQL two sign-ups for `Bob` and `bob` may both get
+    // here, and the second finds the row the first wrote (waiting for its commit) and
+    // inserts nothing; the namespace is rolled back.
+    let Some(row) = sqlx::query(
+        "INSERT INTO users (username, username_key, password_hash, namespace_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(username)
+    .bind(key)
     .bind(password_hash)
     .bind(namespace_id)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?
-    .get(0);
+    else {
+        w.rollback().await?;
+        return Ok(None);
+    };
+    let user_id: i64 = row.get(0);
     let root_id: i64 = sqlx::query(
         "INSERT INTO nodes (namespace_id, parent_id, name, name_key, kind, created_at, modified_at) \
          VALUES ($1, NULL, '', '', 'folder', $2, $2) RETURNING id",
@@ -122,12 +125,18 @@ pub struct Credentials {
     pub root_id: i64,
 }
 
-pub async fn credentials(db: &Db, username: &str) -> sqlx::Result<Option<Credentials>> {
+/// The account `username` signs in to: the one of exactly that name, else the one whose
+/// lower-cased name is `key`. (An account renamed by migration 0004 because its name
+/// differed from an older one's only by case keeps signing in by its exact name.)
+pub async fn credentials(db: &Db, username: &str, key: &str) -> sqlx::Result<Option<Credentials>> {
     let row = sqlx::query(
         "SELECT u.id, u.password_hash, u.namespace_id, n.root_id FROM users u \
-         JOIN namespaces n ON n.id = u.namespace_id WHERE u.username = $1",
+         JOIN namespaces n ON n.id = u.namespace_id \
+         WHERE u.username = $1 OR u.username_key = $2 \
+         ORDER BY CASE WHEN u.username = $1 THEN 0 ELSE 1 END LIMIT 1",
     )
     .bind(username)
+    .bind(key)
     .fetch_optional(&db.pool)
     .await?;
     Ok(row.map(|r| Credentials {

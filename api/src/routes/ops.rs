@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
@@ -49,17 +49,36 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Status>> {
 }
 
 /// Prometheus text exposition: request latency, commits, conflicts, SSE clients, batch sizes.
-#[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    (
+/// Off (404) unless `CAIRN_METRICS_TOKEN` is set; then only with `Authorization: Bearer
+/// <that token>`.
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "`unauthorized`: the metrics token is missing or wrong", body = wire::ErrorBody),
+        (status = 404, description = "`not_found`: metrics are off (no `CAIRN_METRICS_TOKEN`)", body = wire::ErrorBody),
+    ))]
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let Some(expected) = state.settings.metrics_token.as_deref() else {
+        return Err(ApiError::NotFound("endpoint"));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    // `blake3::Hash` compares in constant time, so the answer's timing says nothing of how
+    // much of a guess was right.
+    if blake3::hash(given.trim().as_bytes()) != blake3::hash(expected.as_bytes()) {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
         state.metrics.render(),
     )
-        .into_response()
+        .into_response())
 }
 
 /// This API's OpenAPI 3.1 description, generated from the handlers' annotations.
@@ -96,14 +115,19 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID, v);
     }
-    let span = tracing::info_span!("request", request_id = %id, %method, %route);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = crate::metrics::method_label(&method),
+        %route
+    );
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state
         .metrics
-        .observe_request(method.as_str(), &route, status, elapsed.as_secs_f64());
+        .observe_request(&method, &route, status, elapsed.as_secs_f64());
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(status, latency_ms = elapsed.as_millis() as u64, "answered");

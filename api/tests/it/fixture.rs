@@ -135,6 +135,9 @@ impl EmptyDatabase {
     }
 }
 
+/// The `/metrics` bearer token of every test server (`metrics_text` sends it).
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 pub struct TestServer {
     pub base: String,
     pub http: Client,
@@ -181,7 +184,13 @@ impl TestServer {
 
     /// The Prometheus text of `/metrics`.
     pub async fn metrics_text(&self) -> String {
-        let r = self.http.get(self.url("/metrics")).send().await.unwrap();
+        let r = self
+            .http
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         r.text().await.unwrap()
     }
@@ -228,6 +237,7 @@ impl TestServer {
             s3: garage.as_ref().map(|g| g.settings()),
             // Tests run the collector themselves, at the moment they choose.
             gc_interval: std::time::Duration::ZERO,
+            metrics_token: Some(METRICS_TOKEN.to_owned()),
             ..api::Settings::default()
         };
         tweak(&mut settings);

@@ -2,6 +2,7 @@
 //! file or a fresh PostgreSQL database (every test runs on both), and the real chunk
 //! directory, driven over HTTP like any client.
 
+mod abuse;
 mod bad_input;
 mod cancel;
 mod chunk_sizes;

@@ -120,3 +120,79 @@ async fn upgrading_to_0005_counts_old_versions_and_lists_what_uploads_may_send(b
     assert_eq!(rows, [("u1".to_owned(), chunk, 1)]);
     db.pool.close().await;
 }
+
+crate::both!(usernames_differing_only_by_case_survive_0004_and_each_still_signs_in);
+
+/// Before 0004, `Alice` and `alice` could be two accounts. The migration keeps both: the older
+/// keeps the plain key (every other spelling finds it), the newer gets `alice#<id>` and signs
+/// in by its exact name; no new account can take any spelling of the name.
+async fn usernames_differing_only_by_case_survive_0004_and_each_still_signs_in(backend: Backend) {
+    let empty = EmptyDatabase::create(backend).await;
+    sqlx::any::install_default_drivers();
+    let mut before = match backend {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+    };
+    let upto = before
+        .migrations
+        .iter()
+        .position(|m| m.version == 4)
+        .expect("migration 0004");
+    before.migrations = Cow::Owned(before.migrations[..upto].to_vec());
+    let pool = sqlx::AnyPool::connect(&empty.url).await.unwrap();
+    before.run(&pool).await.unwrap();
+    // Ids from the tables' own counters (1, 2, 3 on a fresh database), so accounts made after
+    // the migration get the next ones on PostgreSQL too.
+    sqlx::raw_sql(
+        "INSERT INTO namespaces (owner_user_id, root_id, seq) VALUES (1, 1, 0); \
+         INSERT INTO namespaces (owner_user_id, root_id, seq) VALUES (2, 2, 0); \
+         INSERT INTO namespaces (owner_user_id, root_id, seq) VALUES (3, 3, 0); \
+         INSERT INTO users (username, password_hash, namespace_id, created_at) \
+             VALUES ('alice', 'h1', 1, 0); \
+         INSERT INTO users (username, password_hash, namespace_id, created_at) \
+             VALUES ('Alice', 'h2', 2, 0); \
+         INSERT INTO users (username, password_hash, namespace_id, created_at) \
+             VALUES ('Bob', 'h3', 3, 0);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let db = api::db::Db::connect(&empty.url).await.unwrap();
+    let keys: Vec<(i64, String)> = sqlx::query("SELECT id, username_key FROM users ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (1, "alice".into()),
+            (2, "alice#2".into()),
+            (3, "bob".into())
+        ]
+    );
+    for (name, user) in [
+        ("alice", 1),
+        ("Alice", 2),
+        ("ALICE", 1),
+        ("aLICE", 1),
+        ("bob", 3),
+        ("BOB", 3),
+    ] {
+        let key = api::routes::accounts::username_key(name);
+        let found = api::db::users::credentials(&db, name, &key).await.unwrap();
+        assert_eq!(found.map(|c| c.user_id), Some(user), "{name}");
+    }
+    for taken in ["ALICE", "bOB"] {
+        let key = api::routes::accounts::username_key(taken);
+        let created = api::db::users::create_account(&db, taken, &key, "h", "d", taken)
+            .await
+            .unwrap();
+        assert!(created.is_none(), "{taken}");
+    }
+    db.pool.close().await;
+}

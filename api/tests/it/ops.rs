@@ -73,6 +73,7 @@ async fn health_readiness_and_metrics(backend: Backend) {
     let r = server
         .http
         .get(server.url("/metrics"))
+        .bearer_auth(crate::fixture::METRICS_TOKEN)
         .send()
         .await
         .unwrap();
