@@ -281,6 +281,8 @@ impl Server {
             addr: "127.0.0.1:0".parse()?,
             data_dir: data_dir.to_owned(),
             database_url: Some(url.to_owned()),
+            // The fan-out measure holds all its streams as one user, past the usual cap.
+            sse_max_per_user: IDLE_SUBSCRIBERS + 16,
             ..api::Settings::default()
         };
         let listener = tokio::net::TcpListener::bind(settings.addr).await?;
@@ -580,7 +582,8 @@ impl Server {
     async fn open_events(&self, token: &str) -> Result<reqwest::Response> {
         // One connection per stream, as separate browsers would have.
         let r = Client::new()
-            .get(format!("{}/api/v1/events?token={token}", self.base))
+            .get(format!("{}/api/v1/events", self.base))
+            .bearer_auth(token)
             .send()
             .await?;
         Ok(r.error_for_status()?)

@@ -54,6 +54,10 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    #[error("too many requests; retry after {0} s")]
+    RateLimited(u64),
+    #[error("the request took too long (reading its body or answering it); send it again")]
+    RequestTimeout,
 }
 
 impl ApiError {
@@ -73,6 +77,8 @@ impl ApiError {
             QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -102,6 +108,8 @@ impl ApiError {
             Backoff(_) => "backoff",
             Unavailable => "unavailable",
             Internal(_) => "internal",
+            RateLimited(_) => "rate_limited",
+            RequestTimeout => "timeout",
         }
     }
 }
@@ -153,6 +161,11 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::Backoff(secs) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if let ApiError::RateLimited(secs) = self {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

@@ -49,6 +49,21 @@ pub struct Settings {
     /// Keep-alive comment interval on SSE streams (proxies drop idle connections).
     /// Default 15 s; `CAIRN_SSE_KEEPALIVE_SECS`.
     pub sse_keepalive: Duration,
+    /// How long an ordinary API request may take, reading its body included; past it the
+    /// answer is 408 `timeout`. Event streams, `/blobs/` transfers and whole-file content are
+    /// exempt (they are long by nature); for a commit or an upload resume only reading the body
+    /// counts, because on S3 verifying the staged chunks takes time in proportion to the upload.
+    /// Default 30 s; `CAIRN_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout: Duration,
+    /// How long a connection may take to send a request's head (line and headers), and how
+    /// long an idle keep-alive connection stays open; past it the connection is closed, so
+    /// a client that trickles its headers (slowloris) cannot hold a connection for good.
+    /// Default 30 s; `CAIRN_HEADER_READ_TIMEOUT_SECS`.
+    pub header_read_timeout: Duration,
+    /// Event streams one user may hold open at once on one API node (all devices together);
+    /// the next is answered 429 `rate_limited` with Retry-After. Counted in memory per node.
+    /// Default 16; `CAIRN_SSE_MAX_PER_USER`.
+    pub sse_max_per_user: usize,
 }
 
 /// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
@@ -110,6 +125,9 @@ impl std::fmt::Debug for Settings {
             .field("change_retention", &self.change_retention)
             .field("feed_max_inflight", &self.feed_max_inflight)
             .field("sse_keepalive", &self.sse_keepalive)
+            .field("request_timeout", &self.request_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("sse_max_per_user", &self.sse_max_per_user)
             .finish()
     }
 }
@@ -137,6 +155,9 @@ impl Default for Settings {
             change_retention: Duration::from_secs(30 * 24 * 3600),
             feed_max_inflight: 64,
             sse_keepalive: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
+            sse_max_per_user: 16,
         }
     }
 }
@@ -201,6 +222,17 @@ impl Settings {
         if let Some(v) = env("CAIRN_SSE_KEEPALIVE_SECS") {
             s.sse_keepalive = Duration::from_secs(v.parse().context("CAIRN_SSE_KEEPALIVE_SECS")?);
         }
+        if let Some(v) = env("CAIRN_REQUEST_TIMEOUT_SECS") {
+            s.request_timeout =
+                Duration::from_secs(v.parse().context("CAIRN_REQUEST_TIMEOUT_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_HEADER_READ_TIMEOUT_SECS") {
+            s.header_read_timeout =
+                Duration::from_secs(v.parse().context("CAIRN_HEADER_READ_TIMEOUT_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_SSE_MAX_PER_USER") {
+            s.sse_max_per_user = v.parse().context("CAIRN_SSE_MAX_PER_USER")?;
+        }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -239,6 +271,8 @@ CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTE
 CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB),
 CAIRN_CHANGE_RETENTION_SECS (change-log retention, 2592000), CAIRN_FEED_MAX_INFLIGHT (64)
 and CAIRN_SSE_KEEPALIVE_SECS (15).
+Limits: CAIRN_REQUEST_TIMEOUT_SECS (30), CAIRN_HEADER_READ_TIMEOUT_SECS (30),
+CAIRN_SSE_MAX_PER_USER (16 open event streams per user and node).
 
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials

@@ -17,6 +17,7 @@ mod quota;
 mod s3_content;
 mod s3_store;
 mod search;
+mod security;
 mod sse;
 mod tree;
 mod trust;
