@@ -2,7 +2,9 @@
 // opens and works offline, and serves streamed downloads (/__download/<id>) whose bytes the page
 // feeds through a MessageChannel, so a large file goes to disk without becoming one Blob.
 // API calls and chunk URLs are never cached here: the page keeps its data in IndexedDB.
-const CACHE = 'cairn-shell-v1';
+// Only the app's own pages get the shell: a tab opened on /metrics, /openapi.json, an API URL
+// or a share page goes to the network untouched, so it can never be stored as the shell.
+const CACHE = 'cairn-shell-v2';
 const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon.svg',
   '/icons/icon-192.png', '/icons/icon-512.png',
@@ -26,6 +28,12 @@ self.addEventListener('activate', (event) => {
     await self.clients.claim();
   })());
 });
+
+/** Paths the server answers itself, never with the app: the worker leaves them alone. */
+const SERVER_PATHS = ['/api/', '/blobs/', '/s/', '/metrics', '/openapi.json', '/healthz', '/readyz'];
+const isServerPath = (p) => SERVER_PATHS.some((s) => (s.endsWith('/') ? p.startsWith(s) : p === s || p.startsWith(`${s}/`)));
+/** The app's own pages: what a navigation may be answered with the shell for. */
+const APP_PAGES = ['/', '/index.html'];
 
 const downloads = new Map();
 
@@ -69,18 +77,23 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(streamed(url.pathname.slice('/__download/'.length)));
     return;
   }
-  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/blobs/')) return;
+  if (isServerPath(url.pathname)) return;
+  const navigate = event.request.mode === 'navigate';
+  const appPage = navigate && APP_PAGES.includes(url.pathname);
+  // Another page of ours (bench.html, say) is not the shell: the network alone.
+  if (navigate && !appPage) return;
   // The shell: the network first (always fresh online), the cache when offline.
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     try {
       const fresh = await fetch(event.request);
-      if (fresh.ok && (SHELL.includes(url.pathname) || event.request.mode === 'navigate')) {
-        await cache.put(event.request.mode === 'navigate' ? '/index.html' : event.request, fresh.clone());
+      const html = (fresh.headers.get('content-type') || '').startsWith('text/html');
+      if (fresh.ok && (appPage ? html : SHELL.includes(url.pathname))) {
+        await cache.put(appPage ? '/index.html' : event.request, fresh.clone());
       }
       return fresh;
     } catch (e) {
-      const hit = await cache.match(event.request.mode === 'navigate' ? '/index.html' : event.request, { ignoreSearch: true });
+      const hit = await cache.match(appPage ? '/index.html' : event.request, { ignoreSearch: true });
       if (hit) return hit;
       throw e;
     }

@@ -56,8 +56,10 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
     #[error("at most {0} uploads may be open at once; commit or cancel some first")]
     TooManyUploads(usize),
-    #[error("too many attempts; retry after {0} s")]
+    #[error("too many requests; retry after {0} s")]
     RateLimited(u64),
+    #[error("the request took too long (reading its body or answering it); send it again")]
+    RequestTimeout,
 }
 
 impl ApiError {
@@ -80,6 +82,7 @@ impl ApiError {
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -111,6 +114,7 @@ impl ApiError {
             Internal(_) => "internal",
             TooManyUploads(_) => "too_many_uploads",
             RateLimited(_) => "rate_limited",
+            RequestTimeout => "timeout",
         }
     }
 }
@@ -162,6 +166,11 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::Backoff(secs) | ApiError::RateLimited(secs) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if let ApiError::RateLimited(secs) = self {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

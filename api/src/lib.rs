@@ -15,6 +15,7 @@ pub mod extract;
 pub mod gc;
 pub mod group_commit;
 pub mod hub;
+pub mod listen;
 pub mod metrics;
 pub mod names;
 pub mod openapi;
@@ -22,6 +23,8 @@ pub mod retention;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod stream_cap;
+pub mod stream_ticket;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -50,6 +53,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
                 .context("cannot open the chunk directory")?,
         ),
     };
+    let chunk_origin = chunk_origin(&blobs).await;
     let metrics = Arc::new(metrics::Metrics::default());
     let committer = group_commit::Committer::start(Arc::clone(&db), Arc::clone(&metrics));
     let mut tasks = vec![state::AbortOnDrop(tokio::spawn(retention::hourly(
@@ -70,6 +74,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Arc::downgrade(&guards),
         abuse::PRUNE_EVERY,
     ))));
+    let settings_sse_max = settings.sse_max_per_user;
     Ok(AppState(Arc::new(state::Inner {
         feed_permits: Arc::new(tokio::sync::Semaphore::new(settings.feed_max_inflight)),
         db,
@@ -80,7 +85,23 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         stopping: tokio::sync::watch::channel(false).0,
         tasks,
         guards,
+        streams: stream_cap::StreamCounts::new(settings_sse_max),
+        chunk_origin,
     })))
+}
+
+/// Where the store's signed URLs point, read off a real one (so it is exactly what browsers
+/// will be sent to); `None` when they are relative (the local store, on our own origin).
+async fn chunk_origin(blobs: &blob::BlobStore) -> Option<String> {
+    let url = blobs
+        .get_url(&wire::Hash([0; 32]), std::time::Duration::from_secs(60))
+        .await
+        .ok()?;
+    let origin = routes::headers::origin_of(&url);
+    if origin.is_none() && !url.starts_with('/') {
+        tracing::warn!("the chunk store's URL origin cannot go into the Content-Security-Policy; browsers will be refused");
+    }
+    origin
 }
 
 pub async fn serve(
@@ -90,16 +111,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let _collector = gc::spawn(state.clone());
     let app = router(state.clone());
+    let header_read_timeout = state.settings.header_read_timeout;
     let shutdown = async move {
         shutdown.await;
         state.stopping.send_replace(true);
     };
-    // The peer address is what per-address limits key on (`abuse::ClientIp`).
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("server error")
+    listen::serve_connections(listener, app, header_read_timeout, shutdown).await;
+    Ok(())
 }

@@ -42,8 +42,9 @@ use crate::routes;
         routes::versions::restore,
         routes::search::search,
         routes::content::content,
+        routes::events::ticket,
     ),
-    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change)),
+    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket)),
     modifiers(&Security)
 )]
 struct ApiDoc;
@@ -58,9 +59,43 @@ impl Modify for Security {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         c.add_security_scheme(
-            "token_query",
-            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("token"))),
+            "stream_ticket",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("ticket"))),
         );
+        timeouts_documented(doc);
+    }
+}
+
+/// Every route under a time limit (`routes::timeouts`) can answer 408 `timeout`; said here
+/// once rather than on each handler.
+fn timeouts_documented(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let response = ResponseBuilder::new()
+        .description("`timeout`: the request (or, for a commit or an upload resume, reading its body) took longer than the server allows")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            (axum::http::Method::GET, &mut item.get),
+            (axum::http::Method::POST, &mut item.post),
+            (axum::http::Method::PUT, &mut item.put),
+            (axum::http::Method::PATCH, &mut item.patch),
+            (axum::http::Method::DELETE, &mut item.delete),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            if routes::timeouts::limit_for(&method, path) != routes::timeouts::Limit::Exempt {
+                op.responses
+                    .responses
+                    .entry("408".to_owned())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
     }
 }
 

@@ -87,6 +87,21 @@ pub struct Settings {
     /// as its author; those stay, as version lists show their name). Default 30 days;
     /// `CAIRN_DEVICE_RETENTION_SECS`.
     pub device_retention: Duration,
+    /// How long an ordinary API request may take, reading its body included; past it the
+    /// answer is 408 `timeout`. Event streams, `/blobs/` transfers and whole-file content are
+    /// exempt (they are long by nature); for a commit or an upload resume only reading the body
+    /// counts, because on S3 verifying the staged chunks takes time in proportion to the upload.
+    /// Default 30 s; `CAIRN_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout: Duration,
+    /// How long a connection may take to send a request's head (line and headers), and how
+    /// long an idle keep-alive connection stays open; past it the connection is closed, so
+    /// a client that trickles its headers (slowloris) cannot hold a connection for good.
+    /// Default 30 s; `CAIRN_HEADER_READ_TIMEOUT_SECS`.
+    pub header_read_timeout: Duration,
+    /// Event streams one user may hold open at once on one API node (all devices together);
+    /// the next is answered 429 `rate_limited` with Retry-After. Counted in memory per node.
+    /// Default 16; `CAIRN_SSE_MAX_PER_USER`.
+    pub sse_max_per_user: usize,
 }
 
 /// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
@@ -156,6 +171,9 @@ impl std::fmt::Debug for Settings {
             .field("trusted_proxy", &self.trusted_proxy)
             .field("password_hash_concurrency", &self.password_hash_concurrency)
             .field("device_retention", &self.device_retention)
+            .field("request_timeout", &self.request_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("sse_max_per_user", &self.sse_max_per_user)
             .finish()
     }
 }
@@ -193,6 +211,9 @@ impl Default for Settings {
                 .map(usize::from)
                 .unwrap_or(2),
             device_retention: Duration::from_secs(30 * 24 * 3600),
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
+            sse_max_per_user: 16,
         }
     }
 }
@@ -297,6 +318,17 @@ impl Settings {
             s.device_retention =
                 Duration::from_secs(v.parse().context("CAIRN_DEVICE_RETENTION_SECS")?);
         }
+        if let Some(v) = env("CAIRN_REQUEST_TIMEOUT_SECS") {
+            s.request_timeout =
+                Duration::from_secs(v.parse().context("CAIRN_REQUEST_TIMEOUT_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_HEADER_READ_TIMEOUT_SECS") {
+            s.header_read_timeout =
+                Duration::from_secs(v.parse().context("CAIRN_HEADER_READ_TIMEOUT_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_SSE_MAX_PER_USER") {
+            s.sse_max_per_user = v.parse().context("CAIRN_SSE_MAX_PER_USER")?;
+        }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -374,6 +406,8 @@ CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTE
 CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB),
 CAIRN_CHANGE_RETENTION_SECS (change-log retention, 2592000), CAIRN_FEED_MAX_INFLIGHT (64)
 and CAIRN_SSE_KEEPALIVE_SECS (15).
+Limits: CAIRN_REQUEST_TIMEOUT_SECS (30), CAIRN_HEADER_READ_TIMEOUT_SECS (30),
+CAIRN_SSE_MAX_PER_USER (16 open event streams per user and node).
 
 Abuse limits: CAIRN_SIGNIN_RATE_PER_IP (20/60), CAIRN_SIGNUP_RATE_PER_IP (10/3600),
 CAIRN_ACCOUNT_RATE (10/600), CAIRN_PASSWORD_HASH_CONCURRENCY (cores),

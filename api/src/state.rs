@@ -26,6 +26,11 @@ pub struct Inner {
     pub tasks: Vec<AbortOnDrop>,
     /// Rate limits and the password-hash bound of the unauthenticated endpoints.
     pub guards: Arc<crate::abuse::Guards>,
+    /// Open event streams per user on this node, capped at `settings.sse_max_per_user`.
+    pub streams: Arc<crate::stream_cap::StreamCounts>,
+    /// The origin signed chunk URLs point at when it is not ours (the S3 endpoint), which the
+    /// Content-Security-Policy must let pages connect to; `None` for the local store.
+    pub chunk_origin: Option<String>,
 }
 
 /// Aborts a background task when the state that owns it goes away.

@@ -59,14 +59,41 @@ export async function startServer(extraEnv = {}) {
   };
 }
 
+/**
+ * Headless Chromium. Every page of every context it makes reports Content-Security-Policy
+ * violations (Chromium's own console report, and the `securitypolicyviolation` event), and
+ * `close()` fails if there was any: the server's CSP must let the app do all it does.
+ */
 export async function launchBrowser() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     timeout: 30_000,
   });
+  const violations = [];
+  const newContext = browser.newContext.bind(browser);
+  // `browser.newPage()` goes through `this.newContext()` too.
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    await context.addInitScript(() => {
+      addEventListener('securitypolicyviolation', (e) => {
+        console.error(`Content Security Policy violation: ${e.effectiveDirective} blocked ${e.blockedURI}`);
+      });
+    });
+    context.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(`${m.location()?.url}: ${m.text()}`);
+    });
+    return context;
+  };
+  const close = browser.close.bind(browser);
+  browser.close = async (...args) => {
+    await close(...args);
+    if (violations.length) throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`);
+  };
+  browser.cspViolations = violations;
+  return browser;
 }
 
 /** Deterministic pseudo-random bytes (xorshift32), so a failure reproduces. */

@@ -258,3 +258,28 @@ test('a file pinned whole by the previous app version opens, then is re-pinned a
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('opening /openapi.json or /metrics in a tab never becomes the offline app shell', { timeout: 120_000 }, async () => {
+  const { context, page, errors } = await device('tabby', { create: true });
+  await swReady(page);
+  await newFolder(page, 'Still here');
+  // Server pages opened in tabs of the app's origin (under the service worker's scope) reach
+  // the server as they are.
+  const tab = await context.newPage();
+  for (const [path, type] of [['/openapi.json', /^application\/json/], ['/metrics', /^text\/plain/], ['/healthz', /^application\/json/]]) {
+    const r = await tab.goto(`${shared.server.base}${path}`);
+    assert.equal(r.status(), 200, path);
+    assert.match(r.headers()['content-type'], type, path);
+    assert.equal(r.fromServiceWorker(), false, `${path} went through the service worker`);
+  }
+  await tab.close();
+
+  // Offline, the app still opens from its shell, with its last known tree.
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  await page.waitForSelector('#files tr[data-name="Still here"]');
+  assert.deepEqual(errors, []);
+  await context.setOffline(false);
+  await context.close();
+});

@@ -151,6 +151,20 @@ impl Client {
         r
     }
 
+    /// `{ticket, expires_at}`: a ticket that opens this device's event stream for a minute
+    /// (`/api/v1/events?ticket=`), so the device token never goes into the EventSource URL.
+    #[wasm_bindgen(js_name = streamTicket)]
+    pub async fn stream_ticket(&self) -> Result<JsValue, JsValue> {
+        self.call_js("POST", "/events/ticket", None).await
+    }
+
+    /// The URL of the event stream opened by `ticket` (from `streamTicket`).
+    #[wasm_bindgen(js_name = eventsUrl)]
+    pub fn events_url(&self, ticket: String) -> String {
+        let t = String::from(js_sys::encode_uri_component(&ticket));
+        self.url(&format!("{}?ticket={t}", wire::paths::EVENTS))
+    }
+
     /// One page of the change feed after `cursor` (from the beginning when unset).
     pub async fn changes(
         &self,

@@ -19,6 +19,10 @@ pub mod paths {
     /// `GET` lists the trash; `POST …/{id}/restore`, `DELETE …/{id}` (purge).
     pub const TRASH: &str = "/api/v1/trash";
     pub const SEARCH: &str = "/api/v1/search";
+    /// `GET`: the server-sent event stream (`Authorization: Bearer`, or `?ticket=`).
+    pub const EVENTS: &str = "/api/v1/events";
+    /// `POST`: a short-lived ticket that opens the event stream (`?ticket=`), for `EventSource`.
+    pub const EVENTS_TICKET: &str = "/api/v1/events/ticket";
 }
 
 /// The JSON body of every error answer: a stable machine `code` and a message safe to show.
@@ -371,6 +375,17 @@ pub struct ChangesResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AckRequest {
     pub cursor: String,
+}
+
+/// A short-lived ticket that opens this device's event stream as `GET /api/v1/events?ticket=`,
+/// so the device token itself never goes into a URL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreamTicket {
+    pub ticket: String,
+    /// When the ticket stops opening streams, milliseconds since the Unix epoch. A stream it
+    /// opened stays open.
+    pub expires_at: i64,
 }
 
 /// The data of one server-sent event: "namespace N is at seq S"; pull the feed to learn what.

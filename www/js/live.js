@@ -1,8 +1,10 @@
 // Live sync: the server's SSE stream (/api/v1/events) only says "namespace N is at seq S"; the
 // WASM `SyncFeed` decides when to pull /api/v1/changes, which cached folders went stale, and
 // how to wait after an error. The open folder re-lists at once, so another device's change
-// shows within a second. EventSource reconnects by itself (with Last-Event-ID); when the
-// browser gives up, or the network comes back, we reconnect and pull to catch up.
+// shows within a second. The stream is opened with a one-minute ticket (POST
+// /api/v1/events/ticket), never the device token, so every (re)connect fetches a fresh one:
+// on an error we close the EventSource ourselves (its own retry would reuse a stale ticket)
+// and reconnect with backoff, or at once when the network comes back, then pull to catch up.
 import { SyncFeed } from '../pkg/web_client.js';
 import * as store from './store.js';
 import { app, folder } from './state.js';
@@ -16,6 +18,7 @@ let running = false;
 let queued = null;
 let stopped = true;
 let unsupported = false;
+let attempt = 0; // the newest connect(); an older one still awaiting its ticket gives up
 
 export async function startLive() {
   stopLive();
@@ -28,6 +31,7 @@ export async function startLive() {
 
 export function stopLive() {
   stopped = true;
+  attempt += 1;
   source?.close();
   source = null;
   clearTimeout(reconnectTimer);
@@ -39,12 +43,27 @@ export function sawListing(l) {
   for (const n of l.children) feed.saw(n.id, n.parent_id ?? undefined);
 }
 
-function connect() {
+async function connect() {
   if (stopped || !app.session) return;
   source?.close();
-  const es = new EventSource(`/api/v1/events?token=${encodeURIComponent(app.session.token)}`);
-  source = es;
+  source = null;
+  clearTimeout(reconnectTimer);
+  const mine = ++attempt;
   document.body.dataset.live = 'connecting';
+  let ticket;
+  try {
+    ({ ticket } = await app.client.streamTicket());
+  } catch (e) {
+    if (mine !== attempt || stopped) return;
+    document.body.dataset.live = 'down';
+    // A token the server no longer knows: let a refresh meet the 401 that signs out.
+    if (e.status === 401) { stopLive(); app.refresh(); return; }
+    scheduleReconnect();
+    return;
+  }
+  if (mine !== attempt || stopped) return;
+  const es = new EventSource(app.client.eventsUrl(ticket));
+  source = es;
   es.onopen = () => {
     retry = 1000;
     document.body.dataset.live = 'open';
@@ -61,8 +80,11 @@ function connect() {
     app.refresh();
   });
   es.onerror = () => {
+    if (source !== es) return;
     document.body.dataset.live = 'down';
-    if (es.readyState === EventSource.CLOSED && source === es) scheduleReconnect();
+    es.close();
+    source = null;
+    scheduleReconnect();
   };
 }
 

@@ -230,3 +230,31 @@ pub async fn touch_device(db: &Db, device_id: i64) -> sqlx::Result<()> {
         .await?;
     w.commit().await
 }
+
+/// An active device by id, as a `Caller`, with its token hash: what a stream ticket is
+/// checked against (the ticket's key is derived from the hash, so a revoked device's tickets
+/// die with it). `None` for an unknown or revoked device.
+pub async fn caller_by_device(db: &Db, device_id: i64) -> sqlx::Result<Option<(Caller, String)>> {
+    let row = db
+        .read_row(
+            "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
+             d.last_seen_at, d.token_hash FROM devices d \
+             JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id \
+             WHERE d.id = $1 AND d.revoked_at IS NULL",
+            vec![Value::Int(Some(device_id))],
+        )
+        .await?;
+    Ok(row.map(|r| {
+        let caller = Caller {
+            user_id: r.int(0),
+            username: r.text(1),
+            device_id: r.int(2),
+            device_name: r.text(3),
+            namespace_id: r.int(4),
+            root_id: r.int(5),
+            quota_bytes: r.opt_int(6).map(|q| q.max(0) as u64),
+            last_seen_at: r.int(7),
+        };
+        (caller, r.text(8))
+    }))
+}

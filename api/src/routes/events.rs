@@ -4,9 +4,10 @@
 //!
 //! A revoked device's open stream ends at once, with a last `event: revoked`.
 //!
-//! Auth: the `Authorization: Bearer` header, or `?token=<device token>` because the browser's
-//! `EventSource` cannot set headers. The query form is accepted on this route only, and request
-//! logs and metrics never record query strings, so the token stays out of logs.
+//! Auth: the `Authorization: Bearer` header, or `?ticket=` from `POST /api/v1/events/ticket`
+//! because the browser's `EventSource` cannot set headers; the device token itself is never
+//! accepted in the URL (see `stream_ticket`). Each user may hold `sse_max_per_user` streams
+//! open on a node; the next is answered 429 `rate_limited`.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -16,43 +17,78 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Deserialize;
-use wire::EventHint;
+use wire::{EventHint, StreamTicket};
 
 use crate::auth;
 use crate::db::changes;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{Json, Query};
 use crate::state::AppState;
+use crate::stream_ticket;
+
+/// What a client refused for holding too many streams is told to wait before trying again.
+const STREAM_CAP_RETRY_SECS: u64 = 30;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct EventsQuery {
-    /// The device token, for clients that cannot send an `Authorization` header.
-    token: Option<String>,
+    /// A ticket from `POST /api/v1/events/ticket`, for clients that cannot send an
+    /// `Authorization` header (a browser's `EventSource`).
+    ticket: Option<String>,
+}
+
+/// A ticket that opens this device's event stream for the next 60 seconds, so a browser's
+/// `EventSource` (which cannot send headers) never carries the device token in its URL.
+#[utoipa::path(post, path = "/api/v1/events/ticket", tag = "sync", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A ticket for `GET /api/v1/events?ticket=`", body = StreamTicket),
+        (status = 401, description = "Missing, unknown or revoked token", body = wire::ErrorBody),
+    ))]
+pub async fn ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<StreamTicket>> {
+    // The hash the ticket's key comes from, with the caller: `Auth` yields only the caller.
+    let token = bearer(&headers).ok_or(ApiError::Unauthorized)?;
+    let c = auth::caller_for_token(&state, token).await?;
+    let expires_at = crate::db::now_ms() + stream_ticket::TTL.as_millis() as i64;
+    Ok(Json(StreamTicket {
+        ticket: stream_ticket::mint(&auth::token_hash(token), c.device_id, expires_at),
+        expires_at,
+    }))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
 }
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "sync", params(EventsQuery,
         ("Last-Event-ID" = Option<i64>, Header, description = "The last hint's id: nothing up to it is announced again")),
-    security(("bearer" = []), ("token_query" = [])),
+    security(("bearer" = []), ("stream_ticket" = [])),
     responses(
         (status = 200, description = "`text/event-stream`: events `id: <seq>`, `data: EventHint` as JSON, and keep-alive comments", body = EventHint, content_type = "text/event-stream"),
-        (status = 401, description = "Missing, unknown or revoked token", body = wire::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token; a ticket that is malformed, expired, forged or of a revoked device", body = wire::ErrorBody),
+        (status = 429, description = "`rate_limited`: the user already holds the most streams allowed on this node; retry after `Retry-After`", body = wire::ErrorBody),
     ))]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let token = bearer
-        .or(q.token.as_deref())
-        .ok_or(ApiError::Unauthorized)?;
     // Watch revocations before the token check, so one racing the check still ends the stream.
     let revocations = state.db.hub.revocations();
-    let c = auth::caller_for_token(&state, token).await?;
+    let c = match (bearer(&headers), q.ticket.as_deref()) {
+        (Some(token), _) => auth::caller_for_token(&state, token).await?,
+        (None, Some(ticket)) => stream_ticket::caller_for_ticket(&state, ticket).await?,
+        (None, None) => return Err(ApiError::Unauthorized),
+    };
+    let slot = state.streams.try_open(c.user_id).ok_or_else(|| {
+        tracing::info!(user_id = c.user_id, "event stream refused: too many open");
+        ApiError::RateLimited(STREAM_CAP_RETRY_SECS)
+    })?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -86,6 +122,7 @@ pub async fn stream(
         first: bool,
         ended: bool,
         _guard: crate::metrics::SseGuard,
+        _slot: crate::stream_cap::StreamSlot,
     }
     let live = Live {
         sub,
@@ -95,6 +132,7 @@ pub async fn stream(
         first: true,
         ended: false,
         _guard: guard,
+        _slot: slot,
     };
     let events = futures::stream::unfold(live, move |mut l| {
         let hub = std::sync::Arc::clone(&hub);

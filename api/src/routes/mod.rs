@@ -7,8 +7,10 @@ pub mod content;
 pub mod devices;
 pub mod events;
 pub mod files;
+pub mod headers;
 pub mod ops;
 pub mod search;
+pub mod timeouts;
 pub mod tree;
 pub mod versions;
 
@@ -102,6 +104,7 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/readyz", get(ops::readyz)),
         (Method::GET, "/metrics", get(ops::metrics)),
         (Method::GET, "/openapi.json", get(ops::openapi)),
+        (Method::POST, paths::EVENTS_TICKET, post(events::ticket)),
     ]
 }
 
@@ -110,18 +113,26 @@ pub fn router(state: AppState) -> Router {
     let app = ServeDir::new(www)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(www.join("index.html")));
+    let security =
+        std::sync::Arc::new(headers::SecurityHeaders::new(state.chunk_origin.as_deref()));
     let mut routes = Router::new();
-    for (_, path, handler) in table() {
-        routes = routes.route(path, handler);
+    for (method, path, handler) in table() {
+        routes = routes.route(path, timeouts::timed(&state, &method, path, handler));
     }
     routes
         .route("/api/v1/{*rest}", axum::routing::any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        // Routed answers only: the static app added below keeps its own caching.
+        .layer(axum::middleware::from_fn(headers::no_store))
         .fallback_service(app)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::observe,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            security,
+            headers::secure,
         ))
         .with_state(state)
 }

@@ -19,6 +19,7 @@ mod quota;
 mod s3_content;
 mod s3_store;
 mod search;
+mod security;
 mod sse;
 mod tree;
 mod trust;

@@ -1,20 +1,23 @@
 //! Server-sent events over HTTP: a commit on one device reaches another device's open stream,
 //! hints resume after `Last-Event-ID`, skip what the device already pulled, keep-alives flow,
-//! and the stream refuses anonymous callers.
+//! and the stream refuses anonymous callers, device tokens in the URL, and tickets that are
+//! forged, expired or of a revoked device; one user holds at most the capped number of streams.
 
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use wire::{EventHint, SessionResponse};
+use wire::{EventHint, SessionResponse, StreamTicket};
 
 use crate::fixture::{assert_error, Backend, TestServer, User};
 
 crate::both!(
     a_commit_on_one_device_reaches_the_other_devices_stream,
     resume_after_last_event_id_and_no_hint_for_what_the_device_pulled,
-    the_stream_needs_a_valid_token_in_header_or_query,
+    the_stream_takes_a_bearer_token_or_a_ticket_never_a_token_in_the_url,
     revoking_a_device_ends_its_open_stream,
+    a_ticket_of_a_revoked_device_opens_nothing,
+    one_user_holds_at_most_the_capped_number_of_streams,
 );
 
 /// One parsed SSE frame: an event (id + data) or a comment (keep-alive).
@@ -35,9 +38,33 @@ pub struct Events {
     buf: String,
 }
 
+/// A stream ticket for the device whose token is `token`, as a browser gets one.
+pub async fn ticket(base: &str, token: &str) -> StreamTicket {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/events/ticket"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// `GET /api/v1/events?ticket=` on a connection of its own, as an `EventSource` makes it.
+async fn get_with_ticket(base: &str, ticket: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{base}/api/v1/events?ticket={ticket}"))
+        .send()
+        .await
+        .unwrap()
+}
+
 impl Events {
+    /// Opens the device's stream the browser's way: a fresh ticket, then `?ticket=`.
     pub async fn open(base: &str, token: &str, last_event_id: Option<i64>) -> Events {
-        let mut req = reqwest::Client::new().get(format!("{base}/api/v1/events?token={token}"));
+        let t = ticket(base, token).await;
+        let mut req =
+            reqwest::Client::new().get(format!("{base}/api/v1/events?ticket={}", t.ticket));
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }
@@ -200,16 +227,108 @@ async fn resume_after_last_event_id_and_no_hint_for_what_the_device_pulled(backe
     assert_eq!(quiet.next_event(WAIT).await.0, 5);
 }
 
-async fn the_stream_needs_a_valid_token_in_header_or_query(backend: Backend) {
+async fn the_stream_takes_a_bearer_token_or_a_ticket_never_a_token_in_the_url(backend: Backend) {
     let server = TestServer::start(backend).await;
     let alice = server.register("alice").await;
+    let token = &alice.session.token;
+    let device = alice.session.device_id;
+    let hash = api::auth::token_hash(token);
+    let now = api::db::now_ms();
+    let real = ticket(&server.base, token).await;
+    assert!(
+        real.expires_at > now && real.expires_at <= now + 61_000,
+        "{real:?}"
+    );
+    // A ticket minted with the right key but already expired, one moved to another device,
+    // one whose expiry was pushed out by hand, and the device token itself in the URL.
+    let expired = api::stream_ticket::mint(&hash, device, now - 1);
+    let parts: Vec<&str> = real.ticket.split('.').collect();
+    let moved = format!("{}.{}.{}.{}", device + 1, parts[1], parts[2], parts[3]);
+    let extended = format!(
+        "{}.{}.{}.{}",
+        parts[0],
+        real.expires_at + 3_600_000,
+        parts[2],
+        parts[3]
+    );
     for url in [
         "/api/v1/events".to_owned(),
-        "/api/v1/events?token=nope".to_owned(),
-        format!("/api/v1/events?token={}", "0".repeat(64)),
+        format!("/api/v1/events?token={token}"),
+        "/api/v1/events?ticket=nope".to_owned(),
+        format!("/api/v1/events?ticket={expired}"),
+        format!("/api/v1/events?ticket={moved}"),
+        format!("/api/v1/events?ticket={extended}"),
     ] {
         let r = server.http.get(server.url(&url)).send().await.unwrap();
         assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    // A ticket needs a signed-in device.
+    let r = server
+        .http
+        .post(server.url("/api/v1/events/ticket"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let r = server
+        .http
+        .post(server.url("/api/v1/events/ticket"))
+        .bearer_auth("0".repeat(64))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    // The good forms: a live ticket (twice: it works until it expires, for EventSource's own
+    // quick reconnects), and the header for clients that can send one.
+    for _ in 0..2 {
+        let r = get_with_ticket(&server.base, &real.ticket).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+    }
+    let r = server
+        .http
+        .get(server.url("/api/v1/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+}
+
+async fn a_ticket_of_a_revoked_device_opens_nothing(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let laptop = server.register("alice").await;
+    let phone = second_device(&server, "alice").await;
+    let t = ticket(&server.base, &phone.token).await;
+    revoke(&laptop, phone.device_id).await;
+    let r = get_with_ticket(&server.base, &t.ticket).await;
+    assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // The other device's tickets still work.
+    let mine = ticket(&server.base, &laptop.session.token).await;
+    assert_eq!(
+        get_with_ticket(&server.base, &mine.ticket).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn one_user_holds_at_most_the_capped_number_of_streams(backend: Backend) {
+    let server = TestServer::start_with(backend, |s| s.sse_max_per_user = 3).await;
+    let alice = server.register("alice").await;
+    let phone = second_device(&server, "alice").await;
+    // Three streams over two devices: the user's cap, not a device's.
+    let mut open = vec![
+        Events::open(&server.base, &alice.session.token, None).await,
+        Events::open(&server.base, &phone.token, None).await,
+        Events::open(&server.base, &phone.token, None).await,
+    ];
+    for token in [&alice.session.token, &phone.token] {
+        let t = ticket(&server.base, token).await;
+        let r = get_with_ticket(&server.base, &t.ticket).await;
+        let retry = r.headers().get("retry-after").cloned();
+        assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        assert!(retry.is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() > 0));
     }
     let r = server
         .http
@@ -218,8 +337,30 @@ async fn the_stream_needs_a_valid_token_in_header_or_query(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    // Another user is not held back by alice's streams.
+    let bob = server.register("bob").await;
+    let _bobs = Events::open(&server.base, &bob.session.token, None).await;
+
+    // A stream that ends gives its place back (once the server has seen the client go).
+    drop(open.pop());
+    let deadline = Instant::now() + WAIT;
+    let _reopened = loop {
+        let t = ticket(&server.base, &phone.token).await;
+        let r = get_with_ticket(&server.base, &t.ticket).await;
+        if r.status() == StatusCode::OK {
+            break r;
+        }
+        assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place never came back"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(server.state.streams.open(alice.session.user_id), 3);
+    drop(open);
 }
 
 impl Events {
@@ -257,7 +398,8 @@ async fn revoking_a_device_ends_its_open_stream(backend: Backend) {
     // And it cannot come back.
     let r = server
         .http
-        .get(server.url(&format!("/api/v1/events?token={}", phone.token)))
+        .get(server.url("/api/v1/events"))
+        .bearer_auth(&phone.token)
         .send()
         .await
         .unwrap();
