@@ -17,6 +17,7 @@ pub mod hub;
 pub mod metrics;
 pub mod names;
 pub mod openapi;
+pub mod rekey;
 pub mod routes;
 pub mod settings;
 pub mod state;

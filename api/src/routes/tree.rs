@@ -175,7 +175,7 @@ pub async fn update_node(
     };
     let name = match new_name {
         Some(n) => n,
-        None => names::check(&node.name)?,
+        None => names::stored(&node.name),
     };
     let parent_id = req.parent_id.unwrap_or(old_parent);
     if parent_id != old_parent {

@@ -12,6 +12,7 @@ mod garage;
 mod gc;
 mod group_commit;
 mod migrations;
+mod names;
 mod ops;
 mod quota;
 mod s3_content;
