@@ -54,6 +54,8 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    #[error("folders can be nested at most {max} levels below the root; this would put one at level {0}", max = wire::names::MAX_FOLDER_DEPTH)]
+    TooDeep(u32),
 }
 
 impl ApiError {
@@ -61,7 +63,7 @@ impl ApiError {
         use ApiError::*;
         match self {
             BadRequest(_) | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch
-            | InvalidMove(_) => StatusCode::BAD_REQUEST,
+            | InvalidMove(_) | TooDeep(_) => StatusCode::BAD_REQUEST,
             TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
             BadSignature | Forbidden => StatusCode::FORBIDDEN,
@@ -102,6 +104,7 @@ impl ApiError {
             Backoff(_) => "backoff",
             Unavailable => "unavailable",
             Internal(_) => "internal",
+            TooDeep(_) => "too_deep",
         }
     }
 }

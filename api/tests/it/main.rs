@@ -5,6 +5,7 @@
 mod bad_input;
 mod cancel;
 mod concurrency;
+mod depth;
 mod devices;
 mod feed;
 mod fixture;
