@@ -60,6 +60,8 @@ pub enum ApiError {
     RateLimited(u64),
     #[error("the request took too long (reading its body or answering it); send it again")]
     RequestTimeout,
+    #[error("folders can be nested at most {max} levels below the root; this would put one at level {0}", max = wire::names::MAX_FOLDER_DEPTH)]
+    TooDeep(u32),
 }
 
 impl ApiError {
@@ -67,7 +69,7 @@ impl ApiError {
         use ApiError::*;
         match self {
             BadRequest(_) | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch
-            | InvalidMove(_) => StatusCode::BAD_REQUEST,
+            | InvalidMove(_) | TooDeep(_) => StatusCode::BAD_REQUEST,
             TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
             BadSignature | Forbidden => StatusCode::FORBIDDEN,
@@ -115,6 +117,7 @@ impl ApiError {
             TooManyUploads(_) => "too_many_uploads",
             RateLimited(_) => "rate_limited",
             RequestTimeout => "timeout",
+            TooDeep(_) => "too_deep",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod listen;
 pub mod metrics;
 pub mod names;
 pub mod openapi;
+pub mod rekey;
 pub mod retention;
 pub mod routes;
 pub mod settings;

@@ -1,68 +1,41 @@
-//! File and folder names: what is allowed, and the key that makes names unique per folder.
+//! File and folder names on the server: the rules themselves live in `wire::names` (shared with
+//! the browser client); this module turns their refusals into API errors and finds free names
+//! in a folder, which needs the database.
 //!
-//! Names are stored NFC-normalized (what macOS, Windows and Linux users type all compare equal)
-//! and compared case-insensitively while preserving case: a folder cannot hold both `Report.pdf`
-//! and `report.pdf`, because such a pair cannot be synced to the case-insensitive file systems of
-//! Windows and macOS without one of them being lost.
-
-use unicode_normalization::UnicodeNormalization;
+//! Names are stored NFC-normalized and compared by their case-folded key while preserving
+//! case: a folder cannot hold both `Report.pdf` and `report.pdf` (nor `straße` and `STRASSE`),
+//! because such a pair cannot be synced to the case-insensitive file systems of Windows and
+//! macOS without one of them being lost.
 
 use sqlx::{Any, Transaction};
 
 use crate::db::nodes;
 use crate::error::{ApiError, ApiResult};
 
-/// Longest name in bytes after normalization; the common file-system limit.
-pub const MAX_NAME_BYTES: usize = 255;
+pub use wire::names::{derive, split_ext, Name, MAX_FOLDER_DEPTH, MAX_NAME_BYTES};
 
-/// A checked name: `display` is what the user sees, `key` is what must be unique per folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Name {
-    pub display: String,
-    pub key: String,
-}
-
+/// `raw` as a name, or `400 invalid_name` saying which rule it breaks.
 pub fn check(raw: &str) -> Result<Name, ApiError> {
-    let display: String = raw.nfc().collect();
-    let bad = |why: &str| Err(ApiError::InvalidName(why.to_owned()));
-    if display.is_empty() {
-        return bad("a name cannot be empty");
-    }
-    if display.len() > MAX_NAME_BYTES {
-        return bad("a name can be at most 255 bytes long");
-    }
-    if display == "." || display == ".." {
-        return bad("`.` and `..` are not names");
-    }
-    if display.contains('/') || display.contains('\\') {
-        return bad("a name cannot contain `/` or `\\`");
-    }
-    if display.chars().any(|c| c.is_control()) {
-        return bad("a name cannot contain control characters or NUL");
-    }
-    if display.trim() != display {
-        return bad("a name cannot start or end with whitespace");
-    }
-    let key = display.to_lowercase().nfc().collect();
-    Ok(Name { display, key })
+    wire::names::check(raw).map_err(|e| ApiError::InvalidName(e.to_string()))
 }
 
-/// `stem (tag).ext`: the shape of every name Cairn picks when two nodes want one name.
+/// A name as stored (it passed the rules when it was written, or was brought up to them at
+/// start-up), with its key: no refusal possible, so a stored name never blocks a move or a
+/// new version.
+pub fn stored(display: &str) -> Name {
+    Name {
+        display: display.to_owned(),
+        key: wire::names::key(display),
+    }
+}
+
+/// `stem (tag).ext`, shortened to fit: see `wire::names::derive`.
 pub fn tagged(name: &str, tag: &str) -> String {
-    let (stem, ext) = split_ext(name);
-    format!("{stem} ({tag}){ext}")
-}
-
-/// `a.tar.gz` → (`a.tar`, `.gz`); a leading dot is part of the stem (`.bashrc` has no extension).
-pub fn split_ext(name: &str) -> (&str, &str) {
-    match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
-        _ => (name, ""),
-    }
+    derive(name, tag).display
 }
 
 /// The first name free in `parent_id` among `name` itself (when `plain_first`), then
-/// `stem (tag).ext`, `stem (tag 2).ext`, … up to 99 tries.
+/// `stem (tag).ext`, `stem (tag 2).ext`, … up to 99 tries, each shortened to fit 255 bytes.
 pub async fn free_in(
     tx: &mut Transaction<'static, Any>,
     parent_id: i64,
@@ -70,13 +43,12 @@ pub async fn free_in(
     tag: &str,
     plain_first: bool,
 ) -> ApiResult<Name> {
-    let plain = plain_first.then(|| name.to_owned());
+    let plain = plain_first.then(|| stored(name));
     let tagged = (1..100).map(|n| match n {
-        1 => tagged(name, tag),
-        n => tagged(name, &format!("{tag} {n}")),
+        1 => derive(name, tag),
+        n => derive(name, &format!("{tag} {n}")),
     });
     for candidate in plain.into_iter().chain(tagged) {
-        let candidate = check(&candidate)?;
         if nodes::child_by_name(tx, parent_id, &candidate)
             .await?
             .is_none()
@@ -90,13 +62,9 @@ pub async fn free_in(
 }
 
 /// The tag of a conflicted copy: `conflicted copy <device> <YYYY-MM-DD>`, with the device
-/// name cleaned of what a file name cannot hold.
+/// name cut to 40 characters (`derive` cleans it of what a name cannot hold).
 pub fn conflict_tag(device: &str, now_ms: i64) -> String {
-    let device: String = device
-        .chars()
-        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-        .take(40)
-        .collect();
+    let device: String = device.chars().take(40).collect();
     format!(
         "conflicted copy {} {}",
         device.trim(),
@@ -109,31 +77,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_ordinary_names_and_normalizes() {
-        let n = check("Cafe\u{301}.txt").unwrap();
-        assert_eq!(n.display, "Café.txt");
-        assert_eq!(n.key, "café.txt");
-        assert_eq!(
-            check("REPORT.pdf").unwrap().key,
-            check("report.PDF").unwrap().key
-        );
+    fn refusals_are_invalid_name_errors() {
+        let e = check("a:b").unwrap_err();
+        assert_eq!(e.code(), "invalid_name");
+        assert!(e.to_string().contains("Windows"), "{e}");
+        assert_eq!(check("Cafe\u{301}.txt").unwrap().display, "Café.txt");
+        assert_eq!(stored("Straße").key, "strasse");
     }
 
     #[test]
-    fn refuses_bad_names() {
-        for bad in [
-            "",
-            ".",
-            "..",
-            "a/b",
-            "a\\b",
-            "nul\0",
-            "tab\there",
-            " lead",
-            "trail ",
-            &"x".repeat(256),
-        ] {
-            assert!(check(bad).is_err(), "{bad:?} should be refused");
-        }
+    fn conflict_tags_fit_and_are_clean() {
+        let tag = conflict_tag(&"d\u{202E}:".repeat(30), 0);
+        let n = derive(&"x".repeat(250), &tag);
+        assert!(n.display.len() <= MAX_NAME_BYTES);
+        assert!(wire::names::check(&n.display).is_ok());
+        assert!(n.display.ends_with("1970-01-01)"), "{}", n.display);
     }
 }

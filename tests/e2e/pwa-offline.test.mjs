@@ -47,6 +47,13 @@ test('offline: the shell and last tree load, pinned files open, new folders and 
   await page.waitForSelector('#files tr[data-name="Made offline"]');
   await upload(page, 'notes.txt', 'offline notes\n');
   await page.waitForSelector('#files tr.pending[data-name="notes.txt"]');
+  // A name the server would refuse is refused here at once (the same rules, from WASM), not
+  // queued to fail at replay.
+  await page.click('#new-folder');
+  await page.fill('#dialog-input', 'con.txt');
+  await page.click('#dialog-ok');
+  await until(async () => /reserved device name on Windows/.test(await page.locator('#status').textContent()), { what: 'the name to be refused' });
+  assert.equal(await page.locator('#files tr[data-name="con.txt"]').count(), 0);
   assert.match(await page.locator('#net').textContent(), /3 changes waiting/);
   const olive = await api(shared.server.base, 'olive');
   assert.equal(await olive.at('Made offline'), undefined, 'nothing reached the server while offline');

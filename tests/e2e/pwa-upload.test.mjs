@@ -91,6 +91,25 @@ test('the folder picker uploads a tree too', { timeout: 120_000 }, async () => {
   await context.close();
 });
 
+test('a folder tree deeper than the server allows: what fits goes up, the rest is refused in a sentence', { timeout: 120_000 }, async () => {
+  const { context, page, errors } = await newPage('deb');
+  // Deep is level 1, so d64 would be level 65: one past the limit.
+  const root = join(scratch, 'deep', 'Deep');
+  const dirs = Array.from({ length: 64 }, (_, i) => `d${i + 1}`);
+  mkdirSync(join(root, ...dirs), { recursive: true });
+  writeFileSync(join(root, 'top.txt'), 'top\n');
+  writeFileSync(join(root, ...dirs, 'bottom.txt'), 'bottom\n');
+  await page.setInputFiles('#folder-input', root);
+  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 1, null, { timeout: 60_000 });
+  await page.waitForFunction(() => /folders can be nested at most 64 levels below the root/.test(document.querySelector('#status').textContent), null, { timeout: 60_000 });
+  const deb = await api(server.base, 'deb');
+  assert.ok(await deb.at('Deep', 'top.txt'));
+  assert.equal((await deb.at('Deep', ...dirs.slice(0, 63))).kind, 'folder');
+  assert.equal(await deb.at('Deep', ...dirs), undefined);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a reload in the middle of an upload resumes without re-sending finished chunks', { timeout: 180_000 }, async (t) => {
   const { context, page, errors } = await newPage('rita', { serviceWorkers: 'block' });
   const data = randomBytes(99, 24 * 1024 * 1024);

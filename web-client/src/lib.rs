@@ -9,6 +9,7 @@ mod chunker;
 mod client;
 mod http;
 mod manage;
+mod names;
 mod outbox;
 mod planners;
 mod sync;
@@ -17,6 +18,7 @@ mod vectors;
 pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
+pub use names::{check_name, max_folder_depth, name_key};
 pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
 pub use vectors::{check_vector_case, vector_input};
 

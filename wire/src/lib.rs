@@ -1,8 +1,11 @@
 //! One definition of every request and response body that crosses the HTTP boundary, so the
-//! API and the WASM client cannot drift apart. Pure serde types: no I/O, no framework.
+//! API and the WASM client cannot drift apart, and the name rules both apply (`names`). Pure
+//! types and functions: no I/O, no framework.
 
 use serde::{Deserialize, Serialize};
 pub use wasm_chunker::{ChunkRef, Hash, Manifest};
+
+pub mod names;
 
 /// Every path the API serves, so client and server agree on spelling.
 pub mod paths {

@@ -4,7 +4,7 @@
 // with its idempotency keys (the WASM `OutboxReplay` decides ids and verdicts); a commit that
 // collided with another device's change comes back as a conflicted copy and is listed for the
 // user. (Files kept "available offline" live in pins.js.)
-import { OutboxReplay, compactOutbox } from '../pkg/web_client.js';
+import { OutboxReplay, compactOutbox, checkName, nameKey } from '../pkg/web_client.js';
 import { chunkFile } from './chunk-pool.js';
 import * as store from './store.js';
 import { app, newKey, isOffline, say } from './state.js';
@@ -43,7 +43,9 @@ async function change(online, op, optimistic) {
   return result;
 }
 
-export function mkdir(parentId, name) {
+export async function mkdir(parentId, name) {
+  // The server's rules, checked here too: a name it would refuse never waits in the outbox.
+  name = checkName(name);
   return change(() => app.client.createFolder(parentId, name), { op: 'mkdir', parent_id: parentId, name }, async (seq) => {
     const node = { id: -seq, parent_id: parentId, name, kind: 'folder', version_id: null, size: 0, content_hash: null, modified_at: Date.now(), pending: true };
     await patchListing(parentId, (l) => l.children.push(node));
@@ -52,7 +54,8 @@ export function mkdir(parentId, name) {
   });
 }
 
-export function rename(node, name) {
+export async function rename(node, name) {
+  name = checkName(name);
   return change(() => app.client.updateNode(node.id, name, undefined), { op: 'rename', node_id: node.id, name }, async () => {
     await patchListing(node.parent_id, (l) => { const n = l.children.find((c) => c.id === node.id); if (n) { n.name = name; n.pending = true; } });
   });
@@ -90,7 +93,7 @@ async function send(op, stored) {
         // Made meanwhile by another device, or by an earlier replay whose answer was lost.
         if (e.code !== 'name_taken') throw e;
         const l = await c.list(op.parent_id);
-        const same = l.children.find((n) => n.kind === 'folder' && n.name.normalize('NFC').toLowerCase() === op.name.normalize('NFC').toLowerCase());
+        const same = l.children.find((n) => n.kind === 'folder' && nameKey(n.name) === nameKey(op.name));
         if (!same) throw e;
         return { node: same };
       }

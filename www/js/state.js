@@ -46,6 +46,9 @@ export function isOffline(e) {
 /** A clear sentence for an API error. */
 export function explain(e) {
   if (!e) return 'Something went wrong.';
+  // A refusal (the server's, or the same rule applied here, like a bad name) says what is
+  // wrong whether or not the network is there.
+  if (e.status === 400 && e.message) return e.message;
   if (isOffline(e)) return 'You are offline.';
   if (e.status === 404 && e.code === 'not_found' && /endpoint/.test(e.message)) return 'This server does not offer that yet.';
   return e.message || String(e);

@@ -4,6 +4,7 @@
 // chunk is sent, so a reload — or a pause — resumes from GET /api/v1/uploads/{id}, which lists
 // only what the server still lacks. Offline, a job waits in the outbox instead.
 import { chunkFile } from './chunk-pool.js';
+import { nameKey } from '../pkg/web_client.js';
 import * as store from './store.js';
 import { app, $, el, button, say, newKey, isOffline, explain } from './state.js';
 import { queueUpload, mkdir, addConflict } from './offline.js';
@@ -21,7 +22,8 @@ function slot() {
 }
 function release() { const next = waiting.shift(); if (next) next(); else active -= 1; }
 
-const sameName = (a, b) => a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
+// The server's own comparison (full case folding: `straße` and `STRASSE` are one name).
+const sameName = (a, b) => nameKey(a) === nameKey(b);
 
 // ---- collecting what was dropped or picked -------------------------------------------------
 

@@ -15,6 +15,7 @@ pub mod chunks;
 pub mod json_rows;
 pub mod native_sqlite;
 pub mod nodes;
+pub mod rekey;
 pub mod retention;
 pub mod search;
 pub mod uploads;
@@ -170,7 +171,7 @@ impl Db {
             )),
             Backend::Postgres => None,
         };
-        Ok(Db {
+        let db = Db {
             pool,
             commit_pool,
             backend,
@@ -180,7 +181,11 @@ impl Db {
             readers: sqlite_file.clone().map(native_sqlite::Readers::new),
             sqlite_file,
             checkpointer,
-        })
+        };
+        rekey::run(&db)
+            .await
+            .context("cannot bring stored names up to the current name rules")?;
+        Ok(db)
     }
 
     /// The change rows past the announced mark: (top rowid, namespace, newest seq) per

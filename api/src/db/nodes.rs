@@ -1,6 +1,8 @@
 //! The tree: files and folders as rows that point at their parent. Paths are never stored, so a
 //! rename or a move changes exactly one row; names are unique per folder among live nodes.
 
+use std::collections::HashMap;
+
 use sqlx::{Any, Row as _, Transaction};
 use wire::{Node, NodeKind};
 
@@ -341,35 +343,112 @@ pub async fn purge_subtree(
     Ok(freed)
 }
 
+/// How many levels `id` lies below the root (the root is 0), counted up to `cap`: a walk up
+/// its parents that stops there, so its cost is bounded whatever the tree.
+pub async fn depth(tx: &mut Transaction<'static, Any>, id: i64, cap: u32) -> sqlx::Result<u32> {
+    let row = sqlx::query(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+             SELECT id, parent_id, 0 FROM nodes WHERE id = $1 \
+             UNION ALL SELECT n.id, n.parent_id, up.depth + 1 FROM nodes n \
+             JOIN up ON n.id = up.parent_id WHERE up.depth < $2) \
+         SELECT CAST(MAX(depth) AS BIGINT) FROM up",
+    )
+    .bind(id)
+    .bind(i64::from(cap))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row
+        .get::<Option<i64>, _>(0)
+        .unwrap_or(0)
+        .clamp(0, i64::from(cap)) as u32)
+}
+
+/// How many levels of folders lie below folder `id` (0 for none), counted up to `cap`:
+/// live folders, or with `trashed_with` the folders trashed together with `id`.
+pub async fn folder_height(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    trashed_with: bool,
+    cap: u32,
+) -> sqlx::Result<u32> {
+    let which = if trashed_with {
+        "n.trashed_with = $1"
+    } else {
+        "n.deleted_at IS NULL"
+    };
+    let row = sqlx::query(&format!(
+        "WITH RECURSIVE down(id, height) AS ( \
+             SELECT id, 0 FROM nodes WHERE id = $1 \
+             UNION ALL SELECT n.id, down.height + 1 FROM nodes n JOIN down ON n.parent_id = down.id \
+             WHERE n.kind = 'folder' AND {which} AND down.height < $2) \
+         SELECT CAST(MAX(height) AS BIGINT) FROM down"
+    ))
+    .bind(id)
+    .bind(i64::from(cap))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row
+        .get::<Option<i64>, _>(0)
+        .unwrap_or(0)
+        .clamp(0, i64::from(cap)) as u32)
+}
+
 /// Full paths (`/Photos/2024/cat.jpg`) of live nodes, derived by walking up their parents in
-/// one recursive query.
-pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<std::collections::HashMap<i64, String>> {
-    let mut out = std::collections::HashMap::new();
+/// one recursive query. The walk stops `MAX_FOLDER_DEPTH + 1` levels up, as deep as a node can
+/// lie, and results that share ancestors at the same height share their rows (`UNION`), so
+/// 200 results in one folder cost one row per level, and any 200 results at most 200 × 66
+/// rows. A node stored deeper (before the limit existed) gets a path starting with `/…/`.
+pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
+    let mut out = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
-    let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let cap = crate::names::MAX_FOLDER_DEPTH as usize + 1;
+    let params: Vec<String> = (2..=ids.len() + 1).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "WITH RECURSIVE up(start, id, parent_id, name, depth) AS ( \
-             SELECT id, id, parent_id, name, 0 FROM nodes WHERE id IN ({}) \
-             UNION ALL SELECT up.start, n.id, n.parent_id, n.name, up.depth + 1 \
-             FROM nodes n JOIN up ON n.id = up.parent_id) \
-         SELECT start, name FROM up WHERE parent_id IS NOT NULL ORDER BY start, depth DESC",
+        "WITH RECURSIVE up(id, parent_id, name, height) AS ( \
+             SELECT id, parent_id, name, 0 FROM nodes WHERE id IN ({}) \
+             UNION SELECT n.id, n.parent_id, n.name, up.height + 1 \
+             FROM nodes n JOIN up ON n.id = up.parent_id WHERE up.height < $1) \
+         SELECT DISTINCT id, parent_id, name FROM up",
         params.join(", ")
     );
-    let mut q = sqlx::query(&sql);
+    let mut q = sqlx::query(&sql).bind(cap as i64);
     for id in ids {
         q = q.bind(*id);
     }
-    for r in q.fetch_all(&db.pool).await? {
-        let start: i64 = r.get(0);
-        let name: String = r.get(1);
-        let path = out.entry(start).or_insert_with(String::new);
-        path.push('/');
-        path.push_str(&name);
-    }
+    let known: HashMap<i64, (Option<i64>, String)> = q
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
     for id in ids {
-        out.entry(*id).or_insert_with(|| "/".to_owned());
+        let mut names: Vec<&str> = Vec::new();
+        let mut at = Some(*id);
+        let mut whole = false;
+        while let Some((parent, name)) = at.and_then(|a| known.get(&a)) {
+            if parent.is_none() {
+                whole = true; // the root, whose name is not part of a path
+                break;
+            }
+            if names.len() > cap {
+                break;
+            }
+            names.push(name);
+            at = *parent;
+        }
+        // Cut short of the root: a node stored deeper than the limit (or gone meanwhile).
+        let cut = !whole && !names.is_empty();
+        let mut path = String::from(if cut { "/…" } else { "" });
+        for name in names.iter().rev() {
+            path.push('/');
+            path.push_str(name);
+        }
+        if path.is_empty() {
+            path.push('/');
+        }
+        out.insert(*id, path);
     }
     Ok(out)
 }

@@ -6,7 +6,6 @@
 //! the namespace's rows (still one SQL statement, bounded by the namespace index).
 
 use sqlx::Row as _;
-use unicode_normalization::UnicodeNormalization;
 use wire::NodeKind;
 
 use super::batch_tx::{bind, Value};
@@ -24,9 +23,10 @@ pub struct Filter {
     pub limit: u32,
 }
 
-/// The form names are indexed in: NFC, lower case (see `names::check`).
+/// The form names are indexed in (`name_key`): the key of `wire::names`, NFC of the full case
+/// folding, so `STRASSE` finds `Straße`.
 pub fn fold(q: &str) -> String {
-    q.nfc().collect::<String>().to_lowercase().nfc().collect()
+    wire::names::key(q)
 }
 
 fn like_pattern(q: &str) -> String {

@@ -106,6 +106,17 @@ async fn own_node(w: &mut WriteTx<'_>, c: &Caller, id: i64) -> ApiResult<Node> {
         .ok_or(ApiError::NotFound("node"))
 }
 
+/// `400 too_deep` unless a folder with `height` levels of folders beneath it may go into
+/// `parent`: no folder may lie more than `MAX_FOLDER_DEPTH` levels below the root.
+async fn fits_below(w: &mut WriteTx<'_>, parent: i64, height: u32) -> ApiResult<()> {
+    let max = names::MAX_FOLDER_DEPTH;
+    let level = nodes::depth(&mut w.tx, parent, max + 1).await? + 1 + height;
+    if level > max {
+        return Err(ApiError::TooDeep(level));
+    }
+    Ok(())
+}
+
 /// A node as this transaction just wrote it, for the answer.
 async fn written(w: &mut WriteTx<'_>, id: i64) -> ApiResult<Node> {
     nodes::get(&mut *w.tx, id)
@@ -118,7 +129,7 @@ async fn written(w: &mut WriteTx<'_>, id: i64) -> ApiResult<Node> {
     request_body = wire::CreateFolderRequest,
     responses(
         (status = 201, description = "Folder created", body = wire::Node),
-        (status = 400, description = "Invalid name", body = wire::ErrorBody),
+        (status = 400, description = "Invalid name (`invalid_name`), or the folder would lie too deep (`too_deep`)", body = wire::ErrorBody),
         (status = 404, description = "No such parent folder", body = wire::ErrorBody),
         (status = 409, description = "Name taken", body = wire::ErrorBody),
     ))]
@@ -130,6 +141,7 @@ pub async fn create_folder(
     let name = names::check(&req.name)?;
     let mut w = begin(&state, &c).await?;
     let parent = live_folder(&mut w, &c, req.parent_id).await?;
+    fits_below(&mut w, parent.id, 0).await?;
     if nodes::child_by_name(&mut w.tx, parent.id, &name)
         .await?
         .is_some()
@@ -153,7 +165,7 @@ pub async fn create_folder(
 /// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
 /// or below itself; the name must be free in the target folder (a case-only rename is fine),
 /// unless `keep_both` asks for a conflicted-copy name instead of a 409.
-#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn update_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -175,7 +187,7 @@ pub async fn update_node(
     };
     let name = match new_name {
         Some(n) => n,
-        None => names::check(&node.name)?,
+        None => names::stored(&node.name),
     };
     let parent_id = req.parent_id.unwrap_or(old_parent);
     if parent_id != old_parent {
@@ -186,6 +198,11 @@ pub async fn update_node(
             return Err(ApiError::InvalidMove(
                 "a folder cannot be moved into itself or one of its subfolders".into(),
             ));
+        }
+        if node.kind == NodeKind::Folder {
+            let height =
+                nodes::folder_height(&mut w.tx, id, false, names::MAX_FOLDER_DEPTH).await?;
+            fits_below(&mut w, parent_id, height).await?;
         }
     } else if name.display == node.name {
         return Ok(Json(PlacedNode { node, clash: None }));
@@ -264,8 +281,9 @@ pub async fn list_trash(
     Ok(Json(TrashList { items }))
 }
 
-/// `POST /trash/{id}/restore`: back where it was (the root folder if that folder is gone), and
-/// if its name was taken meanwhile, as `name (restored).ext`, `name (restored 2).ext`, …
+/// `POST /trash/{id}/restore`: back where it was (the root folder if that folder is gone, or
+/// now lies so deep that the restored folders would pass the depth limit), and if its name
+/// was taken meanwhile, as `name (restored).ext`, `name (restored 2).ext`, …
 #[utoipa::path(post, path = "/api/v1/trash/{id}/restore", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 200, description = "Restored", body = wire::Node), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
@@ -283,6 +301,16 @@ pub async fn restore(
             Err(e) => return Err(e),
         },
         None => c.root_id,
+    };
+    let parent = if t.row.node.kind == NodeKind::Folder && parent != c.root_id {
+        let height = nodes::folder_height(&mut w.tx, id, true, names::MAX_FOLDER_DEPTH).await?;
+        match fits_below(&mut w, parent, height).await {
+            Ok(()) => parent,
+            Err(ApiError::TooDeep(_)) => c.root_id,
+            Err(e) => return Err(e),
+        }
+    } else {
+        parent
     };
     let name = names::free_in(&mut w.tx, parent, &t.row.node.name, "restored", true).await?;
     nodes::restore_subtree(&mut w.tx, id, parent, &name).await?;

@@ -12,7 +12,8 @@ async fn whole_files_and_ranges_stream_from_either_store() {
         let server = TestServer::start_store(s3).await;
         let alice = server.register("alice").await;
         let data = bytes(51, 3 * 1024 * 1024 + 4321);
-        let name = "Ünïcode \"quoted\"; filename=evil.exe";
+        // (`"` cannot be in a name any more; `content.rs`'s unit test still escapes it.)
+        let name = "Ünïcode 'quoted'; filename=evil.exe";
         let f = alice.upload_file("report.pdf", &data, None).await;
         let g = alice.upload_file(name, &data[..1000], None).await;
         let url = server.url(&format!("/api/v1/nodes/{}/content", f.node.id));
@@ -84,8 +85,8 @@ async fn whole_files_and_ranges_stream_from_either_store() {
             .to_owned();
         assert_eq!(
             d,
-            "attachment; filename=\"_n_code _quoted_; filename=evil.exe\"; \
-             filename*=UTF-8''%C3%9Cn%C3%AFcode%20%22quoted%22%3B%20filename%3Devil.exe"
+            "attachment; filename=\"_n_code 'quoted'; filename=evil.exe\"; \
+             filename*=UTF-8''%C3%9Cn%C3%AFcode%20%27quoted%27%3B%20filename%3Devil.exe"
         );
         assert_eq!(r.bytes().await.unwrap().as_ref(), &data[..1000]);
 
