@@ -5,6 +5,7 @@
 mod bad_input;
 mod cancel;
 mod concurrency;
+mod dedup_timing;
 mod devices;
 mod feed;
 mod fixture;
