@@ -54,6 +54,8 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    #[error("the request body stalled or arrived too slowly; send it again")]
+    BodyTimeout,
 }
 
 impl ApiError {
@@ -73,6 +75,7 @@ impl ApiError {
             QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -102,6 +105,7 @@ impl ApiError {
             Backoff(_) => "backoff",
             Unavailable => "unavailable",
             Internal(_) => "internal",
+            BodyTimeout => "timeout",
         }
     }
 }

@@ -49,6 +49,15 @@ pub struct Settings {
     /// Keep-alive comment interval on SSE streams (proxies drop idle connections).
     /// Default 15 s; `CAIRN_SSE_KEEPALIVE_SECS`.
     pub sse_keepalive: Duration,
+    /// How long a chunk PUT to the local store may wait for the next piece of its body before
+    /// it is cut off with 408 `timeout` and its temp file removed. Default 30 s;
+    /// `CAIRN_BODY_IDLE_SECS`.
+    pub body_idle: Duration,
+    /// The slowest a chunk PUT body may arrive, in bytes per second: a PUT of `size` bytes has
+    /// `body_idle + size / body_min_rate` in all. The default, 8192, gives a 4 MiB chunk about
+    /// 9 minutes; lower it if clients upload over very slow links (browsers send six chunks at
+    /// once, each getting a sixth of the link). At least 1; `CAIRN_BODY_MIN_RATE`.
+    pub body_min_rate: u64,
 }
 
 /// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
@@ -110,6 +119,8 @@ impl std::fmt::Debug for Settings {
             .field("change_retention", &self.change_retention)
             .field("feed_max_inflight", &self.feed_max_inflight)
             .field("sse_keepalive", &self.sse_keepalive)
+            .field("body_idle", &self.body_idle)
+            .field("body_min_rate", &self.body_min_rate)
             .finish()
     }
 }
@@ -137,6 +148,8 @@ impl Default for Settings {
             change_retention: Duration::from_secs(30 * 24 * 3600),
             feed_max_inflight: 64,
             sse_keepalive: Duration::from_secs(15),
+            body_idle: Duration::from_secs(30),
+            body_min_rate: 8192,
         }
     }
 }
@@ -201,6 +214,18 @@ impl Settings {
         if let Some(v) = env("CAIRN_SSE_KEEPALIVE_SECS") {
             s.sse_keepalive = Duration::from_secs(v.parse().context("CAIRN_SSE_KEEPALIVE_SECS")?);
         }
+        if let Some(v) = env("CAIRN_BODY_IDLE_SECS") {
+            s.body_idle = Duration::from_secs(v.parse().context("CAIRN_BODY_IDLE_SECS")?);
+            if s.body_idle.is_zero() {
+                bail!("CAIRN_BODY_IDLE_SECS must be at least 1");
+            }
+        }
+        if let Some(v) = env("CAIRN_BODY_MIN_RATE") {
+            s.body_min_rate = v.parse().context("CAIRN_BODY_MIN_RATE")?;
+            if s.body_min_rate == 0 {
+                bail!("CAIRN_BODY_MIN_RATE must be at least 1 (bytes per second)");
+            }
+        }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -239,6 +264,8 @@ CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTE
 CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB),
 CAIRN_CHANGE_RETENTION_SECS (change-log retention, 2592000), CAIRN_FEED_MAX_INFLIGHT (64)
 and CAIRN_SSE_KEEPALIVE_SECS (15).
+A chunk PUT to the local store may wait CAIRN_BODY_IDLE_SECS (30) for each piece of its body
+and must arrive at CAIRN_BODY_MIN_RATE (8192) bytes per second or faster.
 
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials

@@ -9,6 +9,7 @@
 //! a fresh name and its directory fsynced exactly like a new chunk, only into `duplicates/`
 //! instead of `chunks/ab/`, and the collector deletes it later. (Renaming it over the stored
 //! chunk instead frees the old inode inside the request, which ext4 makes measurably slower.)
+//! A body that stalls or trickles is cut off ([`BodyLimits`]) and its temp file removed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use rand::RngCore;
 use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 use wire::Hash;
 
 use super::signer::{Grant, Signer};
@@ -35,8 +37,27 @@ pub struct LocalStore {
 pub enum ReceiveError {
     TooLarge,
     Mismatch,
+    /// The body stalled longer than the idle limit, or did not finish by its deadline.
+    Timeout,
     Body(String),
     Io(std::io::Error),
+}
+
+/// How long a PUT body may take to arrive: at most `idle` waiting for its next piece, and
+/// `idle` plus what `min_rate` bytes per second needs for the signed size in all. Without them
+/// a client that sends a little and stops holds a connection, a file handle and a temp file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimits {
+    pub idle: Duration,
+    /// Bytes per second; at least 1.
+    pub min_rate: u64,
+}
+
+impl BodyLimits {
+    /// The whole time a body of `size` bytes may take.
+    pub fn overall(&self, size: u64) -> Duration {
+        self.idle + Duration::from_secs_f64(size as f64 / self.min_rate.max(1) as f64)
+    }
 }
 
 impl From<std::io::Error> for ReceiveError {
@@ -202,11 +223,13 @@ impl LocalStore {
         Ok(true)
     }
 
-    /// Streams a body to a temp file, hashing as it goes; answers it only on a match.
+    /// Streams a body to a temp file, hashing as it goes; answers it only on a match. A body
+    /// that breaks `limits` is refused with `Timeout` (and its temp file removed).
     pub async fn receive<S, E>(
         &self,
         hash: &Hash,
         max_bytes: u64,
+        limits: BodyLimits,
         mut body: S,
     ) -> Result<Received, ReceiveError>
     where
@@ -223,7 +246,14 @@ impl LocalStore {
         let mut file = tokio::fs::File::create(&tmp).await?;
         let mut hasher = blake3::Hasher::new();
         let mut received = 0u64;
-        while let Some(piece) = body.next().await {
+        let deadline = Instant::now() + limits.overall(max_bytes);
+        loop {
+            let wait_until = (Instant::now() + limits.idle).min(deadline);
+            let piece = match tokio::time::timeout_at(wait_until, body.next()).await {
+                Err(_) => return Err(ReceiveError::Timeout),
+                Ok(None) => break,
+                Ok(Some(piece)) => piece,
+            };
             let piece = piece.map_err(|e| ReceiveError::Body(e.to_string()))?;
             received += piece.len() as u64;
             if received > max_bytes {

@@ -18,6 +18,7 @@ mod quota;
 mod s3_content;
 mod s3_store;
 mod search;
+mod slow_body;
 mod sse;
 mod tree;
 mod trust;
