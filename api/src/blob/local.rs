@@ -273,3 +273,24 @@ impl LocalStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overall_limit_grows_with_the_size_at_the_minimum_rate() {
+        let limits = BodyLimits {
+            idle: Duration::from_secs(30),
+            min_rate: 8192,
+        };
+        assert_eq!(limits.overall(0), Duration::from_secs(30));
+        assert_eq!(limits.overall(4 << 20), Duration::from_secs(30 + 512));
+        // A rate of 0 (refused by the settings) would mean no bound; it counts as 1 B/s.
+        let zero = BodyLimits {
+            min_rate: 0,
+            ..limits
+        };
+        assert_eq!(zero.overall(10), Duration::from_secs(40));
+    }
+}

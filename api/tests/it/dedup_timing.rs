@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 
-use crate::fixture::{bytes, Backend, TestServer, User};
+use crate::fixture::{bytes, fresh_client, Backend, TestServer, User};
 
 /// Size of each probe: small, so any skipped work is a large share of the request's time.
 const SIZE: usize = 6 * 1024;
@@ -118,21 +118,30 @@ fn assert_indistinguishable(what: &str, v: &Verdict) {
 }
 
 /// Times `probe(pair, stored)` for both probes of every pair, in an order drawn per pair, and
-/// returns the latencies of the stored and the fresh probes (warm-up pairs left out).
+/// returns the latencies of the stored and the fresh probes (warm-up pairs left out). A pair
+/// whose probe fails for a reason outside Cairn (Garage answering 503 on a loaded machine) is
+/// left out — it cannot be measured again, its other probe has done its work — as long as
+/// that stays rare.
 async fn time_pairs<F, Fut>(pairs: usize, mut probe: F) -> (Vec<Duration>, Vec<Duration>)
 where
     F: FnMut(usize, bool) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = Result<(), String>>,
 {
     let seed = env_or("CAIRN_TIMING_SEED", 0x5eed_u64);
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut stored, mut fresh) = (Vec::new(), Vec::new());
-    for i in 0..pairs {
+    let mut failed = 0;
+    'pairs: for i in 0..pairs {
         let stored_first: bool = rng.gen();
         let mut times = [Duration::ZERO; 2];
         for is_stored in [stored_first, !stored_first] {
             let t = Instant::now();
-            probe(i, is_stored).await;
+            if let Err(e) = probe(i, is_stored).await {
+                eprintln!("pair {i} left out: {e}");
+                failed += 1;
+                assert!(failed <= pairs / 20, "{failed} pairs failed, the last: {e}");
+                continue 'pairs;
+            }
             times[usize::from(is_stored)] = t.elapsed();
         }
         if i >= WARM_UP {
@@ -191,6 +200,7 @@ async fn a_chunk_put_takes_as_long_whether_or_not_someone_stores_the_bytes(backe
             let r = req.send().await.unwrap();
             assert_eq!(r.status(), StatusCode::OK);
             r.bytes().await.unwrap();
+            Ok(())
         }
     })
     .await;
@@ -228,19 +238,13 @@ async fn a_resume_takes_as_long_whether_or_not_someone_stores_the_bytes_on_s3(ba
     let mut uploads = Vec::with_capacity(pairs);
     for i in 0..pairs {
         let (stored, fresh) = contents(i);
-        let mut ids = Vec::new();
-        for (user, data) in [
-            (&victim, &stored),
-            (&attacker, &stored),
-            (&attacker, &fresh),
-        ] {
-            let (manifest, up) = user.start_upload(data).await;
-            user.put_missing(&manifest, &up, data).await;
-            ids.push(up.upload_id);
-        }
+        let kept = stage(&victim, &stored).await;
         // The victim's resume verifies and stores the chunk.
-        assert!(resume(&victim, &ids[0]).await.is_empty());
-        uploads.push((ids[1].clone(), ids[2].clone()));
+        retrying(|| resume(&victim, &kept)).await;
+        uploads.push((
+            stage(&attacker, &stored).await,
+            stage(&attacker, &fresh).await,
+        ));
     }
     let (stored, fresh) = time_pairs(pairs, |i, is_stored| {
         let id = if is_stored {
@@ -248,10 +252,7 @@ async fn a_resume_takes_as_long_whether_or_not_someone_stores_the_bytes_on_s3(ba
         } else {
             &uploads[i].1
         };
-        let attacker = &attacker;
-        async move {
-            assert!(resume(attacker, id).await.is_empty());
-        }
+        resume(&attacker, id)
     })
     .await;
     assert_indistinguishable(&format!("S3 resume, {backend:?}"), &judge(&stored, &fresh));
@@ -264,16 +265,62 @@ async fn a_resume_takes_as_long_whether_or_not_someone_stores_the_bytes_on_s3(ba
     assert_eq!(attacker.download(node.node.id).await, contents(WARM_UP).0);
 }
 
-/// What `upload_id` still misses, as a resuming client asks for it.
-async fn resume(user: &User<'_>, upload_id: &str) -> Vec<wire::Hash> {
-    let r: wire::UploadResponse = user
-        .ok(
+/// A new upload of `data` (one chunk) by `user`, its bytes PUT to staging; answers its id.
+async fn stage(user: &User<'_>, data: &[u8]) -> String {
+    let (_, up) = user.start_upload(data).await;
+    let url = user.server.url(&up.missing[0].url);
+    retrying(|| async {
+        let r = fresh_client()
+            .put(&url)
+            .body(data.to_vec())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match r.status() {
+            StatusCode::OK => Ok(()),
+            s => Err(format!("{s}: {}", r.text().await.unwrap_or_default())),
+        }
+    })
+    .await;
+    up.upload_id
+}
+
+/// Resumes `upload_id` as a client would, and checks that nothing is missing any more (the
+/// staged chunk was verified and promoted). An error from the object store (a 5xx) is an
+/// `Err`; anything else unexpected fails the test.
+async fn resume(user: &User<'_>, upload_id: &str) -> Result<(), String> {
+    let r = user
+        .call(
             reqwest::Method::GET,
             &format!("/api/v1/uploads/{upload_id}"),
             None,
         )
         .await;
-    r.missing.iter().map(|t| t.hash).collect()
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    if status.is_server_error() {
+        return Err(format!("{status}: {text}"));
+    }
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let up: wire::UploadResponse = serde_json::from_str(&text).unwrap();
+    assert!(up.missing.is_empty(), "{text}");
+    Ok(())
+}
+
+/// Runs `f` until it succeeds, a few times at most: Garage under load sometimes answers 503
+/// (its own metadata database busy), and a client retries.
+async fn retrying<F, Fut>(mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    for attempt in 1.. {
+        match f().await {
+            Ok(()) => return,
+            Err(e) if attempt < 4 => eprintln!("trying again: {e}"),
+            Err(e) => panic!("failed {attempt} times: {e}"),
+        }
+    }
 }
 
 #[test]
