@@ -102,6 +102,15 @@ pub struct Settings {
     /// the next is answered 429 `rate_limited` with Retry-After. Counted in memory per node.
     /// Default 16; `CAIRN_SSE_MAX_PER_USER`.
     pub sse_max_per_user: usize,
+    /// How long a chunk PUT to the local store may wait for the next piece of its body before
+    /// it is cut off with 408 `timeout` and its temp file removed. Default 30 s;
+    /// `CAIRN_BODY_IDLE_SECS`.
+    pub body_idle: Duration,
+    /// The slowest a chunk PUT body may arrive, in bytes per second: a PUT of `size` bytes has
+    /// `body_idle + size / body_min_rate` in all. The default, 8192, gives a 4 MiB chunk about
+    /// 9 minutes; lower it if clients upload over very slow links (browsers send six chunks at
+    /// once, each getting a sixth of the link). At least 1; `CAIRN_BODY_MIN_RATE`.
+    pub body_min_rate: u64,
 }
 
 /// An S3-compatible chunk store. Clients PUT and GET chunks straight to the bucket with
@@ -174,6 +183,8 @@ impl std::fmt::Debug for Settings {
             .field("request_timeout", &self.request_timeout)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("sse_max_per_user", &self.sse_max_per_user)
+            .field("body_idle", &self.body_idle)
+            .field("body_min_rate", &self.body_min_rate)
             .finish()
     }
 }
@@ -214,6 +225,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(30),
             sse_max_per_user: 16,
+            body_idle: Duration::from_secs(30),
+            body_min_rate: 8192,
         }
     }
 }
@@ -329,6 +342,18 @@ impl Settings {
         if let Some(v) = env("CAIRN_SSE_MAX_PER_USER") {
             s.sse_max_per_user = v.parse().context("CAIRN_SSE_MAX_PER_USER")?;
         }
+        if let Some(v) = env("CAIRN_BODY_IDLE_SECS") {
+            s.body_idle = Duration::from_secs(v.parse().context("CAIRN_BODY_IDLE_SECS")?);
+            if s.body_idle.is_zero() {
+                bail!("CAIRN_BODY_IDLE_SECS must be at least 1");
+            }
+        }
+        if let Some(v) = env("CAIRN_BODY_MIN_RATE") {
+            s.body_min_rate = v.parse().context("CAIRN_BODY_MIN_RATE")?;
+            if s.body_min_rate == 0 {
+                bail!("CAIRN_BODY_MIN_RATE must be at least 1 (bytes per second)");
+            }
+        }
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -413,6 +438,8 @@ Abuse limits: CAIRN_SIGNIN_RATE_PER_IP (20/60), CAIRN_SIGNUP_RATE_PER_IP (10/360
 CAIRN_ACCOUNT_RATE (10/600), CAIRN_PASSWORD_HASH_CONCURRENCY (cores),
 CAIRN_TRUSTED_PROXY_HEADER with CAIRN_TRUSTED_PROXIES (unset: the TCP peer is the client),
 CAIRN_METRICS_TOKEN (unset: /metrics is off), CAIRN_DEVICE_RETENTION_SECS (2592000).
+A chunk PUT to the local store may wait CAIRN_BODY_IDLE_SECS (30) for each piece of its body
+and must arrive at CAIRN_BODY_MIN_RATE (8192) bytes per second or faster.
 
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials

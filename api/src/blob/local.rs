@@ -3,6 +3,13 @@
 //! promoted, by an atomic rename after fsync, so a stored chunk always hashes to its name.
 //! Receiving (hash into a temp file) and promoting (rename, under the chunk row's lock) are two
 //! steps, so a promotion never interleaves with the collector deleting the same chunk.
+//!
+//! A PUT costs the same whether or not the chunk was already stored, so the answer's timing
+//! cannot tell a client what someone else stores: a second copy is written, fsynced, renamed to
+//! a fresh name and its directory fsynced exactly like a new chunk, only into `duplicates/`
+//! instead of `chunks/ab/`, and the collector deletes it later. (Renaming it over the stored
+//! chunk instead frees the old inode inside the request, which ext4 makes measurably slower.)
+//! A body that stalls or trickles is cut off ([`BodyLimits`]) and its temp file removed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,10 +18,14 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use rand::RngCore;
 use tokio::io::AsyncWriteExt;
+use tokio::time::Instant;
 use wire::Hash;
 
 use super::signer::{Grant, Signer};
 use crate::db::now_ms;
+
+/// Where second copies of stored chunks are set aside until the collector deletes them.
+const DUPLICATES: &str = "duplicates";
 
 pub struct LocalStore {
     root: PathBuf,
@@ -26,8 +37,27 @@ pub struct LocalStore {
 pub enum ReceiveError {
     TooLarge,
     Mismatch,
+    /// The body stalled longer than the idle limit, or did not finish by its deadline.
+    Timeout,
     Body(String),
     Io(std::io::Error),
+}
+
+/// How long a PUT body may take to arrive: at most `idle` waiting for its next piece, and
+/// `idle` plus what `min_rate` bytes per second needs for the signed size in all. Without them
+/// a client that sends a little and stops holds a connection, a file handle and a temp file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimits {
+    pub idle: Duration,
+    /// Bytes per second; at least 1.
+    pub min_rate: u64,
+}
+
+impl BodyLimits {
+    /// The whole time a body of `size` bytes may take.
+    pub fn overall(&self, size: u64) -> Duration {
+        self.idle + Duration::from_secs_f64(size as f64 / self.min_rate.max(1) as f64)
+    }
 }
 
 impl From<std::io::Error> for ReceiveError {
@@ -56,8 +86,13 @@ impl Drop for TempGuard {
 
 impl LocalStore {
     pub fn open(root: &Path) -> std::io::Result<LocalStore> {
-        std::fs::create_dir_all(root.join("chunks"))?;
+        // Every prefix directory exists from the start, so the first chunk under a prefix
+        // costs no extra mkdir that would set it apart from a chunk already stored.
+        for prefix in 0..=255u8 {
+            std::fs::create_dir_all(root.join("chunks").join(hex::encode([prefix])))?;
+        }
         std::fs::create_dir_all(root.join("incoming"))?;
+        std::fs::create_dir_all(root.join(DUPLICATES))?;
         let signer = Signer::load_or_create(&root.join("url-signing.key"))?;
         Ok(LocalStore {
             root: root.to_owned(),
@@ -115,7 +150,9 @@ impl LocalStore {
         }
     }
 
-    /// Removes temp files older than `age` that a crash left in `incoming/`.
+    /// Removes what receiving and promoting leave behind: temp files older than `age` that a
+    /// crash left in `incoming/`, and every second copy set aside in `duplicates/` (nothing
+    /// reads those; a promotion only ever renames new names into it).
     pub async fn sweep_incoming(&self, age: Duration) -> std::io::Result<usize> {
         let mut removed = 0;
         let mut dir = tokio::fs::read_dir(self.root.join("incoming")).await?;
@@ -129,36 +166,70 @@ impl LocalStore {
                 removed += 1;
             }
         }
+        let mut dir = tokio::fs::read_dir(self.root.join(DUPLICATES)).await?;
+        while let Some(e) = dir.next_entry().await? {
+            if tokio::fs::remove_file(e.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
         Ok(removed)
     }
 
-    /// Moves received, verified bytes to the chunk's path (fsync, atomic rename). If the chunk
-    /// is already stored, this second copy is dropped.
+    /// Second copies waiting in `duplicates/` for the collector (tests).
+    pub fn duplicates(&self) -> std::io::Result<usize> {
+        Ok(std::fs::read_dir(self.root.join(DUPLICATES))?.count())
+    }
+
+    /// Makes received, verified bytes the chunk's: an atomic rename of the fsynced temp file to
+    /// the chunk's path, then an fsync of its directory. If the chunk is already stored, the
+    /// copy is renamed to a fresh name in `duplicates/` and that directory fsynced instead —
+    /// the same calls on a name that does not exist yet, so storing bytes someone else holds
+    /// takes as long as storing new ones, and nothing stored is touched. The caller holds the
+    /// chunk row's lock, so the collector cannot delete the chunk in between.
     pub async fn promote(&self, hash: &Hash, mut received: Received) -> std::io::Result<bool> {
         let dest = self.chunk_path(hash);
-        if self.exists(hash).await {
-            return Ok(true);
-        }
+        let mut suffix = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        let spare = self
+            .root
+            .join(DUPLICATES)
+            .join(format!("{hash}.{}", hex::encode(suffix)));
         let tmp = received
             .tmp
             .0
             .take()
             .expect("a received chunk has its temp file");
-        let dir = dest.parent().expect("chunk paths have a parent");
-        tokio::fs::create_dir_all(dir).await?;
-        if let Err(e) = tokio::fs::rename(&tmp, &dest).await {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
-        }
-        tokio::fs::File::open(dir).await?.sync_all().await?;
+        // One blocking task for all the calls: one thread hop, the same in both cases.
+        tokio::task::spawn_blocking(move || {
+            let target = match std::fs::symlink_metadata(&dest) {
+                Ok(_) => spare,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => dest,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
+            let dir = target.parent().expect("chunk paths have a parent");
+            // The directories are made at open; this only restores one removed since.
+            let moved = std::fs::create_dir_all(dir).and_then(|_| std::fs::rename(&tmp, &target));
+            if let Err(e) = moved {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::File::open(dir)?.sync_all()
+        })
+        .await
+        .map_err(std::io::Error::other)??;
         Ok(true)
     }
 
-    /// Streams a body to a temp file, hashing as it goes; answers it only on a match.
+    /// Streams a body to a temp file, hashing as it goes; answers it only on a match. A body
+    /// that breaks `limits` is refused with `Timeout` (and its temp file removed).
     pub async fn receive<S, E>(
         &self,
         hash: &Hash,
         max_bytes: u64,
+        limits: BodyLimits,
         mut body: S,
     ) -> Result<Received, ReceiveError>
     where
@@ -175,7 +246,14 @@ impl LocalStore {
         let mut file = tokio::fs::File::create(&tmp).await?;
         let mut hasher = blake3::Hasher::new();
         let mut received = 0u64;
-        while let Some(piece) = body.next().await {
+        let deadline = Instant::now() + limits.overall(max_bytes);
+        loop {
+            let wait_until = (Instant::now() + limits.idle).min(deadline);
+            let piece = match tokio::time::timeout_at(wait_until, body.next()).await {
+                Err(_) => return Err(ReceiveError::Timeout),
+                Ok(None) => break,
+                Ok(Some(piece)) => piece,
+            };
             let piece = piece.map_err(|e| ReceiveError::Body(e.to_string()))?;
             received += piece.len() as u64;
             if received > max_bytes {
@@ -193,5 +271,26 @@ impl LocalStore {
             tmp: TempGuard(guard.0.take()),
             size: received,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overall_limit_grows_with_the_size_at_the_minimum_rate() {
+        let limits = BodyLimits {
+            idle: Duration::from_secs(30),
+            min_rate: 8192,
+        };
+        assert_eq!(limits.overall(0), Duration::from_secs(30));
+        assert_eq!(limits.overall(4 << 20), Duration::from_secs(30 + 512));
+        // A rate of 0 (refused by the settings) would mean no bound; it counts as 1 B/s.
+        let zero = BodyLimits {
+            min_rate: 0,
+            ..limits
+        };
+        assert_eq!(zero.overall(10), Duration::from_secs(40));
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wire::Hash;
 
-use crate::blob::local::ReceiveError;
+use crate::blob::local::{BodyLimits, ReceiveError};
 use crate::blob::signer::Grant;
 use crate::blob::{promote, BlobStore};
 use crate::db::{now_ms, uploads};
@@ -45,6 +45,10 @@ fn check(store: &crate::blob::LocalStore, method: &str, object: &str, q: &Signed
         (status = 200, description = "Verified and stored"),
         (status = 400, description = "The bytes do not hash to the chunk's name", body = wire::ErrorBody),
         (status = 403, description = "Bad or expired signature", body = wire::ErrorBody),
+        (status = 404, description = "No such upload, or the chunk is not in it", body = wire::ErrorBody),
+        (status = 408, description = "`timeout`: the body stalled longer than `CAIRN_BODY_IDLE_SECS` or arrived slower than `CAIRN_BODY_MIN_RATE`; nothing was stored", body = wire::ErrorBody),
+        (status = 410, description = "The upload session has expired", body = wire::ErrorBody),
+        (status = 413, description = "The body is longer than the signed size", body = wire::ErrorBody),
     ))]
 pub async fn put(
     State(state): State<AppState>,
@@ -74,10 +78,21 @@ pub async fn put(
     if q.max != size as u64 {
         return Err(ApiError::BadSignature);
     }
-    let received = match store.receive(&hash, q.max, body.into_data_stream()).await {
+    let limits = BodyLimits {
+        idle: state.settings.body_idle,
+        min_rate: state.settings.body_min_rate,
+    };
+    let received = match store
+        .receive(&hash, q.max, limits, body.into_data_stream())
+        .await
+    {
         Ok(r) => r,
         Err(ReceiveError::TooLarge) => return Err(ApiError::TooLarge),
         Err(ReceiveError::Mismatch) => return Err(ApiError::HashMismatch),
+        Err(ReceiveError::Timeout) => {
+            tracing::info!(upload_id, chunk = %hash, "chunk body too slow, cut off");
+            return Err(ApiError::RequestTimeout);
+        }
         Err(ReceiveError::Body(e)) => {
             return Err(ApiError::BadRequest(format!(
                 "the body could not be read: {e}"
