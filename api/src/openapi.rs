@@ -32,6 +32,7 @@ use crate::routes;
         routes::ops::openapi,
         routes::devices::list,
         routes::devices::revoke,
+        routes::devices::rename,
         routes::devices::sign_out,
         routes::tree::update_node,
         routes::tree::delete_node,

@@ -47,12 +47,21 @@ test('offline: the shell and last tree load, pinned files open, new folders and 
   await page.waitForSelector('#files tr[data-name="Made offline"]');
   await upload(page, 'notes.txt', 'offline notes\n');
   await page.waitForSelector('#files tr.pending[data-name="notes.txt"]');
+  // A file waiting to sync opens from the outbox, where its bytes are.
+  const [queued] = await Promise.all([
+    page.waitForEvent('download', { timeout: 30_000 }),
+    page.click('#files tr[data-name="notes.txt"] button.download'),
+  ]);
+  assert.equal(readFileSync(await queued.path(), 'utf8'), 'offline notes\n');
   // A name the server would refuse is refused here at once (the same rules, from WASM), not
-  // queued to fail at replay.
+  // queued to fail at replay; the dialog stays open with the reason, to correct the name.
   await page.click('#new-folder');
   await page.fill('#dialog-input', 'con.txt');
   await page.click('#dialog-ok');
-  await until(async () => /reserved device name on Windows/.test(await page.locator('#status').textContent()), { what: 'the name to be refused' });
+  await page.waitForSelector('#dialog-error:not([hidden])');
+  assert.match(await page.locator('#dialog-error').textContent(), /reserved device name on Windows/);
+  assert.ok(await page.locator('#dialog').evaluate((d) => d.open), 'the dialog stays open');
+  await page.click('#dialog-cancel');
   assert.equal(await page.locator('#files tr[data-name="con.txt"]').count(), 0);
   assert.match(await page.locator('#net').textContent(), /3 changes waiting/);
   const olive = await api(shared.server.base, 'olive');

@@ -90,6 +90,14 @@ test('devices: one device revokes another, which lands on the sign-in screen at 
   await a.page.click('#nav button[data-view="devices"]');
   await a.page.waitForSelector('#device-list li');
   assert.equal(await a.page.locator('#device-list li').count(), 2);
+  // Both are "Chromium on Linux": a rename tells them apart; a bad name is said in the dialog.
+  await a.page.locator('#device-list li:has-text("this device") button.rename-device').click();
+  await a.page.fill('#dialog-input', '   ');
+  await a.page.click('#dialog-ok');
+  await a.page.waitForSelector('#dialog-error:not([hidden])');
+  await a.page.fill('#dialog-input', 'Desk browser');
+  await a.page.click('#dialog-ok');
+  await a.page.waitForSelector('#device-list li:has-text("Desk browser (this device)")');
   await a.page.locator('#device-list li:not(:has-text("this device")) button.revoke').click();
   await a.page.click('#dialog-ok');
   await until(async () => (await a.page.locator('#device-list li').count()) === 1, { what: 'the revoked device to go' });

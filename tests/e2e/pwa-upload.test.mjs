@@ -197,10 +197,10 @@ test('a changed file sends only its changed chunks and the page says how much it
   const second = page.locator('#uploads li.done[data-name="film.raw"]').nth(1);
   await second.waitFor({ timeout: 90_000 });
   const text = await second.locator('.detail').textContent();
-  assert.match(text, /saved \d+(\.\d)? MB already stored/, text);
+  assert.match(text, /saved \d+(\.\d)? MiB already stored/, text);
   // FastCDC re-synchronises after an insert: one or two chunks change, of about sixteen.
   assert.ok(puts >= 1 && puts <= 3, `only the changed chunks are sent (${puts} PUTs)`);
-  const saved = Number(text.match(/saved (\d+(?:\.\d)?) MB/)[1]);
+  const saved = Number(text.match(/saved (\d+(?:\.\d)?) MiB/)[1]);
   assert.ok(saved >= 10, `most of the file was not re-sent (saved ${saved} MB)`);
   t.diagnostic(`16 MiB file, 26 bytes inserted: ${puts} chunk PUTs, page says: ${text}`);
   const delia = await api(server.base, 'delia');

@@ -137,6 +137,14 @@ impl Client {
         self.call_js("GET", "/devices", None).await
     }
 
+    /// Gives one of the account's devices a name people can tell apart ("Work laptop").
+    #[wasm_bindgen(js_name = renameDevice)]
+    pub async fn rename_device(&self, id: f64, name: String) -> Result<JsValue, JsValue> {
+        let body = serde_json::json!({ "name": name });
+        self.call_js("PATCH", &format!("/devices/{}", id as i64), Some(body))
+            .await
+    }
+
     #[wasm_bindgen(js_name = revokeDevice)]
     pub async fn revoke_device(&self, id: f64) -> Result<JsValue, JsValue> {
         self.call_js("DELETE", &format!("/devices/{}", id as i64), None)

@@ -209,6 +209,14 @@ pub struct DownloadResponse {
     pub chunks: Vec<ChunkTarget>,
 }
 
+/// `PATCH /api/v1/devices/{id}`: a new name for one of the caller's devices.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenameDeviceRequest {
+    /// 1 to 64 printable characters.
+    pub name: String,
+}
+
 /// One signed-in device of the caller's account.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -198,8 +198,11 @@ function row(node) {
   const actions = el('td', { className: 'actions' });
   if (node.kind === 'file') {
     actions.append(button('Download', () => download(node), 'secondary small download', `Download ${node.name}`));
-    actions.append(button(offlineIds.has(node.id) ? 'Offline ✓' : 'Keep offline', () => togglePin(node), 'secondary small pin', `Keep ${node.name} available offline`));
-    actions.append(button('History', () => showVersions(node), 'secondary small versions', `Versions of ${node.name}`));
+    // A file waiting to sync is on this device already and has no history on the server yet.
+    if (!node.pending) {
+      actions.append(button(offlineIds.has(node.id) ? 'Offline ✓' : 'Keep offline', () => togglePin(node), 'secondary small pin', `Keep ${node.name} available offline`));
+      actions.append(button('History', () => showVersions(node), 'secondary small versions', `Versions of ${node.name}`));
+    }
   } else {
     actions.append(button('Zip', () => zip(node), 'secondary small zip', `Download ${node.name} as a zip`));
   }
@@ -220,9 +223,14 @@ function row(node) {
 }
 
 async function rename(node) {
-  const name = await ask({ title: `Rename ${node.name}`, input: node.name, label: 'New name', ok: 'Rename' });
+  // A refused name (the server's rules, checked before sending) is said in the dialog, which
+  // stays open to correct it.
+  const name = await ask({
+    title: `Rename ${node.name}`, input: node.name, label: 'New name', ok: 'Rename',
+    act: async (n) => { if (n && n !== node.name) await offline.rename(node, n); return n; },
+  });
   if (!name || name === node.name) return;
-  try { await offline.rename(node, name); say(`Renamed to ${name}.`); } catch (e) { say(`Could not rename: ${explain(e)}`, 'error'); }
+  say(`Renamed to ${name}.`);
   await refresh({ quiet: true });
 }
 
@@ -258,6 +266,14 @@ async function move(node) {
 async function download(node) {
   say(`Downloading ${node.name}…`);
   try {
+    if (node.pending && node.id < 0) {
+      // Queued offline: the bytes are still on this device, in the outbox.
+      const file = await offline.queuedFile(-node.id);
+      if (!file) throw Object.assign(new Error(`${node.name} is waiting to sync and is not on this device.`), { status: 400 });
+      await saveBlob(node.name, file);
+      say(`Opened ${node.name} from this device (waiting to sync).`);
+      return;
+    }
     const kept = await pins.pinned(node.id);
     if (kept && (kept.node.version_id === node.version_id || !navigator.onLine)) {
       await saveBlob(node.name, await pins.contentOf(kept));
@@ -291,9 +307,16 @@ async function togglePin(node) {
 // ---- toolbar, drop zone, search, network -----------------------------------------------------
 
 $('#new-folder').addEventListener('click', async () => {
-  const name = await ask({ title: 'New folder', input: '', label: 'Folder name', ok: 'Create' });
+  const parent = folder().id;
+  const name = await ask({
+    title: 'New folder', input: '', label: 'Folder name', ok: 'Create',
+    act: async (n) => {
+      if (!n) throw Object.assign(new Error('Type a name for the folder.'), { status: 400 });
+      await offline.mkdir(parent, n);
+      return n;
+    },
+  });
   if (!name) return;
-  try { await offline.mkdir(folder().id, name); } catch (e) { say(`Could not create the folder: ${explain(e)}`, 'error'); }
   await refresh({ quiet: true });
 });
 $('#download-folder').addEventListener('click', () => zip({ id: folder().id, name: folder().name }));

@@ -1,10 +1,12 @@
 // Human-readable sizes, rates and dates for the file list and progress lines.
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+// Binary units, named as such: quotas and files are sized in powers of two (a 1 TiB quota
+// read "of 1.1 TB" in decimal units, which looked like a mistake).
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 export function formatBytes(n) {
   let i = 0;
   let v = Number(n) || 0;
-  while (v >= 1000 && i < UNITS.length - 1) { v /= 1000; i += 1; }
+  while (v >= 1024 && i < UNITS.length - 1) { v /= 1024; i += 1; }
   return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${UNITS[i]}`;
 }
 

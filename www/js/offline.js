@@ -85,6 +85,12 @@ export async function queueUpload(file, parentId, name, baseVersion) {
   return seq;
 }
 
+/** The File of an upload still waiting in the outbox (its listing row has id `-seq`). */
+export async function queuedFile(seq) {
+  const op = await store.get('outbox', seq);
+  return op?.op === 'upload' ? op.file : null;
+}
+
 async function send(op, stored) {
   const c = app.client;
   switch (op.op) {

@@ -105,6 +105,17 @@ export async function showDevices(onSignedOut) {
     const { devices } = await app.client.devices();
     for (const d of devices) {
       const li = item(`${d.name}${d.current ? ' (this device)' : ''}`, `signed in ${formatDate(d.created_at)} · last seen ${d.last_seen_at ? formatDate(d.last_seen_at) : 'never'}`,
+        // The name shows in version lists and conflicted copies: two browsers of one kind
+        // need names that tell them apart.
+        button('Rename', async () => {
+          const name = await ask({
+            title: `Rename ${d.name}`, input: d.name, label: 'Device name', ok: 'Rename',
+            act: (n) => app.client.renameDevice(d.id, n),
+          });
+          if (!name) return;
+          say(`Renamed to ${name.name}.`);
+          showDevices(onSignedOut);
+        }, 'secondary rename-device', `Rename ${d.name}`),
         button(d.current ? 'Sign out' : 'Revoke', async () => {
           if (!(await ask({ title: d.current ? 'Sign out of this device?' : `Revoke ${d.name}?`, text: 'Its access stops at once; it must sign in again.', ok: d.current ? 'Sign out' : 'Revoke' }))) return;
           try {

@@ -57,24 +57,54 @@ export function explain(e) {
 /**
  * A modal question. `input` shows a text field with that initial value; `body` is an element
  * shown under the text. Resolves to the entered text (or true) on OK, null on cancel.
+ *
+ * With `act`, OK runs `act(value)` while the dialog stays open: if it throws, its message shows
+ * inside the dialog (next to the field, where the user is looking) and the dialog stays open to
+ * correct the value; the dialog closes once `act` succeeds, resolving to its result.
  */
-export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body }) {
+export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body, act }) {
   const d = $('#dialog');
+  const form = $('#dialog-form');
+  const error = $('#dialog-error');
   $('#dialog-title').textContent = title;
   $('#dialog-text').textContent = text;
   $('#dialog-label').hidden = input === undefined;
   $('#dialog-label-text').textContent = label;
   $('#dialog-input').value = input ?? '';
+  $('#dialog-input').removeAttribute('aria-invalid');
   $('#dialog-body').replaceChildren(...(body ? [body] : []));
   $('#dialog-ok').textContent = ok;
+  $('#dialog-ok').disabled = false;
+  error.textContent = '';
+  error.hidden = true;
   return new Promise((resolve) => {
     const cancel = $('#dialog-cancel');
+    let result;
+    const value = () => (input === undefined ? true : $('#dialog-input').value.trim());
     const onCancel = () => d.close('cancel');
+    const onSubmit = async (e) => {
+      if (!act) return;
+      e.preventDefault();
+      $('#dialog-ok').disabled = true;
+      try {
+        result = await act(value());
+        d.close('ok');
+      } catch (err) {
+        error.textContent = explain(err);
+        error.hidden = false;
+        $('#dialog-input').setAttribute('aria-invalid', 'true');
+        if (input !== undefined) $('#dialog-input').focus();
+      } finally {
+        $('#dialog-ok').disabled = false;
+      }
+    };
     cancel.addEventListener('click', onCancel, { once: true });
+    form.addEventListener('submit', onSubmit);
     d.addEventListener('close', () => {
       cancel.removeEventListener('click', onCancel);
+      form.removeEventListener('submit', onSubmit);
       if (d.returnValue !== 'ok') resolve(null);
-      else resolve(input === undefined ? true : $('#dialog-input').value.trim());
+      else resolve(act ? result ?? true : value());
     }, { once: true });
     d.returnValue = '';
     d.showModal();

@@ -274,7 +274,9 @@ async function run(job) {
     job.set('done', 'Unchanged: already up to date');
   } else {
     const saved = job.saved > 0 ? ` · sent ${formatBytes(job.total - job.saved)}, saved ${formatBytes(job.saved)} already stored` : '';
-    job.set('done', `Done in ${secs} s${saved}`);
+    // After a reload the clock restarted mid-upload, so the time alone would mislead.
+    const took = job.afterReload ? `Done (resumed after a reload; the rest took ${secs} s)` : `Done in ${secs} s`;
+    job.set('done', `${took}${saved}`);
   }
 }
 
@@ -319,7 +321,10 @@ function overall() {
   const secs = (performance.now() - batchStart) / 1000;
   const rate = secs > 0.05 ? sent / secs : 0;
   const left = rate > 0 ? (total - done) / rate : 0;
-  $('#overall').value = total ? done / total : 1;
+  // The same measure as each file's bar (hashing is its first half), weighted by size, so the
+  // overall bar never disagrees with the rows under it.
+  const barred = live.reduce((s, j) => s + (j.state === 'done' ? 1 : j.bar.value) * j.total, 0);
+  $('#overall').value = total ? barred / total : 1;
   $('#overall-text').textContent = busy
     ? `Uploading ${busy} of ${live.length} file${live.length > 1 ? 's' : ''} · ${formatBytes(done)} of ${formatBytes(total)} · ${formatRate(rate)}${left >= 1 ? ` · ${Math.ceil(left)} s left` : ''}`
     : `${live.filter((j) => j.state === 'done').length} of ${live.length} uploaded${saved ? ` · ${formatBytes(saved)} not re-sent (already stored)` : ''}`;
@@ -355,11 +360,19 @@ export async function resumeStored() {
   batchStart = performance.now();
   const runs = stored.map(([id, r]) => {
     const job = new Job({ id, file: r.file, parentId: r.parent_id, name: r.name, label: r.label, baseVersion: r.base_version, manifest: r.manifest, uploadId: r.upload_id });
+    job.afterReload = true;
     job.set('waiting', 'Resuming after reload…');
     jobs.push(job);
-    return start(job);
+    return start(job).then(() => job);
   });
-  say(`Resuming ${stored.length} upload${stored.length > 1 ? 's' : ''}.`);
-  await Promise.all(runs);
+  const resuming = `Resuming ${stored.length} upload${stored.length > 1 ? 's' : ''}.`;
+  say(resuming);
+  const finished = await Promise.all(runs);
+  // Replace the line only if nothing else was said meanwhile.
+  if ($('#status').textContent === resuming) {
+    const ok = finished.filter((j) => j.state === 'done').length;
+    const failed = finished.filter((j) => j.state === 'failed').length;
+    say(`${ok} resumed upload${ok === 1 ? '' : 's'} finished${failed ? `; ${failed} failed (see Transfers)` : ''}.`, failed ? 'error' : '');
+  }
   await app.refresh({ quiet: true });
 }

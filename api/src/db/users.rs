@@ -220,6 +220,28 @@ pub async fn revoke_device(db: &Db, user_id: i64, device_id: i64) -> sqlx::Resul
     Ok(done)
 }
 
+/// Renames an active device of `user_id`; `false` if it has none by that id.
+pub async fn rename_device(
+    db: &Db,
+    user_id: i64,
+    device_id: i64,
+    name: &str,
+) -> sqlx::Result<bool> {
+    let mut w = db.write().await?;
+    let done = sqlx::query(
+        "UPDATE devices SET name = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(name)
+    .bind(device_id)
+    .bind(user_id)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected()
+        == 1;
+    w.commit().await?;
+    Ok(done)
+}
+
 /// Records that the device was seen now.
 pub async fn touch_device(db: &Db, device_id: i64) -> sqlx::Result<()> {
     let mut w = db.write().await?;

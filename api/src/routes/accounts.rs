@@ -42,7 +42,7 @@ fn check_password_length(password: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_device(name: &str) -> ApiResult<String> {
+pub fn check_device(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(ApiError::BadRequest(

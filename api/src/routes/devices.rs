@@ -1,9 +1,10 @@
-//! The caller's devices: list them, revoke one (its token fails from the next request on),
-//! and sign out (revoke the calling device).
+//! The caller's devices: list them, rename one (its name is what version lists and conflicted
+//! copies show, so two browsers of one kind must be told apart), revoke one (its token fails
+//! from the next request on), and sign out (revoke the calling device).
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use wire::{Device, DeviceList};
+use wire::{Device, DeviceList, RenameDeviceRequest};
 
 use crate::auth::Auth;
 use crate::db::users;
@@ -25,6 +26,42 @@ pub async fn list(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Jso
         })
         .collect();
     Ok(Json(DeviceList { devices }))
+}
+
+#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "A device id")),
+    request_body = wire::RenameDeviceRequest,
+    responses(
+        (status = 200, description = "Renamed", body = wire::Device),
+        (status = 400, description = "`bad_request`: a device name is 1 to 64 printable characters", body = wire::ErrorBody),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
+        (status = 404, description = "No such active device of the caller's account", body = wire::ErrorBody),
+    ))]
+pub async fn rename(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+    Json(req): Json<RenameDeviceRequest>,
+) -> ApiResult<Json<Device>> {
+    let name = crate::routes::accounts::check_device(&req.name)?;
+    if !users::rename_device(&state.db, c.user_id, id, &name).await? {
+        return Err(ApiError::NotFound("device"));
+    }
+    tracing::info!(user_id = c.user_id, device_id = id, "device renamed");
+    users::devices(&state.db, c.user_id)
+        .await?
+        .into_iter()
+        .find(|d| d.0 == id)
+        .map(|(id, name, created_at, last_seen_at)| {
+            Json(Device {
+                current: id == c.device_id,
+                id,
+                name,
+                created_at,
+                last_seen_at,
+            })
+        })
+        .ok_or(ApiError::NotFound("device"))
 }
 
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])), params(("id" = i64, Path, description = "A device id")), responses((status = 204, description = "Revoked: its token fails from its next request"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]

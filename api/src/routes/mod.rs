@@ -43,6 +43,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         ),
         (
             Method::PATCH,
+            "/api/v1/devices/{id}",
+            patch(devices::rename),
+        ),
+        (
+            Method::PATCH,
             "/api/v1/nodes/{id}",
             patch(tree::update_node),
         ),

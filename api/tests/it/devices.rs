@@ -10,6 +10,7 @@ crate::both!(
     devices_are_listed_and_a_revoked_token_fails_at_once,
     signing_out_revokes_only_the_calling_device,
     me_reports_usage_and_quota,
+    a_device_is_renamed_and_its_new_name_signs_its_work,
 );
 
 async fn sign_in<'a>(server: &'a TestServer, username: &str, device: &str) -> User<'a> {
@@ -114,4 +115,36 @@ async fn me_reports_usage_and_quota(backend: Backend) {
     alice.upload_file("a", b"12345", None).await;
     let me: MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
     assert_eq!((me.used_bytes, me.quota_bytes), (5, 123_456));
+}
+
+/// Every browser of one kind signs in as "Chromium on Linux"; renaming tells them apart where
+/// it matters: the devices list, version authors and conflicted-copy names.
+async fn a_device_is_renamed_and_its_new_name_signs_its_work(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let laptop = server.register("alice").await;
+    let phone = sign_in(&server, "alice", "phone").await;
+    let bob = server.register("bob").await;
+    let path = format!("/api/v1/devices/{}", phone.session.device_id);
+
+    let renamed: wire::Device = laptop
+        .ok(Method::PATCH, &path, Some(json!({"name": "  Work phone "})))
+        .await;
+    assert_eq!((renamed.name.as_str(), renamed.current), ("Work phone", false));
+    let list: DeviceList = phone.ok(Method::GET, "/api/v1/devices", None).await;
+    assert!(list.devices.iter().any(|d| d.current && d.name == "Work phone"));
+    let v = phone.upload_file("a.txt", b"hello", None).await;
+    let versions: wire::VersionList = phone
+        .ok(Method::GET, &format!("/api/v1/nodes/{}/versions", v.node.id), None)
+        .await;
+    assert_eq!(versions.versions[0].device_name, "Work phone");
+
+    // Bad names change nothing; another account's device is not found.
+    for bad in ["", "   ", &"x".repeat(65), "tab\there"] {
+        let r = laptop.call(Method::PATCH, &path, Some(json!({"name": bad}))).await;
+        assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let r = bob.call(Method::PATCH, &path, Some(json!({"name": "mine"}))).await;
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let list: DeviceList = laptop.ok(Method::GET, "/api/v1/devices", None).await;
+    assert!(list.devices.iter().any(|d| d.name == "Work phone"));
 }
