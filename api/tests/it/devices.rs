@@ -129,21 +129,35 @@ async fn a_device_is_renamed_and_its_new_name_signs_its_work(backend: Backend) {
     let renamed: wire::Device = laptop
         .ok(Method::PATCH, &path, Some(json!({"name": "  Work phone "})))
         .await;
-    assert_eq!((renamed.name.as_str(), renamed.current), ("Work phone", false));
+    assert_eq!(
+        (renamed.name.as_str(), renamed.current),
+        ("Work phone", false)
+    );
     let list: DeviceList = phone.ok(Method::GET, "/api/v1/devices", None).await;
-    assert!(list.devices.iter().any(|d| d.current && d.name == "Work phone"));
+    assert!(list
+        .devices
+        .iter()
+        .any(|d| d.current && d.name == "Work phone"));
     let v = phone.upload_file("a.txt", b"hello", None).await;
     let versions: wire::VersionList = phone
-        .ok(Method::GET, &format!("/api/v1/nodes/{}/versions", v.node.id), None)
+        .ok(
+            Method::GET,
+            &format!("/api/v1/nodes/{}/versions", v.node.id),
+            None,
+        )
         .await;
     assert_eq!(versions.versions[0].device_name, "Work phone");
 
     // Bad names change nothing; another account's device is not found.
     for bad in ["", "   ", &"x".repeat(65), "tab\there"] {
-        let r = laptop.call(Method::PATCH, &path, Some(json!({"name": bad}))).await;
+        let r = laptop
+            .call(Method::PATCH, &path, Some(json!({"name": bad})))
+            .await;
         assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
     }
-    let r = bob.call(Method::PATCH, &path, Some(json!({"name": "mine"}))).await;
+    let r = bob
+        .call(Method::PATCH, &path, Some(json!({"name": "mine"})))
+        .await;
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
     let list: DeviceList = laptop.ok(Method::GET, "/api/v1/devices", None).await;
     assert!(list.devices.iter().any(|d| d.name == "Work phone"));
