@@ -20,6 +20,9 @@ async function newFolder(page, name) {
 
 test('rename with F2, move, delete with the Delete key, restore from the trash', { timeout: 120_000 }, async () => {
   const { context, page, errors } = await device('kim', { create: true });
+  // A new account's empty home says what to do first.
+  await page.waitForSelector('#welcome:not([hidden])');
+  assert.match(await page.locator('#empty').textContent(), /Welcome to Cairn/);
   await newFolder(page, 'Archive');
   await upload(page, 'draft.txt', 'draft');
   await page.waitForSelector('#files tr[data-name="draft.txt"]');

@@ -12,6 +12,9 @@ import { downloadFile, downloadZip, saveBlob } from './download.js';
 import { showTrash, showVersions, runSearch, showDevices, showUsage, showConflicts } from './screens.js';
 import { formatBytes, formatDate } from './format.js';
 
+/** The browser's offer to install the app, while it stands (see "install" below). */
+let installPrompt = null;
+
 const SESSION_KEY = 'cairn.session';
 
 if ('serviceWorker' in navigator) {
@@ -176,6 +179,11 @@ function render() {
   const children = [...app.listing.children].sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'folder' ? -1 : 1));
   for (const node of children) body.append(row(node));
   $('#empty').hidden = children.length > 0;
+  // An empty home folder is most likely a new account: say what Cairn can do.
+  const atHome = app.path.length === 1;
+  $('#welcome').hidden = !atHome;
+  $('#empty-title').textContent = atHome ? 'Welcome to Cairn. Your files go here.' : 'This folder is empty.';
+  $('#install-app').hidden = !(atHome && installPrompt);
   $('#files').hidden = children.length === 0;
   $('#download-folder').disabled = children.length === 0;
 }
@@ -303,6 +311,24 @@ async function togglePin(node) {
   } catch (e) { say(`Could not keep ${node.name} offline: ${explain(e)}`, 'error'); }
   await refresh({ quiet: true });
 }
+
+// ---- install --------------------------------------------------------------------------------
+
+// Chromium offers installing the PWA through this event; the welcome screen shows a button
+// for it while the offer stands (`installPrompt`, declared at the top).
+window.addEventListener('beforeinstallprompt', (e) => {
+  e.preventDefault();
+  installPrompt = e;
+  if (!$('#welcome').hidden) $('#install-app').hidden = false;
+});
+window.addEventListener('appinstalled', () => { installPrompt = null; $('#install-app').hidden = true; });
+$('#install-app').addEventListener('click', async () => {
+  if (!installPrompt) return;
+  const offer = installPrompt;
+  installPrompt = null;
+  $('#install-app').hidden = true;
+  await offer.prompt();
+});
 
 // ---- toolbar, drop zone, search, network -----------------------------------------------------
 
