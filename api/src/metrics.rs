@@ -107,6 +107,17 @@ impl Metrics {
         m.entry(key).or_default().observe(&LATENCY_BOUNDS, seconds);
     }
 
+    /// Every (method, route template, status) answered so far: what the contract check in the
+    /// integration tests compares with `/openapi.json`.
+    pub fn answered(&self) -> Vec<(&'static str, String, u16)> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     pub fn observe_batch(&self, size: usize) {
         self.batches
             .lock()

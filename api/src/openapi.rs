@@ -8,7 +8,7 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cairn API", description = "File storage and sync: tree, uploads, versions, change feed, push hints."),
+    info(title = "Cairn API", description = "File storage and sync: tree, uploads, versions, change feed, push hints.\n\nAuthentication: `Authorization: Bearer <device token>` (from `POST /api/v1/accounts` or `POST /api/v1/sessions`) on every `/api/v1` route that lists `bearer` security.\n\nErrors: every 4xx and 5xx answer is `{\"error\": {\"code\", \"message\"}}` with a stable machine `code` (listed in each response's description) and a sentence for people.\n\nChunk bytes never pass through the JSON API: uploads and downloads hand out signed URLs, one per chunk. Requests to those URLs carry no `Authorization` header (the signature is the grant) and expire within minutes. With the embedded chunk store the URLs are relative (`/blobs/…`) to the API's own origin; with S3 they are absolute URLs of the bucket.\n\nUploads: `POST /api/v1/uploads` with a `Manifest` (any chunk boundaries within its bounds are accepted), `PUT` each missing chunk to its URL, then `POST /api/v1/commits` with an idempotency key (scoped to the device)."),
     paths(
         routes::accounts::register,
         routes::accounts::login,
@@ -45,7 +45,7 @@ use crate::routes;
         routes::content::content,
         routes::events::ticket,
     ),
-    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket)),
+    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
     modifiers(&Security)
 )]
 struct ApiDoc;
@@ -64,6 +64,99 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("ticket"))),
         );
         timeouts_documented(doc);
+        common_responses(doc);
+        unique_operation_ids(doc);
+    }
+}
+
+/// The answers any operation can give for reasons of its kind rather than its own, listed on
+/// each so a client generated from this document knows them all (the integration tests check
+/// every status a test server answered against this document): 500 `internal` everywhere, 401
+/// where a bearer token is needed, 400 `bad_json` and 413 `too_large` where a JSON body is read.
+fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
+    let error = |description: &str| -> Response {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            let mut add = |status: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error(description).into());
+            };
+            add(
+                "500",
+                "`internal`: the server failed (logged with the request id it answers in `x-request-id`)",
+            );
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            if secured {
+                add(
+                    "401",
+                    "`unauthorized`: the bearer token is missing, unknown or revoked",
+                );
+            }
+            if op.request_body.is_some() {
+                add(
+                    "400",
+                    "`bad_json` (the body is not this operation's JSON) or `bad_request`",
+                );
+                add("413", "`too_large`: the body is over 4 MiB");
+            }
+        }
+    }
+}
+
+/// Operation ids are the handlers' names, which repeat across resources (`list`, `restore`);
+/// a repeated one becomes `<tag>_<name>` so that client generators get unique method names.
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in doc.paths.paths.values() {
+        for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            let Some(id) = op.operation_id.clone() else {
+                continue;
+            };
+            if seen.get(&id).copied().unwrap_or(0) > 1 {
+                let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+                op.operation_id = Some(match tag {
+                    Some(tag) => format!("{tag}_{id}"),
+                    None => id,
+                });
+            }
+        }
     }
 }
 

@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 pub use wasm_chunker::{ChunkRef, Hash, Manifest};
 
+#[cfg(feature = "openapi")]
+pub mod manifest_doc;
+
 pub mod names;
 
 /// Every path the API serves, so client and server agree on spelling.
@@ -139,7 +142,7 @@ pub struct CreateFolderRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadRequest {
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = manifest_doc::Manifest))]
     pub manifest: Manifest,
 }
 
@@ -172,7 +175,10 @@ pub struct CommitRequest {
     pub name: String,
     /// The version this edit started from; `None` for a new file.
     pub base_version: Option<i64>,
-    /// A retried commit with the same key returns the first answer and writes nothing new.
+    /// 1 to 128 characters, chosen by the client and scoped to the calling device (two devices
+    /// may use the same key): a retried commit with the same key from the same device returns
+    /// the first answer and writes nothing new. Answers are kept for the upload TTL (24 h by
+    /// default); the upload id is a good key.
     pub idempotency_key: String,
 }
 
@@ -204,7 +210,7 @@ pub struct CommitResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadResponse {
     pub node: Node,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = manifest_doc::Manifest))]
     pub manifest: Manifest,
     pub chunks: Vec<ChunkTarget>,
 }
@@ -362,7 +368,14 @@ pub struct SearchResponse {
 pub struct Change {
     /// The namespace's server sequence number; strictly increasing within a page and across pages.
     pub seq: i64,
-    /// What the writer logged: `create`, `version`, `rename`, `move`, `delete`, `restore`, …
+    /// What the writer logged: `create` (a folder made), `version` (a file's new current
+    /// version, a new file included), `rename`, `move`, `trash` (the node and its subtree went
+    /// to the trash), `restore` (back from the trash) or `purge` (deleted for good). `trash`,
+    /// `restore` and `purge` of a folder stand for its whole subtree.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, example = "version", pattern = "^(create|version|rename|move|trash|restore|purge)$")
+    )]
     pub kind: String,
     pub node_id: i64,
     /// The node's state now (not at `seq`), or `None` when it is no longer in the live tree

@@ -118,6 +118,7 @@ pub async fn latest(
     responses(
         (status = 204, description = "Stored"),
         (status = 400, description = "Malformed or foreign cursor", body = wire::ErrorBody),
+        (status = 410, description = "`cursor_reset`: the cursor is past the namespace's newest change (say, the server was restored from a backup); list the tree again and take a fresh cursor", body = wire::ErrorBody),
     ))]
 pub async fn ack(
     State(state): State<AppState>,

@@ -44,9 +44,11 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 /// *before* the rows: a change landing in between can only make the tag older than the body
 /// (one extra download later), never newer (a stale body served as fresh).
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/children", tag = "tree", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "A folder id")),
+    params(("id" = i64, Path, description = "A folder id"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a listing the client holds")),
     responses(
-        (status = 200, description = "The folder and its live children", body = wire::Listing),
+        (status = 200, description = "The folder and its live children, with an `ETag` (the folder and its namespace's change sequence)", body = wire::Listing),
+        (status = 304, description = "Not modified: the listing the client holds (`If-None-Match`) is current"),
         (status = 400, description = "The node is a file", body = wire::ErrorBody),
         (status = 404, description = "No such node in the caller's namespace", body = wire::ErrorBody),
     ))]

@@ -350,7 +350,36 @@ impl Drop for TestServer {
         if let Some(t) = self.task.take() {
             t.abort();
         }
+        // Every test is a contract check too: whatever the server answered must be in
+        // `/openapi.json`, or a client written from it meets statuses it was never told of.
+        if !std::thread::panicking() {
+            let undocumented = undocumented(&self.state.metrics.answered());
+            assert!(
+                undocumented.is_empty(),
+                "answers missing from /openapi.json (method, route, status): {undocumented:?}"
+            );
+        }
     }
+}
+
+/// The answered (method, route template, status) that the OpenAPI document does not list.
+/// Requests no route matched (the web app's static files) and 405s (a method the route does
+/// not have) are the router's, not an operation's, and are left out.
+pub fn undocumented(answered: &[(&'static str, String, u16)]) -> Vec<(String, String, u16)> {
+    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    answered
+        .iter()
+        // `/api/v1/{*rest}` is the router's "no such endpoint" answer, not an operation.
+        .filter(|(_, route, status)| {
+            route.starts_with('/') && route != "/api/v1/{*rest}" && *status != 405
+        })
+        .filter(|(method, route, status)| {
+            let path = route.replace("{*", "{");
+            let responses = &doc["paths"][&path][method.to_lowercase()]["responses"];
+            responses.get(status.to_string()).is_none() && responses.get("default").is_none()
+        })
+        .map(|(m, r, s)| (m.to_string(), r.clone(), *s))
+        .collect()
 }
 
 pub struct User<'a> {

@@ -130,3 +130,42 @@ async fn wrong_methods_and_paths_answer_json_errors(backend: Backend) {
     )
     .await;
 }
+
+/// The manifest's OpenAPI schema is written beside the type (which lives in the pure
+/// `wasm-chunker`); its fields must be exactly the ones the server reads and writes.
+#[test]
+fn the_documented_manifest_has_the_real_manifests_fields() {
+    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let manifest = wasm_chunker::Manifest::from_chunks(wasm_chunker::chunk_all(b"some bytes"));
+    let real = serde_json::to_value(&manifest).unwrap();
+    for (schema, value) in [("Manifest", &real), ("ChunkRef", &real["chunks"][0])] {
+        let mut documented: Vec<&String> = doc["components"]["schemas"][schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{schema} is not in /openapi.json"))
+            .keys()
+            .collect();
+        let mut sent: Vec<&String> = value.as_object().unwrap().keys().collect();
+        documented.sort();
+        sent.sort();
+        assert_eq!(documented, sent, "{schema}");
+    }
+    // Referenced, not an untyped object, where requests and answers carry one.
+    let upload = &doc["components"]["schemas"]["CreateUploadRequest"]["properties"]["manifest"];
+    assert_eq!(upload["$ref"], "#/components/schemas/Manifest", "{upload}");
+}
+
+/// Client generators name methods after operation ids: they must be unique.
+#[test]
+fn operation_ids_are_unique() {
+    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for ops in doc["paths"].as_object().unwrap().values() {
+        for op in ops.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                *seen.entry(id.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(repeated.is_empty(), "{repeated:?}");
+}
