@@ -32,6 +32,7 @@ const BATCH: usize = 200;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub uploads_expired: usize,
+    pub trash_emptied: usize,
     pub versions_pruned: usize,
     pub chunks_deleted: usize,
 }
@@ -90,13 +91,24 @@ pub async fn pin_chunks(
 
 /// One full pass: expire uploads, prune versions, delete unreferenced chunks.
 pub async fn collect(state: &AppState) -> anyhow::Result<Report> {
-    let now = now_ms();
+    collect_at(state, now_ms()).await
+}
+
+/// [`collect`] as if it were `now` (ms): what tests use to let retention periods pass.
+pub async fn collect_at(state: &AppState, now: i64) -> anyhow::Result<Report> {
+    let settings = &state.settings;
     let uploads_expired = expire_uploads(state, now).await?;
-    let cutoff = now - state.settings.version_retention.as_millis() as i64;
-    let versions_pruned = prune_versions(&state.db, cutoff).await?;
+    let trash_emptied = if settings.trash_retention.is_zero() {
+        0
+    } else {
+        empty_trash(&state.db, now - settings.trash_retention.as_millis() as i64).await?
+    };
+    let cutoff = now - settings.version_retention.as_millis() as i64;
+    let versions_pruned = prune_versions(&state.db, cutoff, settings.version_keep).await?;
     let chunks_deleted = delete_unreferenced(state).await?;
     let report = Report {
         uploads_expired,
+        trash_emptied,
         versions_pruned,
         chunks_deleted,
     };
@@ -163,8 +175,29 @@ pub async fn end_upload(
     Ok(true)
 }
 
-/// Removes versions that stopped being current before `cutoff` (a newer version of the same
-/// file was written before it) and are no node's current version, taking them off their
+/// Purges trash items trashed before `before` (the trash's retention), each as a purge by hand
+/// would be: its own transaction, namespace locked first, usage freed, the purge logged so
+/// devices hear of it. Answers how many.
+pub async fn empty_trash(db: &Db, before: i64) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for (namespace_id, id) in crate::db::nodes::trashed_before(db, before).await? {
+        let mut w = db.write().await?;
+        crate::db::nodes::lock_namespace(&mut w.tx, namespace_id).await?;
+        // Gone meanwhile (restored, or purged with a folder above it): nothing to do.
+        if crate::db::nodes::purge_trashed(&mut w.tx, namespace_id, id)
+            .await?
+            .is_some()
+        {
+            n += 1;
+        }
+        w.commit().await?;
+    }
+    Ok(n)
+}
+
+/// Removes old versions (no node's current version) that stopped being current before
+/// `cutoff` (a newer version of the same file was written before it), and those past the
+/// `keep` newest old versions of their file (0: no count limit), taking them off their
 /// namespaces' `history_bytes`.
 ///
 /// The set is read once and deleted by id: on PostgreSQL each statement sees the commits that
@@ -173,14 +206,24 @@ pub async fn end_upload(
 /// becomes current again (a restore writes a new version), so the set read here stays valid.
 /// Each namespace's versions go in a transaction of their own that locks the namespace first,
 /// the lock order every writer follows (a commit making room drops versions too).
-pub async fn prune_versions(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
+pub async fn prune_versions(db: &Db, cutoff: i64, keep: usize) -> anyhow::Result<usize> {
+    // A file's current version is its newest (a commit and a restore both write a new row),
+    // so old versions rank from 2 by id, newest first; past `keep + 1` they go.
+    let past_rank = if keep == 0 {
+        i64::MAX
+    } else {
+        i64::try_from(keep).unwrap_or(i64::MAX - 1) + 1
+    };
     let rows = sqlx::query(
-        "SELECT n.namespace_id, v.id FROM versions v JOIN nodes n ON n.id = v.node_id WHERE \
-         (n.version_id IS NULL OR n.version_id <> v.id) AND \
+        "SELECT n.namespace_id, v.id FROM \
+         (SELECT id, node_id, ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY id DESC) AS rn \
+          FROM versions) v JOIN nodes n ON n.id = v.node_id WHERE \
+         (n.version_id IS NULL OR n.version_id <> v.id) AND (v.rn > $2 OR \
          EXISTS (SELECT 1 FROM versions w WHERE w.node_id = v.node_id AND w.id > v.id \
-                 AND w.created_at < $1) ORDER BY n.namespace_id, v.id",
+                 AND w.created_at < $1)) ORDER BY n.namespace_id, v.id",
     )
     .bind(cutoff)
+    .bind(past_rank)
     .fetch_all(&db.pool)
     .await?;
     let mut by_namespace: Vec<(i64, Vec<i64>)> = Vec::new();

@@ -39,6 +39,13 @@ pub struct Settings {
     /// ones are pruned by the collector with the chunks nothing else uses. Default 30 days;
     /// `CAIRN_VERSION_RETENTION_SECS`.
     pub version_retention: Duration,
+    /// How long an item stays in the trash before the collector purges it for good (freeing
+    /// its quota, and its chunks if nothing else uses them). `0` keeps the trash until it is
+    /// emptied by hand. Default 30 days; `CAIRN_TRASH_RETENTION_SECS`.
+    pub trash_retention: Duration,
+    /// The most old versions kept per file, newest first (on top of the time limit,
+    /// `version_retention`); `0` sets no count limit. Default 100; `CAIRN_VERSION_KEEP`.
+    pub version_keep: usize,
     /// How often the background collector expires abandoned uploads (and their staged
     /// objects) and deletes unreferenced chunks. Default 10 minutes; `0` turns it off.
     /// `CAIRN_GC_INTERVAL_SECS`.
@@ -167,6 +174,8 @@ impl std::fmt::Debug for Settings {
             .field("upload_ttl", &self.upload_ttl)
             .field("s3", &self.s3)
             .field("version_retention", &self.version_retention)
+            .field("trash_retention", &self.trash_retention)
+            .field("version_keep", &self.version_keep)
             .field("gc_interval", &self.gc_interval)
             .field("quota_bytes", &self.quota_bytes)
             .field("change_retention", &self.change_retention)
@@ -207,6 +216,8 @@ impl Default for Settings {
             upload_ttl: Duration::from_secs(24 * 3600),
             s3: None,
             version_retention: Duration::from_secs(30 * 24 * 3600),
+            trash_retention: Duration::from_secs(30 * 24 * 3600),
+            version_keep: 100,
             gc_interval: Duration::from_secs(10 * 60),
             quota_bytes: DEFAULT_QUOTA_BYTES,
             change_retention: Duration::from_secs(30 * 24 * 3600),
@@ -258,6 +269,13 @@ impl Settings {
         if let Some(v) = env("CAIRN_VERSION_RETENTION_SECS") {
             s.version_retention =
                 Duration::from_secs(v.parse().context("CAIRN_VERSION_RETENTION_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_TRASH_RETENTION_SECS") {
+            s.trash_retention =
+                Duration::from_secs(v.parse().context("CAIRN_TRASH_RETENTION_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_VERSION_KEEP") {
+            s.version_keep = v.parse().context("CAIRN_VERSION_KEEP")?;
         }
         if let Some(v) = env("CAIRN_GC_INTERVAL_SECS") {
             s.gc_interval = Duration::from_secs(v.parse().context("CAIRN_GC_INTERVAL_SECS")?);

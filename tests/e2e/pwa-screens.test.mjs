@@ -47,6 +47,7 @@ test('rename with F2, move, delete with the Delete key, restore from the trash',
   await page.click('#dialog-ok');
   await page.waitForSelector('#empty:not([hidden])');
   await page.click('#nav button[data-view="trash"]');
+  await until(async () => /deleted for good 30 days after/.test(await page.locator('#trash-policy').textContent()), { what: 'the trash to say how long it keeps items' });
   const row = page.locator('#trash-list li[data-name="Archive"]');
   await row.waitFor();
   await row.locator('button.restore').click();
@@ -69,6 +70,7 @@ test('version history restores an older version; search finds files; usage is sh
   await page.click('#files tr[data-name="essay.txt"] button.versions');
   await page.waitForSelector('#versions-list li[data-version]');
   assert.equal(await page.locator('#versions-list li[data-version]').count(), 2);
+  await until(async () => /kept for 30 days, at most 100 per file/.test(await page.locator('#versions-policy').textContent()), { what: 'the versions screen to say what is kept' });
   await page.locator('#versions-list li[data-version] button.restore').click();
   const vera = await api(shared.server.base, 'vera');
   await until(async () => (await vera.bytes((await vera.at('essay.txt')).id)).toString() === 'first draft', { what: 'the old version to be current' });

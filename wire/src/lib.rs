@@ -97,6 +97,23 @@ pub struct MeResponse {
     /// given back when it is committed, cancelled or expires).
     #[serde(default)]
     pub uploads_bytes: u64,
+    /// How long this server keeps the trash and old versions.
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+/// What the server keeps, and for how long (set by its operator).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Retention {
+    /// Seconds an item stays in the trash before it is deleted for good; 0: until emptied
+    /// by hand.
+    pub trash_secs: u64,
+    /// Seconds an old version is kept at most after it was replaced (sooner when the quota
+    /// needs its room).
+    pub versions_secs: u64,
+    /// The most old versions kept per file; 0: no count limit.
+    pub versions_max: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -13,11 +13,32 @@ function item(title, meta, ...actions) {
   return li;
 }
 
+// ---- retention -----------------------------------------------------------------------------
+
+/** "30 days", "12 hours": a retention period as people say it. */
+export function period(secs) {
+  const units = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  const [size, name] = units.find(([u]) => secs >= u && secs % u === 0) || [1, 'second'];
+  const n = secs / size;
+  return `${n} ${name}${n === 1 ? '' : 's'}`;
+}
+
+/** What the server keeps, from `me` (asked once per screen: the operator may change it). */
+async function retention() {
+  try { return (await app.client.me()).retention; } catch { return null; }
+}
+
 // ---- trash ---------------------------------------------------------------------------------
 
 export async function showTrash() {
   const list = $('#trash-list');
   list.replaceChildren();
+  retention().then((r) => {
+    if (!r) return;
+    $('#trash-policy').textContent = r.trash_secs
+      ? `Items in the trash are deleted for good ${period(r.trash_secs)} after they were deleted; until then they still count against your storage.`
+      : 'Items stay in the trash until you delete them for good; until then they count against your storage.';
+  });
   try {
     const { items } = await app.client.trash();
     for (const t of items) {
@@ -46,6 +67,12 @@ export async function showVersions(node) {
   $('#versions-title').textContent = `Versions of ${node.name}`;
   const list = $('#versions-list');
   list.replaceChildren(el('li', { textContent: 'Loading…' }));
+  $('#versions-policy').textContent = '';
+  retention().then((r) => {
+    if (!r) return;
+    const most = r.versions_max ? `, at most ${r.versions_max} per file` : '';
+    $('#versions-policy').textContent = `Old versions are kept for ${period(r.versions_secs)}${most}; when your storage is full, the oldest give way first.`;
+  });
   d.showModal();
   try {
     const { versions } = await app.client.versions(node.id);

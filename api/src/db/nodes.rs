@@ -296,6 +296,38 @@ pub async fn restore_subtree(
     Ok(())
 }
 
+/// Purges trash item `id` of `namespace_id` (inside the caller's transaction, which holds the
+/// namespace lock): the subtree is deleted for good, its bytes leave the usage counters and the
+/// purge is logged. `None` if `id` is not a trash item of the namespace (any more). The one
+/// path for a purge by hand (`DELETE /trash/{id}`) and by the trash's retention (`gc`).
+pub async fn purge_trashed(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    id: i64,
+) -> sqlx::Result<Option<super::usage::Delta>> {
+    if trashed(tx, namespace_id, id).await?.is_none() {
+        return Ok(None);
+    }
+    let freed = purge_subtree(tx, id).await?;
+    super::usage::charge(tx, namespace_id, freed, u64::MAX).await?;
+    log_change(tx, namespace_id, id, "purge").await?;
+    Ok(Some(freed))
+}
+
+/// Trash items (namespace, node) trashed before `before`, oldest first.
+pub async fn trashed_before(db: &Db, before: i64) -> sqlx::Result<Vec<(i64, i64)>> {
+    Ok(sqlx::query(
+        "SELECT namespace_id, id FROM nodes WHERE trashed_with = id AND deleted_at < $1 \
+         ORDER BY deleted_at, id",
+    )
+    .bind(before)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
 /// Deletes `id` and everything beneath it for good (nodes trashed separately earlier
 /// included); returns the logical bytes freed, as the change to the namespace's usage
 /// (current versions and kept old versions). Chunk bytes stay in the store for a later garbage

@@ -176,5 +176,10 @@ pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<
         files_bytes: usage.current,
         versions_bytes: usage.history,
         uploads_bytes: usage.staged,
+        retention: wire::Retention {
+            trash_secs: state.settings.trash_retention.as_secs(),
+            versions_secs: state.settings.version_retention.as_secs(),
+            versions_max: state.settings.version_keep as u64,
+        },
     }))
 }

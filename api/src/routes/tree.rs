@@ -14,7 +14,7 @@ use wire::{
 
 use crate::auth::Auth;
 use crate::db::users::Caller;
-use crate::db::{nodes, usage, WriteTx};
+use crate::db::{nodes, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::names;
@@ -331,12 +331,9 @@ pub async fn purge(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     let mut w = begin(&state, &c).await?;
-    nodes::trashed(&mut w.tx, c.namespace_id, id)
+    let freed = nodes::purge_trashed(&mut w.tx, c.namespace_id, id)
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;
-    let freed = nodes::purge_subtree(&mut w.tx, id).await?;
-    usage::charge(&mut w.tx, c.namespace_id, freed, u64::MAX).await?;
-    nodes::log_change(&mut w.tx, c.namespace_id, id, "purge").await?;
     w.commit().await?;
     tracing::info!(node_id = id, freed = -freed.total(), "purged");
     Ok(StatusCode::NO_CONTENT)

@@ -15,6 +15,7 @@ mod fixture;
 mod garage;
 mod gc;
 mod group_commit;
+mod keep;
 mod migrations;
 mod names;
 mod ops;
