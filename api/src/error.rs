@@ -62,6 +62,10 @@ pub enum ApiError {
     RequestTimeout,
     #[error("folders can be nested at most {max} levels below the root; this would put one at level {0}", max = wire::names::MAX_FOLDER_DEPTH)]
     TooDeep(u32),
+    #[error("this server does not take sign-ups; ask its operator for an account")]
+    SignupClosed,
+    #[error("the current password is wrong")]
+    CurrentPasswordWrong,
 }
 
 impl ApiError {
@@ -72,7 +76,7 @@ impl ApiError {
             | InvalidMove(_) | TooDeep(_) => StatusCode::BAD_REQUEST,
             TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
-            BadSignature | Forbidden => StatusCode::FORBIDDEN,
+            BadSignature | Forbidden | SignupClosed | CurrentPasswordWrong => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
             Conflict(_) | NameTaken | UploadIncomplete(_) | TooManyUploads(_) => {
                 StatusCode::CONFLICT
@@ -118,6 +122,8 @@ impl ApiError {
             RateLimited(_) => "rate_limited",
             RequestTimeout => "timeout",
             TooDeep(_) => "too_deep",
+            SignupClosed => "signup_closed",
+            CurrentPasswordWrong => "wrong_current_password",
         }
     }
 }

@@ -5,6 +5,7 @@
 //! serving; bytes of files never pass through a metadata transaction.
 
 pub mod abuse;
+pub mod admin;
 pub mod auth;
 pub mod batch_commit;
 pub mod blob;

@@ -1,4 +1,5 @@
-//! The `cairn` binary: load settings, open the stores, serve until Ctrl-C or SIGTERM.
+//! The `cairn` binary: load settings, open the stores, serve until Ctrl-C or SIGTERM; or,
+//! as `cairn admin …`, an operator's command (`api::admin`).
 
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
@@ -10,7 +11,11 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    let settings = api::Settings::load(std::env::args().skip(1))?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("admin") {
+        return api::admin::run(args[1..].to_vec()).await;
+    }
+    let settings = api::Settings::load(args)?;
     tracing::info!(?settings, "starting");
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

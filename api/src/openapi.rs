@@ -33,6 +33,8 @@ use crate::routes;
         routes::devices::list,
         routes::devices::revoke,
         routes::devices::rename,
+        routes::devices::revoke_others,
+        routes::password::change,
         routes::devices::sign_out,
         routes::tree::update_node,
         routes::tree::delete_node,

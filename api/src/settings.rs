@@ -39,6 +39,10 @@ pub struct Settings {
     /// ones are pruned by the collector with the chunks nothing else uses. Default 30 days;
     /// `CAIRN_VERSION_RETENTION_SECS`.
     pub version_retention: Duration,
+    /// Whether anyone may create an account (`POST /api/v1/accounts`). Closed, sign-up answers
+    /// 403 `signup_closed` and the operator adds accounts with `cairn admin user add <name>`.
+    /// Default open; `CAIRN_SIGNUP=open|closed`.
+    pub signup_open: bool,
     /// How long an item stays in the trash before the collector purges it for good (freeing
     /// its quota, and its chunks if nothing else uses them). `0` keeps the trash until it is
     /// emptied by hand. Default 30 days; `CAIRN_TRASH_RETENTION_SECS`.
@@ -175,6 +179,7 @@ impl std::fmt::Debug for Settings {
             .field("s3", &self.s3)
             .field("version_retention", &self.version_retention)
             .field("trash_retention", &self.trash_retention)
+            .field("signup_open", &self.signup_open)
             .field("version_keep", &self.version_keep)
             .field("gc_interval", &self.gc_interval)
             .field("quota_bytes", &self.quota_bytes)
@@ -217,6 +222,7 @@ impl Default for Settings {
             s3: None,
             version_retention: Duration::from_secs(30 * 24 * 3600),
             trash_retention: Duration::from_secs(30 * 24 * 3600),
+            signup_open: true,
             version_keep: 100,
             gc_interval: Duration::from_secs(10 * 60),
             quota_bytes: DEFAULT_QUOTA_BYTES,
@@ -269,6 +275,11 @@ impl Settings {
         if let Some(v) = env("CAIRN_VERSION_RETENTION_SECS") {
             s.version_retention =
                 Duration::from_secs(v.parse().context("CAIRN_VERSION_RETENTION_SECS")?);
+        }
+        match env("CAIRN_SIGNUP").as_deref() {
+            None | Some("open") => {}
+            Some("closed") => s.signup_open = false,
+            Some(other) => bail!("CAIRN_SIGNUP must be open or closed, not {other}"),
         }
         if let Some(v) = env("CAIRN_TRASH_RETENTION_SECS") {
             s.trash_retention =
@@ -442,10 +453,13 @@ fn trusted_proxy(
 const HELP: &str = "cairn — file storage and sync for the browser
 
 USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [--www DIR]
+       cairn admin user add <username> [--data-dir ./data] [--database-url URL]
 
 Every flag has an environment twin: CAIRN_ADDR, CAIRN_DATA_DIR, CAIRN_DATABASE_URL, CAIRN_WWW.
 Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400),
-CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_GC_INTERVAL_SECS (600),
+CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_VERSION_KEEP (100 old
+versions per file), CAIRN_TRASH_RETENTION_SECS (30 days), CAIRN_GC_INTERVAL_SECS (600),
+CAIRN_SIGNUP (open; closed: accounts only through `cairn admin user add`),
 CAIRN_QUOTA_BYTES (default per-user quota, 1099511627776 = 1 TiB),
 CAIRN_CHANGE_RETENTION_SECS (change-log retention, 2592000), CAIRN_FEED_MAX_INFLIGHT (64)
 and CAIRN_SSE_KEEPALIVE_SECS (15).

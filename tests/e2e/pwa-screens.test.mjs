@@ -103,6 +103,18 @@ test('devices: one device revokes another, which lands on the sign-in screen at 
   await a.page.fill('#dialog-input', 'Desk browser');
   await a.page.click('#dialog-ok');
   await a.page.waitForSelector('#device-list li:has-text("Desk browser (this device)")');
+  // Changing the password: a wrong current one is said under the form; the right one keeps
+  // the other device signed in (it is not asked to sign everyone out).
+  await a.page.fill('#current-password', 'not the password');
+  await a.page.fill('#new-password', 'a brand new secret');
+  await a.page.click('#password-form button[type="submit"]');
+  await a.page.waitForSelector('#password-error:not([hidden])');
+  assert.match(await a.page.locator('#password-error').textContent(), /not right/);
+  await a.page.fill('#current-password', 'correct horse battery'); // the harness's
+
+  await a.page.click('#password-form button[type="submit"]');
+  await until(async () => /Password changed/.test(await a.page.locator('#status').textContent()), { what: 'the password to change' });
+  assert.equal(await a.page.locator('#device-list li').count(), 2);
   await a.page.locator('#device-list li:not(:has-text("this device")) button.revoke').click();
   await a.page.click('#dialog-ok');
   await until(async () => (await a.page.locator('#device-list li').count()) === 1, { what: 'the revoked device to go' });

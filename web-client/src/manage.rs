@@ -145,6 +145,29 @@ impl Client {
             .await
     }
 
+    /// Changes the account's password; with `sign_out_others`, every other device is signed
+    /// out too.
+    #[wasm_bindgen(js_name = changePassword)]
+    pub async fn change_password(
+        &self,
+        current: String,
+        new_password: String,
+        sign_out_others: bool,
+    ) -> Result<JsValue, JsValue> {
+        let body = serde_json::json!({
+            "current_password": current,
+            "new_password": new_password,
+            "sign_out_other_devices": sign_out_others,
+        });
+        self.call_js("POST", "/account/password", Some(body)).await
+    }
+
+    /// Signs every other device of the account out; answers `{revoked}`.
+    #[wasm_bindgen(js_name = revokeOtherDevices)]
+    pub async fn revoke_other_devices(&self) -> Result<JsValue, JsValue> {
+        self.call_js("DELETE", "/devices", None).await
+    }
+
     #[wasm_bindgen(js_name = revokeDevice)]
     pub async fn revoke_device(&self, id: f64) -> Result<JsValue, JsValue> {
         self.call_js("DELETE", &format!("/devices/{}", id as i64), None)

@@ -232,6 +232,26 @@ pub struct DownloadResponse {
     pub chunks: Vec<ChunkTarget>,
 }
 
+/// `POST /api/v1/account/password`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// 8 characters to 1,024 bytes.
+    pub new_password: String,
+    /// Revoke every other device of the account too (after a leak). Default: they stay
+    /// signed in.
+    #[serde(default)]
+    pub sign_out_other_devices: bool,
+}
+
+/// `DELETE /api/v1/devices`: how many other devices were signed out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokedDevices {
+    pub revoked: usize,
+}
+
 /// `PATCH /api/v1/devices/{id}`: a new name for one of the caller's devices.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,7 +9,7 @@ import * as pins from './pins.js';
 import { takeDrop, fromPicker, uploadItems, resumeStored } from './uploads.js';
 import { startLive, stopLive, sawListing } from './live.js';
 import { downloadFile, downloadZip, saveBlob } from './download.js';
-import { showTrash, showVersions, runSearch, showDevices, showUsage, showConflicts } from './screens.js';
+import { showTrash, showVersions, runSearch, showDevices, showUsage, showConflicts, wireAccount } from './screens.js';
 import { formatBytes, formatDate } from './format.js';
 
 /** The browser's offer to install the app, while it stands (see "install" below). */
@@ -311,6 +311,8 @@ async function togglePin(node) {
   } catch (e) { say(`Could not keep ${node.name} offline: ${explain(e)}`, 'error'); }
   await refresh({ quiet: true });
 }
+
+wireAccount((opts) => signOutLocally(opts));
 
 // ---- install --------------------------------------------------------------------------------
 

@@ -160,6 +160,33 @@ export async function showDevices(onSignedOut) {
   }
 }
 
+/** The account part of the devices screen: sign out everywhere else, change the password. */
+export function wireAccount(onSignedOut) {
+  $('#sign-out-others').addEventListener('click', async () => {
+    if (!(await ask({ title: 'Sign out everywhere else?', text: 'Every other device loses access at once and must sign in again. This one stays signed in.', ok: 'Sign out the others' }))) return;
+    try {
+      const { revoked } = await app.client.revokeOtherDevices();
+      say(revoked ? `${revoked} other device${revoked === 1 ? ' was' : 's were'} signed out.` : 'No other device was signed in.');
+      showDevices(onSignedOut);
+    } catch (e) { say(`Could not sign the other devices out: ${explain(e)}`, 'error'); }
+  });
+  $('#password-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const error = $('#password-error');
+    error.hidden = true;
+    const others = $('#sign-out-others-too').checked;
+    try {
+      await app.client.changePassword($('#current-password').value, $('#new-password').value, others);
+      $('#password-form').reset();
+      say(others ? 'Password changed; every other device was signed out.' : 'Password changed. Your other devices stay signed in.');
+      if (others) showDevices(onSignedOut);
+    } catch (err) {
+      error.textContent = err.code === 'wrong_current_password' ? 'The current password is not right.' : explain(err);
+      error.hidden = false;
+    }
+  });
+}
+
 export async function showUsage() {
   try {
     const me = await app.client.me();

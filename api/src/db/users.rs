@@ -47,6 +47,25 @@ pub async fn create_account(
     device_name: &str,
     token_hash: &str,
 ) -> sqlx::Result<Option<NewAccount>> {
+    create_account_with(
+        db,
+        username,
+        key,
+        password_hash,
+        Some((device_name, token_hash)),
+    )
+    .await
+}
+
+/// [`create_account`], with or without a first device (an operator adding an account signs
+/// in nowhere; its owner's first sign-in makes its first device). Without one, `device_id` is 0.
+pub async fn create_account_with(
+    db: &Db,
+    username: &str,
+    key: &str,
+    password_hash: &str,
+    device: Option<(&str, &str)>,
+) -> sqlx::Result<Option<NewAccount>> {
     let mut w = db.write().await?;
     let tx = &mut w.tx;
     let now = now_ms();
@@ -88,7 +107,10 @@ pub async fn create_account(
         .bind(namespace_id)
         .execute(&mut **tx)
         .await?;
-    let device_id = insert_device(tx, user_id, device_name, token_hash).await?;
+    let device_id = match device {
+        Some((name, token_hash)) => insert_device(tx, user_id, name, token_hash).await?,
+        None => 0,
+    };
     w.commit().await?;
     Ok(Some(NewAccount {
         user_id,
@@ -218,6 +240,90 @@ pub async fn revoke_device(db: &Db, user_id: i64, device_id: i64) -> sqlx::Resul
         db.hub.revoke(device_id);
     }
     Ok(done)
+}
+
+/// The user's password hash.
+pub async fn password_hash(db: &Db, user_id: i64) -> sqlx::Result<String> {
+    Ok(sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&db.pool)
+        .await?
+        .get(0))
+}
+
+/// Replaces the user's password hash and, with `revoke_others_than`, revokes every other active
+/// device of the account in the same transaction (their open event streams end at once).
+/// Answers how many devices were revoked.
+pub async fn set_password(
+    db: &Db,
+    user_id: i64,
+    password_hash: &str,
+    revoke_others_than: Option<i64>,
+) -> sqlx::Result<usize> {
+    let mut w = db.write().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *w.tx)
+        .await?;
+    let revoked = match revoke_others_than {
+        Some(keep) => revoke_others_in(db, &mut w.tx, user_id, keep).await?,
+        None => Vec::new(),
+    };
+    w.commit().await?;
+    announce_revoked(db, &revoked);
+    Ok(revoked.len())
+}
+
+/// Revokes every active device of `user_id` but `keep` ("sign out everywhere else"); answers
+/// how many.
+pub async fn revoke_other_devices(db: &Db, user_id: i64, keep: i64) -> sqlx::Result<usize> {
+    let mut w = db.write().await?;
+    let revoked = revoke_others_in(db, &mut w.tx, user_id, keep).await?;
+    w.commit().await?;
+    announce_revoked(db, &revoked);
+    Ok(revoked.len())
+}
+
+async fn revoke_others_in(
+    db: &Db,
+    tx: &mut Transaction<'static, Any>,
+    user_id: i64,
+    keep: i64,
+) -> sqlx::Result<Vec<i64>> {
+    let revoked: Vec<i64> = sqlx::query(
+        "UPDATE devices SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 \
+         AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(now_ms())
+    .bind(user_id)
+    .bind(keep)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    if db.backend == Backend::Postgres {
+        // Every API node's listener ends these devices' open streams, once committed.
+        for id in &revoked {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::hub::PG_CHANNEL)
+                .bind(format!("revoke:{id}"))
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(revoked)
+}
+
+/// SQLite: ends the revoked devices' streams on this node once the revocation is committed
+/// (PostgreSQL's notifications did it in the transaction).
+fn announce_revoked(db: &Db, revoked: &[i64]) {
+    if db.backend == Backend::Sqlite {
+        for id in revoked {
+            db.hub.revoke(*id);
+        }
+    }
 }
 
 /// Renames an active device of `user_id`; `false` if it has none by that id.

@@ -17,7 +17,7 @@ pub fn username_key(username: &str) -> String {
     username.to_ascii_lowercase()
 }
 
-fn check_username(u: &str) -> ApiResult<()> {
+pub fn check_username(u: &str) -> ApiResult<()> {
     let ok = (1..=64).contains(&u.len())
         && u.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
@@ -33,11 +33,22 @@ fn check_username(u: &str) -> ApiResult<()> {
 /// Longest password accepted, in bytes (argon2 reads all of it).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-fn check_password_length(password: &str) -> ApiResult<()> {
+pub fn check_password_length(password: &str) -> ApiResult<()> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::BadRequest(format!(
             "a password is at most {MAX_PASSWORD_BYTES} bytes"
         )));
+    }
+    Ok(())
+}
+
+/// A password someone is choosing: 8 characters to 1,024 bytes.
+pub fn check_new_password(password: &str) -> ApiResult<()> {
+    check_password_length(password)?;
+    if password.chars().count() < 8 {
+        return Err(ApiError::BadRequest(
+            "a password needs at least 8 characters".into(),
+        ));
     }
     Ok(())
 }
@@ -59,6 +70,7 @@ pub fn check_device(name: &str) -> ApiResult<String> {
     responses(
         (status = 201, description = "Account, home namespace, root folder and first device created", body = wire::SessionResponse),
         (status = 400, description = "Bad username, password or device name", body = wire::ErrorBody),
+        (status = 403, description = "`signup_closed`: this server does not take sign-ups; its operator adds accounts (`cairn admin user add`)", body = wire::ErrorBody),
         (status = 409, description = "Username taken (in any case)", body = wire::ErrorBody),
         (status = 429, description = "`rate_limited`: too many sign-ups from this address or for this name; see `Retry-After`", body = wire::ErrorBody),
         (status = 503, description = "`backoff`: too many password hashes at once; see `Retry-After`", body = wire::ErrorBody),
@@ -68,15 +80,13 @@ pub async fn register(
     ip: ClientIp,
     Json(req): Json<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
+    if !state.settings.signup_open {
+        return Err(ApiError::SignupClosed);
+    }
     state.guards.signup_per_ip.check(&ip.limit_key())?;
     check_username(&req.username)?;
     let device = check_device(&req.device_name)?;
-    check_password_length(&req.password)?;
-    if req.password.chars().count() < 8 {
-        return Err(ApiError::BadRequest(
-            "a password needs at least 8 characters".into(),
-        ));
-    }
+    check_new_password(&req.password)?;
     let key = username_key(&req.username);
     state.guards.per_account.check(&key)?;
     // Hashed before the name is looked up, so a taken name costs the same time.
@@ -155,7 +165,7 @@ pub async fn login(
 
 /// Same parameters as `Argon2::default()` (m = 19 MiB, t = 2, p = 1), so it costs what a
 /// real account's hash costs.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3q2+7rvuBFUbmC3Xi9l9QF3MkAJ3TXAe9p/Ut8jvYMw";
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3q2+7rvuBFUbmC3Xi9l9QF3MkAJ3TXAe9p/Ut8jvYMw";
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
     responses(

@@ -77,6 +77,21 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// "Sign out everywhere else": every other device of the account is revoked at once (their
+/// open event streams end); the calling device stays signed in.
+#[utoipa::path(delete, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many devices were signed out", body = wire::RevokedDevices),
+    ))]
+pub async fn revoke_others(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+) -> ApiResult<Json<wire::RevokedDevices>> {
+    let revoked = users::revoke_other_devices(&state.db, c.user_id, c.device_id).await?;
+    tracing::info!(user_id = c.user_id, revoked, "signed out everywhere else");
+    Ok(Json(wire::RevokedDevices { revoked }))
+}
+
 #[utoipa::path(delete, path = "/api/v1/sessions", tag = "accounts", security(("bearer" = [])), responses((status = 204, description = "The calling device is signed out"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn sign_out(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<StatusCode> {
     users::revoke_device(&state.db, c.user_id, c.device_id).await?;

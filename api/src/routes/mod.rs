@@ -9,6 +9,7 @@ pub mod events;
 pub mod files;
 pub mod headers;
 pub mod ops;
+pub mod password;
 pub mod search;
 pub mod timeouts;
 pub mod tree;
@@ -36,6 +37,16 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, paths::SESSIONS, post(accounts::login)),
         (Method::DELETE, paths::SESSIONS, delete(devices::sign_out)),
         (Method::GET, paths::DEVICES, get(devices::list)),
+        (
+            Method::DELETE,
+            paths::DEVICES,
+            delete(devices::revoke_others),
+        ),
+        (
+            Method::POST,
+            "/api/v1/account/password",
+            post(password::change),
+        ),
         (
             Method::DELETE,
             "/api/v1/devices/{id}",

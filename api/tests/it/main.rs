@@ -3,6 +3,7 @@
 //! directory, driven over HTTP like any client.
 
 mod abuse;
+mod account;
 mod bad_input;
 mod cancel;
 mod chunk_sizes;
