@@ -8,6 +8,7 @@ mod bad_input;
 mod cancel;
 mod chunk_sizes;
 mod concurrency;
+mod content_verify;
 mod dedup_timing;
 mod depth;
 mod devices;
