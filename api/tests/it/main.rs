@@ -27,6 +27,7 @@ mod s3_content;
 mod s3_store;
 mod search;
 mod security;
+mod share_budget;
 mod share_bytes;
 mod slow_body;
 mod sse;
