@@ -386,3 +386,202 @@ async fn owners_see_downloads_in_the_log_and_the_tally(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+crate::both!(the_byte_routes_keep_the_permission_matrix);
+
+/// (link, route, proof, status, code). Links: `file`, `folder`, `expired`, `revoked`, `gone`
+/// (target trashed), `exhausted` (limit spent), `locked` (password, a folder), `request`
+/// (upload-only), `unknown`. Routes: `download`, `inline`, `file_in` (`/files/inner.txt`),
+/// `file_out` (`/files/..%2Fprivate%2Fdiary.txt`), `zip`. Proofs as in `links.rs`.
+const BYTE_MATRIX: &[(&str, &str, &str, u16, &str)] = &[
+    ("file", "download", "none", 200, ""),
+    ("file", "inline", "none", 200, ""),
+    ("file", "file_in", "none", 404, "not_found"),
+    ("file", "zip", "none", 404, "not_found"),
+    ("file", "download", "owner", 200, ""),
+    ("file", "download", "stranger", 200, ""),
+    ("folder", "download", "none", 200, ""),
+    ("folder", "file_in", "none", 200, ""),
+    ("folder", "file_out", "none", 404, "not_found"),
+    ("folder", "zip", "none", 200, ""),
+    ("expired", "download", "none", 410, "link_gone"),
+    ("expired", "download", "owner", 410, "link_gone"),
+    ("revoked", "download", "none", 410, "link_gone"),
+    ("revoked", "file_in", "none", 410, "link_gone"),
+    ("revoked", "zip", "none", 410, "link_gone"),
+    ("gone", "download", "none", 410, "link_gone"),
+    ("gone", "inline", "none", 410, "link_gone"),
+    ("exhausted", "download", "none", 410, "link_exhausted"),
+    ("exhausted", "inline", "none", 410, "link_exhausted"),
+    ("locked", "download", "none", 401, "password_required"),
+    ("locked", "file_in", "none", 401, "password_required"),
+    ("locked", "zip", "none", 401, "password_required"),
+    ("locked", "download", "owner", 401, "password_required"),
+    ("locked", "download", "stranger", 401, "password_required"),
+    ("locked", "download", "wrong", 403, "wrong_password"),
+    ("locked", "file_in", "wrong", 403, "wrong_password"),
+    (
+        "locked",
+        "download",
+        "other_grant",
+        401,
+        "password_required",
+    ),
+    ("locked", "download", "grant", 200, ""),
+    ("locked", "file_in", "grant", 200, ""),
+    ("locked", "zip", "query_grant", 200, ""),
+    ("locked", "file_in", "basic", 200, ""),
+    ("locked", "file_out", "basic", 404, "not_found"),
+    ("request", "download", "none", 404, "not_found"),
+    ("request", "file_in", "none", 404, "not_found"),
+    ("request", "zip", "none", 404, "not_found"),
+    ("unknown", "download", "none", 404, "not_found"),
+    ("unknown", "file_in", "none", 404, "not_found"),
+];
+
+async fn the_byte_routes_keep_the_permission_matrix(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let alice = server.register("alice").await;
+    let bob = server.register("bob").await;
+    let root = alice.session.root_id;
+    let file = alice.upload_file("a.txt", &bytes(86, 3000), None).await;
+    let dir = alice.mkdir(root, "Holidays").await;
+    alice.upload_to(dir.id, "inner.txt", b"inside", None).await;
+    let private = alice.mkdir(root, "private").await;
+    alice
+        .upload_to(private.id, "diary.txt", b"dear diary", None)
+        .await;
+    let doomed = alice.upload_file("doomed.txt", b"soon gone", None).await;
+    let db = server.db().await;
+    let mut tokens = std::collections::HashMap::new();
+    for (name, body) in [
+        (
+            "file",
+            json!({"node_id": file.node.id, "max_downloads": 100}),
+        ),
+        ("folder", json!({"node_id": dir.id})),
+        ("expired", json!({"node_id": file.node.id})),
+        ("revoked", json!({"node_id": dir.id})),
+        ("gone", json!({"node_id": doomed.node.id})),
+        (
+            "exhausted",
+            json!({"node_id": file.node.id, "max_downloads": 1}),
+        ),
+        ("locked", json!({"node_id": dir.id, "password": "letmein1"})),
+        ("request", json!({"node_id": dir.id, "kind": "request"})),
+    ] {
+        let made = make(&alice, body).await;
+        match name {
+            "expired" => {
+                sqlx::query("UPDATE share_links SET expires_at = 1 WHERE id = $1")
+                    .bind(made.link.id)
+                    .execute(&db.pool)
+                    .await
+                    .unwrap();
+            }
+            "revoked" => {
+                let r = alice
+                    .call(
+                        Method::DELETE,
+                        &format!("/api/v1/links/{}", made.link.id),
+                        None,
+                    )
+                    .await;
+                assert_eq!(r.status(), StatusCode::NO_CONTENT);
+            }
+            "exhausted" => {
+                sqlx::query(
+                    "INSERT INTO link_served (link_id, version_id, bytes) VALUES ($1, $2, 3000)",
+                )
+                .bind(made.link.id)
+                .bind(file.version_id)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+            }
+            _ => {}
+        }
+        tokens.insert(name, made.token);
+    }
+    let r = alice
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/nodes/{}", doomed.node.id),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success());
+    tokens.insert("unknown", "A".repeat(32));
+    let grant_of = |token: String, pw: &'static str| {
+        let server = &server;
+        async move {
+            let r = server
+                .http
+                .post(server.url(&format!("/api/v1/public/{token}/unlock")))
+                .json(&json!({ "password": pw }))
+                .send()
+                .await
+                .unwrap();
+            r.json::<wire::links::Grant>().await.unwrap().grant
+        }
+    };
+    let grant = grant_of(tokens["locked"].clone(), "letmein1").await;
+    let other = make(
+        &alice,
+        json!({"node_id": file.node.id, "password": "different"}),
+    )
+    .await;
+    let other_grant = grant_of(other.token, "different").await;
+    let bearer_alice = format!("Bearer {}", alice.session.token);
+    let bearer_bob = format!("Bearer {}", bob.session.token);
+
+    let mut failures = Vec::new();
+    for &(link, route, proof, status, code) in BYTE_MATRIX {
+        let t = &tokens[link];
+        let mut path = match route {
+            "download" => format!("/s/{t}/download"),
+            "inline" => format!("/s/{t}/download?inline=1"),
+            "file_in" => format!("/s/{t}/files/inner.txt"),
+            "file_out" => format!("/s/{t}/files/..%2Fprivate%2Fdiary.txt"),
+            "zip" => format!("/s/{t}/zip?path=inner.txt"),
+            other => unreachable!("{other}"),
+        };
+        let headers: Vec<(&str, &str)> = match proof {
+            "none" => vec![],
+            "grant" => vec![("x-cairn-grant", grant.as_str())],
+            "query_grant" => {
+                path.push_str(&format!("&grant={grant}"));
+                vec![]
+            }
+            "other_grant" => vec![("x-cairn-grant", other_grant.as_str())],
+            "wrong" => vec![("authorization", "Basic Om5vdCBpdA==")],
+            "basic" => vec![("authorization", "Basic OmxldG1laW4x")],
+            "owner" => vec![("authorization", bearer_alice.as_str())],
+            "stranger" => vec![("authorization", bearer_bob.as_str())],
+            other => unreachable!("{other}"),
+        };
+        let r = public(&server, &path, &headers).await;
+        let got = r.status().as_u16();
+        let body = r.bytes().await.unwrap();
+        let text = String::from_utf8_lossy(&body);
+        let got_code = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if got != status || got_code != code {
+            failures.push(format!(
+                "{link} {route} {proof}: got {got} {got_code}, want {status} {code}"
+            ));
+        }
+        if got >= 400 {
+            for secret in [
+                "a.txt", "inner", "diary", "Holidays", "private", "alice", "inside",
+            ] {
+                if text.contains(secret) {
+                    failures.push(format!("{link} {route} {proof}: leaks {secret}: {text}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
