@@ -55,6 +55,9 @@ use crate::routes;
         routes::public::unlock,
         routes::public::list,
         routes::public::manifest,
+        routes::requests::start,
+        routes::requests::resume,
+        routes::requests::commit,
     ),
     components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
     modifiers(&Security)

@@ -12,6 +12,7 @@ pub mod links;
 pub mod ops;
 pub mod password;
 pub mod public;
+pub mod requests;
 pub mod search;
 pub mod timeouts;
 pub mod tree;
@@ -143,6 +144,21 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             Method::GET,
             "/api/v1/public/{token}/manifest",
             get(public::manifest),
+        ),
+        (
+            Method::POST,
+            "/api/v1/public/{token}/uploads",
+            post(requests::start),
+        ),
+        (
+            Method::GET,
+            "/api/v1/public/{token}/uploads/{id}",
+            get(requests::resume),
+        ),
+        (
+            Method::POST,
+            "/api/v1/public/{token}/commit",
+            post(requests::commit),
         ),
     ]
 }
