@@ -58,6 +58,9 @@ use crate::routes;
         routes::requests::start,
         routes::requests::resume,
         routes::requests::commit,
+        routes::share_bytes::download,
+        routes::share_bytes::file_in_folder,
+        routes::share_bytes::selection,
     ),
     components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
     modifiers(&Security)

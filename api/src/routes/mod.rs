@@ -14,6 +14,7 @@ pub mod password;
 pub mod public;
 pub mod requests;
 pub mod search;
+pub mod share_bytes;
 pub mod timeouts;
 pub mod tree;
 pub mod versions;
@@ -160,6 +161,17 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/public/{token}/commit",
             post(requests::commit),
         ),
+        (
+            Method::GET,
+            "/s/{token}/download",
+            get(share_bytes::download),
+        ),
+        (
+            Method::GET,
+            "/s/{token}/files/{*path}",
+            get(share_bytes::file_in_folder),
+        ),
+        (Method::GET, "/s/{token}/zip", get(share_bytes::selection)),
     ]
 }
 
