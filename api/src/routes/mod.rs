@@ -12,6 +12,7 @@ pub mod links;
 pub mod ops;
 pub mod password;
 pub mod public;
+pub mod requests;
 pub mod search;
 pub mod share_bytes;
 pub mod timeouts;
@@ -144,6 +145,21 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             Method::GET,
             "/api/v1/public/{token}/manifest",
             get(public::manifest),
+        ),
+        (
+            Method::POST,
+            "/api/v1/public/{token}/uploads",
+            post(requests::start),
+        ),
+        (
+            Method::GET,
+            "/api/v1/public/{token}/uploads/{id}",
+            get(requests::resume),
+        ),
+        (
+            Method::POST,
+            "/api/v1/public/{token}/commit",
+            post(requests::commit),
         ),
         (
             Method::GET,

@@ -42,7 +42,12 @@ pub fn limit_for(method: &Method, path: &str) -> Limit {
             Limit::Exempt
         }
         (_, p) if p.starts_with("/blobs/") => Limit::Exempt,
-        ("POST", "/api/v1/commits") | ("GET", "/api/v1/uploads/{id}") => Limit::BodyOnly,
+        // A share link's bytes: whole files and zips, as long as they take.
+        ("GET", p) if p.starts_with("/s/{token}/") => Limit::Exempt,
+        ("POST", "/api/v1/commits")
+        | ("GET", "/api/v1/uploads/{id}")
+        | ("POST", "/api/v1/public/{token}/commit")
+        | ("GET", "/api/v1/public/{token}/uploads/{id}") => Limit::BodyOnly,
         _ => Limit::Whole,
     }
 }

@@ -23,6 +23,7 @@ mod migrations;
 mod names;
 mod ops;
 mod quota;
+mod requests;
 mod s3_content;
 mod s3_store;
 mod search;
