@@ -38,9 +38,6 @@ pub fn limit_for(method: &Method, path: &str) -> Limit {
     match (method.as_str(), path) {
         ("GET", "/api/v1/events") => Limit::Exempt,
         ("GET", "/api/v1/nodes/{id}/content") => Limit::Exempt,
-        ("GET", "/s/{token}/download" | "/s/{token}/files/{*path}" | "/s/{token}/zip") => {
-            Limit::Exempt
-        }
         (_, p) if p.starts_with("/blobs/") => Limit::Exempt,
         // A share link's bytes: whole files and zips, as long as they take.
         ("GET", p) if p.starts_with("/s/{token}/") => Limit::Exempt,
