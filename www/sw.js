@@ -9,7 +9,7 @@ const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon.svg',
   '/icons/icon-192.png', '/icons/icon-512.png',
   '/js/app.js', '/js/state.js', '/js/store.js', '/js/offline.js', '/js/pins.js', '/js/live.js', '/js/uploads.js',
-  '/js/screens.js', '/js/download.js', '/js/zip.js', '/js/format.js', '/js/share-dialog.js', '/js/links.js',
+  '/js/screens.js', '/js/download.js', '/js/zip.js', '/js/format.js', '/js/share-dialog.js', '/js/links.js', '/js/picked.js',
   '/js/chunk-pool.js', '/js/chunk-worker.js', '/js/chunk-feed.js',
   '/pkg/web_client.js', '/pkg/web_client_bg.wasm',
 ];
