@@ -66,6 +66,18 @@ pub enum ApiError {
     SignupClosed,
     #[error("the current password is wrong")]
     CurrentPasswordWrong,
+    #[error("this link no longer works: {0}")]
+    LinkGone(&'static str),
+    #[error("this link's download limit has been used up")]
+    LinkExhausted,
+    #[error("this link is protected by a password")]
+    PasswordRequired,
+    #[error("wrong password for this link")]
+    WrongPassword,
+    #[error("this file request no longer takes uploads: {0}")]
+    RequestClosed(&'static str),
+    #[error("this upload would exceed the file request's size limit")]
+    RequestTooLarge,
 }
 
 impl ApiError {
@@ -74,9 +86,12 @@ impl ApiError {
         match self {
             BadRequest(_) | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch
             | InvalidMove(_) | TooDeep(_) => StatusCode::BAD_REQUEST,
-            TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
-            BadSignature | Forbidden | SignupClosed | CurrentPasswordWrong => StatusCode::FORBIDDEN,
+            TooLarge | RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Unauthorized | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
+            BadSignature | Forbidden | SignupClosed | CurrentPasswordWrong | WrongPassword => {
+                StatusCode::FORBIDDEN
+            }
+            LinkGone(_) | LinkExhausted | RequestClosed(_) => StatusCode::GONE,
             NotFound(_) => StatusCode::NOT_FOUND,
             Conflict(_) | NameTaken | UploadIncomplete(_) | TooManyUploads(_) => {
                 StatusCode::CONFLICT
@@ -124,6 +139,12 @@ impl ApiError {
             TooDeep(_) => "too_deep",
             SignupClosed => "signup_closed",
             CurrentPasswordWrong => "wrong_current_password",
+            LinkGone(_) => "link_gone",
+            LinkExhausted => "link_exhausted",
+            PasswordRequired => "password_required",
+            WrongPassword => "wrong_password",
+            RequestClosed(_) => "request_closed",
+            RequestTooLarge => "request_too_large",
         }
     }
 }
@@ -175,11 +196,6 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         if let ApiError::Backoff(secs) | ApiError::RateLimited(secs) = self {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
-        }
-        if let ApiError::RateLimited(secs) = self {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

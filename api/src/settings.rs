@@ -84,6 +84,15 @@ pub struct Settings {
     /// a flood of wrong passwords can then hold the owner off for minutes, never for good.
     /// `CAIRN_ACCOUNT_RATE`.
     pub account_rate: RateSpec,
+    /// Requests to share links' public routes (pages, listings, downloads, uploads) one client
+    /// address may make. Default `600/60`. `CAIRN_PUBLIC_RATE_PER_IP`.
+    pub public_rate_per_ip: RateSpec,
+    /// Requests one share link answers, from everyone together. Default `3000/60`.
+    /// `CAIRN_PUBLIC_RATE_PER_LINK`.
+    pub public_rate_per_link: RateSpec,
+    /// Password attempts on one share link, from everyone together (per client address they
+    /// also spend `signin_rate_per_ip`). Default `10/600`. `CAIRN_LINK_PASSWORD_RATE`.
+    pub link_password_rate: RateSpec,
     /// Believe a forwarding header for the client address, only from these proxies. Unset
     /// (the default), the TCP peer is the client. `CAIRN_TRUSTED_PROXY_HEADER` (e.g.
     /// `x-forwarded-for`) together with `CAIRN_TRUSTED_PROXIES` (comma-separated addresses
@@ -191,6 +200,9 @@ impl std::fmt::Debug for Settings {
             .field("signin_rate_per_ip", &self.signin_rate_per_ip)
             .field("signup_rate_per_ip", &self.signup_rate_per_ip)
             .field("account_rate", &self.account_rate)
+            .field("public_rate_per_ip", &self.public_rate_per_ip)
+            .field("public_rate_per_link", &self.public_rate_per_link)
+            .field("link_password_rate", &self.link_password_rate)
             .field("trusted_proxy", &self.trusted_proxy)
             .field("password_hash_concurrency", &self.password_hash_concurrency)
             .field("device_retention", &self.device_retention)
@@ -234,6 +246,9 @@ impl Default for Settings {
             signin_rate_per_ip: RateSpec::new(nonzero(20), 60),
             signup_rate_per_ip: RateSpec::new(nonzero(10), 3600),
             account_rate: RateSpec::new(nonzero(10), 600),
+            public_rate_per_ip: RateSpec::new(nonzero(600), 60),
+            public_rate_per_link: RateSpec::new(nonzero(3000), 60),
+            link_password_rate: RateSpec::new(nonzero(10), 600),
             trusted_proxy: None,
             password_hash_concurrency: std::thread::available_parallelism()
                 .map(usize::from)
@@ -345,6 +360,15 @@ impl Settings {
         }
         if let Some(r) = rate("CAIRN_ACCOUNT_RATE")? {
             s.account_rate = r;
+        }
+        if let Some(r) = rate("CAIRN_PUBLIC_RATE_PER_IP")? {
+            s.public_rate_per_ip = r;
+        }
+        if let Some(r) = rate("CAIRN_PUBLIC_RATE_PER_LINK")? {
+            s.public_rate_per_link = r;
+        }
+        if let Some(r) = rate("CAIRN_LINK_PASSWORD_RATE")? {
+            s.link_password_rate = r;
         }
         s.trusted_proxy = trusted_proxy(
             env("CAIRN_TRUSTED_PROXY_HEADER"),

@@ -8,6 +8,7 @@ pub use wasm_chunker::{ChunkRef, Hash, Manifest};
 #[cfg(feature = "openapi")]
 pub mod manifest_doc;
 
+pub mod links;
 pub mod names;
 
 /// Every path the API serves, so client and server agree on spelling.
@@ -29,6 +30,10 @@ pub mod paths {
     pub const EVENTS: &str = "/api/v1/events";
     /// `POST`: a short-lived ticket that opens the event stream (`?ticket=`), for `EventSource`.
     pub const EVENTS_TICKET: &str = "/api/v1/events/ticket";
+    /// `POST` makes a link, `GET` lists them; `/api/v1/links/{id}` (PATCH, DELETE), `…/access`.
+    pub const LINKS: &str = "/api/v1/links";
+    /// `/api/v1/public/{token}`, `…/unlock`, `…/list`, `…/manifest`: the link holder's JSON API.
+    pub const PUBLIC: &str = "/api/v1/public";
 }
 
 /// The JSON body of every error answer: a stable machine `code` and a message safe to show.

@@ -31,6 +31,12 @@ pub struct Guards {
     /// Sign-in and sign-up attempts naming one username (any case), known or not, so the
     /// limit says nothing about which accounts exist.
     pub per_account: KeyedLimiter<String>,
+    /// Requests to share links' public routes per client address.
+    pub public_per_ip: KeyedLimiter<IpAddr>,
+    /// Requests each share link answers (by link id), from everyone together.
+    pub public_per_link: KeyedLimiter<i64>,
+    /// Password attempts per share link.
+    pub link_password: KeyedLimiter<i64>,
     /// Password hashes (argon2id) running at once.
     pub hashes: HashGate,
 }
@@ -41,6 +47,9 @@ impl Guards {
             signin_per_ip: KeyedLimiter::new(settings.signin_rate_per_ip, MAX_KEYS),
             signup_per_ip: KeyedLimiter::new(settings.signup_rate_per_ip, MAX_KEYS),
             per_account: KeyedLimiter::new(settings.account_rate, MAX_KEYS),
+            public_per_ip: KeyedLimiter::new(settings.public_rate_per_ip, MAX_KEYS),
+            public_per_link: KeyedLimiter::new(settings.public_rate_per_link, MAX_KEYS),
+            link_password: KeyedLimiter::new(settings.link_password_rate, MAX_KEYS),
             hashes: HashGate::new(settings.password_hash_concurrency),
         }
     }
@@ -50,6 +59,9 @@ impl Guards {
         self.signin_per_ip.prune();
         self.signup_per_ip.prune();
         self.per_account.prune();
+        self.public_per_ip.prune();
+        self.public_per_link.prune();
+        self.link_password.prune();
     }
 }
 

@@ -13,6 +13,7 @@ pub mod changes;
 mod checkpoint;
 pub mod chunks;
 pub mod json_rows;
+pub mod links;
 pub mod native_sqlite;
 pub mod nodes;
 pub mod rekey;

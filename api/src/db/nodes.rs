@@ -484,3 +484,19 @@ pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
     }
     Ok(out)
 }
+
+/// The live child of `parent_id` whose name key is `key`, read from the pool (share links
+/// walk a shared folder by name, one level per call, so nothing outside it is reachable).
+pub async fn child_by_key(db: &Db, parent_id: i64, key: &str) -> sqlx::Result<Option<NodeRow>> {
+    let sql = format!(
+        "SELECT {NODE_COLUMNS} FROM {NODE_FROM} WHERE n.parent_id = $1 AND n.name_key = $2 \
+         AND n.deleted_at IS NULL"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(parent_id)
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(node_from_row))
+}

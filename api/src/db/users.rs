@@ -386,3 +386,11 @@ pub async fn caller_by_device(db: &Db, device_id: i64) -> sqlx::Result<Option<(C
         (caller, r.text(8))
     }))
 }
+
+/// A user's name, for "shared by".
+pub async fn username(db: &Db, user_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await
+}

@@ -161,3 +161,19 @@ pub async fn chunks_out_of_step(
     .await?
     .get(0))
 }
+
+/// Size, content hash and creation time of version `version_id` of `node_id`, from the pool.
+pub async fn facts(
+    db: &super::Db,
+    node_id: i64,
+    version_id: i64,
+) -> sqlx::Result<Option<(u64, String, i64)>> {
+    Ok(sqlx::query(
+        "SELECT size, content_hash, created_at FROM versions WHERE id = $1 AND node_id = $2",
+    )
+    .bind(version_id)
+    .bind(node_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .map(|r| (r.get::<i64, _>(0).max(0) as u64, r.get(1), r.get(2))))
+}

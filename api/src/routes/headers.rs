@@ -93,18 +93,30 @@ pub async fn secure(
     request: Request,
     next: Next,
 ) -> Response {
+    let public = is_public(request.uri().path());
     let mut response = next.run(request).await;
-    // A route may send a stricter policy of its own (a future share page, say).
+    // A route may send a stricter policy of its own (a share link's inline preview).
     set_if_absent(
         &mut response,
         header::CONTENT_SECURITY_POLICY,
         h.csp.clone(),
     );
+    // A share link's inline preview may be framed by the share page itself, and says so.
+    set_if_absent(
+        &mut response,
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static(FRAME_OPTIONS),
+    );
+    if public {
+        response.headers_mut().insert(
+            HeaderName::from_static("x-robots-tag"),
+            HeaderValue::from_static("noindex, nofollow"),
+        );
+    }
     let headers = response.headers_mut();
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, NOSNIFF),
         (header::REFERRER_POLICY, REFERRER_POLICY),
-        (header::X_FRAME_OPTIONS, FRAME_OPTIONS),
         (
             HeaderName::from_static("cross-origin-opener-policy"),
             OPENER_POLICY,
@@ -113,6 +125,12 @@ pub async fn secure(
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// Whether `path` is one of a share link's public routes (its page, bytes or JSON API), which
+/// search engines must not index whoever links to them.
+pub fn is_public(path: &str) -> bool {
+    path.starts_with("/s/") || path.starts_with("/api/v1/public/")
 }
 
 /// Applied to the routed part of the server (every API, blob and operations endpoint, not the

@@ -8,8 +8,10 @@ pub mod devices;
 pub mod events;
 pub mod files;
 pub mod headers;
+pub mod links;
 pub mod ops;
 pub mod password;
+pub mod public;
 pub mod search;
 pub mod timeouts;
 pub mod tree;
@@ -121,6 +123,27 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/metrics", get(ops::metrics)),
         (Method::GET, "/openapi.json", get(ops::openapi)),
         (Method::POST, paths::EVENTS_TICKET, post(events::ticket)),
+        (Method::POST, paths::LINKS, post(links::create)),
+        (Method::GET, paths::LINKS, get(links::list)),
+        (Method::PATCH, "/api/v1/links/{id}", patch(links::update)),
+        (Method::DELETE, "/api/v1/links/{id}", delete(links::revoke)),
+        (Method::GET, "/api/v1/links/{id}/access", get(links::access)),
+        (Method::GET, "/api/v1/public/{token}", get(public::show)),
+        (
+            Method::POST,
+            "/api/v1/public/{token}/unlock",
+            post(public::unlock),
+        ),
+        (
+            Method::GET,
+            "/api/v1/public/{token}/list",
+            get(public::list),
+        ),
+        (
+            Method::GET,
+            "/api/v1/public/{token}/manifest",
+            get(public::manifest),
+        ),
     ]
 }
 

@@ -17,6 +17,7 @@ mod garage;
 mod gc;
 mod group_commit;
 mod keep;
+mod links;
 mod migrations;
 mod names;
 mod ops;
