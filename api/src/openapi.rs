@@ -55,6 +55,8 @@ use crate::routes;
         routes::public::unlock,
         routes::public::list,
         routes::public::manifest,
+        routes::share_page::page,
+        routes::share_page::unlock,
     ),
     components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
     modifiers(&Security)

@@ -9,36 +9,16 @@
 //! Either way every chunk's BLAKE3 is checked before a byte of it reaches the page.
 
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
-use wire::{Hash, UploadResponse};
+use wire::links::{PublicChunk, PublicManifest};
+use wire::UploadResponse;
 
 use crate::client::{parse_manifest, report, settle, Client, PARALLEL};
 use crate::http::{self, Body, Failure};
 
 const PUBLIC: &str = "/api/v1/public";
 const GRANT_HEADER: &str = "x-cairn-grant";
-
-/// `GET /api/v1/public/{token}/manifest`: a file under a link, with where each chunk is.
-#[derive(Debug, Deserialize, Serialize)]
-struct PublicManifest {
-    name: String,
-    size: u64,
-    content_hash: String,
-    chunks: Vec<PublicChunk>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-struct PublicChunk {
-    hash: Hash,
-    offset: u64,
-    size: u32,
-    url: String,
-    /// Whether `url` is the link's own route, fetched with a `Range` for this chunk.
-    #[serde(default)]
-    ranged: bool,
-}
 
 /// The path of `rest` under a link, refused unless the token is plain base64url (so it can
 /// never become another path or a query).
@@ -184,9 +164,9 @@ impl Client {
 
     /// Downloads the file at `path` under the link ("" for a file link), six chunks at a time,
     /// checking every chunk's hash, and hands the chunks to `on_chunk(bytes)` in file order,
-    /// awaiting what it returns (a disk writer's back-pressure). `on_start({name, size})` comes
+    /// awaiting what it returns (a disk writer's back-pressure). `on_start({name, size, …})` comes
     /// first, once the manifest is known, and is awaited too. `on_progress` gets `{done,
-    /// total}`. Answers `{name, size, content_hash}`.
+    /// total}`. Answers `{name, size, content_hash, content_type}`.
     #[wasm_bindgen(js_name = publicDownload)]
     pub async fn public_download(
         &self,
@@ -202,7 +182,12 @@ impl Client {
             .public_call("GET", &public_path(&token, &rest)?, &grant, None)
             .await?;
         check_tiling(&m)?;
-        let about = json!({ "name": m.name, "size": m.size, "content_hash": m.content_hash });
+        let about = json!({
+            "name": m.name,
+            "size": m.size,
+            "content_hash": m.content_hash,
+            "content_type": m.content_type,
+        });
         settle(on_start.call1(&JsValue::NULL, &http::to_js(&about))?).await?;
         let total = m.size as f64;
         let mut done = 0f64;
@@ -300,7 +285,8 @@ mod tests {
         PublicManifest {
             name: "f".into(),
             size,
-            content_hash: String::new(),
+            content_hash: wasm_chunker::hash_chunk(b""),
+            content_type: "application/octet-stream".into(),
             chunks,
         }
     }

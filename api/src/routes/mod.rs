@@ -13,6 +13,7 @@ pub mod ops;
 pub mod password;
 pub mod public;
 pub mod search;
+pub mod share_page;
 pub mod timeouts;
 pub mod tree;
 pub mod versions;
@@ -129,6 +130,8 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::DELETE, "/api/v1/links/{id}", delete(links::revoke)),
         (Method::GET, "/api/v1/links/{id}/access", get(links::access)),
         (Method::GET, "/api/v1/public/{token}", get(public::show)),
+        (Method::GET, "/s/{token}", get(share_page::page)),
+        (Method::POST, "/s/{token}/unlock", post(share_page::unlock)),
         (
             Method::POST,
             "/api/v1/public/{token}/unlock",

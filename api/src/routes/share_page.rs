@@ -43,9 +43,11 @@ pub async fn page(
 ) -> Response {
     match render(&state, &token, &q, &headers, ip).await {
         Ok((title, body)) => html(StatusCode::OK, &title, &body),
-        Err(ApiError::PasswordRequired) => {
-            html(StatusCode::UNAUTHORIZED, "Protected link", &lock(&token, None))
-        }
+        Err(ApiError::PasswordRequired) => html(
+            StatusCode::UNAUTHORIZED,
+            "Protected link",
+            &lock(&token, None),
+        ),
         Err(e) => error_page(e),
     }
 }
@@ -190,7 +192,11 @@ fn facts(pairs: &[(&str, Option<String>)]) -> String {
     let mut out = String::from(r#"<dl class="facts">"#);
     for (k, v) in pairs {
         if let Some(v) = v {
-            out.push_str(&format!("<div><dt>{}</dt><dd>{}</dd></div>", esc(k), esc(v)));
+            out.push_str(&format!(
+                "<div><dt>{}</dt><dd>{}</dd></div>",
+                esc(k),
+                esc(v)
+            ));
         }
     }
     out.push_str("</dl>");
@@ -283,7 +289,11 @@ fn folder_card(token: &str, face: &PublicShare, path: &str, entries: &[PublicEnt
                 format!("{}/", e.name),
                 String::new(),
             ),
-            NodeKind::File => (download_url(token, &e.path), e.name.clone(), size_text(e.size)),
+            NodeKind::File => (
+                download_url(token, &e.path),
+                e.name.clone(),
+                size_text(e.size),
+            ),
         };
         out.push_str(&format!(
             r#"<tr><td class="name"><span class="icon {}" aria-hidden="true"></span><a href="{href}">{}</a></td><td class="num">{size}</td><td class="when">{}</td></tr>"#,
@@ -330,16 +340,16 @@ fn error_page(e: ApiError) -> Response {
             "This link does not work",
             "It expired, was revoked, or what it shared was deleted.",
         ),
-        ApiError::RequestClosed(_) => (
-            "This file request is closed",
-            "Its deadline has passed.",
-        ),
+        ApiError::RequestClosed(_) => ("This file request is closed", "Its deadline has passed."),
         ApiError::RateLimited(_) | ApiError::Backoff(_) => (
             "Too many requests",
             "Too many tries in a short time. Wait a minute and try again.",
         ),
         ApiError::BadRequest(_) => ("Bad request", "That was not a form this page sends."),
-        _ => ("Something went wrong", "The server could not show this link. Try again later."),
+        _ => (
+            "Something went wrong",
+            "The server could not show this link. Try again later.",
+        ),
     };
     let api = e.into_response();
     let body = format!(
