@@ -44,7 +44,7 @@ test('the Share dialog: keyboard, refusals, create, copy', { timeout: 120_000 },
   assert.match(await page.locator('#dialog-title').textContent(), /Share report\.txt/);
   assert.equal(await page.locator('#dialog input[name="share-version"]').count(), 2, 'a file offers follow or pin');
   await page.keyboard.press('Escape');
-  await page.waitForSelector('#dialog:not([open])');
+  await page.waitForSelector('#dialog[open]', { state: 'hidden' });
   assert.equal((await links(sasha)).length, 0);
 
   // A time already past is refused in the dialog, at the field; Enter in a field creates.
@@ -75,7 +75,7 @@ test('the Share dialog: keyboard, refusals, create, copy', { timeout: 120_000 },
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
   await shot(page, scratch, 'share-dialog');
   await page.click('#dialog-ok');
-  await page.waitForSelector('#dialog:not([open])');
+  await page.waitForSelector('#dialog[open]', { state: 'hidden' });
 
   const [made] = await links(sasha);
   assert.equal(made.name, 'report.txt');
@@ -149,7 +149,7 @@ test('the Links screen: state and use, edit, access log, revoke', { timeout: 120
   await page.fill('#edit-limit', '2');
   await page.check('#edit-no-password');
   await page.keyboard.press('Enter');
-  await page.waitForSelector('#dialog:not([open])');
+  await page.waitForSelector('#dialog[open]', { state: 'hidden' });
   await until(async () => /limit 2 downloads/.test(await item.locator('.meta').textContent()), { what: 'the edit to show' });
   assert.doesNotMatch(await item.locator('.meta').textContent(), /password/);
   const v2 = await visitor(browser);

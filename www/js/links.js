@@ -45,9 +45,9 @@ function item(l) {
   li.dataset.state = l.state;
   const title = `${l.name}${l.node_kind === 'folder' ? '/' : ''}`;
   const actions = el('div', { className: 'row wrap' });
-  if (!l.revoked) actions.append(button('Edit', () => edit(l), 'secondary small edit-link', `Edit the link to ${l.name}`));
+  if (l.state !== 'revoked') actions.append(button('Edit', () => edit(l), 'secondary small edit-link', `Edit the link to ${l.name}`));
   actions.append(button('Access log', () => accessLog(l), 'secondary small access-log', `Access log of the link to ${l.name}`));
-  if (!l.revoked) actions.append(button('Revoke', () => revoke(l), 'danger small revoke-link', `Revoke the link to ${l.name}`));
+  if (l.state !== 'revoked') actions.append(button('Revoke', () => revoke(l), 'danger small revoke-link', `Revoke the link to ${l.name}`));
   li.append(el('div', { className: 'what' },
     el('span', { className: 'title', textContent: title }),
     el('span', { className: 'meta', textContent: describe(l) })), actions);
