@@ -60,6 +60,7 @@ test('the Share dialog: keyboard, refusals, create, copy', { timeout: 120_000 },
   const nextYear = new Date().getFullYear() + 1;
   await page.fill('#share-expires', `${nextYear}-06-30T18:00`);
   await page.check('#dialog input[name="share-version"][value="pin"]');
+  await shot(page, scratch, 'share-dialog');
   await page.focus('#share-password');
   await page.keyboard.press('Enter');
 
@@ -73,7 +74,7 @@ test('the Share dialog: keyboard, refusals, create, copy', { timeout: 120_000 },
   await until(async () => (await page.locator('#share-copied').textContent()) === 'Copied', { what: '"Copied"' });
   assert.ok(await page.locator('#share-copied').isVisible());
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
-  await shot(page, scratch, 'share-dialog');
+  await shot(page, scratch, 'share-link');
   await page.click('#dialog-ok');
   await page.waitForSelector('#dialog[open]', { state: 'hidden' });
 
