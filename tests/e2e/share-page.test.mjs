@@ -125,14 +125,15 @@ test('a folder link: browse, preview, download one file, zip a selection and eve
   const selPath = join(scratch, 'selection.zip');
   writeFileSync(selPath, sel.bytes);
   const inSel = zipContents(selPath);
-  assert.deepEqual(Object.keys(inSel).sort(), ['Docs/plan.txt', 'notes.txt']);
-  assert.equal(inSel['notes.txt'], sha(Buffer.from('Bring the tickets.\n')));
+  // Entries are named from the shared folder down, so the zip unpacks into one folder.
+  assert.deepEqual(Object.keys(inSel).sort(), ['Trip/Docs/plan.txt', 'Trip/notes.txt']);
+  assert.equal(inSel['Trip/notes.txt'], sha(Buffer.from('Bring the tickets.\n')));
 
   const all = await downloaded(page, () => page.click('#share-zip-all'));
   const allPath = join(scratch, 'all.zip');
   writeFileSync(allPath, all.bytes);
   assert.deepEqual(zipContents(allPath), {
-    'Docs/data.bin': sha(data), 'Docs/plan.txt': sha(Buffer.from('Day 1: Alfama\n')), 'notes.txt': sha(Buffer.from('Bring the tickets.\n')), 'photo.png': sha(png),
+    'Trip/Docs/data.bin': sha(data), 'Trip/Docs/plan.txt': sha(Buffer.from('Day 1: Alfama\n')), 'Trip/notes.txt': sha(Buffer.from('Bring the tickets.\n')), 'Trip/photo.png': sha(png),
   });
   assert.deepEqual(v.errors, []);
   await v.context.close();
