@@ -4,7 +4,7 @@
 // what, and how it went — failed password attempts included).
 import { app, $, el, button, ask, say, explain } from './state.js';
 import { formatBytes, formatDate } from './format.js';
-import { field, localInput, expiryOf, countOf, refuse } from './share-dialog.js';
+import { field, localInput, expiryOf, countOf, refuse, clearsError } from './share-dialog.js';
 
 const STATES = {
   active: 'active', expired: 'expired', revoked: 'revoked', exhausted: 'download limit reached', gone: 'the shared item was deleted',
@@ -67,6 +67,7 @@ async function edit(l) {
     field(l.has_password ? 'New password (empty: keep the current one)' : 'Password (optional)', password));
   if (l.has_password) form.append(el('label', { className: 'check' }, clearPassword, el('span', { textContent: 'Remove the password' })));
   form.append(request ? field('Size limit in MiB (empty: none)', limit) : field('Download limit (empty: none)', limit));
+  clearsError(form);
   const saved = await ask({
     title: `Edit the link to ${l.name}`,
     body: form,

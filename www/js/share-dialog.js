@@ -29,6 +29,16 @@ export function localInput(ms) {
   return new Date(ms - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
+/** Hides the dialog's refusal once the user edits `form` (what it said may no longer hold). */
+export function clearsError(form) {
+  form.addEventListener('input', () => {
+    const error = document.querySelector('#dialog-error');
+    error.hidden = true;
+    for (const f of form.querySelectorAll('[aria-invalid]')) f.removeAttribute('aria-invalid');
+  });
+  return form;
+}
+
 /** A refusal about one field of the form: `ask` shows it and puts the focus there. */
 export function refuse(input, message) {
   return Object.assign(new Error(message), { status: 400, field: input });
@@ -80,6 +90,7 @@ export async function share(node) {
     version = choice('share-version', 'Which version', [['follow', 'Always the newest version'], ['pin', 'This version, even after changes']]);
     form.append(version);
   }
+  clearsError(form);
   kind?.addEventListener('change', () => {
     const request = kind.querySelector('input:checked').value === 'request';
     limitField.hidden = request;

@@ -36,7 +36,8 @@ async function open(path, { push }) {
 }
 
 function crumbs(path) {
-  const nav = el('nav', { className: 'crumbs', id: 'share-crumbs' });
+  // At the shared folder itself the heading says where one is.
+  const nav = el('nav', { className: 'crumbs', id: 'share-crumbs', hidden: !path });
   nav.setAttribute('aria-label', 'Folder path');
   const parts = path ? path.split('/') : [];
   const steps = [[page.face.name, ''], ...parts.map((p, i) => [p, parts.slice(0, i + 1).join('/')])];
