@@ -26,6 +26,7 @@ mod s3_content;
 mod s3_store;
 mod search;
 mod security;
+mod share_page;
 mod slow_body;
 mod sse;
 mod tree;
