@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod rekey;
 pub mod retention;
 pub mod routes;
+pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod stream_cap;

@@ -233,3 +233,38 @@ pub struct PublicManifest {
     pub content_type: String,
     pub chunks: Vec<PublicChunk>,
 }
+
+/// `POST /api/v1/public/{token}/uploads`: start dropping one file into a file request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RequestUpload {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::manifest_doc::Manifest))]
+    pub manifest: crate::Manifest,
+    /// The file's name.
+    pub name: String,
+    /// Folders under the request's folder to put it in (`a/b`), made as needed.
+    #[serde(default)]
+    pub path: String,
+    /// Who is uploading, as they call themselves (1 to 64 characters).
+    pub uploader: String,
+}
+
+/// `POST /api/v1/public/{token}/commit`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RequestCommit {
+    pub upload_id: String,
+}
+
+/// Where a dropped file landed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestLanded {
+    /// Its name as stored: the name given, or `name (from <uploader>)` when that was taken.
+    pub name: String,
+    /// The folders under the request's folder it is in.
+    pub path: String,
+    pub size: u64,
+}

@@ -23,6 +23,10 @@ const HELP: &str = "cargo xtask <command>
   bench-api           durable commits/s (1, 8, 64 clients) and commit → SSE latency on
                       SQLite and PostgreSQL (DATABASE_URL or 127.0.0.1:5432), next to the
                       raw baselines; prints the tables of BENCHMARKS.md
+  bench-share         download MB/s of a 1 GiB file through a share link
+                      (/s/{token}/download) vs tower-http ServeDir serving the same
+                      bytes, alternating, 5 rounds, on the local store and on a
+                      throwaway Garage (CAIRN_BENCH_MIB, BENCH_ROUNDS, BENCH_ONLY)
   setup               only install what the tests need
   bench-chunker [--mib N] [--rounds N] [--json]
                       chunker figures in one run: native (1 thread, all cores),
@@ -38,6 +42,7 @@ fn main() -> Result<()> {
         "test" => test(),
         "wasm" => wasm::build(),
         "bench-s3" => bench_s3(),
+        "bench-share" => bench_share(),
         "bench-api" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_api"]),
         "setup" => tools::setup_for_tests(),
         "bench-chunker" => bench::bench_chunker(&rest),
@@ -63,6 +68,16 @@ fn bench_s3() -> Result<()> {
         &sh::root(),
         &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
         &["run", "--release", "-p", "api", "--example", "bench_s3"],
+        &[("GARAGE_BIN", garage.to_str().unwrap_or("garage"))],
+    )
+}
+
+fn bench_share() -> Result<()> {
+    let garage = tools::ensure_garage()?;
+    sh::run_in(
+        &sh::root(),
+        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &["run", "--release", "-p", "api", "--example", "bench_share"],
         &[("GARAGE_BIN", garage.to_str().unwrap_or("garage"))],
     )
 }

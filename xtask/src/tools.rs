@@ -14,6 +14,7 @@ pub fn setup_for_tests() -> Result<()> {
     sh::step("tools", || {
         ensure_wasm_target()?;
         ensure_chromium()?;
+        ensure_cli_tools()?;
         ensure_npm_packages()?;
         ensure_garage()?;
         ensure_postgres()
@@ -95,6 +96,29 @@ pub fn ensure_chromium() -> Result<()> {
     apt_install(&["chromium", "fonts-liberation"])?;
     if !Path::new(CHROMIUM).exists() {
         bail!("{CHROMIUM} is still missing after apt-get install chromium");
+    }
+    Ok(())
+}
+
+/// The download tools the share-link tests run for real (`curl -C -`, `wget -c`) and the
+/// unzipper that checks our zips (`unzip -t`); Python's `zipfile` comes with `python3`.
+pub fn ensure_cli_tools() -> Result<()> {
+    let missing: Vec<&str> = ["curl", "wget", "unzip", "python3"]
+        .into_iter()
+        .filter(|t| !sh::succeeds(t, &["--version"]) && !sh::succeeds(t, &["-v"]))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "missing {}: installing Debian's packages",
+        missing.join(", ")
+    );
+    apt_install(&missing)?;
+    for t in &missing {
+        if !sh::succeeds(t, &["--version"]) && !sh::succeeds(t, &["-v"]) {
+            bail!("{t} is still missing after apt-get install");
+        }
     }
     Ok(())
 }

@@ -39,3 +39,17 @@ CREATE TABLE link_access (
     outcome TEXT NOT NULL
 );
 CREATE INDEX link_access_link ON link_access(link_id, id);
+
+-- File requests: uploads made through an upload-only link. Their dedup scope is the upload
+-- itself (the uploader sends every chunk and learns nothing of what the owner stores), so a
+-- chunk counts as sent only once this upload's bytes for it arrived (`received`).
+ALTER TABLE share_links ADD COLUMN device_id BIGINT;
+ALTER TABLE upload_chunks ADD COLUMN received BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE request_uploads (
+    upload_id TEXT PRIMARY KEY,
+    link_id BIGINT NOT NULL,
+    uploader TEXT NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size BIGINT NOT NULL
+);

@@ -100,7 +100,7 @@ impl LocalStore {
         })
     }
 
-    fn chunk_path(&self, hash: &Hash) -> PathBuf {
+    pub fn chunk_path(&self, hash: &Hash) -> PathBuf {
         let hex = hash.to_string();
         self.root.join("chunks").join(&hex[..2]).join(hex)
     }

@@ -21,6 +21,7 @@ use crate::state::AppState;
 /// the chunk row's lock, and records that `namespace_id` may use the chunk if it did.
 pub async fn record<F>(
     db: &Db,
+    upload_id: &str,
     namespace_id: i64,
     hash: &Hash,
     size: u32,
@@ -51,6 +52,12 @@ where
     .bind(&h)
     .execute(&mut *w.tx)
     .await?;
+    // What a file request's resume and commit go by: this upload's own bytes arrived.
+    sqlx::query("UPDATE upload_chunks SET received = 1 WHERE upload_id = $1 AND hash = $2")
+        .bind(upload_id)
+        .bind(&h)
+        .execute(&mut *w.tx)
+        .await?;
     w.commit().await?;
     Ok(true)
 }
@@ -75,13 +82,19 @@ pub async fn settle(state: &AppState, upload: &Upload, strict: bool) -> ApiResul
         .map(|c| (c.hash, c.size))
         .collect();
     let hashes: Vec<Hash> = unique.iter().map(|(h, _)| *h).collect();
-    let have = {
+    // A file request's upload is its own dedup scope: only its own arrived bytes count.
+    let have: HashSet<Hash> = if crate::db::requests::is_request(&state.db, &upload.id).await? {
+        crate::db::requests::received(&state.db, &upload.id).await?
+    } else {
         let mut conn = state.db.pool.acquire().await?;
-        chunks::readable(&mut conn, upload.namespace_id, &hashes).await?
+        chunks::readable(&mut conn, upload.namespace_id, &hashes)
+            .await?
+            .into_keys()
+            .collect()
     };
     let todo: Vec<(Hash, u32)> = unique
         .into_iter()
-        .filter(|(h, _)| !have.contains_key(h))
+        .filter(|(h, _)| !have.contains(h))
         .collect();
     let results: Vec<ApiResult<bool>> = futures::stream::iter(todo)
         .map(|(hash, size)| async move {
@@ -94,6 +107,7 @@ pub async fn settle(state: &AppState, upload: &Upload, strict: bool) -> ApiResul
                 Staged::Verified { etag } => {
                     let promoted = record(
                         &state.db,
+                        &upload.id,
                         upload.namespace_id,
                         &hash,
                         size,

@@ -17,6 +17,7 @@ pub mod links;
 pub mod native_sqlite;
 pub mod nodes;
 pub mod rekey;
+pub mod requests;
 pub mod retention;
 pub mod search;
 pub mod uploads;

@@ -159,7 +159,8 @@ fn segments(path: &str) -> ApiResult<Vec<&str>> {
     if parts.len() > wire::names::MAX_FOLDER_DEPTH as usize + 1
         || parts
             .iter()
-            .any(|p| p.is_empty() || *p == "." || *p == "..")
+            // A NUL can be in no name, and PostgreSQL refuses it in a text parameter.
+            .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\0'))
     {
         return Err(ApiError::NotFound("file"));
     }
@@ -352,7 +353,7 @@ mod tests {
     fn paths_cannot_climb() {
         assert!(segments("").unwrap().is_empty());
         assert_eq!(segments("/a/b/").unwrap(), vec!["a", "b"]);
-        for bad in ["a/../b", "..", "./a", "a//b"] {
+        for bad in ["a/../b", "..", "./a", "a//b", "a\0"] {
             assert!(segments(bad).is_err(), "{bad}");
         }
     }

@@ -102,6 +102,7 @@ pub async fn put(
     };
     promote::record(
         &state.db,
+        upload_id,
         slot.namespace_id,
         &hash,
         size,

@@ -12,7 +12,9 @@ pub mod links;
 pub mod ops;
 pub mod password;
 pub mod public;
+pub mod requests;
 pub mod search;
+pub mod share_bytes;
 pub mod share_page;
 pub mod timeouts;
 pub mod tree;
@@ -147,6 +149,32 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             "/api/v1/public/{token}/manifest",
             get(public::manifest),
         ),
+        (
+            Method::POST,
+            "/api/v1/public/{token}/uploads",
+            post(requests::start),
+        ),
+        (
+            Method::GET,
+            "/api/v1/public/{token}/uploads/{id}",
+            get(requests::resume),
+        ),
+        (
+            Method::POST,
+            "/api/v1/public/{token}/commit",
+            post(requests::commit),
+        ),
+        (
+            Method::GET,
+            "/s/{token}/download",
+            get(share_bytes::download),
+        ),
+        (
+            Method::GET,
+            "/s/{token}/files/{*path}",
+            get(share_bytes::file_in_folder),
+        ),
+        (Method::GET, "/s/{token}/zip", get(share_bytes::selection)),
     ]
 }
 

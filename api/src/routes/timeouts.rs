@@ -37,8 +37,16 @@ pub fn limit_for(method: &Method, path: &str) -> Limit {
     match (method.as_str(), path) {
         ("GET", "/api/v1/events") => Limit::Exempt,
         ("GET", "/api/v1/nodes/{id}/content") => Limit::Exempt,
+        ("GET", "/s/{token}/download" | "/s/{token}/files/{*path}" | "/s/{token}/zip") => {
+            Limit::Exempt
+        }
         (_, p) if p.starts_with("/blobs/") => Limit::Exempt,
-        ("POST", "/api/v1/commits") | ("GET", "/api/v1/uploads/{id}") => Limit::BodyOnly,
+        // A share link's bytes: whole files and zips, as long as they take.
+        ("GET", p) if p.starts_with("/s/{token}/") => Limit::Exempt,
+        ("POST", "/api/v1/commits")
+        | ("GET", "/api/v1/uploads/{id}")
+        | ("POST", "/api/v1/public/{token}/commit")
+        | ("GET", "/api/v1/public/{token}/uploads/{id}") => Limit::BodyOnly,
         _ => Limit::Whole,
     }
 }

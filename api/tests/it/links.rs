@@ -148,6 +148,14 @@ async fn owners_make_list_change_and_revoke_their_links(backend: Backend) {
     let listed: LinkList = alice.ok(Method::GET, "/api/v1/links", None).await;
     assert_eq!(listed.links[0].state, LinkState::Revoked);
 
+    // Neither the token nor a password reaches the metrics.
+    let metrics = server.metrics_text().await;
+    assert!(!metrics.contains(&made.token) && !metrics.contains("open sesame"));
+    assert!(
+        metrics.contains("/api/v1/public/{token}"),
+        "routes by template"
+    );
+
     // The access log saw the view, with a truncated address and no token.
     let log: wire::links::AccessLog = alice.ok(Method::GET, &format!("{path}/access"), None).await;
     assert!(log
