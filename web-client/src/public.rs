@@ -11,7 +11,10 @@
 use futures::StreamExt;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
-use wire::links::{PublicChunk, PublicManifest};
+use wire::links::{
+    Grant, PublicChunk, PublicListing, PublicManifest, PublicShare, RequestCommit, RequestLanded,
+    RequestUpload,
+};
 use wire::UploadResponse;
 
 use crate::client::{parse_manifest, report, settle, Client, PARALLEL};
@@ -126,7 +129,7 @@ impl Client {
         token: String,
         grant: Option<String>,
     ) -> Result<JsValue, JsValue> {
-        let v: Value = self
+        let v: PublicShare = self
             .public_call("GET", &public_path(&token, "")?, &grant, None)
             .await?;
         Ok(http::to_js(&v))
@@ -135,7 +138,7 @@ impl Client {
     /// Trades the link's password for a short-lived grant: `{grant, expires_at}`.
     #[wasm_bindgen(js_name = unlockShare)]
     pub async fn unlock_share(&self, token: String, password: String) -> Result<JsValue, JsValue> {
-        let v: Value = self
+        let v: Grant = self
             .public_call(
                 "POST",
                 &public_path(&token, "/unlock")?,
@@ -156,7 +159,7 @@ impl Client {
         grant: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let rest = format!("/list{}", query_path(&path));
-        let v: Value = self
+        let v: PublicListing = self
             .public_call("GET", &public_path(&token, &rest)?, &grant, None)
             .await?;
         Ok(http::to_js(&v))
@@ -218,11 +221,13 @@ impl Client {
         uploader: String,
         grant: Option<String>,
     ) -> Result<JsValue, JsValue> {
-        let manifest = parse_manifest(&manifest_json)?;
-        let mut body = json!({ "manifest": manifest, "name": name, "uploader": uploader });
-        if !path.is_empty() {
-            body["path"] = json!(path);
-        }
+        let body = RequestUpload {
+            manifest: parse_manifest(&manifest_json)?,
+            name,
+            path,
+            uploader,
+        };
+        let body = serde_json::to_value(&body).expect("wire types serialize");
         let target = public_path(&token, "/uploads")?;
         let r: UploadResponse = self
             .with_retries(|| self.public_call("POST", &target, &grant, Some(body.clone())))
@@ -248,9 +253,9 @@ impl Client {
         Ok(http::to_js(&r))
     }
 
-    /// Step 3: the dropped file lands in the request's folder. Answers `{name}` as it landed
-    /// (`name (from <uploader>)` when the name was taken). Retried safely: the upload id is
-    /// the commit's identity.
+    /// Step 3: the dropped file lands in the request's folder. Answers `{name, path, size}` as
+    /// it landed (`name (from <uploader>)` when the name was taken). Retried safely: the upload
+    /// id is the commit's identity.
     #[wasm_bindgen(js_name = publicCommit)]
     pub async fn public_commit(
         &self,
@@ -259,8 +264,8 @@ impl Client {
         grant: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let target = public_path(&token, "/commit")?;
-        let body = json!({ "upload_id": upload_id });
-        let v: Value = self
+        let body = serde_json::to_value(RequestCommit { upload_id }).expect("wire types serialize");
+        let v: RequestLanded = self
             .with_retries(|| self.public_call("POST", &target, &grant, Some(body.clone())))
             .await?;
         Ok(http::to_js(&v))
