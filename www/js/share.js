@@ -52,6 +52,7 @@ export function facts(pairs) {
     if (v == null || v === '') continue;
     dl.append(el('div', {}, el('dt', { textContent: k }), el('dd', { textContent: v })));
   }
+  dl.hidden = dl.childElementCount === 0;
   return dl;
 }
 
