@@ -65,7 +65,7 @@ fn check_tiling(m: &PublicManifest) -> Result<(), Failure> {
 
 impl Client {
     /// Headers for a request to our own origin: the grant, when the visitor holds one.
-    fn grant_headers<'a>(grant: &'a Option<String>) -> Vec<(&'static str, &'a str)> {
+    fn grant_headers(grant: &Option<String>) -> Vec<(&'static str, &str)> {
         grant
             .as_deref()
             .filter(|g| !g.is_empty())
