@@ -133,7 +133,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/v1/links/{id}/access", get(links::access)),
         (Method::GET, "/api/v1/public/{token}", get(public::show)),
         (Method::GET, "/s/{token}", get(share_page::page)),
-        (Method::POST, "/s/{token}/unlock", post(share_page::unlock)),
+        (
+            Method::POST,
+            "/s/{token}/unlock",
+            post(share_page::unlock_form),
+        ),
         (
             Method::POST,
             "/api/v1/public/{token}/unlock",

@@ -91,7 +91,7 @@ struct UnlockForm {
         (status = 429, description = "Too many password attempts: see `Retry-After` (HTML)", content_type = "text/html"),
         (status = 503, description = "Too many password hashes at once: see `Retry-After` (HTML)", content_type = "text/html"),
     ))]
-pub async fn unlock(
+pub async fn unlock_form(
     State(state): State<AppState>,
     ip: ClientIp,
     Path(token): Path<String>,
