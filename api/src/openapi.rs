@@ -61,6 +61,8 @@ use crate::routes;
         routes::share_bytes::download,
         routes::share_bytes::file_in_folder,
         routes::share_bytes::selection,
+        routes::share_page::page,
+        routes::share_page::unlock_form,
     ),
     components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
     modifiers(&Security)

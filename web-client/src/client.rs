@@ -18,7 +18,7 @@ use wire::{
 use crate::http::{self, Body, Failure};
 
 /// Chunk transfers in flight at once.
-const PARALLEL: usize = 6;
+pub(crate) const PARALLEL: usize = 6;
 /// Tries per chunk before the upload fails.
 const TRIES: u32 = 5;
 
@@ -474,14 +474,14 @@ impl Client {
 }
 
 /// What a JS callback returned, awaited if it is a promise.
-async fn settle(ret: JsValue) -> Result<JsValue, JsValue> {
+pub(crate) async fn settle(ret: JsValue) -> Result<JsValue, JsValue> {
     match ret.dyn_into::<js_sys::Promise>() {
         Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await,
         Err(v) => Ok(v),
     }
 }
 
-fn parse_manifest(json: &str) -> Result<Manifest, Failure> {
+pub(crate) fn parse_manifest(json: &str) -> Result<Manifest, Failure> {
     serde_json::from_str(json).map_err(|e| {
         Failure::local(
             "bad_manifest",
@@ -499,7 +499,7 @@ pub(crate) fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, 
         .map_err(|e| Failure::local("bad_argument", format!("unreadable argument: {e}")))
 }
 
-fn report(f: &js_sys::Function, fields: &[(&str, f64)]) {
+pub(crate) fn report(f: &js_sys::Function, fields: &[(&str, f64)]) {
     let o = js_sys::Object::new();
     for (k, v) in fields {
         let _ = js_sys::Reflect::set(&o, &(*k).into(), &(*v).into());

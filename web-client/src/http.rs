@@ -91,7 +91,17 @@ pub async fn send_with(
     body: Body<'_>,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<Response, Failure> {
-    request(method, url, token, body, signal, None).await
+    request(method, url, token, body, signal, None, &[]).await
+}
+
+/// `send` with headers of the caller's own (a `Range`, a share link's grant).
+pub async fn send_headers(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Body<'_>,
+) -> Result<Response, Failure> {
+    request(method, url, None, body, None, None, headers).await
 }
 
 /// A GET that names the ETag of what the caller already holds: `None` when the server answers
@@ -102,7 +112,7 @@ pub async fn get_unless_match(
     token: Option<&str>,
     etag: Option<&str>,
 ) -> Result<Option<Response>, Failure> {
-    let r = request("GET", url, token, Body::None, None, etag).await?;
+    let r = request("GET", url, token, Body::None, None, etag, &[]).await?;
     Ok((r.status() != 304).then_some(r))
 }
 
@@ -113,6 +123,7 @@ async fn request(
     body: Body<'_>,
     signal: Option<&web_sys::AbortSignal>,
     if_none_match: Option<&str>,
+    extra: &[(&str, &str)],
 ) -> Result<Response, Failure> {
     if signal.is_some_and(|s| s.aborted()) {
         return Err(Failure::local("aborted", "stopped"));
@@ -138,6 +149,9 @@ async fn request(
         headers
             .set("authorization", &format!("Bearer {t}"))
             .map_err(Failure::network)?;
+    }
+    for (name, value) in extra {
+        headers.set(name, value).map_err(Failure::network)?;
     }
     if let Some(tag) = if_none_match {
         headers

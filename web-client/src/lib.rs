@@ -8,10 +8,12 @@ mod bench;
 mod chunker;
 mod client;
 mod http;
+mod links;
 mod manage;
 mod names;
 mod outbox;
 mod planners;
+mod public;
 mod sync;
 mod vectors;
 

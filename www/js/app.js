@@ -11,6 +11,8 @@ import { startLive, stopLive, sawListing } from './live.js';
 import { downloadFile, downloadZip, saveBlob } from './download.js';
 import { showTrash, showVersions, runSearch, showDevices, showUsage, showConflicts, wireAccount } from './screens.js';
 import { formatBytes, formatDate } from './format.js';
+import { share } from './share-dialog.js';
+import { showLinks } from './links.js';
 
 /** The browser's offer to install the app, while it stands (see "install" below). */
 let installPrompt = null;
@@ -27,7 +29,7 @@ app.session = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
 
 // ---- views ---------------------------------------------------------------------------------
 
-const VIEWS = ['auth', 'files', 'search', 'trash', 'conflicts', 'devices'];
+const VIEWS = ['auth', 'files', 'search', 'trash', 'conflicts', 'links', 'devices'];
 let view = 'auth';
 
 function show(v) {
@@ -50,6 +52,7 @@ async function open(v) {
   else if (v === 'trash') await showTrash();
   else if (v === 'conflicts') await showConflicts();
   else if (v === 'devices') await showDevices(signOutLocally);
+  else if (v === 'links') await showLinks();
   else if (v === 'search') await runSearch(openSearchResult);
 }
 
@@ -214,6 +217,8 @@ function row(node) {
   } else {
     actions.append(button('Zip', () => zip(node), 'secondary small zip', `Download ${node.name} as a zip`));
   }
+  // Made offline, it does not exist on the server yet: nothing to link to.
+  if (!node.pending) actions.append(button('Share', () => shareRow(node), 'secondary small share', `Share ${node.name}`));
   actions.append(button('Rename', () => rename(node), 'secondary small rename', `Rename ${node.name}`));
   actions.append(button('Move', () => move(node), 'secondary small move', `Move ${node.name}`));
   actions.append(button('Delete', () => remove(node), 'danger small delete', `Delete ${node.name}`));
@@ -228,6 +233,11 @@ function row(node) {
     else if (e.key === 'Backspace' && app.path.length > 1) { e.preventDefault(); app.path.pop(); refresh(); }
   });
   return tr;
+}
+
+async function shareRow(node) {
+  if (!navigator.onLine) { say('Sharing needs the network.', 'error'); return; }
+  await share(node);
 }
 
 async function rename(node) {

@@ -51,7 +51,7 @@ async function pickerSink(name) {
   return { kind: 'picker', async start() {}, write: (b) => w.write(b), close: () => w.close(), abort: () => w.abort() };
 }
 
-function blobSink(name, type = 'application/octet-stream') {
+export function blobSink(name, type = 'application/octet-stream') {
   const parts = [];
   return {
     kind: 'blob',
@@ -69,7 +69,7 @@ function blobSink(name, type = 'application/octet-stream') {
   };
 }
 
-async function sink(name, size) {
+export async function sink(name, size) {
   try {
     return swSink(name, size) || (await pickerSink(name)) || blobSink(name);
   } catch (e) {

@@ -61,8 +61,11 @@ export function explain(e) {
  * With `act`, OK runs `act(value)` while the dialog stays open: if it throws, its message shows
  * inside the dialog (next to the field, where the user is looking) and the dialog stays open to
  * correct the value; the dialog closes once `act` succeeds, resolving to its result.
+ *
+ * `focus` is the element that gets the focus when the dialog opens (the first field of a
+ * `body` form), and `cancel: null` leaves only the OK button (a dialog that just shows).
  */
-export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body, act }) {
+export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body, act, focus, cancel: cancelText = 'Cancel' }) {
   const d = $('#dialog');
   const form = $('#dialog-form');
   const error = $('#dialog-error');
@@ -72,9 +75,12 @@ export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body, 
   $('#dialog-label-text').textContent = label;
   $('#dialog-input').value = input ?? '';
   $('#dialog-input').removeAttribute('aria-invalid');
+  if (body) for (const f of body.querySelectorAll('[aria-invalid]')) f.removeAttribute('aria-invalid');
   $('#dialog-body').replaceChildren(...(body ? [body] : []));
   $('#dialog-ok').textContent = ok;
   $('#dialog-ok').disabled = false;
+  $('#dialog-cancel').hidden = cancelText === null;
+  $('#dialog-cancel').textContent = cancelText ?? 'Cancel';
   error.textContent = '';
   error.hidden = true;
   return new Promise((resolve) => {
@@ -92,8 +98,10 @@ export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body, 
       } catch (err) {
         error.textContent = explain(err);
         error.hidden = false;
-        $('#dialog-input').setAttribute('aria-invalid', 'true');
-        if (input !== undefined) $('#dialog-input').focus();
+        // A refusal may name the field of a `body` form it is about (`err.field`).
+        const field = err?.field || (input !== undefined ? $('#dialog-input') : null);
+        field?.setAttribute('aria-invalid', 'true');
+        field?.focus();
       } finally {
         $('#dialog-ok').disabled = false;
       }
@@ -108,6 +116,7 @@ export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body, 
     }, { once: true });
     d.returnValue = '';
     d.showModal();
-    if (input !== undefined) { $('#dialog-input').focus(); $('#dialog-input').select(); } else $('#dialog-ok').focus();
+    if (focus) focus.focus();
+    else if (input !== undefined) { $('#dialog-input').focus(); $('#dialog-input').select(); } else $('#dialog-ok').focus();
   });
 }

@@ -10,6 +10,8 @@ import { app, $, el, button, say, newKey, isOffline, explain } from './state.js'
 import { queueUpload, mkdir, addConflict } from './offline.js';
 import { formatBytes, formatRate } from './format.js';
 
+export { takeDrop, fromPicker } from './picked.js';
+
 const AT_ONCE = 3;
 const jobs = [];
 let active = 0;
@@ -24,49 +26,6 @@ function release() { const next = waiting.shift(); if (next) next(); else active
 
 // The server's own comparison (full case folding: `straße` and `STRASSE` are one name).
 const sameName = (a, b) => nameKey(a) === nameKey(b);
-
-// ---- collecting what was dropped or picked -------------------------------------------------
-
-function readAll(reader) {
-  return new Promise((resolve, reject) => {
-    const out = [];
-    const next = () => reader.readEntries((batch) => {
-      if (!batch.length) resolve(out); else { out.push(...batch); next(); }
-    }, reject);
-    next();
-  });
-}
-
-async function walk(entry, dirs, out) {
-  if (entry.isFile) {
-    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
-    out.push({ file, dirs });
-  } else if (entry.isDirectory) {
-    const here = [...dirs, entry.name];
-    out.push({ file: null, dirs: here });
-    for (const child of await readAll(entry.createReader())) await walk(child, here, out);
-  }
-}
-
-/** Must be called synchronously inside the drop handler: the items die after it returns. */
-export function takeDrop(dt) {
-  const entries = [...(dt.items || [])].filter((i) => i.kind === 'file').map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
-  const files = [...(dt.files || [])];
-  return async () => {
-    if (!entries.length) return files.map((file) => ({ file, dirs: [] }));
-    const out = [];
-    for (const e of entries) await walk(e, [], out);
-    return out;
-  };
-}
-
-/** Files from an <input webkitdirectory> carry their path inside the picked folder. */
-export function fromPicker(fileList) {
-  return [...fileList].map((file) => {
-    const parts = (file.webkitRelativePath || file.name).split('/');
-    return { file, dirs: parts.slice(0, -1) };
-  });
-}
 
 // ---- folders and existing files --------------------------------------------------------------
 

@@ -15,6 +15,7 @@ pub mod public;
 pub mod requests;
 pub mod search;
 pub mod share_bytes;
+pub mod share_page;
 pub mod timeouts;
 pub mod tree;
 pub mod versions;
@@ -131,6 +132,12 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::DELETE, "/api/v1/links/{id}", delete(links::revoke)),
         (Method::GET, "/api/v1/links/{id}/access", get(links::access)),
         (Method::GET, "/api/v1/public/{token}", get(public::show)),
+        (Method::GET, "/s/{token}", get(share_page::page)),
+        (
+            Method::POST,
+            "/s/{token}/unlock",
+            post(share_page::unlock_form),
+        ),
         (
             Method::POST,
             "/api/v1/public/{token}/unlock",

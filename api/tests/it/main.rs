@@ -30,6 +30,7 @@ mod search;
 mod security;
 mod share_budget;
 mod share_bytes;
+mod share_page;
 mod share_tools;
 mod slow_body;
 mod sse;
