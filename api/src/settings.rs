@@ -85,9 +85,10 @@ pub struct Settings {
     /// `CAIRN_ACCOUNT_RATE`.
     pub account_rate: RateSpec,
     /// Requests to share links' public routes (pages, listings, downloads, uploads) one client
-    /// address may make. Default `600/60`. `CAIRN_PUBLIC_RATE_PER_IP`.
+    /// address may make. Default `6000/60`: a browser fetches a limited link's file one chunk per
+    /// request, so a few GiB take thousands. `CAIRN_PUBLIC_RATE_PER_IP`.
     pub public_rate_per_ip: RateSpec,
-    /// Requests one share link answers, from everyone together. Default `3000/60`.
+    /// Requests one share link answers, from everyone together. Default `30000/60`.
     /// `CAIRN_PUBLIC_RATE_PER_LINK`.
     pub public_rate_per_link: RateSpec,
     /// Password attempts on one share link, from everyone together (per client address they
@@ -246,8 +247,8 @@ impl Default for Settings {
             signin_rate_per_ip: RateSpec::new(nonzero(20), 60),
             signup_rate_per_ip: RateSpec::new(nonzero(10), 3600),
             account_rate: RateSpec::new(nonzero(10), 600),
-            public_rate_per_ip: RateSpec::new(nonzero(600), 60),
-            public_rate_per_link: RateSpec::new(nonzero(3000), 60),
+            public_rate_per_ip: RateSpec::new(nonzero(6000), 60),
+            public_rate_per_link: RateSpec::new(nonzero(30000), 60),
             link_password_rate: RateSpec::new(nonzero(10), 600),
             trusted_proxy: None,
             password_hash_concurrency: std::thread::available_parallelism()

@@ -219,7 +219,17 @@ pub async fn place(
 }
 
 /// Moves `id` and its live subtree to the trash, all marked with `id`; returns how many nodes.
+/// Its time is past every other trash item of the namespace (whose lock the caller holds), so
+/// the trash lists deletions in the order they happened even within one millisecond.
 pub async fn trash_subtree(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx::Result<u64> {
+    let newest: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(t.deleted_at) FROM nodes t WHERE t.trashed_with = t.id \
+         AND t.namespace_id = (SELECT namespace_id FROM nodes WHERE id = $1)",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let at = now_ms().max(newest.map_or(0, |t| t + 1));
     Ok(sqlx::query(
         "WITH RECURSIVE sub(id) AS ( \
              SELECT id FROM nodes WHERE id = $1 \
@@ -228,7 +238,7 @@ pub async fn trash_subtree(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx:
          UPDATE nodes SET deleted_at = $2, trashed_with = $1 WHERE id IN (SELECT id FROM sub)",
     )
     .bind(id)
-    .bind(now_ms())
+    .bind(at)
     .execute(&mut **tx)
     .await?
     .rows_affected())

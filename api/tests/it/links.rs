@@ -14,7 +14,67 @@ crate::both!(
     a_password_link_opens_with_a_grant_or_basic_auth,
     the_permission_matrix_holds,
     a_folder_link_reaches_nothing_outside_its_folder,
+    public_routes_and_link_passwords_are_rate_limited,
 );
+
+fn rate(count: u32, secs: u64) -> api::abuse::RateSpec {
+    api::abuse::RateSpec::new(std::num::NonZeroU32::new(count).unwrap(), secs)
+}
+
+async fn public_routes_and_link_passwords_are_rate_limited(backend: Backend) {
+    let server = TestServer::start_with(backend, |s| {
+        s.public_rate_per_ip = rate(6, 3600);
+        s.public_rate_per_link = rate(4, 3600);
+        s.link_password_rate = rate(2, 3600);
+        s.trusted_proxy = Some(api::abuse::TrustedProxy {
+            header: "x-forwarded-for".into(),
+            proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        });
+    })
+    .await;
+    let alice = server.register("alice").await;
+    let file = alice.upload_file("a.txt", b"hello", None).await;
+    let open = make(&alice, json!({"node_id": file.node.id})).await;
+    let locked = make(&alice, json!({"node_id": file.node.id, "password": "right one"})).await;
+    let face = |t: &str| format!("/api/v1/public/{t}");
+
+    // Per link, whoever asks: the fifth request from five addresses is refused.
+    for i in 0..4 {
+        let ip = format!("203.0.113.{i}");
+        let r = public(&server, &face(&open.token), &[("x-forwarded-for", &ip)]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = public(&server, &face(&open.token), &[("x-forwarded-for", "203.0.113.9")]).await;
+    assert!(r.headers().contains_key("retry-after"));
+    assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let r = public(&server, &format!("/s/{}/download", open.token), &[("x-forwarded-for", "203.0.113.8")]).await;
+    assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+
+    // Password guesses per link: the third is refused before any hash, right or wrong.
+    for (ip, pw, want) in [("198.51.100.1", "nope", 403), ("198.51.100.2", "nope", 403), ("198.51.100.3", "right one", 429)] {
+        let r = server
+            .http
+            .post(server.url(&format!("{}/unlock", face(&locked.token))))
+            .header("x-forwarded-for", ip)
+            .json(&json!({ "password": pw }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "{ip}");
+    }
+
+    // Per address, across links: 192.0.2.7 spends its six, then nothing answers it; the
+    // forwarded address counts, since 127.0.0.1 is a trusted proxy.
+    let other = make(&alice, json!({"node_id": file.node.id})).await;
+    let third = make(&alice, json!({"node_id": file.node.id})).await;
+    let mut statuses = Vec::new();
+    for t in [&other.token, &third.token, &other.token, &third.token, &other.token, &third.token, &other.token] {
+        let r = public(&server, &face(t), &[("x-forwarded-for", "192.0.2.7")]).await;
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert!(!statuses[..6].contains(&429), "{statuses:?}");
+}
 
 pub async fn make(u: &User<'_>, body: Value) -> LinkCreated {
     let r = u.call(Method::POST, "/api/v1/links", Some(body)).await;
