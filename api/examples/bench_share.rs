@@ -2,7 +2,8 @@
 //! (`/s/{token}/download`: chunks read from the store, each BLAKE3-checked, streamed) against
 //! the same bytes served as a static file by tower-http's `ServeDir` from a temp file, in the
 //! same process and run, alternating which goes first, several rounds; on the local chunk
-//! store and on a throwaway Garage. The owner's `/api/v1/nodes/{id}/content` is measured too.
+//! store and on a throwaway Garage. The owner's `/api/v1/nodes/{id}/content` is measured too,
+//! and a link with a download limit (every piece charged to its budget in the database).
 //!
 //! `CAIRN_BENCH_MIB` sets the size (1024), `BENCH_ROUNDS` the rounds (5), `BENCH_ONLY=local`
 //! or `=garage` one store. Figures are medians over the rounds.
@@ -55,11 +56,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// A Cairn server on a free port over `s3` (or a temp chunk directory), with `file` uploaded
-/// and shared: (base URL, owner token, node id, link token, guards).
+/// and shared: (base URL, owner token, node id, link tokens (unlimited, limited), guards).
 async fn cairn_with(
     file: &[u8],
     s3: Option<api::settings::S3Settings>,
-) -> Result<(String, String, i64, String, Server)> {
+) -> Result<(String, String, i64, Vec<String>, Server)> {
     let dir = tempfile::tempdir()?;
     let settings = api::Settings {
         addr: "127.0.0.1:0".parse()?,
@@ -137,21 +138,28 @@ async fn cairn_with(
         .error_for_status()?
         .json()
         .await?;
-    let link: Value = http
-        .post(format!("{base}/api/v1/links"))
-        .bearer_auth(&token)
-        .json(&json!({ "node_id": commit.node.id }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let link_token = link["token"].as_str().context("a link token")?.to_owned();
+    let mut links = Vec::new();
+    // One link without a limit, one whose limit (far away) makes every piece a charge.
+    for body in [
+        json!({ "node_id": commit.node.id }),
+        json!({ "node_id": commit.node.id, "max_downloads": 1000 }),
+    ] {
+        let link: Value = http
+            .post(format!("{base}/api/v1/links"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        links.push(link["token"].as_str().context("a link token")?.to_owned());
+    }
     Ok((
         base,
         token,
         commit.node.id,
-        link_token,
+        links,
         Server {
             stop: Some(stop),
             task,
@@ -215,14 +223,15 @@ async fn main() -> Result<()> {
             None
         };
         println!("{store}: uploading and sharing …");
-        let (base, owner, node, token, server) =
+        let (base, owner, node, tokens, server) =
             cairn_with(&file, g.as_ref().map(|g| g.settings())).await?;
-        let share = format!("{base}/s/{token}/download");
+        let share = format!("{base}/s/{}/download", tokens[0]);
+        let limited = format!("{base}/s/{}/download", tokens[1]);
         let content = format!("{base}/api/v1/nodes/{node}/content");
         // Warm-up: page cache, connections, allocator.
         fetch(&http, &share, None, len).await?;
         fetch(&http, &static_url, None, len).await?;
-        let (mut s, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut s, mut c, mut d, mut l) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             // Alternate who goes first, so neither always meets a warmer machine.
             if round % 2 == 0 {
@@ -233,26 +242,33 @@ async fn main() -> Result<()> {
                 s.push(fetch(&http, &share, None, len).await?);
             }
             c.push(fetch(&http, &content, Some(&owner), len).await?);
+            l.push(fetch(&http, &limited, None, len).await?);
             println!(
-                "  round {}: share {:.0} MB/s, ServeDir {:.0} MB/s, content {:.0} MB/s",
+                "  round {}: share {:.0} MB/s, ServeDir {:.0} MB/s, content {:.0} MB/s, limited link {:.0} MB/s",
                 round + 1,
                 len as f64 / 1e6 / s[round],
                 len as f64 / 1e6 / d[round],
                 len as f64 / 1e6 / c[round],
+                len as f64 / 1e6 / l[round],
             );
         }
         let mbps = |v: Vec<f64>| len as f64 / 1e6 / median(v);
-        rows.push((store, mbps(s), mbps(d), mbps(c)));
+        rows.push((store, mbps(s), mbps(d), mbps(c), mbps(l)));
         server.stop().await?;
         drop(g);
     }
     println!(
         "\n{mib} MiB, {rounds} rounds (median), client and servers in one process on loopback"
     );
-    println!("| chunk store | /s/{{token}}/download MB/s | ServeDir MB/s | ratio | owner /content MB/s |");
-    println!("|---|---|---|---|---|");
-    for (store, s, d, c) in rows {
-        println!("| {store} | {s:.0} | {d:.0} | {:.2} | {c:.0} |", s / d);
+    println!(
+        "| chunk store | /s/{{token}}/download MB/s | ServeDir MB/s | ratio | owner /content MB/s | link with a limit MB/s |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (store, s, d, c, l) in rows {
+        println!(
+            "| {store} | {s:.0} | {d:.0} | {:.2} | {c:.0} | {l:.0} |",
+            s / d
+        );
     }
     Ok(())
 }

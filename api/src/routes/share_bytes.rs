@@ -199,7 +199,7 @@ async fn file(
             ..Look::download(CACHE)
         }
     };
-    let meter = LinkMeter::new(state, share);
+    let meter = LinkMeter::for_share(state, share);
     let reader: Arc<dyn ChunkReader> = Arc::new(state.clone());
     let answer = serve::file(reader, &bytes, &look, method, headers, Some(meter)).await;
     // One log line per download, not one per chunk a browser or a resume asks for.
@@ -285,7 +285,7 @@ async fn zip(
     let body = if method == Method::HEAD {
         axum::body::Body::empty()
     } else {
-        let meter = LinkMeter::new(state, share);
+        let meter = LinkMeter::for_share(state, share);
         let reader: Arc<dyn ChunkReader> = Arc::new(state.clone());
         let s = stream::metered(plan.stream(reader), Some(meter.clone()));
         let primed = stream::prime(s)
@@ -338,7 +338,7 @@ struct LinkMeter {
 }
 
 impl LinkMeter {
-    fn new(state: &AppState, share: &Share) -> Arc<dyn Meter> {
+    fn for_share(state: &AppState, share: &Share) -> Arc<dyn Meter> {
         Arc::new(LinkMeter {
             state: state.clone(),
             link_id: share.link.id,

@@ -27,7 +27,8 @@ pub enum Limit {
     /// Only reading the body: the work after it grows with the data (S3 verification of an
     /// upload's staged chunks before a commit or a resume).
     BodyOnly,
-    /// Long by nature: event streams, chunk transfers, whole-file content. The blob PUT's own
+    /// Long by nature: event streams, chunk transfers, whole-file content and share links'
+    /// bytes (a zip of a large folder gathers its chunk lists first). The blob PUT's own
     /// body-read limit lives with the blob routes.
     Exempt,
 }
@@ -37,9 +38,6 @@ pub fn limit_for(method: &Method, path: &str) -> Limit {
     match (method.as_str(), path) {
         ("GET", "/api/v1/events") => Limit::Exempt,
         ("GET", "/api/v1/nodes/{id}/content") => Limit::Exempt,
-        ("GET", "/s/{token}/download" | "/s/{token}/files/{*path}" | "/s/{token}/zip") => {
-            Limit::Exempt
-        }
         (_, p) if p.starts_with("/blobs/") => Limit::Exempt,
         // A share link's bytes: whole files and zips, as long as they take.
         ("GET", p) if p.starts_with("/s/{token}/") => Limit::Exempt,
@@ -107,6 +105,10 @@ mod tests {
         check(Method::GET, "/api/v1/nodes/{id}/content", Limit::Exempt);
         check(Method::PUT, "/blobs/{*object}", Limit::Exempt);
         check(Method::GET, "/blobs/{*object}", Limit::Exempt);
+        check(Method::GET, "/s/{token}/download", Limit::Exempt);
+        check(Method::GET, "/s/{token}/files/{*path}", Limit::Exempt);
+        check(Method::GET, "/s/{token}/zip", Limit::Exempt);
+        check(Method::GET, "/api/v1/public/{token}/manifest", Limit::Whole);
         check(Method::POST, "/api/v1/commits", Limit::BodyOnly);
         check(Method::GET, "/api/v1/uploads/{id}", Limit::BodyOnly);
         check(Method::POST, "/api/v1/events/ticket", Limit::Whole);

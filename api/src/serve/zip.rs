@@ -17,7 +17,7 @@ use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use wire::ChunkRef;
 
-use super::stream::{self, ChunkReader, Out, ServeError, READ_AHEAD};
+use super::stream::{self, ChunkReader, Out, ServeError};
 
 /// The content of a file entry.
 #[derive(Debug, Clone)]
@@ -235,6 +235,7 @@ impl ZipPlan {
         }
         steps.push(Step::Central);
         let n = plan.entries.len();
+        let ahead = reader.read_ahead();
         let state = Sums {
             plan: Arc::clone(&plan),
             crcs: vec![crc32fast::Hasher::new(); n],
@@ -253,7 +254,7 @@ impl ZipPlan {
                 }
             })
             // Records are ready at once, so they count little against the read-ahead.
-            .buffered(READ_AHEAD + 2)
+            .buffered(ahead + 2)
             .scan(state, |s, raw| futures::future::ready(Some(s.emit(raw))))
     }
 }

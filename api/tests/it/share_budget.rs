@@ -107,7 +107,7 @@ async fn client(
         };
         let spec = format!("bytes={from}-{to}");
         let mut req = http.get(&url);
-        if !(from == 0 && to == size - 1 && seed % 2 == 0) {
+        if !(from == 0 && to == size - 1 && seed.is_multiple_of(2)) {
             req = req.header("range", &spec);
         }
         let r = req.send().await.unwrap();

@@ -585,3 +585,32 @@ async fn the_byte_routes_keep_the_permission_matrix(backend: Backend) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn empty_files_download_and_zip_with_a_limit() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let alice = server.register("alice").await;
+    let dir = alice.mkdir(alice.session.root_id, "Nothing").await;
+    let f = alice.upload_to(dir.id, "empty.txt", b"", None).await;
+    let file_link = make(&alice, json!({"node_id": f.node.id, "max_downloads": 1})).await;
+    let url = format!("/s/{}/download", file_link.token);
+    for _ in 0..3 {
+        // Nothing to send costs nothing, so it never runs out.
+        let r = public(&server, &url, &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_LENGTH], "0");
+        assert!(r.bytes().await.unwrap().is_empty());
+    }
+    let r = public(&server, &url, &[("range", "bytes=0-")]).await;
+    assert_error(
+        r,
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "range_not_satisfiable",
+    )
+    .await;
+    let folder_link = make(&alice, json!({"node_id": dir.id, "max_downloads": 1})).await;
+    let r = public(&server, &format!("/s/{}/download", folder_link.token), &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let got = unzip(&r.bytes().await.unwrap());
+    assert_eq!(got["Nothing/empty.txt"], json!(""));
+}
