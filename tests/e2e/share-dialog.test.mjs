@@ -115,6 +115,11 @@ test('the Links screen: state and use, edit, access log, revoke', { timeout: 120
   await page.waitForSelector('#share-url');
   const url = await page.inputValue('#share-url');
   await page.click('#dialog-ok');
+  // Sharing it again says a link already works.
+  await page.click('#files tr[data-name="plan.txt"] button.share');
+  await page.waitForSelector('#share-others:not([hidden])');
+  assert.match(await page.locator('#share-others').textContent(), /1 link to it already works/);
+  await page.keyboard.press('Escape');
 
   await page.click('#nav button[data-view="links"]');
   const item = page.locator('#links-list li[data-name="plan.txt"]');

@@ -1,5 +1,5 @@
 // The public page of a share link, as someone with only the link sees it: a file (facts, a
-// download through the verified chunk path, an image previewed in the page), a folder
+// download through the verified chunk path, an image and a PDF previewed in the page), a folder
 // (browsing, breadcrumbs, Back, a preview dialog, a zip of a selection and of everything,
 // unzipped and compared), a password link (with and without JavaScript), a limited link whose
 // chunks are fetched by Range, a phone-width screen, and the app's service worker leaving
@@ -20,6 +20,18 @@ let pat;
 const png = readFileSync(new URL('../../www/icons/icon-192.png', import.meta.url));
 const report = randomBytes(7, 5 * 1024 * 1024 + 123);
 const data = randomBytes(8, 3 * 1024 * 1024);
+/** A one-page PDF that says "Hello PDF". */
+const pdf = Buffer.from(`%PDF-1.4
+1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj
+2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>endobj
+4 0 obj<</Length 44>>stream
+BT /F1 24 Tf 40 100 Td (Hello PDF) Tj ET
+endstream endobj
+5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj
+trailer<</Root 1 0 R>>
+%%EOF
+`);
 const links = {};
 
 before(async () => {
@@ -34,12 +46,14 @@ before(async () => {
   writeFileSync(join(trip, 'Docs', 'plan.txt'), 'Day 1: Alfama\n');
   writeFileSync(join(trip, 'Docs', 'data.bin'), data);
   writeFileSync(join(scratch, 'report.bin'), report);
+  writeFileSync(join(scratch, 'guide.pdf'), pdf);
   pat = await owner(browser, server.base, 'pat');
-  await dropPaths(pat.page, '#dropzone', [trip, join(scratch, 'report.bin')]);
-  await pat.page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 5, null, { timeout: 60_000 });
+  await dropPaths(pat.page, '#dropzone', [trip, join(scratch, 'report.bin'), join(scratch, 'guide.pdf')]);
+  await pat.page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 6, null, { timeout: 60_000 });
   const at = (...names) => pat.api.at(...names);
   links.file = await makeLink(pat, { node_id: (await at('report.bin')).id });
   links.image = await makeLink(pat, { node_id: (await at('Trip', 'photo.png')).id });
+  links.pdf = await makeLink(pat, { node_id: (await at('guide.pdf')).id });
   links.folder = await makeLink(pat, { node_id: (await at('Trip')).id });
   links.locked = await makeLink(pat, { node_id: (await at('Trip', 'notes.txt')).id, password: 'open sesame' });
   links.limited = await makeLink(pat, { node_id: (await at('Trip', 'Docs', 'data.bin')).id, max_downloads: 1 });
@@ -82,6 +96,20 @@ test('an image link shows the image in the page', { timeout: 60_000 }, async () 
   assert.equal(await img.evaluate((i) => i.naturalWidth), 192, 'the image decoded');
   assert.match(await img.getAttribute('src'), /\/download\?inline=1$/);
   await shot(v.page, scratch, 'share-page-file');
+  assert.deepEqual(v.errors, []);
+  await v.context.close();
+});
+
+test('a PDF shows in a frame the server sandboxes', { timeout: 60_000 }, async () => {
+  const v = await visitor(browser);
+  const answered = v.page.waitForResponse((r) => r.url().endsWith('/download?inline=1'));
+  await openShare(v.page, server.base, links.pdf.url);
+  const r = await answered;
+  const headers = await r.allHeaders();
+  assert.equal(headers['content-type'], 'application/pdf');
+  assert.match(headers['content-security-policy'], /^sandbox/);
+  // Chromium will not run its PDF viewer under the sandbox attribute; the answer's policy is it.
+  assert.equal(await v.page.locator('.preview iframe.pdf').getAttribute('sandbox'), null);
   assert.deepEqual(v.errors, []);
   await v.context.close();
 });

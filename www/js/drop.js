@@ -162,16 +162,22 @@ async function resume() {
 export async function showDrop(brand) {
   const f = page.face;
   linkKey = await hashOf(page.token);
-  const who = el('input', { id: 'drop-name', name: 'name', autocomplete: 'name', maxLength: 100, required: true, value: localStorage.getItem(NAME_KEY) || '' });
+  const who = el('input', { id: 'drop-name', name: 'name', autocomplete: 'name', maxLength: 64, required: true, value: localStorage.getItem(NAME_KEY) || '' });
   const whoError = el('p', { id: 'drop-name-error', className: 'dialog-error', role: 'alert', hidden: true });
   const files = el('input', { type: 'file', id: 'drop-files', multiple: true, hidden: true });
   const folder = el('input', { type: 'file', id: 'drop-folder', multiple: true, hidden: true });
   folder.webkitdirectory = true;
+  // Buttons that open the hidden pickers, so the keyboard reaches them too.
+  const chooser = (text, input, className) => {
+    const b = el('button', { type: 'button', className, textContent: text });
+    b.addEventListener('click', () => input.click());
+    return b;
+  };
   const zone = el('div', { className: 'dropzone drop-zone', id: 'drop-zone' },
     el('p', { className: 'drop-hint', textContent: 'Drop files or folders here' }),
     el('div', { className: 'row wrap' },
-      el('label', { className: 'button', htmlFor: 'drop-files', textContent: 'Choose files' }), files,
-      el('label', { className: 'button secondary', htmlFor: 'drop-folder', textContent: 'Choose a folder' }), folder));
+      chooser('Choose files', files, ''), files,
+      chooser('Choose a folder', folder, 'secondary'), folder));
   zone.setAttribute('aria-label', 'Drop files or folders here to send them');
   const transfers = el('div', { id: 'drop-transfers', className: 'transfers', hidden: true },
     el('div', { className: 'overall' }, el('span', { id: 'drop-overall-text', ariaLive: 'polite' }), el('progress', { id: 'drop-overall', max: 1, value: 0 })),

@@ -97,6 +97,15 @@ export async function share(node) {
     capField.hidden = !request;
   });
 
+  // Links made before stay as they are; say so, so a second one is made on purpose.
+  const others = el('p', { className: 'hint', id: 'share-others', hidden: true });
+  form.append(others);
+  app.client.links(node.id).then(({ links }) => {
+    const live = links.filter((l) => l.state === 'active').length;
+    if (!live) return;
+    others.textContent = `${live} link${live === 1 ? '' : 's'} to it already work${live === 1 ? 's' : ''}; this makes another. Links lists them all.`;
+    others.hidden = false;
+  }).catch(() => {});
   const created = await ask({
     title: `Share ${node.name}`,
     text: isFolder ? 'Anyone with the link can open it, without an account.' : 'Anyone with the link can download it, without an account.',

@@ -100,8 +100,11 @@ export function previewOf(path, info) {
   else if (kind === 'audio') media = el('audio', { src, controls: true, preload: 'metadata' });
   else {
     media = el('iframe', { src, title: `Preview of ${info.name}`, loading: 'lazy' });
-    // No scripts, no forms, another origin as far as the frame knows: it can only be shown.
-    media.setAttribute('sandbox', '');
+    // Text: no scripts, no forms, another origin as far as the frame knows — it can only be
+    // shown. Chromium refuses to run its PDF viewer in a frame sandboxed by the attribute, so a
+    // PDF's frame goes without it: the answer's own `Content-Security-Policy: sandbox` (and its
+    // real type, sniffing off) sandbox the document all the same.
+    if (kind !== 'pdf') media.setAttribute('sandbox', '');
   }
   media.className = `preview-media ${kind}`;
   const box = el('div', { className: `preview ${kind}` });
