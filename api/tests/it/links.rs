@@ -35,7 +35,11 @@ async fn public_routes_and_link_passwords_are_rate_limited(backend: Backend) {
     let alice = server.register("alice").await;
     let file = alice.upload_file("a.txt", b"hello", None).await;
     let open = make(&alice, json!({"node_id": file.node.id})).await;
-    let locked = make(&alice, json!({"node_id": file.node.id, "password": "right one"})).await;
+    let locked = make(
+        &alice,
+        json!({"node_id": file.node.id, "password": "right one"}),
+    )
+    .await;
     let face = |t: &str| format!("/api/v1/public/{t}");
 
     // Per link, whoever asks: the fifth request from five addresses is refused.
@@ -44,14 +48,28 @@ async fn public_routes_and_link_passwords_are_rate_limited(backend: Backend) {
         let r = public(&server, &face(&open.token), &[("x-forwarded-for", &ip)]).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
-    let r = public(&server, &face(&open.token), &[("x-forwarded-for", "203.0.113.9")]).await;
+    let r = public(
+        &server,
+        &face(&open.token),
+        &[("x-forwarded-for", "203.0.113.9")],
+    )
+    .await;
     assert!(r.headers().contains_key("retry-after"));
     assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-    let r = public(&server, &format!("/s/{}/download", open.token), &[("x-forwarded-for", "203.0.113.8")]).await;
+    let r = public(
+        &server,
+        &format!("/s/{}/download", open.token),
+        &[("x-forwarded-for", "203.0.113.8")],
+    )
+    .await;
     assert_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 
     // Password guesses per link: the third is refused before any hash, right or wrong.
-    for (ip, pw, want) in [("198.51.100.1", "nope", 403), ("198.51.100.2", "nope", 403), ("198.51.100.3", "right one", 429)] {
+    for (ip, pw, want) in [
+        ("198.51.100.1", "nope", 403),
+        ("198.51.100.2", "nope", 403),
+        ("198.51.100.3", "right one", 429),
+    ] {
         let r = server
             .http
             .post(server.url(&format!("{}/unlock", face(&locked.token))))
@@ -68,7 +86,15 @@ async fn public_routes_and_link_passwords_are_rate_limited(backend: Backend) {
     let other = make(&alice, json!({"node_id": file.node.id})).await;
     let third = make(&alice, json!({"node_id": file.node.id})).await;
     let mut statuses = Vec::new();
-    for t in [&other.token, &third.token, &other.token, &third.token, &other.token, &third.token, &other.token] {
+    for t in [
+        &other.token,
+        &third.token,
+        &other.token,
+        &third.token,
+        &other.token,
+        &third.token,
+        &other.token,
+    ] {
         let r = public(&server, &face(t), &[("x-forwarded-for", "192.0.2.7")]).await;
         statuses.push(r.status().as_u16());
     }
