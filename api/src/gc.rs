@@ -5,7 +5,7 @@
 //! Safety against a concurrent commit: the collector locks each candidate chunk row
 //! (`FOR UPDATE` on PostgreSQL; the single writer on SQLite), re-checks under that lock that no
 //! version and no live upload names it, and deletes its bytes and rows before releasing the
-//! lock. A commit locks the rows of every chunk it names (`pin_chunks`, `FOR SHARE`) in the
+//! lock. A commit locks the rows of every chunk it names (`db::chunks::pin`, `FOR SHARE`) in the
 //! transaction that writes the version: whichever comes second sees the other's result, so a
 //! committed version never names a deleted chunk, and a commit that lost the race is refused
 //! with `upload_incomplete` (the client re-asks what is missing and sends it again).
@@ -14,15 +14,13 @@
 //! is left for the next pass. So it can never close a deadlock cycle with a commit group, whose
 //! commits each pin their own chunk sets in turn, in no global order.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use sqlx::{Any, Row as _, Transaction};
-use wire::{ChunkRef, Hash};
+use wire::Hash;
 
 use crate::blob::BlobStore;
-use crate::db::{now_ms, uploads, usage, versions, Backend, Db};
-use crate::error::{ApiError, ApiResult};
+use crate::db::{collect, now_ms, uploads, usage, versions, Db};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// Chunks examined per transaction.
@@ -35,58 +33,6 @@ pub struct Report {
     pub trash_emptied: usize,
     pub versions_pruned: usize,
     pub chunks_deleted: usize,
-}
-
-/// Locks the rows of the chunks `chunks` names against deletion until `tx` ends, and checks
-/// `namespace_id` may use every one of them, at the size the list gives: refuses with
-/// `upload_incomplete` (how many are missing) or `invalid_manifest` (a size that is not the
-/// stored chunk's) otherwise.
-pub async fn pin_chunks(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    namespace_id: i64,
-    chunks: &[ChunkRef],
-) -> ApiResult<()> {
-    let unique: Vec<String> = chunks
-        .iter()
-        .map(|c| c.hash)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .map(|h| h.to_string())
-        .collect();
-    let lock = match backend {
-        Backend::Postgres => " FOR SHARE",
-        Backend::Sqlite => "",
-    };
-    let mut stored: HashMap<Hash, u32> = HashMap::new();
-    for batch in unique.chunks(BATCH) {
-        let params: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT c.hash, c.size FROM chunks c WHERE c.hash IN ({}) AND EXISTS \
-             (SELECT 1 FROM namespace_chunks n WHERE n.namespace_id = $1 AND n.hash = c.hash){lock}",
-            params.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(namespace_id);
-        for h in batch {
-            q = q.bind(h);
-        }
-        for r in q.fetch_all(&mut **tx).await? {
-            let h: String = r.get(0);
-            let size = r.get::<i64, _>(1).clamp(0, u32::MAX as i64) as u32;
-            if let Ok(h) = h.parse() {
-                stored.insert(h, size);
-            }
-        }
-    }
-    if stored.len() != unique.len() {
-        return Err(ApiError::UploadIncomplete(unique.len() - stored.len()));
-    }
-    if let Some((hash, declared, size)) = crate::db::chunks::size_mismatch(chunks, &stored) {
-        return Err(ApiError::InvalidManifest(format!(
-            "chunk {hash} is {size} bytes, not {declared}"
-        )));
-    }
-    Ok(())
 }
 
 /// One full pass: expire uploads, prune versions, delete unreferenced chunks.
@@ -120,15 +66,10 @@ pub async fn collect_at(state: &AppState, now: i64) -> anyhow::Result<Report> {
 /// reservations back; on S3 also staging areas no session owns any more (a PUT URL replayed
 /// after its upload was committed).
 pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize> {
-    let rows = sqlx::query("SELECT id, namespace_id FROM uploads WHERE expires_at < $1")
-        .bind(now)
-        .fetch_all(&state.db.pool)
-        .await?;
     let mut n = 0;
-    for r in rows {
-        let id: String = r.get(0);
+    for (id, namespace_id) in collect::expired_uploads(&state.db, now).await? {
         state.blobs.drop_staging(&id).await?;
-        if end_upload(&state.db, r.get(1), &id, Some(now)).await? {
+        if end_upload(&state.db, namespace_id, &id, Some(now)).await? {
             n += 1;
             tracing::debug!(upload_id = %id, "upload session expired");
         }
@@ -139,12 +80,7 @@ pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize>
         }
         BlobStore::S3(s) => {
             for id in s.staging_uploads().await? {
-                let live = sqlx::query("SELECT 1 FROM uploads WHERE id = $1")
-                    .bind(&id)
-                    .fetch_optional(&state.db.pool)
-                    .await?
-                    .is_some();
-                if !live {
+                if !collect::upload_open(&state.db, &id).await? {
                     s.delete_prefix(&format!("staging/{id}/")).await?;
                 }
             }
@@ -214,21 +150,9 @@ pub async fn prune_versions(db: &Db, cutoff: i64, keep: usize) -> anyhow::Result
     } else {
         i64::try_from(keep).unwrap_or(i64::MAX - 1) + 1
     };
-    let rows = sqlx::query(
-        "SELECT n.namespace_id, v.id FROM \
-         (SELECT id, node_id, ROW_NUMBER() OVER (PARTITION BY node_id ORDER BY id DESC) AS rn \
-          FROM versions) v JOIN nodes n ON n.id = v.node_id WHERE \
-         (n.version_id IS NULL OR n.version_id <> v.id) AND (v.rn > $2 OR \
-         EXISTS (SELECT 1 FROM versions w WHERE w.node_id = v.node_id AND w.id > v.id \
-                 AND w.created_at < $1)) ORDER BY n.namespace_id, v.id",
-    )
-    .bind(cutoff)
-    .bind(past_rank)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = collect::old_versions(db, cutoff, past_rank).await?;
     let mut by_namespace: Vec<(i64, Vec<i64>)> = Vec::new();
-    for r in rows {
-        let (ns, id): (i64, i64) = (r.get(0), r.get(1));
+    for (ns, id) in rows {
         match by_namespace.last_mut() {
             Some((last, ids)) if *last == ns => ids.push(id),
             _ => by_namespace.push((ns, vec![id])),
@@ -256,19 +180,10 @@ pub async fn delete_unreferenced(state: &AppState) -> anyhow::Result<usize> {
     let mut after = String::new();
     loop {
         // Candidates, read without locks; each is re-checked under its lock below.
-        let rows = sqlx::query(
-            "SELECT c.hash FROM chunks c WHERE c.hash > $1 AND NOT EXISTS \
-             (SELECT 1 FROM version_chunks vc WHERE vc.hash = c.hash) AND NOT EXISTS \
-             (SELECT 1 FROM upload_chunks uc WHERE uc.hash = c.hash) ORDER BY c.hash LIMIT $2",
-        )
-        .bind(&after)
-        .bind(BATCH as i64)
-        .fetch_all(&state.db.pool)
-        .await?;
-        if rows.is_empty() {
+        let candidates = collect::unreferenced_chunks(&state.db, &after, BATCH).await?;
+        if candidates.is_empty() {
             return Ok(deleted);
         }
-        let candidates: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         after = candidates.last().cloned().unwrap_or_default();
         deleted += sweep(state, &candidates).await?;
     }
@@ -278,17 +193,9 @@ pub async fn delete_unreferenced(state: &AppState) -> anyhow::Result<usize> {
 pub async fn sweep(state: &AppState, candidates: &[String]) -> anyhow::Result<usize> {
     let db = &state.db;
     let mut w = db.write().await?;
-    let lock = match db.backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
     let mut locked = Vec::new();
     for h in candidates {
-        let row = sqlx::query(&format!("SELECT hash FROM chunks WHERE hash = $1{lock}"))
-            .bind(h)
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        if row.is_some() {
+        if collect::lock_chunk(&mut w.tx, h).await? {
             locked.push(h.clone());
         }
     }
@@ -296,14 +203,7 @@ pub async fn sweep(state: &AppState, candidates: &[String]) -> anyhow::Result<us
     // and an upload that may still send a chunk keeps it (its bytes are in `staged_bytes`).
     let mut gone = Vec::new();
     for h in locked {
-        let used = sqlx::query(
-            "SELECT 1 FROM version_chunks WHERE hash = $1 \
-             UNION ALL SELECT 1 FROM upload_chunks WHERE hash = $1 LIMIT 1",
-        )
-        .bind(&h)
-        .fetch_optional(&mut *w.tx)
-        .await?
-        .is_some();
+        let used = collect::chunk_in_use(&mut w.tx, &h).await?;
         if used {
             continue;
         }
@@ -319,14 +219,7 @@ pub async fn sweep(state: &AppState, candidates: &[String]) -> anyhow::Result<us
         gone.push(h);
     }
     for h in &gone {
-        sqlx::query("DELETE FROM namespace_chunks WHERE hash = $1")
-            .bind(h)
-            .execute(&mut *w.tx)
-            .await?;
-        sqlx::query("DELETE FROM chunks WHERE hash = $1")
-            .bind(h)
-            .execute(&mut *w.tx)
-            .await?;
+        collect::forget_chunk(&mut w.tx, h).await?;
     }
     w.commit().await?;
     for h in &gone {

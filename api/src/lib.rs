@@ -5,23 +5,21 @@
 //! serving; bytes of files never pass through a metadata transaction.
 
 pub mod abuse;
+pub mod access;
 pub mod admin;
 pub mod auth;
-pub mod batch_commit;
 pub mod blob;
 pub mod commit;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod gc;
-pub mod group_commit;
 pub mod hub;
 pub mod links;
 pub mod listen;
 pub mod metrics;
 pub mod mime;
 pub mod names;
-pub mod openapi;
 pub mod rekey;
 pub mod retention;
 pub mod routes;
@@ -37,7 +35,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-pub use routes::router;
+pub use routes::{openapi, router};
 pub use settings::Settings;
 pub use state::AppState;
 
@@ -60,7 +58,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let chunk_origin = chunk_origin(&blobs).await;
     let metrics = Arc::new(metrics::Metrics::default());
-    let committer = group_commit::Committer::start(Arc::clone(&db), Arc::clone(&metrics));
+    let committer = commit::Committer::start(Arc::clone(&db), Arc::clone(&metrics));
     let mut tasks = vec![state::AbortOnDrop(tokio::spawn(retention::hourly(
         Arc::downgrade(&db),
         retention::Keep::from_settings(&settings),
@@ -74,7 +72,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             Arc::downgrade(&db.hub),
         ))));
     }
-    let guards = Arc::new(abuse::Guards::new(&settings));
+    let guards = Arc::new(settings.guards());
     tasks.push(state::AbortOnDrop(tokio::spawn(abuse::prune_every(
         Arc::downgrade(&guards),
         abuse::PRUNE_EVERY,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use std::num::NonZeroU32;
 
-use crate::abuse::{RateSpec, TrustedProxy};
+use crate::abuse::{Guards, HashGate, KeyedLimiter, RateSpec, TrustedProxy, MAX_KEYS};
 
 #[derive(Clone)]
 pub struct Settings {
@@ -501,6 +501,21 @@ and must arrive at CAIRN_BODY_MIN_RATE (8192) bytes per second or faster.
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY choose the S3-compatible store.";
+
+impl Settings {
+    /// The abuse guards these settings call for.
+    pub fn guards(&self) -> Guards {
+        Guards {
+            signin_per_ip: KeyedLimiter::new(self.signin_rate_per_ip, MAX_KEYS),
+            signup_per_ip: KeyedLimiter::new(self.signup_rate_per_ip, MAX_KEYS),
+            per_account: KeyedLimiter::new(self.account_rate, MAX_KEYS),
+            public_per_ip: KeyedLimiter::new(self.public_rate_per_ip, MAX_KEYS),
+            public_per_link: KeyedLimiter::new(self.public_rate_per_link, MAX_KEYS),
+            link_password: KeyedLimiter::new(self.link_password_rate, MAX_KEYS),
+            hashes: HashGate::new(self.password_hash_concurrency),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

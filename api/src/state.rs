@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::blob::BlobStore;
+use crate::commit::Committer;
 use crate::db::Db;
-use crate::group_commit::Committer;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 

@@ -4,6 +4,7 @@
 mod bench;
 mod sh;
 mod simd;
+mod tidy;
 mod tools;
 mod wasm;
 
@@ -16,6 +17,8 @@ const HELP: &str = "cargo xtask <command>
                       web app at http://127.0.0.1:8080 (see `cairn --help` for flags)
   test                install what tests need, then fmt, clippy, unit, integration
                       and browser end-to-end tests
+  tidy                where code lives: SQL only in api/src/db, no import loops in
+                      api/src, no I/O crates in the pure crates
   wasm                build the WASM core and its JS bindings into www/pkg
   bench-s3            upload/download MB/s of a 1 GiB file through Cairn's pre-signed
                       flow vs plain aws-sdk-s3, against a throwaway Garage
@@ -41,6 +44,7 @@ fn main() -> Result<()> {
         "run" => run(&rest),
         "test" => test(),
         "wasm" => wasm::build(),
+        "tidy" => tidy::run(&sh::root()),
         "bench-s3" => bench_s3(),
         "bench-share" => bench_share(),
         "bench-api" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_api"]),
@@ -85,6 +89,7 @@ fn bench_share() -> Result<()> {
 fn test() -> Result<()> {
     let started = std::time::Instant::now();
     tools::setup_for_tests()?;
+    sh::step("tidy", || tidy::run(&sh::root()))?;
     sh::step("format", || sh::cargo(&["fmt", "--all", "--check"]))?;
     sh::step("clippy", || {
         sh::cargo(&[

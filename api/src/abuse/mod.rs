@@ -15,14 +15,12 @@ pub use client_ip::{ClientIp, TrustedProxy};
 pub use hash_gate::HashGate;
 pub use limiter::{KeyedLimiter, RateSpec};
 
-use crate::settings::Settings;
-
 /// Keys one limiter tracks at most (~100 bytes each); past that, new keys share one bucket.
 pub const MAX_KEYS: usize = 100_000;
 /// How often limiters forget keys whose bucket has refilled.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
-/// The limits of the account endpoints, built from the settings.
+/// The limits of the account endpoints, built from the settings (`Settings::guards`).
 pub struct Guards {
     /// Sign-in attempts per client address (IPv6 per /64).
     pub signin_per_ip: KeyedLimiter<IpAddr>,
@@ -42,18 +40,6 @@ pub struct Guards {
 }
 
 impl Guards {
-    pub fn new(settings: &Settings) -> Guards {
-        Guards {
-            signin_per_ip: KeyedLimiter::new(settings.signin_rate_per_ip, MAX_KEYS),
-            signup_per_ip: KeyedLimiter::new(settings.signup_rate_per_ip, MAX_KEYS),
-            per_account: KeyedLimiter::new(settings.account_rate, MAX_KEYS),
-            public_per_ip: KeyedLimiter::new(settings.public_rate_per_ip, MAX_KEYS),
-            public_per_link: KeyedLimiter::new(settings.public_rate_per_link, MAX_KEYS),
-            link_password: KeyedLimiter::new(settings.link_password_rate, MAX_KEYS),
-            hashes: HashGate::new(settings.password_hash_concurrency),
-        }
-    }
-
     /// Forgets refilled keys in every limiter.
     pub fn prune(&self) {
         self.signin_per_ip.prune();

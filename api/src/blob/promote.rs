@@ -12,8 +12,8 @@ use wire::Hash;
 
 use super::s3::Staged;
 use super::BlobStore;
-use crate::db::uploads::Upload;
-use crate::db::{chunks, now_ms, Db};
+use crate::db::uploads::{self, Upload};
+use crate::db::{chunks, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -31,33 +31,13 @@ where
     F: Future<Output = std::io::Result<bool>>,
 {
     let mut w = db.write().await?;
-    let h = hash.to_string();
-    sqlx::query(
-        "INSERT INTO chunks (hash, size, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (hash) DO UPDATE SET size = excluded.size",
-    )
-    .bind(&h)
-    .bind(size as i64)
-    .bind(now_ms())
-    .execute(&mut *w.tx)
-    .await?;
+    chunks::claim(&mut w.tx, hash, size).await?;
     if !promote.await? {
         return Ok(false);
     }
-    sqlx::query(
-        "INSERT INTO namespace_chunks (namespace_id, hash) VALUES ($1, $2) \
-         ON CONFLICT (namespace_id, hash) DO NOTHING",
-    )
-    .bind(namespace_id)
-    .bind(&h)
-    .execute(&mut *w.tx)
-    .await?;
+    chunks::grant(&mut w.tx, namespace_id, hash).await?;
     // What a file request's resume and commit go by: this upload's own bytes arrived.
-    sqlx::query("UPDATE upload_chunks SET received = 1 WHERE upload_id = $1 AND hash = $2")
-        .bind(upload_id)
-        .bind(&h)
-        .execute(&mut *w.tx)
-        .await?;
+    uploads::mark_received(&mut w.tx, upload_id, hash).await?;
     w.commit().await?;
     Ok(true)
 }

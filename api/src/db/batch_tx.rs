@@ -105,10 +105,10 @@ impl BatchTx for SqlxTx<'_> {
     }
 }
 
-pub(crate) fn bind(
-    mut q: super::json_rows::Query<'_>,
-    args: Vec<Value>,
-) -> super::json_rows::Query<'_> {
+/// A sqlx query on either database.
+pub type Query<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+pub(crate) fn bind(mut q: Query<'_>, args: Vec<Value>) -> Query<'_> {
     for a in args {
         q = match a {
             Value::Int(v) => q.bind(v),

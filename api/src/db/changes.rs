@@ -1,4 +1,5 @@
-//! Reading the change log: pages of changes after a cursor with the nodes' current state, the
+//! The change log: its one writer ([`log`] for one change, [`entries`] for a batch's, both
+//! announced by [`notify`]), pages of changes after a cursor with the nodes' current state, the
 //! retention horizon below which cursors reset, and each device's acknowledged cursor.
 //!
 //! Why `seq > cursor` never skips a change, even under PostgreSQL's READ COMMITTED: a writer
@@ -11,10 +12,64 @@
 //! left as a hole). A page is read by one statement, so it is such a snapshot. SQLite has a
 //! single writer, which gives the same order trivially.
 
-use sqlx::Row as _;
+use sqlx::{Any, Row as _, Transaction};
 use wire::{Change, Node, NodeKind};
 
-use super::{now_ms, Db, Row};
+use super::batch_tx::{BatchTx, SqlxTx, Value};
+use super::json_rows::{Col, Rows};
+use super::{now_ms, Backend, Db, Row};
+
+/// Appends one entry to the namespace's change log and returns its sequence number. The
+/// `UPDATE … RETURNING` takes the namespace row lock, so sequence numbers never collide.
+pub async fn log(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    node_id: i64,
+    kind: &str,
+) -> sqlx::Result<i64> {
+    let seq: i64 = sqlx::query("UPDATE namespaces SET seq = seq + 1 WHERE id = $1 RETURNING seq")
+        .bind(namespace_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    let backend = Backend::of(tx);
+    let mut tx = SqlxTx { tx, backend };
+    entries(&mut tx, &[(namespace_id, seq, node_id)], kind, now_ms()).await?;
+    notify(&mut tx, &[format!("{namespace_id}:{seq}")]).await?;
+    Ok(seq)
+}
+
+/// Writes change-log entries (namespace, seq, node) of one kind whose seqs the caller has
+/// already taken from their namespaces (`log`, or a batch's charge).
+pub async fn entries(
+    tx: &mut impl BatchTx,
+    rows: &[(i64, i64, i64)],
+    kind: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    let t = Rows::new(tx.backend(), &[Col::Int; 3], rows)?;
+    let sql = format!(
+        "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
+         SELECT column1, column2, column3, $1, $2 FROM {} AS r",
+        t.table(3)
+    );
+    let head = vec![Value::Text(Some(kind.into())), Value::Int(Some(now))];
+    tx.execute(&sql, [head, t.args()?].concat()).await
+}
+
+/// PostgreSQL: hands every API node's listener these hints (`namespace:seq` for a change,
+/// `revoke:device` for a signed-out device); delivered only if and when the transaction
+/// commits (see `hub::listen_postgres`). SQLite announces from the writer instead.
+pub async fn notify(tx: &mut impl BatchTx, hints: &[String]) -> sqlx::Result<()> {
+    if tx.backend() != Backend::Postgres || hints.is_empty() {
+        return Ok(());
+    }
+    let hints: Vec<(&str,)> = hints.iter().map(|h| (h.as_str(),)).collect();
+    let t = Rows::new(Backend::Postgres, &[Col::Text], &hints)?;
+    let sql = format!("SELECT pg_notify($1, v.column1) FROM {} AS v", t.table(2));
+    let channel = Value::Text(Some(crate::hub::PG_CHANNEL.into()));
+    tx.execute(&sql, [vec![channel], t.args()?].concat()).await
+}
 
 /// Where a device stands in one namespace's log. Shown to clients as an opaque string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,6 +43,81 @@ pub async fn readable(
     Ok(found)
 }
 
+/// Writes (or takes the lock of) `hash`'s chunk row, so the collector cannot delete the chunk
+/// while its bytes are being moved into place; the row lock holds until `tx` ends.
+/// (`ON CONFLICT DO UPDATE` waits for the row lock and re-inserts a row deleted meanwhile.)
+pub async fn claim(tx: &mut Transaction<'static, Any>, hash: &Hash, size: u32) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chunks (hash, size, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (hash) DO UPDATE SET size = excluded.size",
+    )
+    .bind(hash.to_string())
+    .bind(size as i64)
+    .bind(super::now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Lets `namespace_id` use the chunk `hash` (its bytes were verified as uploaded by it).
+pub async fn grant(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    hash: &Hash,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO namespace_chunks (namespace_id, hash) VALUES ($1, $2) \
+         ON CONFLICT (namespace_id, hash) DO NOTHING",
+    )
+    .bind(namespace_id)
+    .bind(hash.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Those of `chunks` that `namespace_id` may use, with their stored sizes, their rows locked
+/// against deletion until `tx` ends (PostgreSQL `FOR SHARE`; SQLite's single writer already
+/// keeps the collector out). `commit::rules::check_chunks` decides on the answer.
+pub async fn pin(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    chunks: &[ChunkRef],
+) -> sqlx::Result<HashMap<Hash, u32>> {
+    let unique: Vec<String> = chunks
+        .iter()
+        .map(|c| c.hash)
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .map(|h| h.to_string())
+        .collect();
+    let lock = match Backend::of(tx) {
+        Backend::Postgres => " FOR SHARE",
+        Backend::Sqlite => "",
+    };
+    let mut stored: HashMap<Hash, u32> = HashMap::new();
+    for batch in unique.chunks(BATCH) {
+        let params: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT c.hash, c.size FROM chunks c WHERE c.hash IN ({}) AND EXISTS \
+             (SELECT 1 FROM namespace_chunks n WHERE n.namespace_id = $1 AND n.hash = c.hash){lock}",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(namespace_id);
+        for h in batch {
+            q = q.bind(h);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            let h: String = r.get(0);
+            let size = r.get::<i64, _>(1).clamp(0, u32::MAX as i64) as u32;
+            if let Ok(h) = h.parse() {
+                stored.insert(h, size);
+            }
+        }
+    }
+    Ok(stored)
+}
+
 /// The first chunk of `chunks` whose declared size differs from what `stored` says its
 /// verified bytes are: a manifest that names a stored chunk with another size would be charged,
 /// listed and served wrongly, so it is refused.

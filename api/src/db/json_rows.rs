@@ -15,10 +15,8 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::any::AnyArguments;
-use sqlx::Any;
 
-use super::batch_tx::Value as Arg;
+use super::batch_tx::{Query, Value as Arg};
 use super::Backend;
 
 /// The SQL type of one column.
@@ -27,8 +25,6 @@ pub enum Col {
     Int,
     Text,
 }
-
-pub type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
 
 /// Rows ready to be used as a table (`table`) and bound (`bind`).
 pub struct Rows {

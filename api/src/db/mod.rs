@@ -12,6 +12,8 @@ pub mod batch_tx;
 pub mod changes;
 mod checkpoint;
 pub mod chunks;
+pub mod collect;
+pub mod commit;
 pub mod json_rows;
 pub mod links;
 pub mod native_sqlite;
@@ -41,6 +43,18 @@ use batch_tx::{BatchTx, Cells, Record, SqlxTx, Value};
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// The database a transaction runs on: the one way to ask, for code that holds only the
+    /// transaction.
+    pub fn of(tx: &Transaction<'static, Any>) -> Backend {
+        if tx.backend_name().eq_ignore_ascii_case("postgresql") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
 }
 
 pub struct Db {
@@ -306,6 +320,14 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
             Ok(())
         })
     })
+}
+
+impl Db {
+    /// One round trip to the database: the readiness check.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }
 
 pub fn now_ms() -> i64 {

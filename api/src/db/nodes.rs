@@ -8,7 +8,8 @@ use wire::{Node, NodeKind};
 
 use super::batch_tx::Cells;
 use super::{now_ms, Db};
-use crate::names::Name;
+use crate::error::{ApiError, ApiResult};
+use crate::names::{self, Name};
 
 pub const NODE_COLUMNS: &str = "n.id, n.parent_id, n.name, n.kind, n.version_id, \
      COALESCE(v.size, 0), v.content_hash, n.modified_at, n.namespace_id";
@@ -89,6 +90,24 @@ pub async fn child_by_name(
         .map(node_from_row))
 }
 
+/// The first name free in `parent_id` among `names::free_candidates(name, tag, plain_first)`.
+pub async fn free_name(
+    tx: &mut Transaction<'static, Any>,
+    parent_id: i64,
+    name: &str,
+    tag: &str,
+    plain_first: bool,
+) -> ApiResult<Name> {
+    for candidate in names::free_candidates(name, tag, plain_first) {
+        if child_by_name(tx, parent_id, &candidate).await?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "too many nodes named like `{name}` in this folder"
+    )))
+}
+
 pub async fn insert(
     tx: &mut Transaction<'static, Any>,
     namespace_id: i64,
@@ -115,41 +134,6 @@ pub async fn insert(
     .get(0))
 }
 
-/// Appends one entry to the namespace's change log and returns its sequence number. The
-/// `UPDATE … RETURNING` takes the namespace row lock, so sequence numbers never collide.
-pub async fn log_change(
-    tx: &mut Transaction<'static, Any>,
-    namespace_id: i64,
-    node_id: i64,
-    kind: &str,
-) -> sqlx::Result<i64> {
-    let seq: i64 = sqlx::query("UPDATE namespaces SET seq = seq + 1 WHERE id = $1 RETURNING seq")
-        .bind(namespace_id)
-        .fetch_one(&mut **tx)
-        .await?
-        .get(0);
-    sqlx::query(
-        "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(namespace_id)
-    .bind(seq)
-    .bind(node_id)
-    .bind(kind)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    if tx.backend_name().eq_ignore_ascii_case("postgresql") {
-        // Delivered by PostgreSQL only if and when this transaction commits: the push hint
-        // for SSE on every API node (see `hub::listen_postgres`).
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(crate::hub::PG_CHANNEL)
-            .bind(format!("{namespace_id}:{seq}"))
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(seq)
-}
-
 /// Makes writers to one namespace take turns until the transaction ends: a row lock on
 /// PostgreSQL (where checks such as "not into its own subtree" would otherwise race). Nothing
 /// on SQLite: every write transaction there already holds `Db::write`'s process-wide lock, and
@@ -159,7 +143,7 @@ pub async fn lock_namespace(
     tx: &mut Transaction<'static, Any>,
     namespace_id: i64,
 ) -> sqlx::Result<()> {
-    if !tx.backend_name().eq_ignore_ascii_case("postgresql") {
+    if super::Backend::of(tx) != super::Backend::Postgres {
         return Ok(());
     }
     sqlx::query("SELECT id FROM namespaces WHERE id = $1 FOR UPDATE")
@@ -320,7 +304,7 @@ pub async fn purge_trashed(
     }
     let freed = purge_subtree(tx, id).await?;
     super::usage::charge(tx, namespace_id, freed, u64::MAX).await?;
-    log_change(tx, namespace_id, id, "purge").await?;
+    super::changes::log(tx, namespace_id, id, "purge").await?;
     Ok(Some(freed))
 }
 
@@ -445,7 +429,7 @@ pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(out);
     }
-    let cap = crate::names::MAX_FOLDER_DEPTH as usize + 1;
+    let cap = names::MAX_FOLDER_DEPTH as usize + 1;
     let params: Vec<String> = (2..=ids.len() + 1).map(|i| format!("${i}")).collect();
     let sql = format!(
         "WITH RECURSIVE up(id, parent_id, name, height) AS ( \

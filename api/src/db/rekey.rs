@@ -7,7 +7,7 @@
 use futures::TryStreamExt as _;
 use sqlx::Row as _;
 
-use super::{nodes, Db};
+use super::{changes, Db};
 use crate::rekey::{self, Rekeyed, Stored};
 
 const COLUMNS: &str = "id, namespace_id, parent_id, name, name_key, \
@@ -108,7 +108,7 @@ async fn write(
             .execute(&mut **tx)
             .await?;
         if r.live && r.renamed {
-            nodes::log_change(tx, r.namespace_id, r.id, "rename").await?;
+            changes::log(tx, r.namespace_id, r.id, "rename").await?;
         }
     }
     Ok(())

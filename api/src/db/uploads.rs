@@ -205,3 +205,17 @@ pub async fn chunk_slot(db: &Db, id: &str, hash: &Hash) -> sqlx::Result<Option<C
         size: r.int(2).clamp(0, u32::MAX as i64) as u32,
     }))
 }
+
+/// Records that upload `upload_id`'s own bytes of chunk `hash` arrived.
+pub async fn mark_received(
+    tx: &mut Transaction<'static, Any>,
+    upload_id: &str,
+    hash: &Hash,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE upload_chunks SET received = 1 WHERE upload_id = $1 AND hash = $2")
+        .bind(upload_id)
+        .bind(hash.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

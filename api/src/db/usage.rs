@@ -15,8 +15,12 @@
 //! Callers hold the namespace's row lock (`nodes::lock_namespace`), taken first, so the
 //! "read, decide, write" of making room cannot interleave with another writer's.
 
+use std::collections::HashMap;
+
 use sqlx::{Any, Row as _, Transaction};
 
+use super::batch_tx::{BatchTx, Cells};
+use super::json_rows::{Col, Rows};
 use super::Db;
 use crate::error::{ApiError, ApiResult};
 
@@ -90,6 +94,42 @@ pub async fn charge(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.is_some())
+}
+
+/// [`charge`] for many namespaces in one `UPDATE`, each (namespace, delta, commits, quota)
+/// whole or not at all, moving each charged namespace's change seq on by its commits (their
+/// change-log entries follow); returns the charged namespaces' new seqs.
+pub async fn charge_many(
+    tx: &mut impl BatchTx,
+    charges: &[(i64, Delta, i64, u64)],
+) -> sqlx::Result<HashMap<i64, i64>> {
+    // namespace, current, history, staged, total, commits, quota
+    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = charges
+        .iter()
+        .map(|(ns, d, n, quota)| {
+            let quota = i64::try_from(*quota).unwrap_or(i64::MAX);
+            (*ns, d.current, d.history, d.staged, d.total(), *n, quota)
+        })
+        .collect();
+    let t = Rows::new(tx.backend(), &[Col::Int; 7], &rows)?;
+    let sql = format!(
+        "UPDATE namespaces SET used_bytes = used_bytes + v.column2, \
+         history_bytes = history_bytes + v.column3, staged_bytes = staged_bytes + v.column4, \
+         seq = seq + v.column6 \
+         FROM {} AS v \
+         WHERE namespaces.id = v.column1 \
+         AND (v.column5 <= 0 OR \
+              namespaces.used_bytes + namespaces.history_bytes + namespaces.staged_bytes \
+              + v.column5 <= v.column7) \
+         RETURNING id, seq",
+        t.table(1)
+    );
+    Ok(tx
+        .fetch(&sql, t.args()?)
+        .await?
+        .iter()
+        .map(|r| (r.int(0), r.int(1)))
+        .collect())
 }
 
 /// [`charge`], first dropping as many of the namespace's old versions as the change needs room

@@ -3,8 +3,8 @@
 
 use sqlx::{Any, Row as _, Transaction};
 
-use super::batch_tx::{Cells, Value};
-use super::{now_ms, Backend, Db};
+use super::batch_tx::{Cells, SqlxTx, Value};
+use super::{changes, now_ms, Backend, Db};
 
 /// Who is calling: resolved from a device token on every request.
 #[derive(Debug, Clone)]
@@ -227,13 +227,14 @@ pub async fn revoke_device(db: &Db, user_id: i64, device_id: i64) -> sqlx::Resul
     .await?
     .rows_affected()
         == 1;
-    if done && db.backend == Backend::Postgres {
-        // Every API node's listener ends the device's open streams (this one's included).
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(crate::hub::PG_CHANNEL)
-            .bind(format!("revoke:{device_id}"))
-            .execute(&mut *w.tx)
-            .await?;
+    if done {
+        // PostgreSQL: every API node's listener ends the device's open streams (this one's
+        // included).
+        let mut tx = SqlxTx {
+            tx: &mut w.tx,
+            backend: db.backend,
+        };
+        changes::notify(&mut tx, &[format!("revoke:{device_id}")]).await?;
     }
     w.commit().await?;
     if done && db.backend == Backend::Sqlite {
@@ -303,16 +304,10 @@ async fn revoke_others_in(
     .iter()
     .map(|r| r.get(0))
     .collect();
-    if db.backend == Backend::Postgres {
-        // Every API node's listener ends these devices' open streams, once committed.
-        for id in &revoked {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(crate::hub::PG_CHANNEL)
-                .bind(format!("revoke:{id}"))
-                .execute(&mut **tx)
-                .await?;
-        }
-    }
+    // PostgreSQL: every API node's listener ends these devices' open streams, once committed.
+    let hints: Vec<String> = revoked.iter().map(|id| format!("revoke:{id}")).collect();
+    let backend = db.backend;
+    changes::notify(&mut SqlxTx { tx, backend }, &hints).await?;
     Ok(revoked)
 }
 

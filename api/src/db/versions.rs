@@ -2,7 +2,7 @@
 //! version pointing at the old version's chunk rows (no chunk byte is copied or re-sent).
 
 use sqlx::{Any, Row as _, Transaction};
-use wire::VersionInfo;
+use wire::{Manifest, VersionInfo};
 
 use super::{now_ms, Db};
 
@@ -160,6 +160,34 @@ pub async fn chunks_out_of_step(
     .fetch_one(&mut **tx)
     .await?
     .get(0))
+}
+
+/// A version as stored: its manifest (chunk list included) and when it was written.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub manifest: Manifest,
+    pub created_at: i64,
+}
+
+/// Version `version_id` as stored, from the pool: the one way to load a version's manifest.
+pub async fn stored(db: &Db, version_id: i64) -> sqlx::Result<Stored> {
+    let row =
+        sqlx::query("SELECT chunker, size, content_hash, created_at FROM versions WHERE id = $1")
+            .bind(version_id)
+            .fetch_one(&db.pool)
+            .await?;
+    let hash: String = row.get(2);
+    Ok(Stored {
+        manifest: Manifest {
+            chunker: row.get(0),
+            size: row.get::<i64, _>(1).max(0) as u64,
+            hash: hash
+                .parse()
+                .map_err(|_| sqlx::Error::Decode("bad stored content hash".into()))?,
+            chunks: super::chunks::version_chunks(&db.pool, version_id).await?,
+        },
+        created_at: row.get(3),
+    })
 }
 
 /// Size, content hash and creation time of version `version_id` of `node_id`, from the pool.

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use sqlx::Row as _;
 use wire::NodeKind;
 
+use crate::access;
 use crate::auth::Auth;
-use crate::db::chunks;
+use crate::db::versions;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Path;
-use crate::routes::tree::visible_node;
 use crate::serve::{self, FileBytes, Look};
 use crate::state::AppState;
 
@@ -26,22 +25,19 @@ pub async fn content(
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let node = visible_node(&state, &c, id).await?;
+    let node = access::node(&state.db, &c, id).await?;
     let version_id = match (node.kind, node.version_id) {
         (NodeKind::File, Some(v)) => v,
         _ => return Err(ApiError::BadRequest("only files have content".into())),
     };
-    let row = sqlx::query("SELECT size, content_hash, created_at FROM versions WHERE id = $1")
-        .bind(version_id)
-        .fetch_one(&state.db.pool)
-        .await?;
+    let v = versions::stored(&state.db, version_id).await?;
     let file = FileBytes {
         version_id,
         name: node.name,
-        size: row.get::<i64, _>(0) as u64,
-        content_hash: row.get(1),
-        modified_at: row.get(2),
-        chunks: chunks::version_chunks(&state.db.pool, version_id).await?,
+        size: v.manifest.size,
+        content_hash: v.manifest.hash.to_string(),
+        modified_at: v.created_at,
+        chunks: v.manifest.chunks,
     };
     let reader: Arc<dyn serve::ChunkReader> = Arc::new(state.clone());
     serve::file(

@@ -5,20 +5,19 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use sqlx::Row as _;
 use wire::{
     ChunkTarget, CommitRequest, CommitResponse, CreateUploadRequest, DownloadResponse, Hash,
     Manifest, NodeKind, UploadResponse,
 };
 
+use crate::access;
 use crate::auth::Auth;
 use crate::blob::promote;
 use crate::db::users::Caller;
-use crate::db::{chunks, nodes, now_ms, uploads, usage};
+use crate::db::{chunks, commit as db_commit, nodes, now_ms, uploads, usage, versions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::gc;
-use crate::routes::tree::visible_node;
 use crate::state::AppState;
 
 /// The distinct chunks of `manifest`, in file order.
@@ -129,10 +128,7 @@ pub async fn create_upload(
 
 /// An upload of the caller's namespace that has not expired.
 async fn live_upload(state: &AppState, c: &Caller, id: &str) -> ApiResult<uploads::Upload> {
-    let upload = uploads::get(&state.db, id)
-        .await?
-        .filter(|u| u.namespace_id == c.namespace_id)
-        .ok_or(ApiError::NotFound("upload"))?;
+    let upload = access::upload(&state.db, c, id).await?;
     if upload.expires_at < now_ms() {
         return Err(ApiError::UploadExpired);
     }
@@ -202,10 +198,7 @@ pub async fn cancel_upload(
     Auth(c): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    uploads::get(&state.db, &id)
-        .await?
-        .filter(|u| u.namespace_id == c.namespace_id)
-        .ok_or(ApiError::NotFound("upload"))?;
+    access::upload(&state.db, &c, &id).await?;
     if !gc::end_upload(&state.db, c.namespace_id, &id, None).await? {
         return Err(ApiError::NotFound("upload"));
     }
@@ -240,7 +233,7 @@ pub async fn commit(
     // S3: staged chunks are hashed and promoted before the commit may name them.
     promote::settle(&state, &upload, true).await?;
     // Through the group committer: one transaction (one fsync) for all commits waiting now.
-    // Missing chunks are refused there (`gc::pin_chunks`, 409 `upload_incomplete`), where the
+    // Missing chunks are refused there (`commit::rules::check_chunks`, 409 `upload_incomplete`), where the
     // check also holds until the commit is durable; checking here too would only cost a query.
     Ok(Json(state.committer.commit(c, upload, req).await?))
 }
@@ -250,16 +243,8 @@ async fn replay(
     c: &Caller,
     req: &CommitRequest,
 ) -> ApiResult<Json<CommitResponse>> {
-    let row = sqlx::query("SELECT response FROM idempotency WHERE device_id = $1 AND key = $2")
-        .bind(c.device_id)
-        .bind(&req.idempotency_key)
-        .fetch_optional(&state.db.pool)
-        .await?
-        .ok_or(ApiError::NotFound("upload"))?;
-    let stored: String = row.get(0);
-    Ok(Json(
-        serde_json::from_str(&stored).map_err(|e| ApiError::Internal(e.into()))?,
-    ))
+    let answer = db_commit::replayed(&state.db.pool, c.device_id, &req.idempotency_key).await?;
+    Ok(Json(answer.ok_or(ApiError::NotFound("upload"))?))
 }
 
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/download", tag = "files", security(("bearer" = [])),
@@ -274,25 +259,12 @@ pub async fn download(
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<DownloadResponse>> {
-    let node = visible_node(&state, &c, id).await?;
+    let node = access::node(&state.db, &c, id).await?;
     let version_id = match (node.kind, node.version_id) {
         (NodeKind::File, Some(v)) => v,
         _ => return Err(ApiError::BadRequest("only files can be downloaded".into())),
     };
-    let row = sqlx::query("SELECT chunker, size, content_hash FROM versions WHERE id = $1")
-        .bind(version_id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    let chunk_list = chunks::version_chunks(&state.db.pool, version_id).await?;
-    let hash: String = row.get(2);
-    let manifest = Manifest {
-        chunker: row.get(0),
-        size: row.get::<i64, _>(1) as u64,
-        hash: hash
-            .parse()
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("bad stored hash")))?,
-        chunks: chunk_list,
-    };
+    let manifest = versions::stored(&state.db, version_id).await?.manifest;
     let ttl = state.settings.url_ttl;
     let mut seen = HashSet::new();
     let mut chunks = Vec::new();

@@ -10,13 +10,13 @@ use wire::links::{
 };
 use wire::NodeKind;
 
+use crate::access;
 use crate::auth::{self, Auth};
 use crate::db::links::{self as db_links, Link, NewLink};
 use crate::db::{now_ms, users::Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::links::token;
-use crate::routes::tree::visible_node;
 use crate::state::AppState;
 
 /// How an owner's link looks now.
@@ -132,7 +132,7 @@ pub async fn create(
     Auth(c): Auth,
     Json(req): Json<CreateLink>,
 ) -> ApiResult<(StatusCode, Json<LinkCreated>)> {
-    let node = visible_node(&state, &c, req.node_id).await?;
+    let node = access::node(&state.db, &c, req.node_id).await?;
     check_expiry(req.expires_at)?;
     check_limits(req.kind, req.max_downloads, req.max_bytes)?;
     if req.kind == LinkKind::Request && node.kind != NodeKind::Folder {

@@ -9,6 +9,7 @@ pub mod events;
 pub mod files;
 pub mod headers;
 pub mod links;
+pub mod openapi;
 pub mod ops;
 pub mod password;
 pub mod public;
@@ -124,7 +125,7 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/healthz", get(ops::healthz)),
         (Method::GET, "/readyz", get(ops::readyz)),
         (Method::GET, "/metrics", get(ops::metrics)),
-        (Method::GET, "/openapi.json", get(ops::openapi)),
+        (Method::GET, "/openapi.json", get(openapi::serve)),
         (Method::POST, paths::EVENTS_TICKET, post(events::ticket)),
         (Method::POST, paths::LINKS, post(links::create)),
         (Method::GET, paths::LINKS, get(links::list)),

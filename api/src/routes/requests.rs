@@ -18,7 +18,7 @@ use wire::{ChunkTarget, CommitRequest, Hash, NodeKind, UploadResponse};
 use crate::abuse::ClientIp;
 use crate::blob::promote;
 use crate::db::users::Caller;
-use crate::db::{links as db_links, nodes, now_ms, requests, uploads, usage};
+use crate::db::{changes, links as db_links, nodes, now_ms, requests, uploads, usage};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::links::{self, Share};
@@ -253,13 +253,13 @@ async fn folder_for(
                     return Err(ApiError::TooDeep(depth));
                 }
                 let free = if taken.is_some() {
-                    names::free_in(&mut w.tx, at, &name.display, tag, false).await?
+                    nodes::free_name(&mut w.tx, at, &name.display, tag, false).await?
                 } else {
                     name.clone()
                 };
                 let id =
                     nodes::insert(&mut w.tx, c.namespace_id, at, &free, NodeKind::Folder).await?;
-                nodes::log_change(&mut w.tx, c.namespace_id, id, "create").await?;
+                changes::log(&mut w.tx, c.namespace_id, id, "create").await?;
                 at = id;
             }
         }
@@ -309,7 +309,7 @@ pub async fn commit(
     .await?;
     let name = {
         let mut w = state.db.write().await?;
-        let n = names::free_in(&mut w.tx, folder, &r.name, &tag, true).await?;
+        let n = nodes::free_name(&mut w.tx, folder, &r.name, &tag, true).await?;
         w.rollback().await?;
         n
     };

@@ -17,11 +17,11 @@ use wire::links::{LinkKind, PublicEntry, PublicShare};
 use wire::NodeKind;
 
 use crate::abuse::ClientIp;
-use crate::commit::civil_date;
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::links::{self, grant};
+use crate::names::civil_date;
 use crate::routes::public::{self, download_url, url_path, At};
 use crate::state::AppState;
 

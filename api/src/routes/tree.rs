@@ -12,22 +12,14 @@ use wire::{
     UpdateNodeRequest,
 };
 
+use crate::access;
 use crate::auth::Auth;
 use crate::db::users::Caller;
-use crate::db::{nodes, WriteTx};
+use crate::db::{changes, nodes, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::names;
 use crate::state::AppState;
-
-/// A live node in the caller's namespace, or 404 (never 403: ids of others' nodes stay secret).
-pub async fn visible_node(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Node> {
-    nodes::get(&state.db.pool, id)
-        .await?
-        .filter(|n| n.namespace_id == caller.namespace_id)
-        .map(|n| n.node)
-        .ok_or(ApiError::NotFound("node"))
-}
 
 /// True if an `If-None-Match` header names `etag` (or `*`); weak and strong compare alike.
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
@@ -59,7 +51,7 @@ pub async fn children(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let seq = nodes::namespace_seq(&state.db, c.namespace_id).await?;
-    let folder = visible_node(&state, &c, id).await?;
+    let folder = access::node(&state.db, &c, id).await?;
     if folder.kind != NodeKind::Folder {
         return Err(ApiError::BadRequest(
             "that node is a file, not a folder".into(),
@@ -88,24 +80,6 @@ async fn begin<'s>(state: &'s AppState, c: &Caller) -> ApiResult<WriteTx<'s>> {
     let mut w = state.db.write().await?;
     nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
     Ok(w)
-}
-
-/// A live folder of the caller's namespace, inside the transaction.
-async fn live_folder(w: &mut WriteTx<'_>, c: &Caller, id: i64) -> ApiResult<Node> {
-    nodes::get(&mut *w.tx, id)
-        .await?
-        .filter(|p| p.namespace_id == c.namespace_id && p.node.kind == NodeKind::Folder)
-        .map(|p| p.node)
-        .ok_or(ApiError::NotFound("folder"))
-}
-
-/// A node of the caller's namespace (live or not), inside the transaction.
-async fn own_node(w: &mut WriteTx<'_>, c: &Caller, id: i64) -> ApiResult<Node> {
-    nodes::get(&mut *w.tx, id)
-        .await?
-        .filter(|n| n.namespace_id == c.namespace_id)
-        .map(|n| n.node)
-        .ok_or(ApiError::NotFound("node"))
 }
 
 /// `400 too_deep` unless a folder with `height` levels of folders beneath it may go into
@@ -142,7 +116,7 @@ pub async fn create_folder(
 ) -> ApiResult<(StatusCode, Json<Node>)> {
     let name = names::check(&req.name)?;
     let mut w = begin(&state, &c).await?;
-    let parent = live_folder(&mut w, &c, req.parent_id).await?;
+    let parent = access::folder_in(&mut w.tx, &c, req.parent_id).await?;
     fits_below(&mut w, parent.id, 0).await?;
     if nodes::child_by_name(&mut w.tx, parent.id, &name)
         .await?
@@ -158,7 +132,7 @@ pub async fn create_folder(
         NodeKind::Folder,
     )
     .await?;
-    nodes::log_change(&mut w.tx, c.namespace_id, id, "create").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "create").await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(node)))
@@ -181,7 +155,7 @@ pub async fn update_node(
     }
     let new_name = req.name.as_deref().map(names::check).transpose()?;
     let mut w = begin(&state, &c).await?;
-    let node = own_node(&mut w, &c, id).await?;
+    let node = access::node_in(&mut w.tx, &c, id).await?;
     let Some(old_parent) = node.parent_id else {
         return Err(ApiError::InvalidMove(
             "the root folder cannot be renamed or moved".into(),
@@ -193,7 +167,7 @@ pub async fn update_node(
     };
     let parent_id = req.parent_id.unwrap_or(old_parent);
     if parent_id != old_parent {
-        live_folder(&mut w, &c, parent_id).await?;
+        access::folder_in(&mut w.tx, &c, parent_id).await?;
         if node.kind == NodeKind::Folder
             && nodes::is_ancestor_or_self(&mut w.tx, id, parent_id).await?
         {
@@ -218,7 +192,7 @@ pub async fn update_node(
         // An offline change replayed late: both stay, this one as a conflicted copy.
         (Some(holder), true) => {
             let tag = names::conflict_tag(&c.device_name, crate::db::now_ms());
-            let copy = names::free_in(&mut w.tx, parent_id, &name.display, &tag, false).await?;
+            let copy = nodes::free_name(&mut w.tx, parent_id, &name.display, &tag, false).await?;
             let clash = NameClash {
                 wanted: name.display,
                 holder_id: holder.node.id,
@@ -232,7 +206,7 @@ pub async fn update_node(
     } else {
         "rename"
     };
-    nodes::log_change(&mut w.tx, c.namespace_id, id, kind).await?;
+    changes::log(&mut w.tx, c.namespace_id, id, kind).await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(
@@ -253,14 +227,14 @@ pub async fn delete_node(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     let mut w = begin(&state, &c).await?;
-    let node = own_node(&mut w, &c, id).await?;
+    let node = access::node_in(&mut w.tx, &c, id).await?;
     if node.parent_id.is_none() {
         return Err(ApiError::BadRequest(
             "the root folder cannot be deleted".into(),
         ));
     }
     let count = nodes::trash_subtree(&mut w.tx, id).await?;
-    nodes::log_change(&mut w.tx, c.namespace_id, id, "trash").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "trash").await?;
     w.commit().await?;
     tracing::info!(node_id = id, count, "trashed");
     Ok(StatusCode::NO_CONTENT)
@@ -297,7 +271,7 @@ pub async fn restore(
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;
     let parent = match t.row.node.parent_id {
-        Some(p) => match live_folder(&mut w, &c, p).await {
+        Some(p) => match access::folder_in(&mut w.tx, &c, p).await {
             Ok(f) => f.id,
             Err(ApiError::NotFound(_)) => c.root_id,
             Err(e) => return Err(e),
@@ -314,9 +288,9 @@ pub async fn restore(
     } else {
         parent
     };
-    let name = names::free_in(&mut w.tx, parent, &t.row.node.name, "restored", true).await?;
+    let name = nodes::free_name(&mut w.tx, parent, &t.row.node.name, "restored", true).await?;
     nodes::restore_subtree(&mut w.tx, id, parent, &name).await?;
-    nodes::log_change(&mut w.tx, c.namespace_id, id, "restore").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "restore").await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(node_id = id, parent_id = parent, "restored");

@@ -3,11 +3,11 @@
 use axum::extract::State;
 use wire::{NodeKind, RestoreVersionResponse, VersionList};
 
+use crate::access;
 use crate::auth::Auth;
-use crate::db::{nodes, usage, versions};
+use crate::db::{changes, nodes, usage, versions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
-use crate::routes::tree::visible_node;
 use crate::settings::DEFAULT_QUOTA_BYTES;
 use crate::state::AppState;
 
@@ -17,7 +17,7 @@ pub async fn list(
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<VersionList>> {
-    let node = visible_node(&state, &c, id).await?;
+    let node = access::node(&state.db, &c, id).await?;
     if node.kind != NodeKind::File {
         return Err(ApiError::BadRequest("only files have versions".into()));
     }
@@ -34,11 +34,7 @@ pub async fn restore(
 ) -> ApiResult<Json<RestoreVersionResponse>> {
     let mut w = state.db.write().await?;
     nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
-    let node = nodes::get(&mut *w.tx, id)
-        .await?
-        .filter(|n| n.namespace_id == c.namespace_id && n.node.kind == NodeKind::File)
-        .ok_or(ApiError::NotFound("file"))?
-        .node;
+    let node = access::file_in(&mut w.tx, &c, id).await?;
     let (size, hash) = versions::of_node(&mut w.tx, id, version_id)
         .await?
         .ok_or(ApiError::NotFound("version"))?;
@@ -67,7 +63,7 @@ pub async fn restore(
     };
     let quota = c.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
     usage::charge_making_room(&mut w.tx, c.namespace_id, delta, quota).await?;
-    nodes::log_change(&mut w.tx, c.namespace_id, id, "version").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "version").await?;
     let node = nodes::get(&mut *w.tx, id)
         .await?
         .ok_or(ApiError::NotFound("file"))?

@@ -7,6 +7,7 @@ mod account;
 mod bad_input;
 mod cancel;
 mod chunk_sizes;
+mod commit_order;
 mod concurrency;
 mod content_verify;
 mod dedup_timing;

@@ -2,7 +2,7 @@
 //! commit waiting at that moment in a single database transaction — one fsync for the lot —
 //! and answers each caller only after that transaction is durable.
 //!
-//! The batch is written set-based (see `batch_commit`): a fixed number of statements for the
+//! The batch is written set-based (see `batch`): a fixed number of statements for the
 //! lot. A commit that is refused (stale name, quota, missing chunks…) writes nothing, so the
 //! batch normally runs with no savepoints at all; should the database fail mid-commit, the batch is
 //! rolled back and run again with each commit between `SAVEPOINT` and `RELEASE`, where a
@@ -20,9 +20,10 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use wire::{CommitRequest, CommitResponse};
 
-use crate::batch_commit::{self, Commit};
-use crate::commit;
+use super::rules::{self, Commit};
+use super::{batch, one};
 use crate::db::batch_tx::SqlxTx;
+use crate::db::commit::{self as sql, Savepoint};
 use crate::db::native_sqlite::NativeConn;
 use crate::db::users::Caller;
 use crate::db::{uploads::Upload, Db};
@@ -75,7 +76,7 @@ impl Committer {
         upload: Upload,
         req: CommitRequest,
     ) -> ApiResult<CommitResponse> {
-        commit::validate(&req)?;
+        rules::validate(&req)?;
         let (reply, answer) = oneshot::channel();
         let job = Job {
             caller,
@@ -183,7 +184,7 @@ fn commits(batch: &[Job]) -> Vec<Commit<'_>> {
         .collect()
 }
 
-/// The fast part of the batch (`batch_commit::fast`) in one transaction on the writer's own
+/// The fast part of the batch (`batch::fast`) in one transaction on the writer's own
 /// SQLite connection, announced once durable. Should the database fail, nothing is kept and
 /// every answer is `None`, so the whole batch goes on to the pool.
 async fn write_native(
@@ -195,7 +196,7 @@ async fn write_native(
     let guard = db.lock_writer().await;
     let written = async {
         w.begin()?;
-        let answers = batch_commit::fast(w, &commits).await?;
+        let answers = batch::fast(w, &commits).await?;
         let fresh = db.unannounced_sqlite(w).await?;
         w.commit()?;
         Ok::<_, ApiError>((answers, fresh))
@@ -216,7 +217,7 @@ async fn write_native(
 }
 
 /// Runs the batch in one transaction on the pool and commits it; the answers are in batch
-/// order. Plain (`careful == false`): the fast part set-based (`batch_commit::fast`, when
+/// order. Plain (`careful == false`): the fast part set-based (`batch::fast`, when
 /// `fast_first`), then the rest one at a time, no savepoints — sound because a commit that is
 /// refused has written nothing; a database error, after which that is not known, rolls
 /// everything back and answers `None`. Careful: each commit between a savepoint and its
@@ -231,7 +232,7 @@ async fn write_batch(
     let answers = if careful {
         let mut answers = Vec::with_capacity(batch.len());
         for job in batch {
-            answers.push(one(&mut w.tx, db.backend, job).await?);
+            answers.push(savepoint(&mut w.tx, job).await?);
         }
         answers
     } else {
@@ -242,11 +243,11 @@ async fn write_batch(
                     tx: &mut w.tx,
                     backend: db.backend,
                 };
-                batch_commit::fast(&mut tx, &commits).await?
+                batch::fast(&mut tx, &commits).await?
             } else {
                 commits.iter().map(|_| None).collect()
             };
-            batch_commit::finish(&mut w.tx, db.backend, &commits, answers).await
+            batch::finish(&mut w.tx, &commits, answers).await
         }
         .await;
         match plain {
@@ -264,23 +265,16 @@ async fn write_batch(
 
 /// One commit between a savepoint and its release. The outer `Err` means the transaction is
 /// broken; the inner result is this commit's own answer.
-async fn one(
+async fn savepoint(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    backend: crate::db::Backend,
     job: &Job,
 ) -> sqlx::Result<ApiResult<CommitResponse>> {
-    sqlx::query("SAVEPOINT group_commit")
-        .execute(&mut **tx)
-        .await?;
-    let r = commit::commit_in(tx, backend, &job.caller, &job.upload, &job.req).await;
+    sql::savepoint(tx, Savepoint::Start).await?;
+    let r = one::commit_in(tx, &job.caller, &job.upload, &job.req).await;
     if r.is_err() {
-        sqlx::query("ROLLBACK TO SAVEPOINT group_commit")
-            .execute(&mut **tx)
-            .await?;
+        sql::savepoint(tx, Savepoint::RollBack).await?;
     }
-    sqlx::query("RELEASE SAVEPOINT group_commit")
-        .execute(&mut **tx)
-        .await?;
+    sql::savepoint(tx, Savepoint::Release).await?;
     Ok(r)
 }
 

@@ -29,7 +29,7 @@ use crate::routes;
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::metrics,
-        routes::ops::openapi,
+        routes::openapi::serve,
         routes::devices::list,
         routes::devices::revoke,
         routes::devices::rename,
@@ -214,4 +214,12 @@ fn timeouts_documented(doc: &mut utoipa::openapi::OpenApi) {
 
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// This API's OpenAPI 3.1 description, generated from the handlers' annotations.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "OpenAPI document", body = Object)))]
+pub async fn serve() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    axum::Json(document()).into_response()
 }

@@ -1,0 +1,76 @@
+//! Who may touch what: every route asks here before it reads or changes a node or an upload,
+//! so the rule has one home (today: the caller's own namespace; with shared folders, the
+//! caller's role in the namespace the node lives in). A node the caller may not see answers
+//! 404, never 403, so ids of others' nodes stay secret.
+//!
+//! The `_in` variants read inside the caller's write transaction, after it has locked the
+//! namespace, so the check and the change it guards see the same state.
+
+use sqlx::{Any, Transaction};
+use wire::{Node, NodeKind};
+
+use crate::db::nodes::{self, NodeRow};
+use crate::db::uploads::{self, Upload};
+use crate::db::users::Caller;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+
+fn mine(caller: &Caller, row: &NodeRow) -> bool {
+    row.namespace_id == caller.namespace_id
+}
+
+/// A live node the caller may see, read from the pool.
+pub async fn node(db: &Db, caller: &Caller, id: i64) -> ApiResult<Node> {
+    nodes::get(&db.pool, id)
+        .await?
+        .filter(|n| mine(caller, n))
+        .map(|n| n.node)
+        .ok_or(ApiError::NotFound("node"))
+}
+
+/// A live node the caller may change, inside its transaction.
+pub async fn node_in(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Node> {
+    nodes::get(&mut **tx, id)
+        .await?
+        .filter(|n| mine(caller, n))
+        .map(|n| n.node)
+        .ok_or(ApiError::NotFound("node"))
+}
+
+/// A live folder the caller may write into, inside its transaction.
+pub async fn folder_in(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Node> {
+    nodes::get(&mut **tx, id)
+        .await?
+        .filter(|n| mine(caller, n) && n.node.kind == NodeKind::Folder)
+        .map(|n| n.node)
+        .ok_or(ApiError::NotFound("folder"))
+}
+
+/// A live file the caller may change, inside its transaction.
+pub async fn file_in(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Node> {
+    nodes::get(&mut **tx, id)
+        .await?
+        .filter(|n| mine(caller, n) && n.node.kind == NodeKind::File)
+        .map(|n| n.node)
+        .ok_or(ApiError::NotFound("file"))
+}
+
+/// An upload session the caller's device may continue, commit or cancel (expired or not).
+pub async fn upload(db: &Db, caller: &Caller, id: &str) -> ApiResult<Upload> {
+    uploads::get(db, id)
+        .await?
+        .filter(|u| u.namespace_id == caller.namespace_id)
+        .ok_or(ApiError::NotFound("upload"))
+}

@@ -1,0 +1,197 @@
+//! One commit in the caller's transaction: read what the rules need, decide, write. The path
+//! for whatever the set-based one leaves (retries, unchanged content, conflicted copies,
+//! refusals, a namespace that must make room), and for each commit of a batch that is run
+//! again between savepoints.
+
+use sqlx::{Any, Transaction};
+use wire::{CommitRequest, CommitResponse, Conflict};
+
+use super::rules::{self, Outcome};
+use crate::access;
+use crate::db::uploads::{self, Upload};
+use crate::db::users::Caller;
+use crate::db::{changes, chunks, commit as sql, nodes, now_ms, usage};
+use crate::error::{ApiError, ApiResult};
+use crate::names::{self, Name};
+
+/// The commit inside the caller's transaction, which must commit it (or roll it back).
+///
+/// Invariant the group committer builds on: every refusal (a replayed key, a missing folder,
+/// a name held by a folder, missing chunks, the quota) is decided before the first write, so
+/// an error other than [`ApiError::Internal`] means this call wrote nothing. Only the database
+/// itself can fail once writing has begun.
+pub async fn commit_in(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<CommitResponse> {
+    match plan(tx, caller, upload, req).await? {
+        Plan::Answer(response) => Ok(response),
+        Plan::Write(w) => write(tx, caller, upload, req, w).await,
+    }
+}
+
+enum Plan {
+    /// Nothing to write: a retried commit, or the same bytes as the current version.
+    Answer(CommitResponse),
+    Write(Placement),
+}
+
+/// Where the new version goes; the quota is already charged for it.
+struct Placement {
+    parent_id: i64,
+    /// `Some(id)`: a new version of this file; `None`: a new file called `name`.
+    node_id: Option<i64>,
+    name: Name,
+    parent_version: Option<i64>,
+    conflict: Option<Conflict>,
+}
+
+/// Reads and decides; its writes are the quota charge, the last step, and the old versions
+/// dropped to make room for it, which happen only once the charge is sure to apply (it either
+/// applies whole or refuses without writing).
+async fn plan(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+) -> ApiResult<Plan> {
+    let name = rules::validate(req)?;
+    let manifest = &upload.manifest;
+    // Commits to one namespace take turns from here on (PostgreSQL row lock; SQLite already
+    // has one writer), so "read current version, then write" cannot interleave.
+    nodes::lock_namespace(tx, caller.namespace_id).await?;
+    if let Some(response) = sql::replayed(&mut **tx, caller.device_id, &req.idempotency_key).await?
+    {
+        return Ok(Plan::Answer(response));
+    }
+
+    let parent_id = access::folder_in(tx, caller, req.parent_id).await?.id;
+
+    let mut replaced_size = 0u64;
+    let held = nodes::child_by_name(tx, parent_id, &name).await?;
+    let placement = match (
+        rules::outcome(held.as_ref().map(|e| &e.node), manifest, req),
+        held,
+    ) {
+        (Outcome::NewFile, _) | (_, None) => Placement {
+            parent_id,
+            node_id: None,
+            name,
+            parent_version: None,
+            conflict: None,
+        },
+        (Outcome::Folder, _) => return Err(ApiError::NameTaken),
+        (Outcome::Unchanged, Some(e)) => {
+            return Ok(Plan::Answer(CommitResponse {
+                version_id: e.node.version_id.unwrap_or_default(),
+                node: e.node,
+                unchanged: true,
+                conflict: None,
+            }));
+        }
+        (Outcome::NextVersion, Some(e)) => {
+            replaced_size = e.node.size;
+            Placement {
+                parent_id,
+                node_id: Some(e.node.id),
+                name: names::check(&e.node.name)?,
+                parent_version: e.node.version_id,
+                conflict: None,
+            }
+        }
+        (Outcome::StaleBase, Some(e)) => {
+            let current = e.node.version_id.unwrap_or_default();
+            let author = sql::author_of(tx, current).await?;
+            let tag = names::conflict_tag(&caller.device_name, now_ms());
+            let copy = nodes::free_name(tx, parent_id, &name.display, &tag, false).await?;
+            Placement {
+                parent_id,
+                node_id: None,
+                name: copy,
+                parent_version: req.base_version,
+                conflict: Some(Conflict {
+                    original_node_id: e.node.id,
+                    base_version: req.base_version,
+                    current_version: current,
+                    device_name: author,
+                    user_id: caller.user_id,
+                }),
+            }
+        }
+    };
+
+    // The chunks must still be there, usable by this namespace at the sizes the manifest
+    // gives, and stay so: their rows are locked against the collector until this transaction
+    // ends.
+    let stored = chunks::pin(tx, caller.namespace_id, &manifest.chunks).await?;
+    rules::check_chunks(&manifest.chunks, &stored)?;
+    let reserved = uploads::reserved(tx, &upload.id)
+        .await?
+        .ok_or(ApiError::UploadExpired)?;
+    let delta = rules::delta(manifest, replaced_size, reserved);
+    usage::charge_making_room(tx, caller.namespace_id, delta, rules::quota(caller)).await?;
+    Ok(Plan::Write(placement))
+}
+
+/// Writes the version the plan decided on. Fails only if the database does.
+async fn write(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    upload: &Upload,
+    req: &CommitRequest,
+    p: Placement,
+) -> ApiResult<CommitResponse> {
+    let manifest = &upload.manifest;
+    let node_id = match p.node_id {
+        Some(id) => id,
+        None => {
+            nodes::insert(
+                tx,
+                caller.namespace_id,
+                p.parent_id,
+                &p.name,
+                wire::NodeKind::File,
+            )
+            .await?
+        }
+    };
+    let now = now_ms();
+    let version_id = sql::insert_version(
+        tx,
+        node_id,
+        p.parent_version,
+        manifest,
+        caller.device_id,
+        now,
+    )
+    .await?;
+    changes::log(tx, caller.namespace_id, node_id, "version").await?;
+    let mut response = rules::written(
+        node_id,
+        p.parent_id,
+        p.name.display,
+        manifest,
+        version_id,
+        now,
+    );
+    response.conflict = p.conflict;
+    sql::record(
+        tx,
+        caller.device_id,
+        &req.idempotency_key,
+        &response,
+        &upload.id,
+        now,
+    )
+    .await?;
+    tracing::info!(
+        node_id,
+        version_id,
+        namespace_id = caller.namespace_id,
+        conflict = response.conflict.is_some(),
+        "commit written"
+    );
+    Ok(response)
+}
