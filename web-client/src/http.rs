@@ -52,10 +52,9 @@ impl Failure {
         }
     }
 
-    /// Worth another try: the network, or a server that is busy or briefly broken — never a
-    /// transfer the user stopped.
+    /// Worth another try (`client_core::retry`).
     pub fn retryable(&self) -> bool {
-        self.code != "aborted" && (self.status == 0 || self.status == 429 || self.status >= 500)
+        client_core::retry::retryable(self.status, &self.code)
     }
 }
 

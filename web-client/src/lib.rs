@@ -11,16 +11,14 @@ mod http;
 mod links;
 mod manage;
 mod names;
-mod outbox;
 mod planners;
 mod public;
-mod sync;
 mod vectors;
 
 pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
-pub use names::{check_name, max_folder_depth, name_key};
+pub use names::{check_name, name_key};
 pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
 pub use vectors::{check_vector_case, vector_input};
 
@@ -31,10 +29,4 @@ pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&JsValue::from_str(&format!("cairn panicked: {info}")));
     }));
-}
-
-/// The chunker parameters this build writes into manifests.
-#[wasm_bindgen(js_name = chunkerId)]
-pub fn chunker_id() -> String {
-    wasm_chunker::CHUNKER_ID.to_owned()
 }

@@ -204,9 +204,10 @@ pub fn compact(ops: &[Op]) -> Vec<Op> {
             OpKind::Upload {
                 parent_id, name, ..
             } => {
+                // One name in a folder by the server's own comparison (`names::same`).
                 let same = |o: &Op| {
                     matches!(&o.kind, OpKind::Upload { parent_id: p, name: n, .. }
-                        if p == parent_id && n.to_lowercase() == name.to_lowercase())
+                        if p == parent_id && crate::names::same(n, name))
                 };
                 let mut op = op.clone();
                 if let Some(i) = out.iter().rposition(same) {
