@@ -10,4 +10,7 @@
 pub mod feed;
 pub mod names;
 pub mod outbox;
+pub mod pins;
 pub mod retry;
+pub mod tree;
+pub mod upload;

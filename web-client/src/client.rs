@@ -487,12 +487,10 @@ pub(crate) fn parse_manifest(json: &str) -> Result<Manifest, Failure> {
     })
 }
 
-/// Reads a plain JS object back into a wire type (through JSON: ids stay integers).
+/// Reads a plain JS object into a typed value (serde-wasm-bindgen; `undefined` reads as a
+/// missing value, integral numbers as integers).
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, Failure> {
-    let text = js_sys::JSON::stringify(v)
-        .map(String::from)
-        .map_err(Failure::network)?;
-    serde_json::from_str(&text)
+    serde_wasm_bindgen::from_value(v.clone())
         .map_err(|e| Failure::local("bad_argument", format!("unreadable argument: {e}")))
 }
 

@@ -208,9 +208,11 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("wire types serialize")
 }
 
-/// A plain JS object (not a `Map`, not BigInts) for the UI.
+/// A typed value as a plain JS object (not a `Map`, not BigInts; `None` as `null`), built
+/// directly by serde-wasm-bindgen rather than through a JSON string.
 pub fn to_js<T: Serialize>(v: &T) -> JsValue {
-    js_sys::JSON::parse(&to_json(v)).unwrap_or(JsValue::NULL)
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .expect("client values fit plain JS objects")
 }
 
 pub async fn sleep(ms: i32) {

@@ -4,6 +4,7 @@
 
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
 
+#[cfg(feature = "hooks")]
 mod bench;
 mod chunker;
 mod client;
@@ -11,15 +12,26 @@ mod http;
 mod links;
 mod manage;
 mod names;
+mod offline;
 mod planners;
 mod public;
+mod upload;
+// Compiled for the native tests too, which check it against the committed vectors.
+#[cfg(any(test, feature = "hooks"))]
+#[cfg_attr(not(feature = "hooks"), allow(dead_code))]
 mod vectors;
 
+#[cfg(feature = "hooks")]
 pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
 pub use names::{check_name, name_key};
+pub use offline::{
+    edit_listing, find_child, pending_file, pending_folder, pin_state, settle_pin, unnamed_chunks,
+};
 pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
+pub use upload::UploadJob;
+#[cfg(feature = "hooks")]
 pub use vectors::{check_vector_case, vector_input};
 
 use wasm_bindgen::prelude::*;
