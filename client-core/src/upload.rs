@@ -3,7 +3,8 @@
 //! offline, restarted when the server forgot the upload. The page performs each `Step` with
 //! its browser handles (the File, the hashing workers, `fetch`) and reports back; every
 //! decision about what comes next is made here, so a reload, a pause and an outage all resume
-//! the same way, and the outbox's replay of a queued upload runs the very same sequence.
+//! the same way, and the outbox's replay of a queued upload and a file request's drop page run
+//! the very same sequence.
 
 use serde::{Deserialize, Serialize};
 
@@ -70,12 +71,16 @@ pub enum Fault {
     Other,
 }
 
-/// Where the job runs: in the upload list, or replaying the outbox (no pause, and an outage
-/// is the replay's to handle, never a second trip into the outbox).
+/// Where the job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// The signed-in user's upload list: pausable, and an outage pauses it or hands it to the
+    /// offline outbox.
     Interactive,
-    Outbox,
+    /// Straight through, with no pause and no outbox: an outage fails the job, for its caller
+    /// to handle (the outbox's replay keeps its operation; a file request's drop page offers
+    /// Retry).
+    Plain,
 }
 
 #[derive(Debug, Clone)]
@@ -239,7 +244,7 @@ impl Job {
 
     /// The user paused; true when a transfer in flight should be stopped.
     pub fn pause(&mut self) -> bool {
-        if self.state.finished() || self.state == State::Paused || self.mode == Mode::Outbox {
+        if self.state.finished() || self.state == State::Paused || self.mode == Mode::Plain {
             return false;
         }
         self.paused_from = Some(self.state);

@@ -18,22 +18,23 @@ fn name(state: State) -> String {
 
 #[wasm_bindgen]
 impl UploadJob {
-    /// A job into folder `parent_id`; `hashed` and `upload_id` describe one stored before a
-    /// reload. With `outbox_key` it is the replay of a queued upload, committed under that key.
+    /// A job of the upload list into folder `parent_id`; `hashed` and `upload_id` describe one
+    /// stored before a reload.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        parent_id: f64,
-        hashed: bool,
-        upload_id: Option<String>,
-        outbox_key: Option<String>,
-    ) -> UploadJob {
-        let mode = if outbox_key.is_some() {
-            Mode::Outbox
-        } else {
-            Mode::Interactive
-        };
-        let job = Job::new(mode, parent_id as i64, hashed, upload_id);
-        UploadJob(match outbox_key {
+    pub fn new(parent_id: f64, hashed: bool, upload_id: Option<String>) -> UploadJob {
+        UploadJob(Job::new(
+            Mode::Interactive,
+            parent_id as i64,
+            hashed,
+            upload_id,
+        ))
+    }
+
+    /// A job run straight through (the outbox's replay, a drop page): no pause, no outbox, an
+    /// outage fails it. `key` is the commit's idempotency key (the upload id when absent).
+    pub fn plain(hashed: bool, upload_id: Option<String>, key: Option<String>) -> UploadJob {
+        let job = Job::new(Mode::Plain, 0, hashed, upload_id);
+        UploadJob(match key {
             Some(key) => job.with_key(key),
             None => job,
         })

@@ -104,7 +104,7 @@ async function send(op, stored) {
       }
     }
     case 'upload': {
-      const job = new UploadJob(op.parent_id, false, undefined, op.key);
+      const job = UploadJob.plain(false, undefined, op.key);
       return drive(job, { file: stored.file, parentId: op.parent_id, name: op.name, baseVersion: op.base_version });
     }
     // keep_both: if another device took the name meanwhile, both stay (ours as a conflicted

@@ -72,7 +72,7 @@ function batchContext() {
 class Job {
   constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId }) {
     Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest });
-    this.core = new UploadJob(parentId, !!manifest, uploadId ?? undefined, undefined);
+    this.core = new UploadJob(parentId, !!manifest, uploadId ?? undefined);
     this.state = 'waiting';
     this.done = 0;
     this.sent = 0;

@@ -190,7 +190,7 @@ fn cancel_and_failure_end_it_and_retry_picks_up_where_it_stopped() {
 
 #[test]
 fn the_outbox_replay_runs_the_same_sequence_under_its_own_key() {
-    let mut job = Job::new(Mode::Outbox, 5, false, None).with_key("op-key".into());
+    let mut job = Job::new(Mode::Plain, 5, false, None).with_key("op-key".into());
     let steps = run(&mut job, true, ok);
     assert_eq!(
         steps,
@@ -203,7 +203,7 @@ fn the_outbox_replay_runs_the_same_sequence_under_its_own_key() {
         ]
     );
     // An outage fails the replay (which keeps the operation for later), never queues again.
-    let mut job = Job::new(Mode::Outbox, 5, false, None).with_key("k".into());
+    let mut job = Job::new(Mode::Plain, 5, false, None).with_key("k".into());
     let steps = run(&mut job, true, |s, j| match s {
         Step::Send => j.failed(Fault::Offline),
         _ => ok(s, j),
