@@ -212,7 +212,9 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
 /// directly by serde-wasm-bindgen rather than through a JSON string.
 pub fn to_js<T: Serialize>(v: &T) -> JsValue {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .expect("client values fit plain JS objects")
+        // Only a number past 2^53 fails, which no JS number holds exactly: through JSON it
+        // becomes the nearest one, as it always did.
+        .unwrap_or_else(|_| js_sys::JSON::parse(&to_json(v)).unwrap_or(JsValue::NULL))
 }
 
 pub async fn sleep(ms: i32) {

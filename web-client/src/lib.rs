@@ -1,6 +1,8 @@
 //! The browser half of Cairn, compiled to WASM: a narrow boundary of a few exported handles
-//! (`Chunker`, `Client`) over pure Rust. The page's JavaScript draws the UI and feeds files;
-//! everything that must agree with the server (manifests, hashes, wire types) lives here.
+//! (`Chunker`, `Client`, `UploadJob`, `OutboxReplay`, `SyncFeed`) over pure Rust. The decisions
+//! are `client-core`'s; this crate binds them, speaks HTTP through `fetch`, and hands typed
+//! values to the page as plain JS objects. The page's JavaScript draws the UI and holds the
+//! browser's handles (files, workers, IndexedDB).
 
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
 
