@@ -183,6 +183,12 @@ impl Replay {
     }
 }
 
+/// Whether a change goes to the server now: not while offline, and not past changes already
+/// waiting in the outbox, so the server sees changes in the order they were made.
+pub fn send_now(online: bool, waiting: usize) -> bool {
+    online && waiting == 0
+}
+
 /// Folds a queue before replay: a rename of a folder made offline becomes its name at creation,
 /// and of several uploads to the same name in the same folder only the last is sent (it
 /// carries the first one's base version, so a collision is still detected).
@@ -414,6 +420,13 @@ mod tests {
             )
         );
         assert_eq!(got[2].seq, 5);
+    }
+
+    #[test]
+    fn a_change_waits_offline_and_behind_waiting_ones() {
+        assert!(send_now(true, 0));
+        assert!(!send_now(false, 0));
+        assert!(!send_now(true, 2));
     }
 
     #[test]

@@ -460,7 +460,7 @@ impl Client {
         for attempt in 1.. {
             match op().await {
                 Err(e) if e.retryable() => match client_core::retry::delay_after(attempt) {
-                    Some(ms) => http::sleep(ms as i32).await,
+                    Some(ms) => http::sleep(ms).await,
                     None => return Err(e),
                 },
                 other => return other,

@@ -12,8 +12,6 @@ use web_sys::{Request, RequestInit, Response};
 extern "C" {
     #[wasm_bindgen(js_name = fetch)]
     fn global_fetch(req: &Request) -> Promise;
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(f: &js_sys::Function, ms: i32) -> JsValue;
 }
 
 /// A failure the UI can explain: HTTP status (0 for network errors) and the API's code.
@@ -217,9 +215,7 @@ pub fn to_js<T: Serialize>(v: &T) -> JsValue {
         .unwrap_or_else(|_| js_sys::JSON::parse(&to_json(v)).unwrap_or(JsValue::NULL))
 }
 
-pub async fn sleep(ms: i32) {
-    let p = Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms);
-    });
-    let _ = JsFuture::from(p).await;
+/// Waits `ms` milliseconds, in a window or a worker.
+pub async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }

@@ -31,7 +31,7 @@ pub use names::{check_name, name_key};
 pub use offline::{
     edit_listing, find_child, pending_file, pending_folder, pin_state, settle_pin, unnamed_chunks,
 };
-pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
+pub use planners::{compact_outbox, send_now, OutboxReplay, SyncFeed};
 pub use upload::UploadJob;
 #[cfg(feature = "hooks")]
 pub use vectors::{check_vector_case, vector_input};

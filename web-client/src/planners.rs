@@ -56,6 +56,12 @@ pub fn compact_outbox(ops: JsValue) -> Result<JsValue, JsValue> {
     Ok(to_js(&outbox::compact(&ops)))
 }
 
+/// Whether a change goes to the server now or waits in the outbox (see `outbox::send_now`).
+#[wasm_bindgen(js_name = sendNow)]
+pub fn send_now(online: bool, waiting: u32) -> bool {
+    outbox::send_now(online, waiting as usize)
+}
+
 /// The live-sync decisions (see `sync::Feed`).
 #[wasm_bindgen]
 pub struct SyncFeed(sync::Feed);

@@ -5,7 +5,7 @@
 // collided with another device's change comes back as a conflicted copy and is listed for the
 // user. (Files kept "available offline" live in pins.js.)
 import {
-  OutboxReplay, UploadJob, compactOutbox, checkName, editListing, findChild, pendingFile, pendingFolder,
+  OutboxReplay, UploadJob, compactOutbox, checkName, editListing, findChild, pendingFile, pendingFolder, sendNow,
 } from '../pkg/web_client.js';
 import { drive } from './upload-run.js';
 import * as store from './store.js';
@@ -34,7 +34,7 @@ export async function pendingCount() { return (await store.outbox()).length; }
 
 /** Runs `online` directly when the network is there and nothing waits before it; else queues. */
 async function change(online, op, optimistic) {
-  if (navigator.onLine && (await pendingCount()) === 0) {
+  if (sendNow(navigator.onLine, await pendingCount())) {
     try { return await online(); } catch (e) { if (!isOffline(e)) throw e; }
   }
   const seq = await store.enqueue({ key: newKey(), ...op });
