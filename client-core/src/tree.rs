@@ -14,7 +14,10 @@ pub struct Node {
     pub id: i64,
     #[serde(default)]
     pub parent_id: Option<i64>,
+    // Defaults, so a cached listing of an older shape is still edited, never refused.
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub kind: String,
     /// Made or changed here and not yet sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
