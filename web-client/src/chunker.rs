@@ -103,12 +103,6 @@ impl Chunker {
     }
 }
 
-/// BLAKE3 of one chunk, hex: how downloads verify what they received.
-#[wasm_bindgen(js_name = hashChunk)]
-pub fn hash_chunk(data: &[u8]) -> String {
-    wasm_chunker::hash_chunk(data).to_string()
-}
-
 /// The byte ranges `pieces` workers chunk one file in: `[start0, end0, start1, end1, …]`, each
 /// but the last reading `SPLIT_OVERLAP` bytes into the next (see `wasm_chunker::stitch`).
 #[wasm_bindgen(js_name = splitRanges)]

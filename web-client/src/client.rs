@@ -19,8 +19,6 @@ use crate::http::{self, Body, Failure};
 
 /// Chunk transfers in flight at once.
 pub(crate) const PARALLEL: usize = 6;
-/// Tries per chunk before the upload fails.
-const TRIES: u32 = 5;
 
 #[wasm_bindgen]
 pub struct Client {
@@ -453,19 +451,18 @@ impl Client {
         .await
     }
 
-    /// Runs `op` until it succeeds, fails for good, or has failed `TRIES` times (backoff 0.2 s × 2ⁿ).
+    /// Runs `op` until it succeeds or `client_core::retry` gives up on it.
     pub(crate) async fn with_retries<T, F, Fut>(&self, op: F) -> Result<T, Failure>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, Failure>>,
     {
-        let mut delay = 200;
         for attempt in 1.. {
             match op().await {
-                Err(e) if e.retryable() && attempt < TRIES => {
-                    http::sleep(delay).await;
-                    delay *= 2;
-                }
+                Err(e) if e.retryable() => match client_core::retry::delay_after(attempt) {
+                    Some(ms) => http::sleep(ms).await,
+                    None => return Err(e),
+                },
                 other => return other,
             }
         }
@@ -490,12 +487,10 @@ pub(crate) fn parse_manifest(json: &str) -> Result<Manifest, Failure> {
     })
 }
 
-/// Reads a plain JS object back into a wire type (through JSON: ids stay integers).
+/// Reads a plain JS object into a typed value (serde-wasm-bindgen; `undefined` reads as a
+/// missing value, integral numbers as integers).
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, Failure> {
-    let text = js_sys::JSON::stringify(v)
-        .map(String::from)
-        .map_err(Failure::network)?;
-    serde_json::from_str(&text)
+    serde_wasm_bindgen::from_value(v.clone())
         .map_err(|e| Failure::local("bad_argument", format!("unreadable argument: {e}")))
 }
 

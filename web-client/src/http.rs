@@ -12,8 +12,6 @@ use web_sys::{Request, RequestInit, Response};
 extern "C" {
     #[wasm_bindgen(js_name = fetch)]
     fn global_fetch(req: &Request) -> Promise;
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(f: &js_sys::Function, ms: i32) -> JsValue;
 }
 
 /// A failure the UI can explain: HTTP status (0 for network errors) and the API's code.
@@ -52,10 +50,9 @@ impl Failure {
         }
     }
 
-    /// Worth another try: the network, or a server that is busy or briefly broken — never a
-    /// transfer the user stopped.
+    /// Worth another try (`client_core::retry`).
     pub fn retryable(&self) -> bool {
-        self.code != "aborted" && (self.status == 0 || self.status == 429 || self.status >= 500)
+        client_core::retry::retryable(self.status, &self.code)
     }
 }
 
@@ -209,14 +206,16 @@ pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("wire types serialize")
 }
 
-/// A plain JS object (not a `Map`, not BigInts) for the UI.
+/// A typed value as a plain JS object (not a `Map`, not BigInts; `None` as `null`), built
+/// directly by serde-wasm-bindgen rather than through a JSON string.
 pub fn to_js<T: Serialize>(v: &T) -> JsValue {
-    js_sys::JSON::parse(&to_json(v)).unwrap_or(JsValue::NULL)
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        // Only a number past 2^53 fails, which no JS number holds exactly: through JSON it
+        // becomes the nearest one, as it always did.
+        .unwrap_or_else(|_| js_sys::JSON::parse(&to_json(v)).unwrap_or(JsValue::NULL))
 }
 
-pub async fn sleep(ms: i32) {
-    let p = Promise::new(&mut |resolve, _| {
-        set_timeout(&resolve, ms);
-    });
-    let _ = JsFuture::from(p).await;
+/// Waits `ms` milliseconds, in a window or a worker.
+pub async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }

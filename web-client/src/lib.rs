@@ -1,9 +1,12 @@
 //! The browser half of Cairn, compiled to WASM: a narrow boundary of a few exported handles
-//! (`Chunker`, `Client`) over pure Rust. The page's JavaScript draws the UI and feeds files;
-//! everything that must agree with the server (manifests, hashes, wire types) lives here.
+//! (`Chunker`, `Client`, `UploadJob`, `OutboxReplay`, `SyncFeed`) over pure Rust. The decisions
+//! are `client-core`'s; this crate binds them, speaks HTTP through `fetch`, and hands typed
+//! values to the page as plain JS objects. The page's JavaScript draws the UI and holds the
+//! browser's handles (files, workers, IndexedDB).
 
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
 
+#[cfg(feature = "hooks")]
 mod bench;
 mod chunker;
 mod client;
@@ -11,17 +14,26 @@ mod http;
 mod links;
 mod manage;
 mod names;
-mod outbox;
+mod offline;
 mod planners;
 mod public;
-mod sync;
+mod upload;
+// Compiled for the native tests too, which check it against the committed vectors.
+#[cfg(any(test, feature = "hooks"))]
+#[cfg_attr(not(feature = "hooks"), allow(dead_code))]
 mod vectors;
 
+#[cfg(feature = "hooks")]
 pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
-pub use names::{check_name, max_folder_depth, name_key};
-pub use planners::{compact_outbox, OutboxReplay, SyncFeed};
+pub use names::{check_name, name_key};
+pub use offline::{
+    edit_listing, find_child, pending_file, pending_folder, pin_state, settle_pin, unnamed_chunks,
+};
+pub use planners::{compact_outbox, send_now, OutboxReplay, SyncFeed};
+pub use upload::UploadJob;
+#[cfg(feature = "hooks")]
 pub use vectors::{check_vector_case, vector_input};
 
 use wasm_bindgen::prelude::*;
@@ -31,10 +43,4 @@ pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&JsValue::from_str(&format!("cairn panicked: {info}")));
     }));
-}
-
-/// The chunker parameters this build writes into manifests.
-#[wasm_bindgen(js_name = chunkerId)]
-pub fn chunker_id() -> String {
-    wasm_chunker::CHUNKER_ID.to_owned()
 }

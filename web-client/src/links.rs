@@ -5,7 +5,7 @@
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::client::{from_js, Client};
+use crate::client::Client;
 use crate::http::{self, Body, Failure};
 
 const LINKS: &str = "/api/v1/links";
@@ -18,7 +18,13 @@ impl Client {
         body: Option<&JsValue>,
     ) -> Result<JsValue, JsValue> {
         let body = match body {
-            Some(v) => Body::Json(from_js::<Value>(v)?.to_string()),
+            // The page's object is the request body as it is: JSON.stringify keeps its
+            // meaning exactly (an absent field leaves a setting alone, `null` clears it).
+            Some(v) => Body::Json(
+                js_sys::JSON::stringify(v)
+                    .map(String::from)
+                    .map_err(Failure::network)?,
+            ),
             None => Body::None,
         };
         let r = http::send(method, &self.url(path), self.token.as_deref(), body).await?;

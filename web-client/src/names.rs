@@ -9,7 +9,7 @@ use crate::http::Failure;
 /// `invalid_name` whose message says which rule it breaks.
 #[wasm_bindgen(js_name = checkName)]
 pub fn check_name(name: &str) -> Result<String, JsValue> {
-    wire::names::check(name).map(|n| n.display).map_err(|e| {
+    client_core::names::check(name).map_err(|e| {
         Failure {
             status: 400,
             code: "invalid_name".into(),
@@ -23,11 +23,5 @@ pub fn check_name(name: &str) -> Result<String, JsValue> {
 /// with equal keys cannot share a folder.
 #[wasm_bindgen(js_name = nameKey)]
 pub fn name_key(name: &str) -> String {
-    wire::names::key(name)
-}
-
-/// How many levels below the root a folder may lie.
-#[wasm_bindgen(js_name = maxFolderDepth)]
-pub fn max_folder_depth() -> u32 {
-    wire::names::MAX_FOLDER_DEPTH
+    client_core::names::key(name)
 }

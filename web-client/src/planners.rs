@@ -5,7 +5,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::client::from_js;
 use crate::http::to_js;
-use crate::{outbox, sync};
+use client_core::{feed as sync, outbox};
 
 /// Replays the offline outbox in order (see `outbox::Replay`).
 #[wasm_bindgen]
@@ -56,6 +56,12 @@ pub fn compact_outbox(ops: JsValue) -> Result<JsValue, JsValue> {
     Ok(to_js(&outbox::compact(&ops)))
 }
 
+/// Whether a change goes to the server now or waits in the outbox (see `outbox::send_now`).
+#[wasm_bindgen(js_name = sendNow)]
+pub fn send_now(online: bool, waiting: u32) -> bool {
+    outbox::send_now(online, waiting as usize)
+}
+
 /// The live-sync decisions (see `sync::Feed`).
 #[wasm_bindgen]
 pub struct SyncFeed(sync::Feed);
@@ -82,22 +88,8 @@ impl SyncFeed {
 
     /// `page` is the `/changes` answer; returns `{folders: [ids], next: Action}`.
     pub fn page(&mut self, page: JsValue) -> Result<JsValue, JsValue> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            changes: Vec<sync::Change>,
-            cursor: serde_json::Value,
-            #[serde(default)]
-            has_more: bool,
-        }
-        let p: Page = from_js(&page)?;
-        let cursor = match p.cursor {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        let (folders, next) = self.0.page(&p.changes, cursor, p.has_more);
-        Ok(to_js(
-            &serde_json::json!({ "folders": folders, "next": next }),
-        ))
+        let page: sync::Page = from_js(&page)?;
+        Ok(to_js(&self.0.apply(page)))
     }
 
     pub fn error(&mut self, status: u16, code: String, retry_after: Option<u32>) -> JsValue {

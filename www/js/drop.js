@@ -4,7 +4,8 @@
 // It shows nothing of the folder's contents; each file says where it landed (`name (from
 // you)` when the name was taken). Every started file is kept in IndexedDB (drop-store.js), so
 // a reload resumes: the server lists only what this request's own uploads still lack.
-import { chunkFile } from './chunk-pool.js';
+import { UploadJob } from '../pkg/web_client.js';
+import { drive } from './upload-run.js';
 import { el, newKey } from './state.js';
 import { formatBytes, formatDate, formatRate } from './format.js';
 import { takeDrop, fromPicker } from './picked.js';
@@ -65,51 +66,54 @@ class Drop {
   }
 }
 
-async function run(job) {
-  const started = performance.now();
-  if (!job.manifest) {
-    job.set('hashing', 'Preparing…');
-    job.manifest = await chunkFile(job.file, (hashed) => {
-      job.bar.value = job.file.size ? 0.5 * hashed / job.file.size : 0;
-      job.detail.textContent = `Preparing ${formatBytes(hashed)} of ${formatBytes(job.file.size)}`;
-    });
-    await drops.save(job.id, job.record());
-  }
-  job.set('sending', 'Starting…');
-  let answer = null;
-  if (job.uploadId) {
-    try { answer = await page.client.publicResumeUpload(page.token, job.uploadId, page.grant); } catch (e) {
-      if (e.status === 0) throw e;
-      job.uploadId = null; // expired or gone: start again (only the bytes are sent again)
-    }
-  }
-  if (!answer) {
-    answer = await page.client.publicStartUpload(page.token, job.manifest, job.name, job.path, job.uploader, page.grant);
-    job.uploadId = answer.upload_id;
-    await drops.save(job.id, job.record());
-  }
+/** The transfer `drive` performs for `job`: the public calls of this link, and the row's hooks. */
+function transfer(job, began) {
+  const c = page.client;
   const total = job.file.size;
-  await page.client.sendChunks(job.file, job.manifest, answer, ({ done, sent }) => {
-    job.done = done;
-    job.bar.value = total ? 0.5 + 0.5 * done / total : 1;
-    const secs = (performance.now() - started) / 1000;
-    job.detail.textContent = `${formatBytes(done)} of ${formatBytes(total)}${secs > 0.2 ? ` · ${formatRate(sent / secs)}` : ''}`;
-    overall();
-  }, undefined);
-  job.set('committing', 'Saving…');
-  const landed = await page.client.publicCommit(page.token, job.uploadId, page.grant);
-  await drops.forget(job.id);
-  job.bar.value = 1;
-  job.done = total;
-  job.landed = landed.name;
-  const where = job.path ? ` in ${job.path}` : '';
-  job.set('done', landed.name === job.name ? `Sent: saved as “${landed.name}”${where}` : `Sent: that name was taken, so it was saved as “${landed.name}”${where}`);
+  return {
+    file: job.file,
+    manifest: job.manifest,
+    server: {
+      start: (manifest) => c.publicStartUpload(page.token, manifest, job.name, job.path, job.uploader, page.grant),
+      resume: (id) => c.publicResumeUpload(page.token, id, page.grant),
+      send: (...args) => c.sendChunks(...args),
+      commit: (id) => c.publicCommit(page.token, id, page.grant),
+    },
+    step(s) {
+      if (s.do === 'hash') job.set('hashing', 'Preparing…');
+      else if ((s.do === 'start' || s.do === 'resume') && job.state !== 'sending') job.set('sending', 'Starting…');
+      else if (s.do === 'commit') job.set('committing', 'Saving…');
+    },
+    hashing(hashed) {
+      job.bar.value = total ? 0.5 * hashed / total : 0;
+      job.detail.textContent = `Preparing ${formatBytes(hashed)} of ${formatBytes(total)}`;
+    },
+    async hashed() { job.manifest = this.manifest; await drops.save(job.id, job.record()); },
+    async started() { job.uploadId = job.core.uploadId; await drops.save(job.id, job.record()); },
+    progress({ done, sent }) {
+      job.done = done;
+      job.bar.value = total ? 0.5 + 0.5 * done / total : 1;
+      const secs = (performance.now() - began) / 1000;
+      job.detail.textContent = `${formatBytes(done)} of ${formatBytes(total)}${secs > 0.2 ? ` · ${formatRate(sent / secs)}` : ''}`;
+      overall();
+    },
+  };
 }
 
 async function start(job) {
   await slot();
   try {
-    await run(job);
+    // The same lifecycle as the app's uploads (client-core's upload machine), run straight
+    // through: an expired upload starts again, an outage fails the file and offers Retry.
+    job.core ??= UploadJob.plain(!!job.manifest, job.uploadId ?? undefined, undefined);
+    job.core.retry();
+    const landed = await drive(job.core, transfer(job, performance.now()));
+    await drops.forget(job.id);
+    job.bar.value = 1;
+    job.done = job.file.size;
+    job.landed = landed.name;
+    const where = job.path ? ` in ${job.path}` : '';
+    job.set('done', landed.name === job.name ? `Sent: saved as “${landed.name}”${where}` : `Sent: that name was taken, so it was saved as “${landed.name}”${where}`);
   } catch (e) {
     job.set('failed', `Failed: ${explainPublic(e)}`);
   } finally {

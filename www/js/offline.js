@@ -4,8 +4,10 @@
 // with its idempotency keys (the WASM `OutboxReplay` decides ids and verdicts); a commit that
 // collided with another device's change comes back as a conflicted copy and is listed for the
 // user. (Files kept "available offline" live in pins.js.)
-import { OutboxReplay, compactOutbox, checkName, nameKey } from '../pkg/web_client.js';
-import { chunkFile } from './chunk-pool.js';
+import {
+  OutboxReplay, UploadJob, compactOutbox, checkName, editListing, findChild, pendingFile, pendingFolder, sendNow,
+} from '../pkg/web_client.js';
+import { drive } from './upload-run.js';
 import * as store from './store.js';
 import { app, newKey, isOffline, say } from './state.js';
 
@@ -19,11 +21,11 @@ export async function forgetAllListings() {
   for (const [k] of await store.entries('listings')) await store.del('listings', k);
 }
 
-async function patchListing(folderId, fn) {
-  const l = await store.get('listings', folderId);
-  if (!l) return;
-  fn(l);
-  delete l.etag; // no longer what the server sent under that tag
+/** Applies an optimistic `edit` (client-core's `tree::Edit`) to a cached listing. */
+async function patchListing(folderId, edit) {
+  const cached = await store.get('listings', folderId);
+  if (!cached) return;
+  const l = editListing(cached, edit);
   await saveListing(l);
   if (app.listing && app.listing.folder.id === folderId) app.listing = l;
 }
@@ -32,7 +34,7 @@ export async function pendingCount() { return (await store.outbox()).length; }
 
 /** Runs `online` directly when the network is there and nothing waits before it; else queues. */
 async function change(online, op, optimistic) {
-  if (navigator.onLine && (await pendingCount()) === 0) {
+  if (sendNow(navigator.onLine, await pendingCount())) {
     try { return await online(); } catch (e) { if (!isOffline(e)) throw e; }
   }
   const seq = await store.enqueue({ key: newKey(), ...op });
@@ -47,8 +49,8 @@ export async function mkdir(parentId, name) {
   // The server's rules, checked here too: a name it would refuse never waits in the outbox.
   name = checkName(name);
   return change(() => app.client.createFolder(parentId, name), { op: 'mkdir', parent_id: parentId, name }, async (seq) => {
-    const node = { id: -seq, parent_id: parentId, name, kind: 'folder', version_id: null, size: 0, content_hash: null, modified_at: Date.now(), pending: true };
-    await patchListing(parentId, (l) => l.children.push(node));
+    const node = pendingFolder(seq, parentId, name, Date.now());
+    await patchListing(parentId, { edit: 'add', node });
     await saveListing({ folder: node, children: [] });
     return node;
   });
@@ -57,30 +59,27 @@ export async function mkdir(parentId, name) {
 export async function rename(node, name) {
   name = checkName(name);
   return change(() => app.client.updateNode(node.id, name, undefined), { op: 'rename', node_id: node.id, name }, async () => {
-    await patchListing(node.parent_id, (l) => { const n = l.children.find((c) => c.id === node.id); if (n) { n.name = name; n.pending = true; } });
+    await patchListing(node.parent_id, { edit: 'rename', node_id: node.id, name });
   });
 }
 
 export function move(node, parentId) {
   return change(() => app.client.updateNode(node.id, undefined, parentId), { op: 'move', node_id: node.id, parent_id: parentId }, async () => {
-    await patchListing(node.parent_id, (l) => { l.children = l.children.filter((c) => c.id !== node.id); });
-    await patchListing(parentId, (l) => l.children.push({ ...node, parent_id: parentId, pending: true }));
+    await patchListing(node.parent_id, { edit: 'remove', node_id: node.id });
+    await patchListing(parentId, { edit: 'add', node });
   });
 }
 
 export function remove(node) {
   return change(() => app.client.deleteNode(node.id), { op: 'delete', node_id: node.id }, async () => {
-    await patchListing(node.parent_id, (l) => { l.children = l.children.filter((c) => c.id !== node.id); });
+    await patchListing(node.parent_id, { edit: 'remove', node_id: node.id });
   });
 }
 
 /** Queues a whole upload (the File itself is stored, so replay needs nothing else). */
 export async function queueUpload(file, parentId, name, baseVersion) {
   const seq = await store.enqueue({ key: newKey(), op: 'upload', parent_id: parentId, name, base_version: baseVersion ?? null, file });
-  await patchListing(parentId, (l) => {
-    l.children = l.children.filter((c) => c.name !== name);
-    l.children.push({ id: -seq, parent_id: parentId, name, kind: 'file', version_id: null, size: file.size, content_hash: null, modified_at: Date.now(), pending: true });
-  });
+  await patchListing(parentId, { edit: 'add', node: pendingFile(seq, parentId, name, file.size, Date.now()) });
   updateBadge();
   return seq;
 }
@@ -99,16 +98,14 @@ async function send(op, stored) {
         // Made meanwhile by another device, or by an earlier replay whose answer was lost.
         if (e.code !== 'name_taken') throw e;
         const l = await c.list(op.parent_id);
-        const same = l.children.find((n) => n.kind === 'folder' && nameKey(n.name) === nameKey(op.name));
+        const same = findChild(l.children, 'folder', op.name);
         if (!same) throw e;
         return { node: same };
       }
     }
     case 'upload': {
-      const manifest = await chunkFile(stored.file);
-      const up = await c.startUpload(manifest);
-      await c.sendChunks(stored.file, manifest, up, () => {}, undefined);
-      return c.commit(up.upload_id, op.parent_id, op.name, op.base_version ?? undefined, op.key);
+      const job = UploadJob.plain(false, undefined, op.key);
+      return drive(job, { file: stored.file, parentId: op.parent_id, name: op.name, baseVersion: op.base_version });
     }
     // keep_both: if another device took the name meanwhile, both stay (ours as a conflicted
     // copy, reported in `clash`) rather than the change being lost to a 409.

@@ -9,10 +9,13 @@
 // pending or current, so a sweep in another tab never takes a chunk from under a fetch, and a
 // failed re-pin leaves the old copy openable. Records from before chunks (`{node, blob}`) stay
 // openable until they are re-pinned.
+//
+// What is usable, stale or swept, and how a run ends, is client-core's `pins` to decide.
+import { pinState, settlePin, unnamedChunks } from '../pkg/web_client.js';
 import * as store from './store.js';
 import { app, newKey, say, explain } from './state.js';
 
-const usable = (r) => !!r && !!(r.chunks || r.blob);
+const usable = (r) => pinState(r).usable;
 
 /** The pinned copy of node `id`, if one is complete. */
 export async function pinned(id) {
@@ -39,12 +42,9 @@ export async function contentOf(record) {
 /** Drops every chunk that no record, current or pending, names. Runs inside a transaction
  * over both stores. */
 async function sweep(pins, chunks) {
-  const keep = new Set();
-  for (const r of await store.result(pins.getAll())) {
-    for (const [h] of r.chunks || []) keep.add(h);
-    for (const [h] of r.pending?.chunks || []) keep.add(h);
-  }
-  for (const h of await store.result(chunks.getAllKeys())) if (!keep.has(h)) chunks.delete(h);
+  const records = await store.result(pins.getAll());
+  const stored = await store.result(chunks.getAllKeys());
+  for (const h of unnamedChunks(records, stored)) chunks.delete(h);
 }
 
 const inFlight = new Map();
@@ -82,12 +82,10 @@ async function fetchPin(id) {
 async function settle(id, next, ok) {
   await store.transact(['pins', 'chunks'], async (pins, chunks) => {
     const r = await store.result(pins.get(id));
-    if (next && r?.pending?.key === next.key) {
-      const { pending: _, ...current } = r;
-      if (ok) pins.put({ node: next.node, chunks: next.chunks }, id);
-      else if (usable(current)) pins.put(current, id);
-      else pins.delete(id);
-    }
+    const end = settlePin(r, next?.key, ok);
+    if (end === 'promote') pins.put({ node: next.node, chunks: next.chunks }, id);
+    else if (end === 'keep_old') { const { pending: _, ...current } = r; pins.put(current, id); }
+    else if (end === 'forget') pins.delete(id);
     await sweep(pins, chunks);
   });
 }
@@ -104,7 +102,7 @@ export async function refreshPins(children) {
   if (!navigator.onLine) return;
   for (const n of children) {
     const p = await store.get('pins', n.id);
-    if (usable(p) && (p.blob || p.node.version_id !== n.version_id)) {
+    if (pinState(p, n.version_id ?? undefined).stale) {
       try { await pin(n); } catch (e) { say(`Could not refresh the offline copy of ${n.name}: ${explain(e)}`, 'error'); }
     }
   }
@@ -115,6 +113,6 @@ export async function upgradeWholeCopies() {
   if (!navigator.onLine) return;
   for (const [id, r] of await store.entries('pins')) {
     // A failure leaves the whole copy as it was; the next start tries again.
-    if (r.blob && !r.chunks) await pin({ id }).catch(() => {});
+    if (pinState(r).whole) await pin({ id }).catch(() => {});
   }
 }

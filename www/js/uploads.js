@@ -3,10 +3,10 @@
 // written to IndexedDB (strict durability) with its File, manifest and upload id before any
 // chunk is sent, so a reload — or a pause — resumes from GET /api/v1/uploads/{id}, which lists
 // only what the server still lacks. Offline, a job waits in the outbox instead.
-import { chunkFile } from './chunk-pool.js';
-import { nameKey } from '../pkg/web_client.js';
+import { findChild, UploadJob } from '../pkg/web_client.js';
+import { drive } from './upload-run.js';
 import * as store from './store.js';
-import { app, $, el, button, say, newKey, isOffline, explain } from './state.js';
+import { app, $, el, button, say, newKey, explain } from './state.js';
 import { queueUpload, mkdir, addConflict } from './offline.js';
 import { formatBytes, formatRate } from './format.js';
 
@@ -23,9 +23,6 @@ function slot() {
   return new Promise((r) => waiting.push(r));
 }
 function release() { const next = waiting.shift(); if (next) next(); else active -= 1; }
-
-// The server's own comparison (full case folding: `straße` and `STRASSE` are one name).
-const sameName = (a, b) => nameKey(a) === nameKey(b);
 
 // ---- folders and existing files --------------------------------------------------------------
 
@@ -50,14 +47,14 @@ function batchContext() {
         const up = await ensure(parentId, dirs.slice(0, -1));
         const name = dirs[dirs.length - 1];
         const l = await listing(up);
-        const there = l?.children.find((n) => n.kind === 'folder' && sameName(n.name, name));
+        const there = l && findChild(l.children, 'folder', name);
         if (there) return there.id;
         try {
           return (await mkdir(up, name)).id;
         } catch (e) {
           if (e.code !== 'name_taken') throw e;
           const fresh = await app.client.list(up);
-          const found = fresh.children.find((n) => n.kind === 'folder' && sameName(n.name, name));
+          const found = findChild(fresh.children, 'folder', name);
           if (!found) throw e;
           return found.id;
         }
@@ -70,9 +67,12 @@ function batchContext() {
 
 // ---- jobs -----------------------------------------------------------------------------------
 
+// A row of the upload list. What the job does next is its `core`'s (`UploadJob`) to decide;
+// the row draws it and lends `drive` the File and the hooks.
 class Job {
   constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId }) {
-    Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest, uploadId });
+    Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest });
+    this.core = new UploadJob(parentId, !!manifest, uploadId ?? undefined);
     this.state = 'waiting';
     this.done = 0;
     this.sent = 0;
@@ -113,35 +113,54 @@ class Job {
     this.pauseBtn.setAttribute('aria-label', `${state === 'paused' ? 'Resume' : 'Pause'} ${this.label}`);
     if (state === 'failed') {
       this.row.querySelector('.retry')?.remove();
-      this.row.querySelector('.actions').prepend(button('Retry', () => { this.row.querySelector('.retry')?.remove(); start(this); }, 'secondary small retry', `Retry ${this.label}`));
+      this.row.querySelector('.actions').prepend(button('Retry', () => { this.row.querySelector('.retry')?.remove(); this.core.retry(); start(this); }, 'secondary small retry', `Retry ${this.label}`));
     }
     overall();
   }
 
   pause() {
-    if (['done', 'failed', 'canceled', 'queued', 'paused'].includes(this.state)) return;
-    this.prev = this.state;
+    if (!this.core.pause()) return;
     this.set('paused', `Paused at ${formatBytes(this.done)} of ${formatBytes(this.total)}`);
     this.resumed = new Promise((r) => { this.wake = r; });
     this.controller?.abort();
   }
 
   resume() {
-    if (this.state !== 'paused') return;
-    this.set(this.prev || 'sending', 'Resuming…');
+    if (!this.core.resume()) return;
+    this.set(this.core.state, 'Resuming…');
     this.wake?.();
   }
 
   async cancel() {
     if (this.state === 'failed') { this.row.remove(); jobs.splice(jobs.indexOf(this), 1); overall(); return; }
-    const was = this.state;
+    const was = this.core.cancel();
     this.set('canceled', 'Canceled');
     this.controller?.abort();
     this.wake?.();
     await store.del('uploads', this.id);
     if (was === 'done') return;
     // Gives the upload's reserved bytes back to the quota now, not when it would expire.
-    if (this.uploadId) app.client.cancelUpload(this.uploadId).catch(() => {});
+    if (this.core.uploadId) app.client.cancelUpload(this.core.uploadId).catch(() => {});
+  }
+
+  // ---- hooks for `drive` --------------------------------------------------------------------
+
+  step(s) {
+    if (s.do === 'hash') this.set('hashing', 'Hashing…');
+    else if ((s.do === 'start' || s.do === 'resume') && this.state !== 'sending') this.set('sending', 'Starting…');
+    else if (s.do === 'send') { this.sendStart = performance.now(); this.sentBefore = 0; }
+    else if (s.do === 'commit') this.set('committing', 'Saving…');
+    else if (s.do === 'wait_network') {
+      // The record stays in IndexedDB; the 'online' handler resumes it.
+      this.set('paused', 'Waiting for the network…');
+      this.resumed = new Promise((r) => { this.wake = r; });
+    }
+  }
+
+  hashing(hashed) {
+    if (this.state !== 'hashing') return;
+    this.bar.value = this.file.size ? 0.5 * hashed / this.file.size : 0;
+    this.detail.textContent = `Hashing ${formatBytes(hashed)} of ${formatBytes(this.file.size)}`;
   }
 
   progress({ done, total, sent, saved }) {
@@ -158,73 +177,45 @@ class Job {
     overall();
   }
 
-  async untilResumed() { if (this.state === 'paused') await this.resumed; }
+  async queue() {
+    await queueUpload(this.file, this.parentId, this.name, this.baseVersion);
+    await store.del('uploads', this.id);
+  }
 
-  async save() {
+  async untilResumed() { if (this.core.state === 'paused') await this.resumed; }
+
+  /** Before any chunk is sent, so a reload resumes it (strict durability). */
+  async started() {
     await store.put('uploads', this.id, {
-      file: this.file, manifest: this.manifest, upload_id: this.uploadId, parent_id: this.parentId,
+      file: this.file, manifest: this.manifest, upload_id: this.core.uploadId, parent_id: this.parentId,
       name: this.name, label: this.label, base_version: this.baseVersion ?? null,
     });
   }
 }
 
-async function run(job) {
-  if (job.state === 'canceled') return;
-  const started = performance.now();
-  if (!job.manifest) {
-    job.set('hashing', 'Hashing…');
-    job.manifest = await chunkFile(job.file, (hashed) => {
-      if (job.state !== 'hashing') return;
-      job.bar.value = job.file.size ? 0.5 * hashed / job.file.size : 0;
-      job.detail.textContent = `Hashing ${formatBytes(hashed)} of ${formatBytes(job.file.size)}`;
-    });
+async function start(job) {
+  const began = performance.now();
+  await slot();
+  // Waiting for the network gives the place in the queue to a job that can move.
+  job.untilOnline = async () => { release(); await job.untilResumed(); await slot(); };
+  try {
+    const result = await drive(job.core, job);
+    await finished(job, result, began);
+  } catch (e) {
+    job.set('failed', `Failed: ${explain(e)}`);
+  } finally {
+    release();
   }
-  if (job.state === 'canceled') return;
-  await job.untilResumed();
-  if (job.state === 'canceled') return;
-  if (!navigator.onLine || job.parentId < 0) {
-    await queueUpload(job.file, job.parentId, job.name, job.baseVersion);
-    await store.del('uploads', job.id);
-    job.set('queued', 'Offline: will upload when the network is back');
-    return;
-  }
-  job.set('sending', 'Starting…');
-  let answer;
-  if (job.uploadId) {
-    try {
-      answer = await app.client.resumeUpload(job.uploadId);
-    } catch (e) {
-      if (isOffline(e)) throw e;
-      job.uploadId = null; // expired or gone: start over (the server still skips what it has)
-    }
-  }
-  if (!answer) {
-    answer = await app.client.startUpload(job.manifest);
-    job.uploadId = answer.upload_id;
-    await job.save();
-  }
-  for (;;) {
-    job.controller = new AbortController();
-    job.sendStart = performance.now();
-    job.sentBefore = 0;
-    try {
-      await app.client.sendChunks(job.file, job.manifest, answer, (p) => job.progress(p), job.controller.signal);
-      break;
-    } catch (e) {
-      if (e.code !== 'aborted') throw e;
-      if (job.state === 'canceled') return;
-      await job.untilResumed();
-      if (job.state === 'canceled') return;
-      answer = await app.client.resumeUpload(job.uploadId); // only what is still missing
-    }
-  }
-  if (job.state === 'canceled') return;
-  job.set('committing', 'Saving…');
-  const result = await app.client.commit(job.uploadId, job.parentId, job.name, job.baseVersion ?? undefined, job.uploadId);
+}
+
+async function finished(job, result, began) {
+  const state = job.core.state;
+  if (state === 'queued') job.set('queued', 'Offline: will upload when the network is back');
+  if (state !== 'done') return;
   await store.del('uploads', job.id);
   job.bar.value = 1;
   job.done = job.total;
-  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  const secs = ((performance.now() - began) / 1000).toFixed(1);
   if (result.conflict) {
     await addConflict(result, null);
     job.set('done', `Conflict: someone changed it meanwhile, so yours was saved as ${result.node.name}`);
@@ -239,36 +230,7 @@ async function run(job) {
   }
 }
 
-async function start(job) {
-  for (;;) {
-    await slot();
-    let again = false;
-    try {
-      await run(job);
-    } catch (e) {
-      if (isOffline(e) && job.uploadId) {
-        // The record stays in IndexedDB; the 'online' handler resumes it.
-        job.prev = 'sending';
-        job.set('paused', 'Waiting for the network…');
-        job.resumed = new Promise((r) => { job.wake = r; });
-        again = true;
-      } else if (isOffline(e) && job.manifest) {
-        await queueUpload(job.file, job.parentId, job.name, job.baseVersion);
-        await store.del('uploads', job.id);
-        job.set('queued', 'Offline: will upload when the network is back');
-      } else {
-        job.set('failed', `Failed: ${explain(e)}`);
-      }
-    } finally {
-      release();
-    }
-    if (!again) return;
-    await job.untilResumed();
-    if (job.state === 'canceled') return;
-  }
-}
-
-window.addEventListener('online', () => { for (const j of jobs) if (j.state === 'paused' && /network/.test(j.detail.textContent)) j.resume(); });
+window.addEventListener('online', () => { for (const j of jobs) if (j.core.waitingForNetwork) j.resume(); });
 
 function overall() {
   const live = jobs.filter((j) => j.state !== 'canceled');
@@ -300,7 +262,8 @@ export async function uploadItems(items, parentId) {
       const target = await ctx.ensure(parentId, dirs);
       if (!file) continue;
       const l = await ctx.listing(target);
-      const existing = l?.children.find((n) => n.kind === 'file' && sameName(n.name, file.name));
+      // The server's own comparison (full case folding: `straße` and `STRASSE` are one name).
+      const existing = l && findChild(l.children, 'file', file.name);
       const job = new Job({ file, parentId: target, name: file.name, label: [...dirs, file.name].join('/'), baseVersion: existing?.version_id });
       jobs.push(job);
       made.push(start(job));

@@ -19,7 +19,8 @@ const HELP: &str = "cargo xtask <command>
                       and browser end-to-end tests
   tidy                where code lives: SQL only in api/src/db, no import loops in
                       api/src, no I/O crates in the pure crates
-  wasm                build the WASM core and its JS bindings into www/pkg
+  wasm [--hooks]      build the WASM core and its JS bindings into www/pkg; --hooks adds
+                      the bench and test-vector exports the browser tests need
   bench-s3            upload/download MB/s of a 1 GiB file through Cairn's pre-signed
                       flow vs plain aws-sdk-s3, against a throwaway Garage
                       (CAIRN_BENCH_MIB changes the size)
@@ -43,7 +44,7 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "run" => run(&rest),
         "test" => test(),
-        "wasm" => wasm::build(),
+        "wasm" => wasm::build(rest.iter().any(|a| a == "--hooks")),
         "tidy" => tidy::run(&sh::root()),
         "bench-s3" => bench_s3(),
         "bench-share" => bench_share(),
@@ -60,7 +61,7 @@ fn main() -> Result<()> {
 
 fn run(args: &[String]) -> Result<()> {
     tools::ensure_wasm_target()?;
-    wasm::build()?;
+    wasm::build(false)?;
     sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
     let bin = sh::target_dir().join("release/cairn");
     sh::exec(&bin, args)
@@ -106,13 +107,14 @@ fn test() -> Result<()> {
             "web-client",
             "--target",
             "wasm32-unknown-unknown",
+            "--all-features",
             "--",
             "-D",
             "warnings",
         ])
     })?;
     sh::step("rust tests", || sh::cargo(&["test", "--workspace"]))?;
-    sh::step("wasm build", wasm::build)?;
+    sh::step("wasm build", || wasm::build(true))?;
     sh::step("server build", || {
         sh::cargo(&["build", "-p", "api", "--bin", "cairn"])
     })?;

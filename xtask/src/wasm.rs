@@ -7,9 +7,12 @@ use anyhow::{Context, Result};
 
 use crate::sh;
 
-pub fn build() -> Result<()> {
+/// Builds the bundle; `hooks` adds the bench and test-vector exports (the `hooks` feature),
+/// which the browser tests and the chunker bench need and the served app does not. A test run
+/// builds once, with them.
+pub fn build(hooks: bool) -> Result<()> {
     crate::tools::ensure_wasm_target()?;
-    sh::cargo(&[
+    let mut args = vec![
         "build",
         "-p",
         "web-client",
@@ -17,7 +20,11 @@ pub fn build() -> Result<()> {
         "wasm32-unknown-unknown",
         "--profile",
         "wasm",
-    ])?;
+    ];
+    if hooks {
+        args.extend(["--features", "hooks"]);
+    }
+    sh::cargo(&args)?;
     let input = sh::target_dir().join("wasm32-unknown-unknown/wasm/web_client.wasm");
     let out = sh::root().join("www/pkg");
     std::fs::create_dir_all(&out)?;
@@ -30,8 +37,13 @@ pub fn build() -> Result<()> {
     let size = std::fs::metadata(&bundle)?.len();
     let simd = crate::simd::require_simd(&bundle)?;
     println!(
-        "wasm bundle: www/pkg/web_client_bg.wasm ({} KiB, {simd} SIMD128 instructions)",
-        size / 1024
+        "wasm bundle: www/pkg/web_client_bg.wasm ({} KiB, {simd} SIMD128 instructions{})",
+        size / 1024,
+        if hooks {
+            ", with bench and test hooks"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

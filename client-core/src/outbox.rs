@@ -183,6 +183,12 @@ impl Replay {
     }
 }
 
+/// Whether a change goes to the server now: not while offline, and not past changes already
+/// waiting in the outbox, so the server sees changes in the order they were made.
+pub fn send_now(online: bool, waiting: usize) -> bool {
+    online && waiting == 0
+}
+
 /// Folds a queue before replay: a rename of a folder made offline becomes its name at creation,
 /// and of several uploads to the same name in the same folder only the last is sent (it
 /// carries the first one's base version, so a collision is still detected).
@@ -204,9 +210,10 @@ pub fn compact(ops: &[Op]) -> Vec<Op> {
             OpKind::Upload {
                 parent_id, name, ..
             } => {
+                // One name in a folder by the server's own comparison (`names::same`).
                 let same = |o: &Op| {
                     matches!(&o.kind, OpKind::Upload { parent_id: p, name: n, .. }
-                        if p == parent_id && n.to_lowercase() == name.to_lowercase())
+                        if p == parent_id && crate::names::same(n, name))
                 };
                 let mut op = op.clone();
                 if let Some(i) = out.iter().rposition(same) {
@@ -413,6 +420,13 @@ mod tests {
             )
         );
         assert_eq!(got[2].seq, 5);
+    }
+
+    #[test]
+    fn a_change_waits_offline_and_behind_waiting_ones() {
+        assert!(send_now(true, 0));
+        assert!(!send_now(false, 0));
+        assert!(!send_now(true, 2));
     }
 
     #[test]

@@ -34,6 +34,23 @@ pub struct ChangedNode {
     pub parent_id: Option<i64>,
 }
 
+/// A `/changes` answer, as much of it as the planner reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Page {
+    pub changes: Vec<Change>,
+    /// Opaque to the client; older servers sent a number.
+    pub cursor: serde_json::Value,
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// What a page means: the folders whose cached listings are stale, and what to do next.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Applied {
+    pub folders: BTreeSet<i64>,
+    pub next: Action,
+}
+
 #[derive(Debug, Default)]
 pub struct Feed {
     cursor: Option<String>,
@@ -77,6 +94,16 @@ impl Feed {
         Action::Pull {
             cursor: self.cursor.clone(),
         }
+    }
+
+    /// A `/changes` answer arrived (see `page`).
+    pub fn apply(&mut self, page: Page) -> Applied {
+        let cursor = match page.cursor {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let (folders, next) = self.page(&page.changes, cursor, page.has_more);
+        Applied { folders, next }
     }
 
     /// A page arrived: returns the folders whose listings changed and what to do next.
@@ -188,6 +215,25 @@ mod tests {
         };
         let (folders, _) = f.page(&[gone], "c2".into(), false);
         assert!(folders.contains(&2));
+    }
+
+    #[test]
+    fn a_page_reads_the_json_the_server_sends() {
+        let mut f = Feed::new(None);
+        f.hint(None);
+        let page: Page = serde_json::from_str(
+            r#"{"changes":[{"seq":4,"node_id":7,"kind":"create","node":{"parent_id":1,"name":"x"}}],
+                "cursor":42,"has_more":true}"#,
+        )
+        .unwrap();
+        let got = f.apply(page);
+        assert_eq!(got.folders.into_iter().collect::<Vec<_>>(), vec![1, 7]);
+        assert_eq!(
+            got.next,
+            Action::Pull {
+                cursor: Some("42".into())
+            }
+        );
     }
 
     #[test]

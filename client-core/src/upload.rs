@@ -1,0 +1,280 @@
+//! An upload job's lifecycle as a state machine: hash, then start (or resume) an upload, send
+//! the missing chunks, commit; paused by the user or by the network, queued in the outbox when
+//! offline, restarted when the server forgot the upload. The page performs each `Step` with
+//! its browser handles (the File, the hashing workers, `fetch`) and reports back; every
+//! decision about what comes next is made here, so a reload, a pause and an outage all resume
+//! the same way, and the outbox's replay of a queued upload and a file request's drop page run
+//! the very same sequence.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job stands; the page draws it (`data-state` on the row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Waiting,
+    Hashing,
+    Sending,
+    Committing,
+    Paused,
+    /// Handed to the offline outbox, which sends it when the network is back.
+    Queued,
+    Done,
+    Failed,
+    Canceled,
+}
+
+impl State {
+    /// Nothing more will happen without the user (retry, dismiss).
+    pub fn finished(self) -> bool {
+        matches!(
+            self,
+            State::Queued | State::Done | State::Failed | State::Canceled
+        )
+    }
+}
+
+/// What the page does next, then reports with the matching method of `Job`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Step {
+    /// Chunk and hash the file into its manifest → `hashed`.
+    Hash,
+    /// Put the whole file in the offline outbox → `queued`.
+    Queue,
+    /// `GET /uploads/{upload_id}`: what the server still lacks → `answered` (or `failed`).
+    Resume { upload_id: String },
+    /// `POST /uploads` with the manifest → `started`; the page then stores the job so a
+    /// reload resumes it.
+    Start,
+    /// PUT the missing chunks of the last answer → `sent` (or `failed`, `aborted` when paused).
+    Send,
+    /// Commit the upload under the idempotency `key` → `committed`.
+    Commit { upload_id: String, key: String },
+    /// Paused by the user: wait for `resume` (the job keeps its place in the queue).
+    WaitResume,
+    /// Paused for the network: give up the queue place and wait for `resume`.
+    WaitNetwork,
+    /// Nothing more to do; `state` says how it ended.
+    Stop,
+}
+
+/// How a step failed, as far as the lifecycle cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// No network (or the browser says it is offline).
+    Offline,
+    /// The transfer was stopped on purpose (pause, cancel).
+    Aborted,
+    /// Anything else: the server refused, or something broke.
+    Other,
+}
+
+/// Where the job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The signed-in user's upload list: pausable, and an outage pauses it or hands it to the
+    /// offline outbox.
+    Interactive,
+    /// Straight through, with no pause and no outbox: an outage fails the job, for its caller
+    /// to handle (the outbox's replay keeps its operation; a file request's drop page offers
+    /// Retry).
+    Plain,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    mode: Mode,
+    state: State,
+    /// The folder; negative while it exists only in the outbox.
+    parent_id: i64,
+    hashed: bool,
+    upload_id: Option<String>,
+    /// The idempotency key of the commit; the upload id when none was given.
+    key: Option<String>,
+    /// An answer listing the missing chunks is in hand (resume or start just answered).
+    answer: bool,
+    /// A resume of `upload_id` was asked for and not yet answered.
+    resuming: bool,
+    sent: bool,
+    /// The state a pause interrupted.
+    paused_from: Option<State>,
+    /// Paused by an outage rather than by the user.
+    for_network: bool,
+    /// An outage stopped it before the server knew it: the outbox takes it whatever the
+    /// browser says about the network.
+    to_outbox: bool,
+}
+
+impl Job {
+    /// A new job, or one stored before a reload (`hashed` when its manifest was kept,
+    /// `upload_id` when the server had accepted it).
+    pub fn new(mode: Mode, parent_id: i64, hashed: bool, upload_id: Option<String>) -> Job {
+        Job {
+            mode,
+            state: State::Waiting,
+            parent_id,
+            hashed,
+            upload_id,
+            key: None,
+            answer: false,
+            resuming: false,
+            sent: false,
+            paused_from: None,
+            for_network: false,
+            to_outbox: false,
+        }
+    }
+
+    /// Commits under `key` instead of the upload id (an outbox operation's own key).
+    pub fn with_key(mut self, key: String) -> Job {
+        self.key = Some(key);
+        self
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn upload_id(&self) -> Option<&str> {
+        self.upload_id.as_deref()
+    }
+
+    /// Paused by an outage, so the page's `online` event should resume it.
+    pub fn waiting_for_network(&self) -> bool {
+        self.state == State::Paused && self.for_network
+    }
+
+    /// The next step; `online` is what the browser believes right now.
+    pub fn next(&mut self, online: bool) -> Step {
+        match self.state {
+            s if s.finished() => return Step::Stop,
+            State::Paused if self.for_network => return Step::WaitNetwork,
+            State::Paused => return Step::WaitResume,
+            _ => {}
+        }
+        if !self.hashed {
+            self.state = State::Hashing;
+            return Step::Hash;
+        }
+        let offline = !online || self.parent_id < 0 || self.to_outbox;
+        if offline && self.mode == Mode::Interactive && !self.answer {
+            return Step::Queue;
+        }
+        if self.sent {
+            self.state = State::Committing;
+            let upload_id = self.upload_id.clone().unwrap_or_default();
+            return Step::Commit {
+                key: self.key.clone().unwrap_or_else(|| upload_id.clone()),
+                upload_id,
+            };
+        }
+        self.state = State::Sending;
+        if self.answer {
+            return Step::Send;
+        }
+        match &self.upload_id {
+            Some(id) => {
+                self.resuming = true;
+                Step::Resume {
+                    upload_id: id.clone(),
+                }
+            }
+            None => Step::Start,
+        }
+    }
+
+    pub fn hashed(&mut self) {
+        self.hashed = true;
+    }
+
+    pub fn queued(&mut self) {
+        self.state = State::Queued;
+    }
+
+    pub fn answered(&mut self) {
+        self.resuming = false;
+        self.answer = true;
+    }
+
+    pub fn started(&mut self, upload_id: String) {
+        self.upload_id = Some(upload_id);
+        self.answer = true;
+    }
+
+    pub fn sent(&mut self) {
+        self.sent = true;
+        self.answer = false;
+    }
+
+    pub fn committed(&mut self) {
+        self.state = State::Done;
+        self.paused_from = None;
+    }
+
+    /// The step in progress failed.
+    pub fn failed(&mut self, fault: Fault) {
+        if self.state == State::Canceled {
+            return;
+        }
+        // What the server listed as missing may have changed: ask again before sending.
+        self.answer = false;
+        if std::mem::take(&mut self.resuming) && fault != Fault::Offline {
+            // Expired or gone: start over (the server still skips the chunks it holds).
+            self.upload_id = None;
+            return;
+        }
+        match fault {
+            // A pause stopped the transfer; resuming asks what is still missing.
+            Fault::Aborted if self.state == State::Paused => {}
+            Fault::Offline if self.mode == Mode::Interactive && self.upload_id.is_some() => {
+                // The stored job waits; the `online` event resumes it.
+                self.paused_from = Some(State::Sending);
+                self.for_network = true;
+                self.state = State::Paused;
+            }
+            // Offline before the server knew it: the outbox takes the whole file.
+            Fault::Offline if self.mode == Mode::Interactive && self.hashed => {
+                self.to_outbox = true;
+            }
+            _ => self.state = State::Failed,
+        }
+    }
+
+    /// The user paused; true when a transfer in flight should be stopped.
+    pub fn pause(&mut self) -> bool {
+        if self.state.finished() || self.state == State::Paused || self.mode == Mode::Plain {
+            return false;
+        }
+        self.paused_from = Some(self.state);
+        self.for_network = false;
+        self.state = State::Paused;
+        true
+    }
+
+    /// Back to where the pause interrupted it; false when it was not paused.
+    pub fn resume(&mut self) -> bool {
+        if self.state != State::Paused {
+            return false;
+        }
+        self.state = self.paused_from.take().unwrap_or(State::Sending);
+        self.for_network = false;
+        true
+    }
+
+    /// Canceled by the user; returns the state it had, so the page knows what to undo.
+    pub fn cancel(&mut self) -> State {
+        std::mem::replace(&mut self.state, State::Canceled)
+    }
+
+    /// A failed job tried again from where it stopped.
+    pub fn retry(&mut self) {
+        if self.state == State::Failed {
+            self.state = State::Waiting;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+// The one upload sequence (hash, start or resume, send what is missing, commit), shared by the
+// upload list, the outbox's replay and a file request's drop page. What comes next after each answer, an outage, a pause
+// or an expired upload is decided by the WASM `UploadJob` (client-core's upload machine); this
+// module only performs its steps with the browser's handles: the File, the hashing workers,
+// an AbortController.
+import { chunkFile } from './chunk-pool.js';
+import { app, isOffline } from './state.js';
+
+const fault = (e) => (e?.code === 'aborted' ? 'aborted' : isOffline(e) ? 'offline' : 'other');
+
+/** The signed-in user's upload calls, into folder `t.parentId` as `t.name`. */
+function own(t) {
+  const c = app.client;
+  return {
+    start: (manifest) => c.startUpload(manifest),
+    resume: (id) => c.resumeUpload(id),
+    send: (...args) => c.sendChunks(...args),
+    commit: (id, key) => c.commit(id, t.parentId, t.name, t.baseVersion ?? undefined, key),
+  };
+}
+
+/**
+ * Runs `core` (an `UploadJob`) until it stops. `t` holds the transfer — `file`, `parentId`,
+ * `name`, `baseVersion`, and `manifest` once hashed — and optional parts: `server`, the four
+ * calls (`start`, `resume`, `send`, `commit`) when the upload is not the signed-in user's own;
+ * hooks `step(step)` before each step, `hashing(bytes)`, `hashed()`, `progress(p)`,
+ * `started()` once the server knows the upload, `queue()`, `untilResumed()`, `untilOnline()`.
+ * Returns the commit's answer (null when it ended otherwise); throws the last error when the
+ * job failed.
+ */
+export async function drive(core, t) {
+  const server = t.server || own(t);
+  let error = null;
+  for (;;) {
+    const step = core.next(navigator.onLine);
+    if (step.do === 'stop') {
+      if (core.state === 'failed') throw error;
+      return t.result ?? null;
+    }
+    t.step?.(step);
+    try {
+      switch (step.do) {
+        case 'hash':
+          t.manifest = await chunkFile(t.file, (bytes) => t.hashing?.(bytes));
+          core.hashed();
+          await t.hashed?.();
+          break;
+        case 'queue':
+          await t.queue();
+          core.queued();
+          break;
+        case 'resume':
+          t.answer = await server.resume(step.upload_id);
+          core.answered();
+          break;
+        case 'start':
+          t.answer = await server.start(t.manifest);
+          core.started(t.answer.upload_id);
+          await t.started?.();
+          break;
+        case 'send':
+          t.controller = new AbortController();
+          await server.send(t.file, t.manifest, t.answer, t.progress ? (p) => t.progress(p) : () => {}, t.controller.signal);
+          core.sent();
+          break;
+        case 'commit':
+          t.result = await server.commit(step.upload_id, step.key);
+          core.committed();
+          break;
+        case 'wait_resume':
+          await t.untilResumed();
+          break;
+        case 'wait_network':
+          await t.untilOnline();
+          break;
+        default:
+          throw new Error(`unknown upload step ${step.do}`);
+      }
+    } catch (e) {
+      error = e;
+      core.failed(fault(e));
+    }
+  }
+}
