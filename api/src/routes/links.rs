@@ -12,7 +12,7 @@ use wire::NodeKind;
 
 use crate::auth::{self, Auth};
 use crate::db::links::{self as db_links, Link, NewLink};
-use crate::db::{now_ms, users::Caller};
+use crate::db::users::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::links::token;
@@ -24,7 +24,7 @@ pub async fn info(state: &AppState, l: &Link) -> ApiResult<LinkInfo> {
     let (name, folder, version, size, live) = db_links::target(&state.db, l.node_id)
         .await?
         .unwrap_or_default();
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let served_total = db_links::served_total(&state.db, l.id).await?;
     let version = l.pinned_version_id.or(version);
     let served_now = match version {
@@ -75,9 +75,9 @@ pub async fn info(state: &AppState, l: &Link) -> ApiResult<LinkInfo> {
     })
 }
 
-fn check_expiry(expires_at: Option<i64>) -> ApiResult<()> {
+fn check_expiry(state: &AppState, expires_at: Option<i64>) -> ApiResult<()> {
     match expires_at {
-        Some(t) if t <= now_ms() => Err(ApiError::BadRequest(
+        Some(t) if t <= state.clock.now_ms() => Err(ApiError::BadRequest(
             "the expiry must be in the future".into(),
         )),
         _ => Ok(()),
@@ -133,7 +133,7 @@ pub async fn create(
     Json(req): Json<CreateLink>,
 ) -> ApiResult<(StatusCode, Json<LinkCreated>)> {
     let node = visible_node(&state, &c, req.node_id).await?;
-    check_expiry(req.expires_at)?;
+    check_expiry(&state, req.expires_at)?;
     check_limits(req.kind, req.max_downloads, req.max_bytes)?;
     if req.kind == LinkKind::Request && node.kind != NodeKind::Folder {
         return Err(ApiError::BadRequest(
@@ -226,7 +226,7 @@ pub async fn update(
 ) -> ApiResult<Json<LinkInfo>> {
     let mut l = owned(&state, &c, id).await?;
     if let Some(e) = req.expires_at {
-        check_expiry(e)?;
+        check_expiry(&state, e)?;
         l.expires_at = e;
     }
     check_limits(l.kind, req.max_downloads.flatten(), req.max_bytes.flatten())?;

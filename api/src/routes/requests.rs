@@ -18,7 +18,7 @@ use wire::{ChunkTarget, CommitRequest, Hash, NodeKind, UploadResponse};
 use crate::abuse::ClientIp;
 use crate::blob::promote;
 use crate::db::users::Caller;
-use crate::db::{links as db_links, nodes, now_ms, requests, uploads, usage};
+use crate::db::{links as db_links, nodes, requests, uploads, usage};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::links::{self, Share};
@@ -139,7 +139,7 @@ pub async fn start(
         .filter(|ch| seen.insert(ch.hash))
         .map(|ch| (ch.hash, ch.size))
         .collect();
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let size = req.manifest.size;
     let upload = uploads::Upload {
         id: uploads::new_id(),
@@ -197,7 +197,7 @@ async fn own_upload(
     let upload = uploads::get(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound("upload"))?;
-    if upload.expires_at < now_ms() {
+    if upload.expires_at < state.clock.now_ms() {
         return Err(ApiError::UploadExpired);
     }
     Ok((upload, r))

@@ -18,7 +18,6 @@ use wire::NodeKind;
 
 use crate::abuse::ClientIp;
 use crate::commit::civil_date;
-use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::links::{self, grant};
@@ -136,7 +135,7 @@ async fn grant_cookie(
         links::password_matches(state, &share, password, &stored).await?;
     }
     links::log(state, &share, "unlock", "", "ok").await;
-    let expires_at = now_ms() + grant::TTL.as_millis() as i64;
+    let expires_at = state.clock.now_ms() + grant::TTL.as_millis() as i64;
     Ok(public::grant_cookie(
         &share,
         &grant::mint(&share.link, expires_at),
