@@ -14,16 +14,8 @@ crate::both!(
 );
 
 async fn openapi_documents_every_route_of_the_router(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let doc: Value = server
-        .http
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = TestServer::on(backend).start().await;
+    let doc: Value = server.get_json("/openapi.json").await;
     let paths = doc["paths"].as_object().expect("paths");
     let mut documented = std::collections::BTreeSet::new();
     for (path, ops) in paths {
@@ -50,17 +42,9 @@ async fn openapi_documents_every_route_of_the_router(backend: Backend) {
 }
 
 async fn health_readiness_and_metrics(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let v: Value = server
-            .http
-            .get(server.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = server.get_json(path).await;
         assert_eq!(v["status"], status);
     }
     let alice = server.register("alice").await;
@@ -94,7 +78,7 @@ async fn health_readiness_and_metrics(backend: Backend) {
 }
 
 async fn request_ids_are_propagated_or_made(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let r = server
         .http
         .get(server.url("/healthz"))
@@ -103,19 +87,14 @@ async fn request_ids_are_propagated_or_made(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.headers()["x-request-id"], "trace-me-42");
-    let r = server
-        .http
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.get("/healthz").await;
     let made = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(made.len(), 16);
     assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
 }
 
 async fn wrong_methods_and_paths_answer_json_errors(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     assert_error(
         alice.call(Method::DELETE, "/api/v1/me", None).await,

@@ -24,7 +24,7 @@ async fn patch(u: &User<'_>, id: i64, body: serde_json::Value) -> reqwest::Respo
 }
 
 async fn rename_and_move_change_one_row_and_log_a_change(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let docs = alice.mkdir(root, "Docs").await;
@@ -81,7 +81,7 @@ async fn rename_and_move_change_one_row_and_log_a_change(backend: Backend) {
 }
 
 async fn a_folder_never_moves_into_itself_or_below(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let a = alice.mkdir(root, "a").await;
@@ -119,7 +119,7 @@ async fn a_folder_never_moves_into_itself_or_below(backend: Backend) {
 }
 
 async fn bad_updates_are_refused_and_change_nothing(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let root = alice.session.root_id;
@@ -183,7 +183,7 @@ async fn bad_updates_are_refused_and_change_nothing(backend: Backend) {
 }
 
 async fn trash_takes_the_subtree_and_restore_brings_it_back(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let photos = alice.mkdir(root, "Photos").await;
@@ -278,7 +278,7 @@ async fn trash_takes_the_subtree_and_restore_brings_it_back(backend: Backend) {
 }
 
 async fn restore_renames_on_a_clash_and_falls_back_to_the_root(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let first = alice.upload_file("report.pdf", b"one", None).await;
@@ -328,7 +328,7 @@ async fn restore_renames_on_a_clash_and_falls_back_to_the_root(backend: Backend)
 }
 
 async fn purge_deletes_for_good(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let dir = alice.mkdir(root, "Old").await;
@@ -387,7 +387,7 @@ async fn purge_deletes_for_good(backend: Backend) {
 }
 
 async fn listings_answer_etags_and_304(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let path = format!("/api/v1/nodes/{root}/children");
@@ -427,7 +427,7 @@ async fn listings_answer_etags_and_304(backend: Backend) {
 }
 
 async fn keep_both_turns_a_clash_into_a_conflicted_copy(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let theirs = alice.upload_file("notes.txt", b"theirs", None).await;
