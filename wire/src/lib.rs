@@ -8,8 +8,11 @@ pub use wasm_chunker::{ChunkRef, Hash, Manifest};
 #[cfg(feature = "openapi")]
 pub mod manifest_doc;
 
+mod error_code;
 pub mod links;
 pub mod names;
+
+pub use error_code::{js_module as error_codes_js, ErrorCode};
 
 /// Every path the API serves, so client and server agree on spelling.
 pub mod paths {
@@ -46,6 +49,8 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
+    /// One of [`ErrorCode`]; kept a string so a client reads codes newer than itself.
+    #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
     pub code: String,
     pub message: String,
 }

@@ -294,7 +294,7 @@ pub async fn walk_files(
                     };
                     files.push(shared_file(state, share, row, p).await?);
                     if files.len() > MAX_WALK {
-                        return Err(ApiError::BadRequest(format!(
+                        return Err(ApiError::TooManyPaths(format!(
                             "a zip holds at most {MAX_WALK} files; pick fewer"
                         )));
                     }

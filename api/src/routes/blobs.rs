@@ -99,11 +99,7 @@ pub async fn put(
             tracing::info!(upload_id, chunk = %hash, "chunk body too slow, cut off");
             return Err(ApiError::RequestTimeout);
         }
-        Err(ReceiveError::Body(e)) => {
-            return Err(ApiError::BadRequest(format!(
-                "the body could not be read: {e}"
-            )))
-        }
+        Err(ReceiveError::Body(e)) => return Err(ApiError::UnreadableBody(e)),
         Err(ReceiveError::Io(e)) => return Err(e.into()),
     };
     promote::record(

@@ -77,7 +77,7 @@ pub async fn info(state: &AppState, l: &Link) -> ApiResult<LinkInfo> {
 
 fn check_expiry(state: &AppState, expires_at: Option<i64>) -> ApiResult<()> {
     match expires_at {
-        Some(t) if t <= state.clock.now_ms() => Err(ApiError::BadRequest(
+        Some(t) if t <= state.clock.now_ms() => Err(ApiError::InvalidLink(
             "the expiry must be in the future".into(),
         )),
         _ => Ok(()),
@@ -86,7 +86,7 @@ fn check_expiry(state: &AppState, expires_at: Option<i64>) -> ApiResult<()> {
 
 async fn hash_link_password(state: &AppState, password: String) -> ApiResult<String> {
     if password.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a link password cannot be empty (leave it out for no password)".into(),
         ));
     }
@@ -100,20 +100,20 @@ fn check_limits(
     max_bytes: Option<u64>,
 ) -> ApiResult<()> {
     if max_downloads == Some(0) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a download limit is at least 1".into(),
         ));
     }
     if max_bytes == Some(0) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a size limit is at least 1 byte".into(),
         ));
     }
     match kind {
-        LinkKind::Download if max_bytes.is_some() => Err(ApiError::BadRequest(
+        LinkKind::Download if max_bytes.is_some() => Err(ApiError::InvalidLink(
             "max_bytes is for file requests; download links take max_downloads".into(),
         )),
-        LinkKind::Request if max_downloads.is_some() => Err(ApiError::BadRequest(
+        LinkKind::Request if max_downloads.is_some() => Err(ApiError::InvalidLink(
             "max_downloads is for download links; file requests take max_bytes".into(),
         )),
         _ => Ok(()),
@@ -136,12 +136,12 @@ pub async fn create(
     check_expiry(&state, req.expires_at)?;
     check_limits(req.kind, req.max_downloads, req.max_bytes)?;
     if req.kind == LinkKind::Request && node.kind != NodeKind::Folder {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a file request drops files into a folder; pick a folder".into(),
         ));
     }
     if req.pin_version && node.kind != NodeKind::File {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "only a file link can pin a version".into(),
         ));
     }

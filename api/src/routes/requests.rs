@@ -29,9 +29,7 @@ use crate::state::AppState;
 fn check_uploader(raw: &str) -> ApiResult<String> {
     let u = raw.trim();
     if u.is_empty() || u.chars().count() > 64 || u.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::BadRequest(
-            "say who you are: 1 to 64 printable characters, no `/`".into(),
-        ));
+        return Err(ApiError::InvalidUploader);
     }
     Ok(u.to_owned())
 }

@@ -102,7 +102,7 @@ pub async fn unlock_form(
         .and_then(|b| format!("/?{b}").parse::<Uri>().ok())
         .and_then(|uri| axum::extract::Query::<UnlockForm>::try_from_uri(&uri).ok());
     let Some(axum::extract::Query(form)) = form else {
-        return error_page(ApiError::BadRequest("expected a password form".into()));
+        return error_page(ApiError::NotAForm);
     };
     match grant_cookie(&state, &token, &form.password, ip).await {
         Ok(cookie) => {
@@ -344,7 +344,7 @@ fn error_page(e: ApiError) -> Response {
             "Too many requests",
             "Too many tries in a short time. Wait a minute and try again.",
         ),
-        ApiError::BadRequest(_) => ("Bad request", "That was not a form this page sends."),
+        ApiError::NotAForm => ("Bad request", "That was not a form this page sends."),
         _ => (
             "Something went wrong",
             "The server could not show this link. Try again later.",

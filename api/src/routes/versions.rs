@@ -19,7 +19,7 @@ pub async fn list(
 ) -> ApiResult<Json<VersionList>> {
     let node = visible_node(&state, &c, id).await?;
     if node.kind != NodeKind::File {
-        return Err(ApiError::BadRequest("only files have versions".into()));
+        return Err(ApiError::WrongKind("only files have versions"));
     }
     let versions = versions::history(&state.db, id, node.version_id).await?;
     Ok(Json(VersionList { versions }))
@@ -51,9 +51,7 @@ pub async fn restore(
     // A version written before chunk sizes were checked may list a size that is not its
     // chunk's; writing it again would be charged, listed and served wrongly.
     if versions::chunks_out_of_step(&mut w.tx, version_id).await? > 0 {
-        return Err(ApiError::Conflict(
-            "this version lists chunk sizes that do not match the stored chunks, so it cannot be restored".into(),
-        ));
+        return Err(ApiError::UnrestorableVersion);
     }
     let new_version =
         versions::restore(&mut w.tx, id, version_id, node.version_id, c.device_id).await?;

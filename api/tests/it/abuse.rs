@@ -320,7 +320,7 @@ async fn usernames_are_unique_and_found_in_any_case(backend: Backend) {
     assert_error(
         sign_up(&server, "alice", "another password").await,
         StatusCode::CONFLICT,
-        "conflict",
+        "username_taken",
     )
     .await;
     for name in ["alice", "ALICE", "Alice"] {

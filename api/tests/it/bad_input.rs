@@ -51,7 +51,7 @@ async fn accounts_refuse_bad_credentials_and_tokens(backend: Backend) {
             json!({"username": "alice", "password": "another one", "device_name": "x"}),
         )
         .await;
-    assert_error(r, StatusCode::CONFLICT, "conflict").await;
+    assert_error(r, StatusCode::CONFLICT, "username_taken").await;
     let r = server
         .post(
             "/api/v1/accounts",

@@ -133,6 +133,33 @@ fn the_documented_manifest_has_the_real_manifests_fields() {
     assert_eq!(upload["$ref"], "#/components/schemas/Manifest", "{upload}");
 }
 
+/// Every machine code the server can send is listed, documented, where `error.code` is.
+#[test]
+fn the_error_codes_are_listed() {
+    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let codes = &schemas["ErrorCode"];
+    let listed: Vec<&str> = codes["enum"]
+        .as_array()
+        .or_else(|| codes["oneOf"].as_array())
+        .unwrap_or_else(|| panic!("ErrorCode lists no codes: {codes}"))
+        .iter()
+        .flat_map(|v| match v.as_str() {
+            Some(s) => vec![s],
+            None => v["enum"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_str())
+                .collect(),
+        })
+        .collect();
+    let all: Vec<&str> = wire::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, all);
+    let code = &schemas["ErrorDetail"]["properties"]["code"];
+    assert_eq!(code["$ref"], "#/components/schemas/ErrorCode", "{code}");
+}
+
 /// Client generators name methods after operation ids: they must be unique.
 #[test]
 fn operation_ids_are_unique() {
