@@ -12,7 +12,7 @@ pub fn check_name(name: &str) -> Result<String, JsValue> {
     wire::names::check(name).map(|n| n.display).map_err(|e| {
         Failure {
             status: 400,
-            code: "invalid_name".into(),
+            code: wire::ErrorCode::InvalidName.as_str().into(),
             message: format!("invalid name: {e}"),
         }
         .into()

@@ -7,6 +7,7 @@
 import { OutboxReplay, compactOutbox, checkName, nameKey } from '../pkg/web_client.js';
 import { chunkFile } from './chunk-pool.js';
 import * as store from './store.js';
+import { NAME_TAKEN } from '../pkg/error_codes.js';
 import { app, newKey, isOffline, say } from './state.js';
 
 export async function cachedListing(id) { return store.get('listings', id); }
@@ -97,7 +98,7 @@ async function send(op, stored) {
     case 'mkdir': {
       try { return { node: await c.createFolder(op.parent_id, op.name) }; } catch (e) {
         // Made meanwhile by another device, or by an earlier replay whose answer was lost.
-        if (e.code !== 'name_taken') throw e;
+        if (e.code !== NAME_TAKEN) throw e;
         const l = await c.list(op.parent_id);
         const same = l.children.find((n) => n.kind === 'folder' && nameKey(n.name) === nameKey(op.name));
         if (!same) throw e;

@@ -160,6 +160,16 @@ fn the_error_codes_are_listed() {
     assert_eq!(code["$ref"], "#/components/schemas/ErrorCode", "{code}");
 }
 
+/// The router's paths are spelled once, in `wire::paths`, and every one there is served.
+#[test]
+fn every_route_is_spelled_in_wire() {
+    let routed: std::collections::BTreeSet<&str> =
+        api::routes::table().iter().map(|(_, p, _)| *p).collect();
+    let spelled: std::collections::BTreeSet<&str> = wire::paths::ALL.iter().copied().collect();
+    assert_eq!(routed, spelled);
+    assert_eq!(spelled.len(), wire::paths::ALL.len(), "a path listed twice");
+}
+
 /// Client generators name methods after operation ids: they must be unique.
 #[test]
 fn operation_ids_are_unique() {
