@@ -512,6 +512,22 @@ impl User<'_> {
         .await
     }
 
+    /// Moves node `id` (and what is below it) to the trash.
+    pub async fn trash(&self, id: i64) {
+        let r = self
+            .call(Method::DELETE, &format!("/api/v1/nodes/{id}"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "trash {id}");
+    }
+
+    /// Deletes trashed node `id` for good.
+    pub async fn purge(&self, id: i64) {
+        let r = self
+            .call(Method::DELETE, &format!("/api/v1/trash/{id}"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "purge {id}");
+    }
+
     /// The names in folder `id`, in listing order.
     pub async fn names(&self, id: i64) -> Vec<String> {
         let l: wire::Listing = self

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use wire::{MeResponse, TrashList, VersionList};
 
 use crate::fixture::{bytes, Backend, TestServer, User};
@@ -24,14 +24,7 @@ async fn the_trash_empties_itself_after_its_retention(backend: Backend) {
     let alice = server.register("alice").await;
     let a = alice.upload_file("a.bin", &bytes(1, 300_000), None).await;
     let keep = alice.upload_file("keep.bin", &bytes(2, 1000), None).await;
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", a.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.trash(a.node.id).await;
     let me: MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
     assert_eq!(me.files_bytes, 301_000, "the trash counts");
     assert_eq!(me.retention.trash_secs, 30 * 24 * 3600);

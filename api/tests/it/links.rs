@@ -189,14 +189,7 @@ pub async fn zoo(server: &TestServer, file_limit: u64) -> Zoo<'_> {
     db.pool.close().await;
     // `expired` passes its deadline; every other link has none.
     server.advance(std::time::Duration::from_millis(2 * an_hour as u64));
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", doomed.node.id),
-            None,
-        )
-        .await;
-    assert!(r.status().is_success());
+    alice.trash(doomed.node.id).await;
     tokens.insert("unknown", "A".repeat(32));
     let grant_of = |token: String, pw: &'static str| async move {
         let r = server

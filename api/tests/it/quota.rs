@@ -52,23 +52,9 @@ async fn a_write_past_the_quota_is_refused_and_changes_nothing(backend: Backend)
     // The trash still counts; purging frees the bytes.
     let b = alice.upload_file("b.bin", &bytes(4, 3_500), None).await;
     assert_eq!(usage(&alice).await, (9_500, 0, 0));
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", b.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.trash(b.node.id).await;
     assert_eq!(usage(&alice).await, (9_500, 0, 0));
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/trash/{}", b.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.purge(b.node.id).await;
     assert_eq!(usage(&alice).await, (6_000, 0, 0));
     // Exactly up to the quota is allowed.
     alice.upload_file("d.bin", &bytes(5, 4_000), None).await;

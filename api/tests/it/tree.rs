@@ -191,22 +191,8 @@ async fn trash_takes_the_subtree_and_restore_brings_it_back(backend: Backend) {
     let cat = alice.upload_to(y2024.id, "cat.jpg", b"meow", None).await;
     let dog = alice.upload_to(photos.id, "dog.jpg", b"woof", None).await;
     // Trash one file first, then its folder: two separate trash items.
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", dog.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", photos.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.trash(dog.node.id).await;
+    alice.trash(photos.id).await;
     assert!(alice.names(root).await.is_empty());
     // Nothing in the subtree is reachable any more.
     for path in [
@@ -358,10 +344,7 @@ async fn purge_deletes_for_good(backend: Backend) {
         "not_found",
     )
     .await;
-    let r = alice
-        .call(Method::DELETE, &format!("/api/v1/trash/{}", dir.id), None)
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.purge(dir.id).await;
     let trash: TrashList = alice.ok(Method::GET, "/api/v1/trash", None).await;
     assert!(trash.items.is_empty());
     assert_error(
