@@ -154,13 +154,16 @@ pub struct TestServer {
     _db: Option<TempDatabase>,
 }
 
+/// One adjustment of the settings a test server starts with.
+type Tweak<'a> = Box<dyn FnOnce(&mut api::Settings) + 'a>;
+
 /// How a [`TestServer`] is set up: `TestServer::on(backend)`, then `.s3(..)` and
 /// `.settings(..)` as the test needs, then `.start()`.
 #[must_use]
 pub struct Builder<'a> {
     backend: Backend,
     s3: bool,
-    tweaks: Vec<Box<dyn FnOnce(&mut api::Settings) + 'a>>,
+    tweaks: Vec<Tweak<'a>>,
 }
 
 impl<'a> Builder<'a> {
