@@ -11,7 +11,7 @@ const SHELL = [
   '/js/app.js', '/js/state.js', '/js/store.js', '/js/offline.js', '/js/pins.js', '/js/live.js', '/js/uploads.js',
   '/js/screens.js', '/js/download.js', '/js/zip.js', '/js/format.js', '/js/share-dialog.js', '/js/links.js', '/js/picked.js',
   '/js/chunk-pool.js', '/js/chunk-worker.js', '/js/chunk-feed.js',
-  '/pkg/web_client.js', '/pkg/web_client_bg.wasm',
+  '/pkg/web_client.js', '/pkg/web_client_bg.wasm', '/pkg/error_codes.js',
 ];
 
 self.addEventListener('install', (event) => {

@@ -89,7 +89,7 @@ pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, A
         .ok_or(ApiError::Unauthorized)?;
     caller.quota_bytes.get_or_insert(state.settings.quota_bytes);
     // At most one write a minute per device, so "last seen" costs no fsync per request.
-    let now = crate::db::now_ms();
+    let now = state.clock.now_ms();
     if now - caller.last_seen_at > LAST_SEEN_GRAIN_MS {
         users::touch_device(&state.db, caller.device_id).await?;
         caller.last_seen_at = now;

@@ -1,15 +1,57 @@
-//! One error type for the whole API, mapped to an HTTP status and a stable machine code in one
-//! place, so every failure reaches the client as the same JSON shape and internals stay in logs.
+//! One error type for the whole API, mapped to an HTTP status and a stable machine code
+//! (`wire::ErrorCode`) in one place, so every failure reaches the client as the same JSON shape
+//! and internals stay in logs. Each variant names one kind of failure; its message says what
+//! exactly was wrong.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use wire::{ErrorBody, ErrorDetail};
+use wire::{ErrorBody, ErrorCode, ErrorDetail};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// A path or query parameter that does not parse.
     #[error("{0}")]
-    BadRequest(String),
+    BadParameter(String),
+    /// A paging or size parameter out of its range (`limit must be 1 to 1000`).
+    #[error("{0}")]
+    OutOfRange(String),
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// An action that does not apply to this kind of node (`only files have versions`).
+    #[error("{0}")]
+    WrongKind(&'static str),
+    /// A username, password or device name that breaks its rule.
+    #[error("{0}")]
+    InvalidAccount(String),
+    #[error("that username is taken")]
+    UsernameTaken,
+    /// Link settings that do not fit together or are out of range.
+    #[error("{0}")]
+    InvalidLink(String),
+    /// Search filters that are malformed or contradict each other.
+    #[error("{0}")]
+    InvalidSearch(&'static str),
+    #[error("say who you are: 1 to 64 printable characters, no `/`")]
+    InvalidUploader,
+    /// More paths or files than one answer takes.
+    #[error("{0}")]
+    TooManyPaths(String),
+    #[error("the body could not be read: {0}")]
+    UnreadableBody(String),
+    #[error("expected a password form")]
+    NotAForm,
+    #[error("this version lists chunk sizes that do not match the stored chunks, so it cannot be restored")]
+    UnrestorableVersion,
+    #[error("nothing to change: send `name` and/or `parent_id`")]
+    NothingToChange,
+    #[error("the root folder cannot be deleted")]
+    RootFolder,
+    #[error("idempotency_key must be 1 to {0} characters")]
+    InvalidKey(usize),
+    /// Every name a copy could take in its folder (`stem (tag n).ext`) is taken.
+    #[error("too many nodes named like `{0}` in this folder")]
+    NoFreeName(String),
     #[error("invalid name: {0}")]
     InvalidName(String),
     #[error("invalid manifest: {0}")]
@@ -28,8 +70,6 @@ pub enum ApiError {
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
     #[error("the name is already taken in this folder")]
     NameTaken,
     #[error("{0}")]
@@ -84,8 +124,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            BadRequest(_) | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch
-            | InvalidMove(_) | TooDeep(_) => StatusCode::BAD_REQUEST,
+            BadParameter(_) | OutOfRange(_) | InvalidCursor | WrongKind(_) | InvalidAccount(_)
+            | InvalidLink(_) | InvalidSearch(_) | InvalidUploader | TooManyPaths(_)
+            | UnreadableBody(_) | NotAForm | NothingToChange | RootFolder | InvalidKey(_)
+            | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch | InvalidMove(_)
+            | TooDeep(_) => StatusCode::BAD_REQUEST,
             TooLarge | RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
             BadSignature | Forbidden | SignupClosed | CurrentPasswordWrong | WrongPassword => {
@@ -93,9 +136,8 @@ impl ApiError {
             }
             LinkGone(_) | LinkExhausted | RequestClosed(_) => StatusCode::GONE,
             NotFound(_) => StatusCode::NOT_FOUND,
-            Conflict(_) | NameTaken | UploadIncomplete(_) | TooManyUploads(_) => {
-                StatusCode::CONFLICT
-            }
+            UsernameTaken | UnrestorableVersion | NoFreeName(_) | NameTaken
+            | UploadIncomplete(_) | TooManyUploads(_) => StatusCode::CONFLICT,
             UploadExpired | CursorReset => StatusCode::GONE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Backoff(_) | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -107,44 +149,49 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         use ApiError::*;
         match self {
-            BadRequest(_) => "bad_request",
-            InvalidName(_) => "invalid_name",
-            InvalidManifest(_) => "invalid_manifest",
-            BadJson(_) => "bad_json",
-            TooLarge => "too_large",
-            Unauthorized => "unauthorized",
-            BadCredentials => "bad_credentials",
-            BadSignature => "bad_signature",
-            Forbidden => "forbidden",
-            NotFound(_) => "not_found",
-            Conflict(_) => "conflict",
-            NameTaken => "name_taken",
-            InvalidMove(_) => "invalid_move",
-            HashMismatch => "hash_mismatch",
-            UploadIncomplete(_) => "upload_incomplete",
-            UploadExpired => "upload_expired",
-            QuotaExceeded => "quota_exceeded",
-            RangeNotSatisfiable => "range_not_satisfiable",
-            CursorReset => "cursor_reset",
-            MethodNotAllowed => "method_not_allowed",
-            Backoff(_) => "backoff",
-            Unavailable => "unavailable",
-            Internal(_) => "internal",
-            TooManyUploads(_) => "too_many_uploads",
-            RateLimited(_) => "rate_limited",
-            RequestTimeout => "timeout",
-            TooDeep(_) => "too_deep",
-            SignupClosed => "signup_closed",
-            CurrentPasswordWrong => "wrong_current_password",
-            LinkGone(_) => "link_gone",
-            LinkExhausted => "link_exhausted",
-            PasswordRequired => "password_required",
-            WrongPassword => "wrong_password",
-            RequestClosed(_) => "request_closed",
-            RequestTooLarge => "request_too_large",
+            BadParameter(_) | OutOfRange(_) | InvalidCursor | WrongKind(_) | InvalidAccount(_)
+            | InvalidLink(_) | InvalidSearch(_) | InvalidUploader | TooManyPaths(_)
+            | UnreadableBody(_) | NotAForm | NothingToChange | RootFolder | InvalidKey(_) => {
+                ErrorCode::BadRequest
+            }
+            UsernameTaken => ErrorCode::UsernameTaken,
+            UnrestorableVersion | NoFreeName(_) => ErrorCode::Conflict,
+            InvalidName(_) => ErrorCode::InvalidName,
+            InvalidManifest(_) => ErrorCode::InvalidManifest,
+            BadJson(_) => ErrorCode::BadJson,
+            TooLarge => ErrorCode::TooLarge,
+            Unauthorized => ErrorCode::Unauthorized,
+            BadCredentials => ErrorCode::BadCredentials,
+            BadSignature => ErrorCode::BadSignature,
+            Forbidden => ErrorCode::Forbidden,
+            NotFound(_) => ErrorCode::NotFound,
+            NameTaken => ErrorCode::NameTaken,
+            InvalidMove(_) => ErrorCode::InvalidMove,
+            HashMismatch => ErrorCode::HashMismatch,
+            UploadIncomplete(_) => ErrorCode::UploadIncomplete,
+            UploadExpired => ErrorCode::UploadExpired,
+            QuotaExceeded => ErrorCode::QuotaExceeded,
+            RangeNotSatisfiable => ErrorCode::RangeNotSatisfiable,
+            CursorReset => ErrorCode::CursorReset,
+            MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Backoff(_) => ErrorCode::Backoff,
+            Unavailable => ErrorCode::Unavailable,
+            Internal(_) => ErrorCode::Internal,
+            TooManyUploads(_) => ErrorCode::TooManyUploads,
+            RateLimited(_) => ErrorCode::RateLimited,
+            RequestTimeout => ErrorCode::Timeout,
+            TooDeep(_) => ErrorCode::TooDeep,
+            SignupClosed => ErrorCode::SignupClosed,
+            CurrentPasswordWrong => ErrorCode::WrongCurrentPassword,
+            LinkGone(_) => ErrorCode::LinkGone,
+            LinkExhausted => ErrorCode::LinkExhausted,
+            PasswordRequired => ErrorCode::PasswordRequired,
+            WrongPassword => ErrorCode::WrongPassword,
+            RequestClosed(_) => ErrorCode::RequestClosed,
+            RequestTooLarge => ErrorCode::RequestTooLarge,
         }
     }
 }
@@ -172,13 +219,13 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::BadRequest(r.body_text())
+        ApiError::BadParameter(r.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::BadRequest(r.body_text())
+        ApiError::BadParameter(r.body_text())
     }
 }
 
@@ -190,7 +237,7 @@ impl IntoResponse for ApiError {
         }
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code().to_owned(),
+                code: self.code().as_str().to_owned(),
                 message: self.to_string(),
             },
         };

@@ -19,7 +19,7 @@ use std::time::Duration;
 use wire::Hash;
 
 use crate::blob::BlobStore;
-use crate::db::{collect, now_ms, uploads, usage, versions, Db};
+use crate::db::{collect, uploads, usage, versions, Db};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -37,7 +37,7 @@ pub struct Report {
 
 /// One full pass: expire uploads, prune versions, delete unreferenced chunks.
 pub async fn collect(state: &AppState) -> anyhow::Result<Report> {
-    collect_at(state, now_ms()).await
+    collect_at(state, state.clock.now_ms()).await
 }
 
 /// [`collect`] as if it were `now` (ms): what tests use to let retention periods pass.

@@ -9,6 +9,7 @@ pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod blob;
+pub mod clock;
 pub mod commit;
 pub mod db;
 pub mod error;
@@ -41,6 +42,14 @@ pub use state::AppState;
 
 /// Opens the stores the settings name (creating the data directory on first start).
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    build_state_with_clock(settings, clock::Clock::system()).await
+}
+
+/// [`build_state`] with the clock expiry rules read (a test's movable one).
+pub async fn build_state_with_clock(
+    settings: Settings,
+    clock: clock::Clock,
+) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -50,18 +59,19 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let url = settings.database_url();
     let db = Arc::new(db::Db::connect(&url).await?);
     let blobs = match &settings.s3 {
-        Some(s3) => blob::BlobStore::S3(blob::S3Store::new(s3)),
+        Some(s3) => blob::BlobStore::S3(blob::S3Store::new(s3, clock.clone())),
         None => blob::BlobStore::Local(
-            blob::LocalStore::open(&settings.data_dir)
+            blob::LocalStore::open(&settings.data_dir, clock.clone())
                 .context("cannot open the chunk directory")?,
         ),
     };
     let chunk_origin = chunk_origin(&blobs).await;
     let metrics = Arc::new(metrics::Metrics::default());
-    let committer = commit::Committer::start(Arc::clone(&db), Arc::clone(&metrics));
+    let committer = commit::Committer::start(Arc::clone(&db), Arc::clone(&metrics), clock.clone());
     let mut tasks = vec![state::AbortOnDrop(tokio::spawn(retention::hourly(
         Arc::downgrade(&db),
         retention::Keep::from_settings(&settings),
+        clock.clone(),
     )))];
     if db.backend == db::Backend::Postgres {
         let listener = hub::pg_listener(&url)
@@ -90,6 +100,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         guards,
         streams: stream_cap::StreamCounts::new(settings_sse_max),
         chunk_origin,
+        clock,
     })))
 }
 

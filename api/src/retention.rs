@@ -47,12 +47,12 @@ pub async fn run(db: &Db, keep: Keep, now_ms: i64) -> sqlx::Result<Report> {
 }
 
 /// Runs a pass every hour (the first at once) until the database is gone.
-pub async fn hourly(db: Weak<Db>, keep: Keep) {
+pub async fn hourly(db: Weak<Db>, keep: Keep, clock: crate::clock::Clock) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
         let Some(db) = db.upgrade() else { return };
-        match run(&db, keep, db::now_ms()).await {
+        match run(&db, keep, clock.now_ms()).await {
             Ok(r) if r == Report::default() => {}
             Ok(r) => tracing::info!(
                 changes = r.changes,

@@ -31,6 +31,8 @@ pub struct Inner {
     /// The origin signed chunk URLs point at when it is not ours (the S3 endpoint), which the
     /// Content-Security-Policy must let pages connect to; `None` for the local store.
     pub chunk_origin: Option<String>,
+    /// "Now" for expiry rules: the system time in production, movable in tests.
+    pub clock: crate::clock::Clock,
 }
 
 /// Aborts a background task when the state that owns it goes away.

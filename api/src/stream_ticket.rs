@@ -77,7 +77,7 @@ pub fn check(ticket: &str, token_hash: &str, device_id: i64, now: i64) -> bool {
 /// still active. Anything else is 401 `unauthorized`, the same answer as a bad token.
 pub async fn caller_for_ticket(state: &AppState, ticket: &str) -> Result<Caller, ApiError> {
     let parsed = parse(ticket).ok_or(ApiError::Unauthorized)?;
-    let now = crate::db::now_ms();
+    let now = state.clock.now_ms();
     if now >= parsed.expires_at {
         return Err(ApiError::Unauthorized);
     }

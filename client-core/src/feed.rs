@@ -142,7 +142,7 @@ impl Feed {
 
     /// The feed failed. `retry_after` is the server's Retry-After in seconds, if any.
     pub fn error(&mut self, status: u16, code: &str, retry_after: Option<u32>) -> Action {
-        if status == 410 || code == "cursor_reset" {
+        if status == 410 || code == wire::ErrorCode::CursorReset.as_str() {
             self.cursor = None;
             self.seq = 0;
             self.failures = 0;

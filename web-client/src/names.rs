@@ -12,7 +12,7 @@ pub fn check_name(name: &str) -> Result<String, JsValue> {
     client_core::names::check(name).map_err(|e| {
         Failure {
             status: 400,
-            code: "invalid_name".into(),
+            code: wire::ErrorCode::InvalidName.as_str().into(),
             message: format!("invalid name: {e}"),
         }
         .into()

@@ -8,8 +8,11 @@ pub use wasm_chunker::{ChunkRef, Hash, Manifest};
 #[cfg(feature = "openapi")]
 pub mod manifest_doc;
 
+mod error_code;
 pub mod links;
 pub mod names;
+
+pub use error_code::{js_module as error_codes_js, ErrorCode};
 
 /// Every path the API serves, so client and server agree on spelling.
 pub mod paths {
@@ -34,6 +37,91 @@ pub mod paths {
     pub const LINKS: &str = "/api/v1/links";
     /// `/api/v1/public/{token}`, `…/unlock`, `…/list`, `…/manifest`: the link holder's JSON API.
     pub const PUBLIC: &str = "/api/v1/public";
+
+    // The templates of the routes below those prefixes, in the router's syntax: `{name}` is
+    // one segment, `{*name}` the rest of the path.
+    pub const ACCOUNT_PASSWORD: &str = "/api/v1/account/password";
+    pub const DEVICE: &str = "/api/v1/devices/{id}";
+    pub const NODE: &str = "/api/v1/nodes/{id}";
+    pub const NODE_VERSIONS: &str = "/api/v1/nodes/{id}/versions";
+    pub const NODE_VERSION_RESTORE: &str = "/api/v1/nodes/{id}/versions/{version_id}/restore";
+    pub const TRASH_ITEM: &str = "/api/v1/trash/{id}";
+    pub const TRASH_RESTORE: &str = "/api/v1/trash/{id}/restore";
+    pub const NODE_CONTENT: &str = "/api/v1/nodes/{id}/content";
+    pub const NODE_CHILDREN: &str = "/api/v1/nodes/{id}/children";
+    pub const NODE_DOWNLOAD: &str = "/api/v1/nodes/{id}/download";
+    pub const UPLOAD: &str = "/api/v1/uploads/{id}";
+    pub const CHANGES: &str = "/api/v1/changes";
+    pub const CHANGES_LATEST: &str = "/api/v1/changes/latest";
+    pub const CHANGES_ACK: &str = "/api/v1/changes/ack";
+    pub const BLOB: &str = "/blobs/{*object}";
+    pub const HEALTHZ: &str = "/healthz";
+    pub const READYZ: &str = "/readyz";
+    pub const METRICS: &str = "/metrics";
+    pub const OPENAPI: &str = "/openapi.json";
+    pub const LINK: &str = "/api/v1/links/{id}";
+    pub const LINK_ACCESS: &str = "/api/v1/links/{id}/access";
+    pub const PUBLIC_SHARE: &str = "/api/v1/public/{token}";
+    pub const SHARE_PAGE: &str = "/s/{token}";
+    pub const SHARE_PAGE_UNLOCK: &str = "/s/{token}/unlock";
+    pub const PUBLIC_UNLOCK: &str = "/api/v1/public/{token}/unlock";
+    pub const PUBLIC_LIST: &str = "/api/v1/public/{token}/list";
+    pub const PUBLIC_MANIFEST: &str = "/api/v1/public/{token}/manifest";
+    pub const PUBLIC_UPLOADS: &str = "/api/v1/public/{token}/uploads";
+    pub const PUBLIC_UPLOAD: &str = "/api/v1/public/{token}/uploads/{id}";
+    pub const PUBLIC_COMMIT: &str = "/api/v1/public/{token}/commit";
+    pub const SHARE_DOWNLOAD: &str = "/s/{token}/download";
+    pub const SHARE_FILE: &str = "/s/{token}/files/{*path}";
+    pub const SHARE_ZIP: &str = "/s/{token}/zip";
+
+    /// Every route the server answers, each once (`NODES` and `PUBLIC` are prefixes only).
+    pub const ALL: &[&str] = &[
+        ACCOUNTS,
+        SESSIONS,
+        ME,
+        FOLDERS,
+        UPLOADS,
+        COMMITS,
+        DEVICES,
+        TRASH,
+        SEARCH,
+        EVENTS,
+        EVENTS_TICKET,
+        LINKS,
+        ACCOUNT_PASSWORD,
+        DEVICE,
+        NODE,
+        NODE_VERSIONS,
+        NODE_VERSION_RESTORE,
+        TRASH_ITEM,
+        TRASH_RESTORE,
+        NODE_CONTENT,
+        NODE_CHILDREN,
+        NODE_DOWNLOAD,
+        UPLOAD,
+        CHANGES,
+        CHANGES_LATEST,
+        CHANGES_ACK,
+        BLOB,
+        HEALTHZ,
+        READYZ,
+        METRICS,
+        OPENAPI,
+        LINK,
+        LINK_ACCESS,
+        PUBLIC_SHARE,
+        SHARE_PAGE,
+        SHARE_PAGE_UNLOCK,
+        PUBLIC_UNLOCK,
+        PUBLIC_LIST,
+        PUBLIC_MANIFEST,
+        PUBLIC_UPLOADS,
+        PUBLIC_UPLOAD,
+        PUBLIC_COMMIT,
+        SHARE_DOWNLOAD,
+        SHARE_FILE,
+        SHARE_ZIP,
+    ];
 }
 
 /// The JSON body of every error answer: a stable machine `code` and a message safe to show.
@@ -46,6 +134,8 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
+    /// One of [`ErrorCode`]; kept a string so a client reads codes newer than itself.
+    #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
     pub code: String,
     pub message: String,
 }

@@ -9,6 +9,7 @@ import {
 } from '../pkg/web_client.js';
 import { drive } from './upload-run.js';
 import * as store from './store.js';
+import { NAME_TAKEN } from '../pkg/error_codes.js';
 import { app, newKey, isOffline, say } from './state.js';
 
 export async function cachedListing(id) { return store.get('listings', id); }
@@ -96,7 +97,7 @@ async function send(op, stored) {
     case 'mkdir': {
       try { return { node: await c.createFolder(op.parent_id, op.name) }; } catch (e) {
         // Made meanwhile by another device, or by an earlier replay whose answer was lost.
-        if (e.code !== 'name_taken') throw e;
+        if (e.code !== NAME_TAKEN) throw e;
         const l = await c.list(op.parent_id);
         const same = findChild(l.children, 'folder', op.name);
         if (!same) throw e;

@@ -5,6 +5,7 @@ import { chunkFile } from './chunk-pool.js';
 import { app, $, el, button, say, explain, ask } from './state.js';
 import { conflicts, dropConflict } from './offline.js';
 import { formatBytes, formatDate } from './format.js';
+import { WRONG_CURRENT_PASSWORD } from '../pkg/error_codes.js';
 
 function item(title, meta, ...actions) {
   const li = el('li', { className: 'item' });
@@ -181,7 +182,7 @@ export function wireAccount(onSignedOut) {
       say(others ? 'Password changed; every other device was signed out.' : 'Password changed. Your other devices stay signed in.');
       if (others) showDevices(onSignedOut);
     } catch (err) {
-      error.textContent = err.code === 'wrong_current_password' ? 'The current password is not right.' : explain(err);
+      error.textContent = err.code === WRONG_CURRENT_PASSWORD ? 'The current password is not right.' : explain(err);
       error.hidden = false;
     }
   });

@@ -6,6 +6,7 @@
 // file request link gets the drop page instead (drop.js). No service worker is registered here,
 // and the app's own leaves `/s/` and `/api/v1/public/` to the network.
 import init, { Client } from '../pkg/web_client.js';
+import * as codes from '../pkg/error_codes.js';
 import { el } from './state.js';
 import { formatBytes, formatDate } from './format.js';
 
@@ -30,14 +31,14 @@ export function say(msg, kind = '') {
 /** A sentence for a failure of a public request. */
 export function explainPublic(e) {
   switch (e?.code) {
-    case 'link_gone': return 'This link no longer works: it expired, was revoked, or what it shared was deleted.';
-    case 'link_exhausted': return 'This link has reached its download limit.';
-    case 'request_closed': return 'This file request is closed: its deadline has passed.';
-    case 'request_too_large': return 'That is more than this file request accepts.';
-    case 'wrong_password': return 'That password is not right.';
-    case 'password_required': return 'This link needs its password.';
-    case 'rate_limited': return 'Too many tries in a short time. Wait a minute and try again.';
-    case 'not_found': return 'There is nothing here: the link is wrong, or this item was moved or deleted.';
+    case codes.LINK_GONE: return 'This link no longer works: it expired, was revoked, or what it shared was deleted.';
+    case codes.LINK_EXHAUSTED: return 'This link has reached its download limit.';
+    case codes.REQUEST_CLOSED: return 'This file request is closed: its deadline has passed.';
+    case codes.REQUEST_TOO_LARGE: return 'That is more than this file request accepts.';
+    case codes.WRONG_PASSWORD: return 'That password is not right.';
+    case codes.PASSWORD_REQUIRED: return 'This link needs its password.';
+    case codes.RATE_LIMITED: return 'Too many tries in a short time. Wait a minute and try again.';
+    case codes.NOT_FOUND: return 'There is nothing here: the link is wrong, or this item was moved or deleted.';
     case 'corrupt_chunk': return 'A piece of the file arrived damaged, so it was not saved. Try again.';
     default:
       if (e?.status === 0 && e?.code === 'network') return 'The network failed. Check your connection and try again.';
@@ -125,7 +126,7 @@ async function start() {
       page.face = await page.client.publicShare(page.token, page.grant);
       break;
     } catch (e) {
-      if (e.code === 'password_required' || e.code === 'wrong_password') {
+      if (e.code === codes.PASSWORD_REQUIRED || e.code === codes.WRONG_PASSWORD) {
         // Also what a grant that ran out (after an hour) gets: the form again.
         await askPassword();
         continue;

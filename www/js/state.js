@@ -1,5 +1,7 @@
 // What every screen shares: the WASM client, the session, the open folder, small DOM helpers
 // and the dialog. app.js fills it at start; the other modules only read and call it.
+import { NOT_FOUND } from '../pkg/error_codes.js';
+
 export const app = {
   client: null,
   session: null,
@@ -50,7 +52,7 @@ export function explain(e) {
   // wrong whether or not the network is there.
   if (e.status === 400 && e.message) return e.message;
   if (isOffline(e)) return 'You are offline.';
-  if (e.status === 404 && e.code === 'not_found' && /endpoint/.test(e.message)) return 'This server does not offer that yet.';
+  if (e.status === 404 && e.code === NOT_FOUND && /endpoint/.test(e.message)) return 'This server does not offer that yet.';
   return e.message || String(e);
 }
 

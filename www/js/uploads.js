@@ -6,6 +6,7 @@
 import { findChild, UploadJob } from '../pkg/web_client.js';
 import { drive } from './upload-run.js';
 import * as store from './store.js';
+import { NAME_TAKEN } from '../pkg/error_codes.js';
 import { app, $, el, button, say, newKey, explain } from './state.js';
 import { queueUpload, mkdir, addConflict } from './offline.js';
 import { formatBytes, formatRate } from './format.js';
@@ -52,7 +53,7 @@ function batchContext() {
         try {
           return (await mkdir(up, name)).id;
         } catch (e) {
-          if (e.code !== 'name_taken') throw e;
+          if (e.code !== NAME_TAKEN) throw e;
           const fresh = await app.client.list(up);
           const found = findChild(fresh.children, 'folder', name);
           if (!found) throw e;

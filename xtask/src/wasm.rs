@@ -33,6 +33,8 @@ pub fn build(hooks: bool) -> Result<()> {
         .web(true)?
         .omit_default_module_path(false);
     b.generate(&out).context("wasm-bindgen failed")?;
+    // The shell branches on error codes by these names, never by strings of its own.
+    std::fs::write(out.join("error_codes.js"), wire::error_codes_js())?;
     let bundle = out.join("web_client_bg.wasm");
     let size = std::fs::metadata(&bundle)?.len();
     let simd = crate::simd::require_simd(&bundle)?;

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use wire::Hash;
 
 use super::signer::{Grant, Signer};
-use crate::db::now_ms;
+use crate::clock::Clock;
 
 /// Where second copies of stored chunks are set aside until the collector deletes them.
 const DUPLICATES: &str = "duplicates";
@@ -30,6 +30,8 @@ const DUPLICATES: &str = "duplicates";
 pub struct LocalStore {
     root: PathBuf,
     pub signer: Signer,
+    /// When signed URLs are made (their expiry counts from it).
+    clock: Clock,
 }
 
 /// Why a received body was not stored.
@@ -85,7 +87,7 @@ impl Drop for TempGuard {
 }
 
 impl LocalStore {
-    pub fn open(root: &Path) -> std::io::Result<LocalStore> {
+    pub fn open(root: &Path, clock: Clock) -> std::io::Result<LocalStore> {
         // Every prefix directory exists from the start, so the first chunk under a prefix
         // costs no extra mkdir that would set it apart from a chunk already stored.
         for prefix in 0..=255u8 {
@@ -97,6 +99,7 @@ impl LocalStore {
         Ok(LocalStore {
             root: root.to_owned(),
             signer,
+            clock,
         })
     }
 
@@ -116,7 +119,7 @@ impl LocalStore {
     }
 
     fn url(&self, method: &str, object: &str, max_bytes: u64, ttl: Duration) -> String {
-        let expires_at = now_ms() / 1000 + ttl.as_secs() as i64;
+        let expires_at = self.clock.now_ms() / 1000 + ttl.as_secs() as i64;
         let sig = self.signer.sign(&Grant {
             method,
             object,

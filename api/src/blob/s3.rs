@@ -4,6 +4,7 @@
 //! match is copied to `chunks/<hash>` (conditioned on the ETag it hashed, so a replayed PUT
 //! racing the copy cannot slip other bytes in).
 
+use crate::clock::Clock;
 use std::time::Duration;
 
 use aws_sdk_s3::config::{
@@ -20,6 +21,8 @@ use crate::settings::S3Settings;
 pub struct S3Store {
     pub client: Client,
     pub bucket: String,
+    /// Signing time of pre-signed URLs, so a test can sign one already old.
+    clock: Clock,
 }
 
 /// What checking a staged object found.
@@ -46,7 +49,7 @@ fn err(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
 }
 
 impl S3Store {
-    pub fn new(s: &S3Settings) -> S3Store {
+    pub fn new(s: &S3Settings, clock: Clock) -> S3Store {
         let mut b = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(s.region.clone()))
@@ -68,7 +71,17 @@ impl S3Store {
         S3Store {
             client: Client::from_conf(b.build()),
             bucket: s.bucket.clone(),
+            clock,
         }
+    }
+
+    /// URLs signed now (by the state's clock) that work for `ttl`.
+    fn presigning(&self, ttl: Duration) -> std::io::Result<PresigningConfig> {
+        PresigningConfig::builder()
+            .start_time(self.clock.now())
+            .expires_in(ttl)
+            .build()
+            .map_err(err)
     }
 
     /// A pre-signed PUT of exactly `size` bytes (Content-Length is a signed header) to the
@@ -86,7 +99,7 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(staging_key(upload_id, hash))
             .content_length(size as i64)
-            .presigned(PresigningConfig::expires_in(ttl).map_err(err)?)
+            .presigned(self.presigning(ttl)?)
             .await
             .map_err(err)?;
         Ok(req.uri().to_owned())
@@ -98,7 +111,7 @@ impl S3Store {
             .get_object()
             .bucket(&self.bucket)
             .key(chunk_key(hash))
-            .presigned(PresigningConfig::expires_in(ttl).map_err(err)?)
+            .presigned(self.presigning(ttl)?)
             .await
             .map_err(err)?;
         Ok(req.uri().to_owned())

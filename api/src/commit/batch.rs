@@ -23,20 +23,20 @@ use wire::CommitResponse;
 use super::one;
 use super::rules::{self, Answers, Commit, Folder, Plain, Seqs};
 use crate::db::batch_tx::BatchTx;
-use crate::db::{changes, commit as sql, now_ms, usage};
+use crate::db::{changes, commit as sql, usage};
 use crate::error::{ApiError, ApiResult};
 
 /// The plain commits of the batch, written in `tx`: their answers at their places, `None`
 /// for the commits left to [`finish`]. `Err` means the database failed and the transaction
 /// must be rolled back.
-pub async fn fast(tx: &mut impl BatchTx, batch: &[Commit<'_>]) -> ApiResult<Answers> {
+pub async fn fast(tx: &mut impl BatchTx, batch: &[Commit<'_>], now: i64) -> ApiResult<Answers> {
     let (mut plain, mut answers) = rules::split(batch);
     rules::keep_order(batch, &answers, &mut plain);
     let namespaces = rules::distinct(batch.iter().map(|c| c.caller.namespace_id));
     sql::lock_namespaces(tx, &namespaces).await?;
     let (plain, seqs) = plan(tx, batch, &answers, plain).await?;
     if !plain.is_empty() {
-        for (at, answer) in write(tx, batch, plain, &seqs).await? {
+        for (at, answer) in write(tx, batch, plain, &seqs, now).await? {
             answers[at] = Some(Ok(answer));
         }
     }
@@ -49,12 +49,13 @@ pub async fn finish(
     tx: &mut Transaction<'static, Any>,
     batch: &[Commit<'_>],
     answers: Answers,
+    now: i64,
 ) -> ApiResult<Vec<ApiResult<CommitResponse>>> {
     let mut out = Vec::with_capacity(batch.len());
     for (c, answer) in batch.iter().zip(answers) {
         let r = match answer {
             Some(r) => r,
-            None => one::commit_in(tx, c.caller, c.upload, c.req).await,
+            None => one::commit_in(tx, c.caller, c.upload, c.req, now).await,
         };
         match r {
             Err(ApiError::Internal(e)) => return Err(ApiError::Internal(e)),
@@ -162,8 +163,8 @@ async fn write(
     batch: &[Commit<'_>],
     mut plain: Vec<Plain>,
     seqs: &Seqs,
+    now: i64,
 ) -> sqlx::Result<Vec<(usize, CommitResponse)>> {
-    let now = now_ms();
     let files: Vec<(i64, i64, &str, &str)> = plain
         .iter()
         .filter(|p| p.node_id.is_none())

@@ -22,6 +22,7 @@ use wire::{CommitRequest, CommitResponse};
 
 use super::rules::{self, Commit};
 use super::{batch, one};
+use crate::clock::Clock;
 use crate::db::batch_tx::SqlxTx;
 use crate::db::commit::{self as sql, Savepoint};
 use crate::db::native_sqlite::NativeConn;
@@ -52,7 +53,7 @@ impl Committer {
     /// clone is dropped. Its own thread because a batch is a chain of a dozen statements, and
     /// on the shared runtime every one of them waited its turn behind the request tasks that
     /// were queueing the next batch: the writer was slow to write while the CPU sat idle.
-    pub fn start(db: Arc<Db>, metrics: Arc<Metrics>) -> Committer {
+    pub fn start(db: Arc<Db>, metrics: Arc<Metrics>, clock: Clock) -> Committer {
         let (queue, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("cairn-commit".into())
@@ -61,7 +62,7 @@ impl Committer {
                     .enable_all()
                     .build()
                 {
-                    Ok(rt) => rt.block_on(writer(db, metrics, rx)),
+                    Ok(rt) => rt.block_on(writer(db, metrics, clock, rx)),
                     // Callers see "the commit writer has stopped".
                     Err(e) => tracing::error!(error = %e, "cannot start the commit writer"),
                 }
@@ -96,7 +97,7 @@ impl Committer {
     }
 }
 
-async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>) {
+async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, clock: Clock, mut rx: mpsc::Receiver<Job>) {
     let mut native = open_native(&db);
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -110,7 +111,7 @@ async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, mut rx: mpsc::Receiver<Job>)
         // wait on each other in a cycle; the sort is stable, so one namespace keeps its order.
         batch.sort_by_key(|job| job.caller.namespace_id);
         metrics.observe_batch(batch.len());
-        run_batch(&db, &metrics, native.as_mut(), batch).await;
+        run_batch(&db, &metrics, native.as_mut(), batch, clock.now_ms()).await;
     }
 }
 
@@ -127,12 +128,19 @@ fn open_native(db: &Db) -> Option<NativeConn> {
     }
 }
 
-async fn run_batch(db: &Db, metrics: &Metrics, native: Option<&mut NativeConn>, batch: Vec<Job>) {
+/// Writes one batch; `now` is its commits' time (versions, change log, conflict tags).
+async fn run_batch(
+    db: &Db,
+    metrics: &Metrics,
+    native: Option<&mut NativeConn>,
+    batch: Vec<Job>,
+    now: i64,
+) {
     // SQLite: the plain commits first, in a transaction on the writer's own connection; what
     // they leave (conflicts, retries, refusals that need a look) goes on to the pool below.
     let (batch, fast_first) = match native {
         Some(w) => {
-            let answers = write_native(db, w, &batch).await;
+            let answers = write_native(db, w, &batch, now).await;
             let mut rest = Vec::new();
             for (job, answer) in batch.into_iter().zip(answers) {
                 match answer {
@@ -147,10 +155,10 @@ async fn run_batch(db: &Db, metrics: &Metrics, native: Option<&mut NativeConn>, 
     if batch.is_empty() {
         return;
     }
-    let written = match write_batch(db, &batch, fast_first, false).await {
+    let written = match write_batch(db, &batch, fast_first, false, now).await {
         Ok(Some(answers)) => Ok(answers),
         // An internal error in the plain pass: do it again with a savepoint per commit.
-        Ok(None) => write_batch(db, &batch, false, true)
+        Ok(None) => write_batch(db, &batch, false, true, now)
             .await
             .map(|a| a.unwrap_or_default()),
         Err(e) => Err(e),
@@ -191,12 +199,13 @@ async fn write_native(
     db: &Db,
     w: &mut NativeConn,
     batch: &[Job],
+    now: i64,
 ) -> Vec<Option<ApiResult<CommitResponse>>> {
     let commits = commits(batch);
     let guard = db.lock_writer().await;
     let written = async {
         w.begin()?;
-        let answers = batch::fast(w, &commits).await?;
+        let answers = batch::fast(w, &commits, now).await?;
         let fresh = db.unannounced_sqlite(w).await?;
         w.commit()?;
         Ok::<_, ApiError>((answers, fresh))
@@ -227,12 +236,13 @@ async fn write_batch(
     batch: &[Job],
     fast_first: bool,
     careful: bool,
+    now: i64,
 ) -> sqlx::Result<Option<Vec<ApiResult<CommitResponse>>>> {
     let mut w = db.write_commits().await?;
     let answers = if careful {
         let mut answers = Vec::with_capacity(batch.len());
         for job in batch {
-            answers.push(savepoint(&mut w.tx, job).await?);
+            answers.push(savepoint(&mut w.tx, job, now).await?);
         }
         answers
     } else {
@@ -243,11 +253,11 @@ async fn write_batch(
                     tx: &mut w.tx,
                     backend: db.backend,
                 };
-                batch::fast(&mut tx, &commits).await?
+                batch::fast(&mut tx, &commits, now).await?
             } else {
                 commits.iter().map(|_| None).collect()
             };
-            batch::finish(&mut w.tx, &commits, answers).await
+            batch::finish(&mut w.tx, &commits, answers, now).await
         }
         .await;
         match plain {
@@ -268,9 +278,10 @@ async fn write_batch(
 async fn savepoint(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     job: &Job,
+    now: i64,
 ) -> sqlx::Result<ApiResult<CommitResponse>> {
     sql::savepoint(tx, Savepoint::Start).await?;
-    let r = one::commit_in(tx, &job.caller, &job.upload, &job.req).await;
+    let r = one::commit_in(tx, &job.caller, &job.upload, &job.req, now).await;
     if r.is_err() {
         sql::savepoint(tx, Savepoint::RollBack).await?;
     }

@@ -10,7 +10,7 @@ use super::rules::{self, Outcome};
 use crate::access;
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
-use crate::db::{changes, chunks, commit as sql, nodes, now_ms, usage};
+use crate::db::{changes, chunks, commit as sql, nodes, usage};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 
@@ -25,10 +25,11 @@ pub async fn commit_in(
     caller: &Caller,
     upload: &Upload,
     req: &CommitRequest,
+    now: i64,
 ) -> ApiResult<CommitResponse> {
-    match plan(tx, caller, upload, req).await? {
+    match plan(tx, caller, upload, req, now).await? {
         Plan::Answer(response) => Ok(response),
-        Plan::Write(w) => write(tx, caller, upload, req, w).await,
+        Plan::Write(w) => write(tx, caller, upload, req, w, now).await,
     }
 }
 
@@ -56,6 +57,7 @@ async fn plan(
     caller: &Caller,
     upload: &Upload,
     req: &CommitRequest,
+    now: i64,
 ) -> ApiResult<Plan> {
     let name = rules::validate(req)?;
     let manifest = &upload.manifest;
@@ -104,7 +106,7 @@ async fn plan(
         (Outcome::StaleBase, Some(e)) => {
             let current = e.node.version_id.unwrap_or_default();
             let author = sql::author_of(tx, current).await?;
-            let tag = names::conflict_tag(&caller.device_name, now_ms());
+            let tag = names::conflict_tag(&caller.device_name, now);
             let copy = nodes::free_name(tx, parent_id, &name.display, &tag, false).await?;
             Placement {
                 parent_id,
@@ -131,7 +133,7 @@ async fn plan(
         .await?
         .ok_or(ApiError::UploadExpired)?;
     let delta = rules::delta(manifest, replaced_size, reserved);
-    usage::charge_making_room(tx, caller.namespace_id, delta, rules::quota(caller)).await?;
+    usage::charge_making_room(tx, caller.namespace_id, delta, caller.quota()).await?;
     Ok(Plan::Write(placement))
 }
 
@@ -142,6 +144,7 @@ async fn write(
     upload: &Upload,
     req: &CommitRequest,
     p: Placement,
+    now: i64,
 ) -> ApiResult<CommitResponse> {
     let manifest = &upload.manifest;
     let node_id = match p.node_id {
@@ -157,7 +160,6 @@ async fn write(
             .await?
         }
     };
-    let now = now_ms();
     let version_id = sql::insert_version(
         tx,
         node_id,

@@ -13,7 +13,6 @@ use crate::db::usage::Delta;
 use crate::db::users::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
-use crate::settings::DEFAULT_QUOTA_BYTES;
 
 /// Longest idempotency key a client may send.
 pub const MAX_KEY_LEN: usize = 128;
@@ -22,16 +21,9 @@ pub const MAX_KEY_LEN: usize = 128;
 pub fn validate(req: &CommitRequest) -> ApiResult<Name> {
     let name = names::check(&req.name)?;
     if req.idempotency_key.is_empty() || req.idempotency_key.len() > MAX_KEY_LEN {
-        return Err(ApiError::BadRequest(format!(
-            "idempotency_key must be 1 to {MAX_KEY_LEN} characters"
-        )));
+        return Err(ApiError::InvalidKey(MAX_KEY_LEN));
     }
     Ok(name)
-}
-
-/// The quota a caller's namespace is held to.
-pub fn quota(caller: &Caller) -> u64 {
-    caller.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES)
 }
 
 /// What a commit becomes, given what its name holds now: the rule both commit paths follow.
@@ -272,7 +264,7 @@ pub fn charges(batch: &[Commit<'_>], plain: &[Plain]) -> Vec<Charge> {
                 namespace_id: c.namespace_id,
                 delta: d,
                 commits: 1,
-                quota: quota(c),
+                quota: c.quota(),
             }),
         }
     }

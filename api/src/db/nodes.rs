@@ -103,9 +103,7 @@ pub async fn free_name(
             return Ok(candidate);
         }
     }
-    Err(ApiError::Conflict(format!(
-        "too many nodes named like `{name}` in this folder"
-    )))
+    Err(ApiError::NoFreeName(name.to_owned()))
 }
 
 pub async fn insert(

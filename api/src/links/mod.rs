@@ -20,7 +20,7 @@ use crate::abuse::ClientIp;
 use crate::auth;
 use crate::db::links::Link;
 use crate::db::nodes::NodeRow;
-use crate::db::{chunks, links as db_links, nodes, now_ms, users, versions};
+use crate::db::{chunks, links as db_links, nodes, users, versions};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -70,7 +70,7 @@ pub async fn resolve(state: &AppState, token: &str, ip: ClientIp) -> ApiResult<S
     if link.revoked_at.is_some() {
         return Err(ApiError::LinkGone("it was revoked"));
     }
-    if link.expires_at.is_some_and(|t| t <= now_ms()) {
+    if link.expires_at.is_some_and(|t| t <= state.clock.now_ms()) {
         return Err(match link.kind {
             LinkKind::Download => ApiError::LinkGone("it has expired"),
             LinkKind::Request => ApiError::RequestClosed("its deadline has passed"),
@@ -94,7 +94,7 @@ pub async fn resolve(state: &AppState, token: &str, ip: ClientIp) -> ApiResult<S
 /// use of the link.
 pub async fn open(state: &AppState, token: &str, proof: &Proof, ip: ClientIp) -> ApiResult<Share> {
     let share = resolve(state, token, ip).await?;
-    check_password(state, &share, proof, now_ms()).await?;
+    check_password(state, &share, proof, state.clock.now_ms()).await?;
     if let Err(e) = db_links::touch(&state.db, share.link.id).await {
         tracing::warn!(error = %e, "cannot count a link's use");
     }
@@ -294,7 +294,7 @@ pub async fn walk_files(
                     };
                     files.push(shared_file(state, share, row, p).await?);
                     if files.len() > MAX_WALK {
-                        return Err(ApiError::BadRequest(format!(
+                        return Err(ApiError::TooManyPaths(format!(
                             "a zip holds at most {MAX_WALK} files; pick fewer"
                         )));
                     }
@@ -326,7 +326,7 @@ pub fn network(ip: IpAddr) -> String {
 /// Appends to the link's access log; a failure is logged, never the request's.
 pub async fn log(state: &AppState, share: &Share, action: &str, path: &str, outcome: &str) {
     let e = AccessEntry {
-        at: now_ms(),
+        at: state.clock.now_ms(),
         network: network(share.ip),
         action: action.to_owned(),
         path: path.to_owned(),

@@ -24,7 +24,7 @@ pub fn check_username(u: &str) -> ApiResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::BadRequest(
+        Err(ApiError::InvalidAccount(
             "a username is 1 to 64 characters of letters, digits, `.`, `_`, `-` and `@`".into(),
         ))
     }
@@ -35,7 +35,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 pub fn check_password_length(password: &str) -> ApiResult<()> {
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::InvalidAccount(format!(
             "a password is at most {MAX_PASSWORD_BYTES} bytes"
         )));
     }
@@ -46,7 +46,7 @@ pub fn check_password_length(password: &str) -> ApiResult<()> {
 pub fn check_new_password(password: &str) -> ApiResult<()> {
     check_password_length(password)?;
     if password.chars().count() < 8 {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidAccount(
             "a password needs at least 8 characters".into(),
         ));
     }
@@ -56,7 +56,7 @@ pub fn check_new_password(password: &str) -> ApiResult<()> {
 pub fn check_device(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidAccount(
             "a device name is 1 to 64 printable characters".into(),
         ));
     }
@@ -71,7 +71,7 @@ pub fn check_device(name: &str) -> ApiResult<String> {
         (status = 201, description = "Account, home namespace, root folder and first device created", body = wire::SessionResponse),
         (status = 400, description = "Bad username, password or device name", body = wire::ErrorBody),
         (status = 403, description = "`signup_closed`: this server does not take sign-ups; its operator adds accounts (`cairn admin user add`)", body = wire::ErrorBody),
-        (status = 409, description = "Username taken (in any case)", body = wire::ErrorBody),
+        (status = 409, description = "`username_taken`: the username is taken (in any case)", body = wire::ErrorBody),
         (status = 429, description = "`rate_limited`: too many sign-ups from this address or for this name; see `Retry-After`", body = wire::ErrorBody),
         (status = 503, description = "`backoff`: too many password hashes at once; see `Retry-After`", body = wire::ErrorBody),
     ))]
@@ -101,7 +101,7 @@ pub async fn register(
         &auth::token_hash(&token),
     )
     .await?
-    .ok_or_else(|| ApiError::Conflict("that username is taken".into()))?;
+    .ok_or_else(|| ApiError::UsernameTaken)?;
     tracing::info!(
         user_id = account.user_id,
         device_id = account.device_id,

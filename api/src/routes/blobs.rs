@@ -12,7 +12,7 @@ use wire::Hash;
 use crate::blob::local::{BodyLimits, ReceiveError};
 use crate::blob::signer::Grant;
 use crate::blob::{promote, BlobStore};
-use crate::db::{now_ms, uploads};
+use crate::db::uploads;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
@@ -24,14 +24,20 @@ pub struct Signed {
     sig: String,
 }
 
-fn check(store: &crate::blob::LocalStore, method: &str, object: &str, q: &Signed) -> ApiResult<()> {
+fn check(
+    store: &crate::blob::LocalStore,
+    now_ms: i64,
+    method: &str,
+    object: &str,
+    q: &Signed,
+) -> ApiResult<()> {
     let grant = Grant {
         method,
         object,
         expires_at: q.exp,
         max_bytes: q.max,
     };
-    if q.exp < now_ms() / 1000 || !store.signer.verify(&grant, &q.sig) {
+    if q.exp < now_ms / 1000 || !store.signer.verify(&grant, &q.sig) {
         return Err(ApiError::BadSignature);
     }
     Ok(())
@@ -59,7 +65,7 @@ pub async fn put(
     let BlobStore::Local(store) = &state.blobs else {
         return Err(ApiError::NotFound("endpoint"));
     };
-    check(store, "PUT", &object, &q)?;
+    check(store, state.clock.now_ms(), "PUT", &object, &q)?;
     let mut parts = object.split('/');
     let (Some("staging"), Some(upload_id), Some(hash), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -71,7 +77,7 @@ pub async fn put(
     let slot = uploads::chunk_slot(&state.db, upload_id, &hash)
         .await?
         .ok_or(ApiError::NotFound("chunk in this upload"))?;
-    if slot.expires_at < now_ms() {
+    if slot.expires_at < state.clock.now_ms() {
         return Err(ApiError::UploadExpired);
     }
     let size = slot.size;
@@ -93,11 +99,7 @@ pub async fn put(
             tracing::info!(upload_id, chunk = %hash, "chunk body too slow, cut off");
             return Err(ApiError::RequestTimeout);
         }
-        Err(ReceiveError::Body(e)) => {
-            return Err(ApiError::BadRequest(format!(
-                "the body could not be read: {e}"
-            )))
-        }
+        Err(ReceiveError::Body(e)) => return Err(ApiError::UnreadableBody(e)),
         Err(ReceiveError::Io(e)) => return Err(e.into()),
     };
     promote::record(
@@ -129,7 +131,7 @@ pub async fn get(
     let BlobStore::Local(store) = &state.blobs else {
         return Err(ApiError::NotFound("endpoint"));
     };
-    check(store, "GET", &object, &q)?;
+    check(store, state.clock.now_ms(), "GET", &object, &q)?;
     let hash: Hash = object
         .strip_prefix("chunks/")
         .and_then(|h| h.parse().ok())

@@ -27,7 +27,7 @@ pub struct ChangesQuery {
 fn parse_cursor(c: &Caller, s: &str) -> ApiResult<Cursor> {
     Cursor::decode(s)
         .filter(|k| k.namespace_id == c.namespace_id)
-        .ok_or_else(|| ApiError::BadRequest("invalid cursor".into()))
+        .ok_or_else(|| ApiError::InvalidCursor)
 }
 
 /// Remembers that the device has applied everything up to `cursor` (it asked for what follows).
@@ -57,7 +57,7 @@ pub async fn list(
     };
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::OutOfRange(format!(
             "limit must be 1 to {MAX_LIMIT}"
         )));
     }

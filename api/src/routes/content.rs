@@ -28,7 +28,7 @@ pub async fn content(
     let node = access::node(&state.db, &c, id).await?;
     let version_id = match (node.kind, node.version_id) {
         (NodeKind::File, Some(v)) => v,
-        _ => return Err(ApiError::BadRequest("only files have content".into())),
+        _ => return Err(ApiError::WrongKind("only files have content")),
     };
     let v = versions::stored(&state.db, version_id).await?;
     let file = FileBytes {

@@ -50,7 +50,7 @@ pub async fn ticket(
     // The hash the ticket's key comes from, with the caller: `Auth` yields only the caller.
     let token = bearer(&headers).ok_or(ApiError::Unauthorized)?;
     let c = auth::caller_for_token(&state, token).await?;
-    let expires_at = crate::db::now_ms() + stream_ticket::TTL.as_millis() as i64;
+    let expires_at = state.clock.now_ms() + stream_ticket::TTL.as_millis() as i64;
     Ok(Json(StreamTicket {
         ticket: stream_ticket::mint(&auth::token_hash(token), c.device_id, expires_at),
         expires_at,

@@ -14,7 +14,7 @@ use crate::access;
 use crate::auth::Auth;
 use crate::blob::promote;
 use crate::db::users::Caller;
-use crate::db::{chunks, commit as db_commit, nodes, now_ms, uploads, usage, versions};
+use crate::db::{chunks, commit as db_commit, nodes, uploads, usage, versions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::gc;
@@ -97,7 +97,7 @@ pub async fn create_upload(
     req.manifest
         .validate()
         .map_err(|e| ApiError::InvalidManifest(e.to_string()))?;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let mut upload = uploads::Upload {
         id: uploads::new_id(),
         namespace_id: c.namespace_id,
@@ -129,7 +129,7 @@ pub async fn create_upload(
 /// An upload of the caller's namespace that has not expired.
 async fn live_upload(state: &AppState, c: &Caller, id: &str) -> ApiResult<uploads::Upload> {
     let upload = access::upload(&state.db, c, id).await?;
-    if upload.expires_at < now_ms() {
+    if upload.expires_at < state.clock.now_ms() {
         return Err(ApiError::UploadExpired);
     }
     Ok(upload)
@@ -262,7 +262,7 @@ pub async fn download(
     let node = access::node(&state.db, &c, id).await?;
     let version_id = match (node.kind, node.version_id) {
         (NodeKind::File, Some(v)) => v,
-        _ => return Err(ApiError::BadRequest("only files can be downloaded".into())),
+        _ => return Err(ApiError::WrongKind("only files can be downloaded")),
     };
     let manifest = versions::stored(&state.db, version_id).await?.manifest;
     let ttl = state.settings.url_ttl;

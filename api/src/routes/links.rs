@@ -13,7 +13,7 @@ use wire::NodeKind;
 use crate::access;
 use crate::auth::{self, Auth};
 use crate::db::links::{self as db_links, Link, NewLink};
-use crate::db::{now_ms, users::Caller};
+use crate::db::users::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::links::token;
@@ -24,7 +24,7 @@ pub async fn info(state: &AppState, l: &Link) -> ApiResult<LinkInfo> {
     let (name, folder, version, size, live) = db_links::target(&state.db, l.node_id)
         .await?
         .unwrap_or_default();
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let served_total = db_links::served_total(&state.db, l.id).await?;
     let version = l.pinned_version_id.or(version);
     let served_now = match version {
@@ -75,9 +75,9 @@ pub async fn info(state: &AppState, l: &Link) -> ApiResult<LinkInfo> {
     })
 }
 
-fn check_expiry(expires_at: Option<i64>) -> ApiResult<()> {
+fn check_expiry(state: &AppState, expires_at: Option<i64>) -> ApiResult<()> {
     match expires_at {
-        Some(t) if t <= now_ms() => Err(ApiError::BadRequest(
+        Some(t) if t <= state.clock.now_ms() => Err(ApiError::InvalidLink(
             "the expiry must be in the future".into(),
         )),
         _ => Ok(()),
@@ -86,7 +86,7 @@ fn check_expiry(expires_at: Option<i64>) -> ApiResult<()> {
 
 async fn hash_link_password(state: &AppState, password: String) -> ApiResult<String> {
     if password.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a link password cannot be empty (leave it out for no password)".into(),
         ));
     }
@@ -100,20 +100,20 @@ fn check_limits(
     max_bytes: Option<u64>,
 ) -> ApiResult<()> {
     if max_downloads == Some(0) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a download limit is at least 1".into(),
         ));
     }
     if max_bytes == Some(0) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a size limit is at least 1 byte".into(),
         ));
     }
     match kind {
-        LinkKind::Download if max_bytes.is_some() => Err(ApiError::BadRequest(
+        LinkKind::Download if max_bytes.is_some() => Err(ApiError::InvalidLink(
             "max_bytes is for file requests; download links take max_downloads".into(),
         )),
-        LinkKind::Request if max_downloads.is_some() => Err(ApiError::BadRequest(
+        LinkKind::Request if max_downloads.is_some() => Err(ApiError::InvalidLink(
             "max_downloads is for download links; file requests take max_bytes".into(),
         )),
         _ => Ok(()),
@@ -133,15 +133,15 @@ pub async fn create(
     Json(req): Json<CreateLink>,
 ) -> ApiResult<(StatusCode, Json<LinkCreated>)> {
     let node = access::node(&state.db, &c, req.node_id).await?;
-    check_expiry(req.expires_at)?;
+    check_expiry(&state, req.expires_at)?;
     check_limits(req.kind, req.max_downloads, req.max_bytes)?;
     if req.kind == LinkKind::Request && node.kind != NodeKind::Folder {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "a file request drops files into a folder; pick a folder".into(),
         ));
     }
     if req.pin_version && node.kind != NodeKind::File {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::InvalidLink(
             "only a file link can pin a version".into(),
         ));
     }
@@ -226,7 +226,7 @@ pub async fn update(
 ) -> ApiResult<Json<LinkInfo>> {
     let mut l = owned(&state, &c, id).await?;
     if let Some(e) = req.expires_at {
-        check_expiry(e)?;
+        check_expiry(&state, e)?;
         l.expires_at = e;
     }
     check_limits(l.kind, req.max_downloads.flatten(), req.max_bytes.flatten())?;

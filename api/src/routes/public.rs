@@ -12,7 +12,7 @@ use wire::links::{
 use wire::NodeKind;
 
 use crate::abuse::ClientIp;
-use crate::db::{links as db_links, now_ms};
+use crate::db::links as db_links;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::links::{self, grant, Proof, Share};
@@ -124,7 +124,7 @@ pub async fn unlock(
         links::password_matches(&state, &share, &req.password, &stored).await?;
     }
     links::log(&state, &share, "unlock", "", "ok").await;
-    let expires_at = now_ms() + grant::TTL.as_millis() as i64;
+    let expires_at = state.clock.now_ms() + grant::TTL.as_millis() as i64;
     let g = grant::mint(&share.link, expires_at);
     let mut r = Json(Grant {
         grant: g.clone(),

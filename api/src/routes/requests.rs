@@ -18,7 +18,7 @@ use wire::{ChunkTarget, CommitRequest, Hash, NodeKind, UploadResponse};
 use crate::abuse::ClientIp;
 use crate::blob::promote;
 use crate::db::users::Caller;
-use crate::db::{changes, links as db_links, nodes, now_ms, requests, uploads, usage};
+use crate::db::{changes, links as db_links, nodes, requests, uploads, usage};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::links::{self, Share};
@@ -29,9 +29,7 @@ use crate::state::AppState;
 fn check_uploader(raw: &str) -> ApiResult<String> {
     let u = raw.trim();
     if u.is_empty() || u.chars().count() > 64 || u.chars().any(|c| c.is_control() || c == '/') {
-        return Err(ApiError::BadRequest(
-            "say who you are: 1 to 64 printable characters, no `/`".into(),
-        ));
+        return Err(ApiError::InvalidUploader);
     }
     Ok(u.to_owned())
 }
@@ -139,7 +137,7 @@ pub async fn start(
         .filter(|ch| seen.insert(ch.hash))
         .map(|ch| (ch.hash, ch.size))
         .collect();
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let size = req.manifest.size;
     let upload = uploads::Upload {
         id: uploads::new_id(),
@@ -197,7 +195,7 @@ async fn own_upload(
     let upload = uploads::get(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound("upload"))?;
-    if upload.expires_at < now_ms() {
+    if upload.expires_at < state.clock.now_ms() {
         return Err(ApiError::UploadExpired);
     }
     Ok((upload, r))

@@ -21,7 +21,7 @@ pub async fn search(
 ) -> ApiResult<Json<SearchResponse>> {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::OutOfRange(format!(
             "limit must be 1 to {MAX_LIMIT}"
         )));
     }
@@ -29,19 +29,19 @@ pub async fn search(
         .as_deref()
         .is_some_and(|s| s.len() > 255 || s.chars().any(char::is_control))
     {
-        return Err(ApiError::BadRequest(
-            "q is at most 255 bytes, without control characters".into(),
+        return Err(ApiError::InvalidSearch(
+            "q is at most 255 bytes, without control characters",
         ));
     }
     if let (Some(a), Some(b)) = (q.min_size, q.max_size) {
         if a > b {
-            return Err(ApiError::BadRequest("min_size is above max_size".into()));
+            return Err(ApiError::InvalidSearch("min_size is above max_size"));
         }
     }
     if let (Some(a), Some(b)) = (q.modified_after, q.modified_before) {
         if a > b {
-            return Err(ApiError::BadRequest(
-                "modified_after is after modified_before".into(),
+            return Err(ApiError::InvalidSearch(
+                "modified_after is after modified_before",
             ));
         }
     }

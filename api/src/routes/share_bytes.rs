@@ -147,7 +147,7 @@ pub async fn selection(
         }
     }
     if paths.len() > links::MAX_WALK {
-        return Err(ApiError::BadRequest("too many paths".into()));
+        return Err(ApiError::TooManyPaths("too many paths".into()));
     }
     let share = open_link(&state, &token, &headers, grant.as_deref(), ip).await?;
     links::require(&share, LinkKind::Download)?;
@@ -248,7 +248,7 @@ async fn zip(
             files.insert(f.path.clone(), f);
         }
         if files.len() > links::MAX_WALK {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::TooManyPaths(format!(
                 "a zip holds at most {} files; pick fewer",
                 links::MAX_WALK
             )));
@@ -323,7 +323,7 @@ async fn zip(
 fn outcome<T>(r: &ApiResult<T>) -> &'static str {
     match r {
         Ok(_) => "ok",
-        Err(e) => e.code(),
+        Err(e) => e.code().as_str(),
     }
 }
 

@@ -17,7 +17,6 @@ use wire::links::{LinkKind, PublicEntry, PublicShare};
 use wire::NodeKind;
 
 use crate::abuse::ClientIp;
-use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::links::{self, grant};
@@ -103,7 +102,7 @@ pub async fn unlock_form(
         .and_then(|b| format!("/?{b}").parse::<Uri>().ok())
         .and_then(|uri| axum::extract::Query::<UnlockForm>::try_from_uri(&uri).ok());
     let Some(axum::extract::Query(form)) = form else {
-        return error_page(ApiError::BadRequest("expected a password form".into()));
+        return error_page(ApiError::NotAForm);
     };
     match grant_cookie(&state, &token, &form.password, ip).await {
         Ok(cookie) => {
@@ -136,7 +135,7 @@ async fn grant_cookie(
         links::password_matches(state, &share, password, &stored).await?;
     }
     links::log(state, &share, "unlock", "", "ok").await;
-    let expires_at = now_ms() + grant::TTL.as_millis() as i64;
+    let expires_at = state.clock.now_ms() + grant::TTL.as_millis() as i64;
     Ok(public::grant_cookie(
         &share,
         &grant::mint(&share.link, expires_at),
@@ -345,7 +344,7 @@ fn error_page(e: ApiError) -> Response {
             "Too many requests",
             "Too many tries in a short time. Wait a minute and try again.",
         ),
-        ApiError::BadRequest(_) => ("Bad request", "That was not a form this page sends."),
+        ApiError::NotAForm => ("Bad request", "That was not a form this page sends."),
         _ => (
             "Something went wrong",
             "The server could not show this link. Try again later.",

@@ -53,9 +53,7 @@ pub async fn children(
     let seq = nodes::namespace_seq(&state.db, c.namespace_id).await?;
     let folder = access::node(&state.db, &c, id).await?;
     if folder.kind != NodeKind::Folder {
-        return Err(ApiError::BadRequest(
-            "that node is a file, not a folder".into(),
-        ));
+        return Err(ApiError::WrongKind("that node is a file, not a folder"));
     }
     let etag = format!("\"{id}.{seq}\"");
     let tag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
@@ -149,9 +147,7 @@ pub async fn update_node(
     Json(req): Json<UpdateNodeRequest>,
 ) -> ApiResult<Json<PlacedNode>> {
     if req.name.is_none() && req.parent_id.is_none() {
-        return Err(ApiError::BadRequest(
-            "nothing to change: send `name` and/or `parent_id`".into(),
-        ));
+        return Err(ApiError::NothingToChange);
     }
     let new_name = req.name.as_deref().map(names::check).transpose()?;
     let mut w = begin(&state, &c).await?;
@@ -191,7 +187,7 @@ pub async fn update_node(
         (Some(_), false) => return Err(ApiError::NameTaken),
         // An offline change replayed late: both stay, this one as a conflicted copy.
         (Some(holder), true) => {
-            let tag = names::conflict_tag(&c.device_name, crate::db::now_ms());
+            let tag = names::conflict_tag(&c.device_name, state.clock.now_ms());
             let copy = nodes::free_name(&mut w.tx, parent_id, &name.display, &tag, false).await?;
             let clash = NameClash {
                 wanted: name.display,
@@ -229,9 +225,7 @@ pub async fn delete_node(
     let mut w = begin(&state, &c).await?;
     let node = access::node_in(&mut w.tx, &c, id).await?;
     if node.parent_id.is_none() {
-        return Err(ApiError::BadRequest(
-            "the root folder cannot be deleted".into(),
-        ));
+        return Err(ApiError::RootFolder);
     }
     let count = nodes::trash_subtree(&mut w.tx, id).await?;
     changes::log(&mut w.tx, c.namespace_id, id, "trash").await?;

@@ -8,7 +8,6 @@ use crate::auth::Auth;
 use crate::db::{changes, nodes, usage, versions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
-use crate::settings::DEFAULT_QUOTA_BYTES;
 use crate::state::AppState;
 
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/versions", tag = "versions", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 200, description = "The file's versions, newest first", body = wire::VersionList), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
@@ -19,7 +18,7 @@ pub async fn list(
 ) -> ApiResult<Json<VersionList>> {
     let node = access::node(&state.db, &c, id).await?;
     if node.kind != NodeKind::File {
-        return Err(ApiError::BadRequest("only files have versions".into()));
+        return Err(ApiError::WrongKind("only files have versions"));
     }
     let versions = versions::history(&state.db, id, node.version_id).await?;
     Ok(Json(VersionList { versions }))
@@ -47,9 +46,7 @@ pub async fn restore(
     // A version written before chunk sizes were checked may list a size that is not its
     // chunk's; writing it again would be charged, listed and served wrongly.
     if versions::chunks_out_of_step(&mut w.tx, version_id).await? > 0 {
-        return Err(ApiError::Conflict(
-            "this version lists chunk sizes that do not match the stored chunks, so it cannot be restored".into(),
-        ));
+        return Err(ApiError::UnrestorableVersion);
     }
     let new_version =
         versions::restore(&mut w.tx, id, version_id, node.version_id, c.device_id).await?;
@@ -61,7 +58,7 @@ pub async fn restore(
         history: node.size as i64,
         staged: 0,
     };
-    let quota = c.quota_bytes.unwrap_or(DEFAULT_QUOTA_BYTES);
+    let quota = c.quota();
     usage::charge_making_room(&mut w.tx, c.namespace_id, delta, quota).await?;
     changes::log(&mut w.tx, c.namespace_id, id, "version").await?;
     let node = nodes::get(&mut *w.tx, id)

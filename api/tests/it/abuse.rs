@@ -66,12 +66,11 @@ async fn new_device<'a>(server: &'a TestServer, username: &str) -> User<'a> {
 
 async fn sign_up(server: &TestServer, username: &str, password: &str) -> Response {
     server
-        .http
-        .post(server.url("/api/v1/accounts"))
-        .json(&json!({"username": username, "password": password, "device_name": "x"}))
-        .send()
+        .post(
+            "/api/v1/accounts",
+            json!({"username": username, "password": password, "device_name": "x"}),
+        )
         .await
-        .unwrap()
 }
 
 /// A 429 `rate_limited` with a `Retry-After` of at least a second.
@@ -89,7 +88,7 @@ async fn assert_limited(r: Response) {
 }
 
 async fn metrics_labels_come_from_a_closed_set(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let client = crate::fixture::fresh_client();
     for i in 0..100 {
         let method = Method::from_bytes(format!("JUNK{i}").as_bytes()).unwrap();
@@ -123,7 +122,10 @@ async fn metrics_labels_come_from_a_closed_set(backend: Backend) {
 }
 
 async fn metrics_are_off_unless_a_token_is_set(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.metrics_token = None).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.metrics_token = None)
+        .start()
+        .await;
     let r = server
         .http
         .get(server.url("/metrics"))
@@ -133,7 +135,7 @@ async fn metrics_are_off_unless_a_token_is_set(backend: Backend) {
         .unwrap();
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
 
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let get = |auth: Option<&'static str>| {
         let mut r = server.http.get(server.url("/metrics"));
         if let Some(a) = auth {
@@ -156,11 +158,13 @@ async fn metrics_are_off_unless_a_token_is_set(backend: Backend) {
 }
 
 async fn sign_in_is_limited_per_account_in_any_case_without_hashing(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| {
-        s.signin_rate_per_ip = rate(100_000, 1);
-        s.account_rate = rate(5, 3600);
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            s.signin_rate_per_ip = rate(100_000, 1);
+            s.account_rate = rate(5, 3600);
+        })
+        .start()
+        .await;
     server.register("alice").await;
     let gate = &server.state.guards.hashes;
     let hashed_at_start = gate.granted();
@@ -202,11 +206,13 @@ async fn sign_in_is_limited_per_account_in_any_case_without_hashing(backend: Bac
 
 async fn sign_in_is_limited_per_client_address_and_trusts_only_listed_proxies(backend: Backend) {
     // No proxy configured: a forwarding header is anyone's to write and changes nothing.
-    let server = TestServer::start_with(backend, |s| {
-        s.signin_rate_per_ip = rate(3, 3600);
-        s.account_rate = rate(100_000, 1);
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            s.signin_rate_per_ip = rate(3, 3600);
+            s.account_rate = rate(100_000, 1);
+        })
+        .start()
+        .await;
     for i in 0..3 {
         let r = sign_in_from(
             &server,
@@ -221,15 +227,17 @@ async fn sign_in_is_limited_per_client_address_and_trusts_only_listed_proxies(ba
 
     // Behind a listed proxy (the test client's loopback address), each forwarded client has
     // its own attempts.
-    let server = TestServer::start_with(backend, |s| {
-        s.signin_rate_per_ip = rate(3, 3600);
-        s.account_rate = rate(100_000, 1);
-        s.trusted_proxy = Some(api::abuse::TrustedProxy {
-            header: "x-forwarded-for".into(),
-            proxies: vec!["127.0.0.0/8".parse().unwrap()],
-        });
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            s.signin_rate_per_ip = rate(3, 3600);
+            s.account_rate = rate(100_000, 1);
+            s.trusted_proxy = Some(api::abuse::TrustedProxy {
+                header: "x-forwarded-for".into(),
+                proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            });
+        })
+        .start()
+        .await;
     for i in 0..3 {
         let r = sign_in_from(
             &server,
@@ -278,7 +286,10 @@ async fn sign_in_is_limited_per_client_address_and_trusts_only_listed_proxies(ba
 }
 
 async fn sign_up_is_limited_per_client_address(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.signup_rate_per_ip = rate(3, 3600)).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.signup_rate_per_ip = rate(3, 3600))
+        .start()
+        .await;
     assert_eq!(
         sign_up(&server, "first", "correct horse").await.status(),
         StatusCode::CREATED
@@ -304,12 +315,12 @@ async fn sign_up_is_limited_per_client_address(backend: Backend) {
 }
 
 async fn usernames_are_unique_and_found_in_any_case(backend: Backend) {
-    let server = TestServer::start_with(backend, generous).await;
+    let server = TestServer::on(backend).settings(generous).start().await;
     let alice = server.register("Alice").await;
     assert_error(
         sign_up(&server, "alice", "another password").await,
         StatusCode::CONFLICT,
-        "conflict",
+        "username_taken",
     )
     .await;
     for name in ["alice", "ALICE", "Alice"] {
@@ -340,7 +351,7 @@ async fn usernames_are_unique_and_found_in_any_case(backend: Backend) {
 }
 
 async fn passwords_over_1024_bytes_get_their_own_error(backend: Backend) {
-    let server = TestServer::start_with(backend, generous).await;
+    let server = TestServer::on(backend).settings(generous).start().await;
     let too_long = "x".repeat(1025);
     let r = sign_up(&server, "carol", &too_long).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -371,11 +382,13 @@ async fn concurrent_password_hashes_are_bounded_and_the_rest_shed(backend: Backe
     const PERMITS: usize = 2;
     const WAITING: usize = 8 * PERMITS;
     const CALLERS: usize = 64;
-    let server = TestServer::start_with(backend, |s| {
-        generous(s);
-        s.password_hash_concurrency = PERMITS;
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            generous(s);
+            s.password_hash_concurrency = PERMITS;
+        })
+        .start()
+        .await;
     let gate = server.state.guards.hashes.clone();
     // Hold every permit, so what the gate does with the callers is decided while we look.
     let mut held = Vec::new();
@@ -424,7 +437,7 @@ async fn concurrent_password_hashes_are_bounded_and_the_rest_shed(backend: Backe
 }
 
 async fn retention_prunes_idempotency_records_and_old_revoked_devices(backend: Backend) {
-    let server = TestServer::start_with(backend, generous).await;
+    let server = TestServer::on(backend).settings(generous).start().await;
     let laptop = server.register("alice").await;
     let phone = new_device(&server, "alice").await;
     let tablet = new_device(&server, "alice").await;
@@ -467,13 +480,13 @@ async fn retention_prunes_idempotency_records_and_old_revoked_devices(backend: B
 
     let keep = api::retention::Keep::from_settings(&server.state.settings);
     // Within their time, nothing goes.
-    let report = api::retention::run(&server.state.db, keep, api::db::now_ms())
+    let report = api::retention::run(&server.state.db, keep, server.now_ms())
         .await
         .unwrap();
     assert_eq!((report.idempotency, report.devices), (0, 0));
     // Past it: the records, and the revoked phone that wrote nothing; the revoked tablet
     // stays while a version names it.
-    let later = api::db::now_ms()
+    let later = server.now_ms()
         + i64::try_from(keep.idempotency.max(keep.revoked_devices).as_millis()).unwrap()
         + 1000;
     let report = api::retention::run(&server.state.db, keep, later)

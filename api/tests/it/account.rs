@@ -19,12 +19,11 @@ const PASSWORD: &str = "correct horse";
 
 async fn sign_in<'a>(server: &'a TestServer, username: &str, password: &str) -> Option<User<'a>> {
     let r = server
-        .http
-        .post(server.url("/api/v1/sessions"))
-        .json(&json!({"username": username, "password": password, "device_name": "another"}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/sessions",
+            json!({"username": username, "password": password, "device_name": "another"}),
+        )
+        .await;
     if r.status() != StatusCode::OK {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         return None;
@@ -40,7 +39,7 @@ async fn works(u: &User<'_>) -> bool {
 async fn a_password_change_needs_the_current_one_and_keeps_other_devices_unless_asked(
     backend: Backend,
 ) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let laptop = server.register("alice").await;
     let phone = sign_in(&server, "alice", PASSWORD).await.unwrap();
     let path = "/api/v1/account/password";
@@ -73,7 +72,7 @@ async fn a_password_change_needs_the_current_one_and_keeps_other_devices_unless_
 }
 
 async fn signing_out_everywhere_else_keeps_only_the_calling_device(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let laptop = server.register("alice").await;
     let phone = sign_in(&server, "alice", PASSWORD).await.unwrap();
     let tablet = sign_in(&server, "alice", PASSWORD).await.unwrap();
@@ -89,14 +88,16 @@ async fn signing_out_everywhere_else_keeps_only_the_calling_device(backend: Back
 }
 
 async fn closed_sign_up_leaves_the_operator_to_add_accounts(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.signup_open = false).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.signup_open = false)
+        .start()
+        .await;
     let r = server
-        .http
-        .post(server.url("/api/v1/accounts"))
-        .json(&json!({"username": "carol", "password": PASSWORD, "device_name": "laptop"}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/accounts",
+            json!({"username": "carol", "password": PASSWORD, "device_name": "laptop"}),
+        )
+        .await;
     assert_error(r, StatusCode::FORBIDDEN, "signup_closed").await;
 
     // The operator's way in: the real binary, on the server's own database.

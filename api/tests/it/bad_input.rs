@@ -17,7 +17,7 @@ crate::both!(
 );
 
 async fn malformed_json_and_unknown_routes_answer_json_errors(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let r = server
         .http
         .post(server.url("/api/v1/accounts"))
@@ -28,48 +28,36 @@ async fn malformed_json_and_unknown_routes_answer_json_errors(backend: Backend) 
         .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
     let r = server
-        .http
-        .post(server.url("/api/v1/accounts"))
-        .json(&json!({"username": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post("/api/v1/accounts", json!({"username": "x"}))
+        .await;
     assert_error(r, StatusCode::BAD_REQUEST, "bad_json").await;
-    let r = server
-        .http
-        .get(server.url("/api/v1/nope"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.get("/api/v1/nope").await;
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 async fn accounts_refuse_bad_credentials_and_tokens(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let r = server
-        .http
-        .post(server.url("/api/v1/sessions"))
-        .json(&json!({"username": "alice", "password": "wrong password", "device_name": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/sessions",
+            json!({"username": "alice", "password": "wrong password", "device_name": "x"}),
+        )
+        .await;
     assert_error(r, StatusCode::UNAUTHORIZED, "bad_credentials").await;
     let r = server
-        .http
-        .post(server.url("/api/v1/accounts"))
-        .json(&json!({"username": "alice", "password": "another one", "device_name": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(r, StatusCode::CONFLICT, "conflict").await;
+        .post(
+            "/api/v1/accounts",
+            json!({"username": "alice", "password": "another one", "device_name": "x"}),
+        )
+        .await;
+    assert_error(r, StatusCode::CONFLICT, "username_taken").await;
     let r = server
-        .http
-        .post(server.url("/api/v1/accounts"))
-        .json(&json!({"username": "bad name!", "password": "another one", "device_name": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/accounts",
+            json!({"username": "bad name!", "password": "another one", "device_name": "x"}),
+        )
+        .await;
     assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
     for token in ["", "Bearer nope", &format!("Bearer {}", "0".repeat(64))] {
         let r = server
@@ -82,18 +70,17 @@ async fn accounts_refuse_bad_credentials_and_tokens(backend: Backend) {
         assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
     let r = server
-        .http
-        .post(server.url("/api/v1/sessions"))
-        .json(&json!({"username": "alice", "password": "correct horse", "device_name": "phone"}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/sessions",
+            json!({"username": "alice", "password": "correct horse", "device_name": "phone"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let _ = alice;
 }
 
 async fn invalid_names_are_refused_and_the_tree_is_unchanged(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let data = bytes(6, 100);
@@ -118,7 +105,7 @@ async fn invalid_names_are_refused_and_the_tree_is_unchanged(backend: Backend) {
 }
 
 async fn bad_manifests_are_refused(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(7, 4000);
     let good = Manifest::from_chunks(wasm_chunker::chunk_all(&data));
@@ -151,7 +138,7 @@ async fn bad_manifests_are_refused(backend: Backend) {
 async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_nothing(
     backend: Backend,
 ) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(8, 300_000);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -224,7 +211,7 @@ async fn chunk_puts_with_wrong_bytes_bad_signatures_or_oversize_bodies_store_not
 }
 
 async fn oversize_json_bodies_are_refused(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let huge = "x".repeat(5 * 1024 * 1024);
     let root = alice.session.root_id;
@@ -255,7 +242,7 @@ async fn oversize_json_bodies_are_refused(backend: Backend) {
 }
 
 async fn others_nodes_and_uploads_are_invisible(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let f = alice.upload_file("a", b"alice's", None).await;

@@ -39,7 +39,7 @@ async fn announce(u: &User<'_>, m: &Manifest) -> reqwest::Response {
 }
 
 async fn a_stored_chunk_named_at_a_false_size_is_refused(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let data = bytes(1, 3 << 20);
@@ -104,7 +104,7 @@ async fn a_stored_chunk_named_at_a_false_size_is_refused(backend: Backend) {
 }
 
 async fn a_version_listing_false_sizes_is_not_restored(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let v1 = alice.upload_file("a.bin", &bytes(1, 100_000), None).await;
     alice

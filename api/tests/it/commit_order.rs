@@ -197,8 +197,9 @@ async fn set_based(db: &Db, batch: &[Commit<'_>]) -> End {
         tx: &mut w.tx,
         backend: db.backend,
     };
-    let answers = batch::fast(&mut tx, batch).await.unwrap();
-    let answers = batch::finish(&mut w.tx, batch, answers).await.unwrap();
+    let now = api::db::now_ms();
+    let answers = batch::fast(&mut tx, batch, now).await.unwrap();
+    let answers = batch::finish(&mut w.tx, batch, answers, now).await.unwrap();
     let e = end(&mut w.tx, &answers).await;
     w.rollback().await.unwrap();
     e
@@ -207,8 +208,9 @@ async fn set_based(db: &Db, batch: &[Commit<'_>]) -> End {
 async fn one_at_a_time(db: &Db, batch: &[Commit<'_>]) -> End {
     let mut w = db.write().await.unwrap();
     let mut answers = Vec::new();
+    let now = api::db::now_ms();
     for c in batch {
-        answers.push(one::commit_in(&mut w.tx, c.caller, c.upload, c.req).await);
+        answers.push(one::commit_in(&mut w.tx, c.caller, c.upload, c.req, now).await);
     }
     let e = end(&mut w.tx, &answers).await;
     w.rollback().await.unwrap();
@@ -216,7 +218,7 @@ async fn one_at_a_time(db: &Db, batch: &[Commit<'_>]) -> End {
 }
 
 async fn a_batch_ends_as_one_at_a_time_commits_would(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let db = server.db().await;
     let alice = server.register("alice").await;
     let phone = second_device(&server, "alice").await;

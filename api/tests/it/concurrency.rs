@@ -36,7 +36,7 @@ fn assert_gap_free(seqs: &[i64]) {
 }
 
 async fn parallel_commits_to_one_file_keep_one_winner_and_a_gap_free_log(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let base = alice.upload_file("shared.txt", b"base", None).await;
@@ -96,7 +96,7 @@ async fn parallel_commits_to_one_file_keep_one_winner_and_a_gap_free_log(backend
 }
 
 async fn parallel_commits_and_folders_in_one_folder_stay_consistent(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let dir = alice.mkdir(alice.session.root_id, "inbox").await;
     let uploads = prepared(&alice, 200).await;
@@ -147,7 +147,7 @@ async fn parallel_commits_and_folders_in_one_folder_stay_consistent(backend: Bac
 }
 
 async fn crossing_moves_never_make_a_cycle(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     for round in 0..8 {

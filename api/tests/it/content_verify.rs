@@ -42,7 +42,7 @@ pub async fn drain(mut r: reqwest::Response) -> (Vec<u8>, bool) {
 
 #[tokio::test]
 async fn a_rotten_chunk_ends_the_answer_before_its_bytes() {
-    let server = TestServer::start(Backend::Sqlite).await;
+    let server = TestServer::on(Backend::Sqlite).start().await;
     let alice = server.register("alice").await;
     let data = bytes(71, 9 * 1024 * 1024 + 77);
     let f = alice.upload_file("big.bin", &data, None).await;
@@ -97,7 +97,7 @@ async fn a_rotten_chunk_ends_the_answer_before_its_bytes() {
 
 #[tokio::test]
 async fn validators_answer_304_and_guard_resumed_ranges() {
-    let server = TestServer::start(Backend::Sqlite).await;
+    let server = TestServer::on(Backend::Sqlite).start().await;
     let alice = server.register("alice").await;
     let data = bytes(72, 300_000);
     let f = alice.upload_file("v.bin", &data, None).await;

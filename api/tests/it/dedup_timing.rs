@@ -10,11 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 
-use crate::fixture::{bytes, fresh_client, Backend, TestServer, User};
+use crate::fixture::{bytes, fresh_client, Backend, TestRng, TestServer, User};
 
 /// Size of each probe: small, so any skipped work is a large share of the request's time.
 const SIZE: usize = 6 * 1024;
@@ -131,11 +129,11 @@ where
     Fut: std::future::Future<Output = Result<(), String>>,
 {
     let seed = env_or("CAIRN_TIMING_SEED", 0x5eed_u64);
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = TestRng::seeded(seed);
     let (mut stored, mut fresh) = (Vec::new(), Vec::new());
     let mut failed = 0;
     'pairs: for i in 0..pairs {
-        let stored_first: bool = rng.gen();
+        let stored_first = rng.coin();
         let mut times = [Duration::ZERO; 2];
         for is_stored in [stored_first, !stored_first] {
             let t = Instant::now();
@@ -176,7 +174,10 @@ crate::both!(a_chunk_put_takes_as_long_whether_or_not_someone_stores_the_bytes);
 /// latency must not tell which is which.
 async fn a_chunk_put_takes_as_long_whether_or_not_someone_stores_the_bytes(backend: Backend) {
     // Each probe leaves an upload open: more than one account may usually hold.
-    let server = TestServer::start_with(backend, |s| s.max_open_uploads = 100_000).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.max_open_uploads = 100_000)
+        .start()
+        .await;
     let victim = server.register("victim").await;
     let attacker = server.register("attacker").await;
     let pairs = WARM_UP + env_or("CAIRN_TIMING_PAIRS", 240);
@@ -215,7 +216,7 @@ async fn a_chunk_put_takes_as_long_whether_or_not_someone_stores_the_bytes(backe
     };
     assert_eq!(store.duplicates().unwrap(), pairs);
     assert_eq!(server.stored_files().len(), 2 * pairs);
-    api::gc::expire_uploads(&server.state, api::db::now_ms())
+    api::gc::expire_uploads(&server.state, server.now_ms())
         .await
         .unwrap();
     assert_eq!(store.duplicates().unwrap(), 0);
@@ -235,8 +236,11 @@ crate::both!(a_resume_takes_as_long_whether_or_not_someone_stores_the_bytes_on_s
 /// stages a chunk the victim stores and one nobody has, each in an upload of its own, and asks
 /// what each upload still misses.
 async fn a_resume_takes_as_long_whether_or_not_someone_stores_the_bytes_on_s3(backend: Backend) {
-    let server =
-        TestServer::start_store_with(backend, true, |s| s.max_open_uploads = 100_000).await;
+    let server = TestServer::on(backend)
+        .s3(true)
+        .settings(|s| s.max_open_uploads = 100_000)
+        .start()
+        .await;
     let victim = server.register("victim").await;
     let attacker = server.register("attacker").await;
     let pairs = WARM_UP + env_or("CAIRN_TIMING_PAIRS", 200);

@@ -36,7 +36,7 @@ async fn patch(u: &User<'_>, id: i64, body: serde_json::Value) -> reqwest::Respo
 }
 
 async fn folders_nest_at_most_the_limit(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let levels = chain(&alice, alice.session.root_id, "L", MAX_FOLDER_DEPTH).await;
     let deepest = *levels.last().unwrap();
@@ -55,7 +55,7 @@ async fn folders_nest_at_most_the_limit(backend: Backend) {
 }
 
 async fn moves_and_restores_respect_the_limit(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let levels = chain(&alice, root, "L", MAX_FOLDER_DEPTH - 3).await;
@@ -167,7 +167,7 @@ async fn timed_search(u: &User<'_>, q: &str) -> (Vec<String>, std::time::Duratio
 }
 
 async fn search_paths_stay_cheap_on_deep_trees(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     // The deepest tree the limit allows, with 200 results at its bottom.
     let levels = chain(&alice, alice.session.root_id, "L", MAX_FOLDER_DEPTH).await;

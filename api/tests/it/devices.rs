@@ -15,19 +15,18 @@ crate::both!(
 
 async fn sign_in<'a>(server: &'a TestServer, username: &str, device: &str) -> User<'a> {
     let r = server
-        .http
-        .post(server.url("/api/v1/sessions"))
-        .json(&json!({"username": username, "password": "correct horse", "device_name": device}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/sessions",
+            json!({"username": username, "password": "correct horse", "device_name": device}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let session: SessionResponse = r.json().await.unwrap();
     User { server, session }
 }
 
 async fn devices_are_listed_and_a_revoked_token_fails_at_once(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let laptop = server.register("alice").await;
     let phone = sign_in(&server, "alice", "phone").await;
     let bob = server.register("bob").await;
@@ -88,7 +87,7 @@ async fn devices_are_listed_and_a_revoked_token_fails_at_once(backend: Backend) 
 }
 
 async fn signing_out_revokes_only_the_calling_device(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let laptop = server.register("alice").await;
     let phone = sign_in(&server, "alice", "phone").await;
     let r = phone.call(Method::DELETE, "/api/v1/sessions", None).await;
@@ -110,7 +109,10 @@ async fn signing_out_revokes_only_the_calling_device(backend: Backend) {
 }
 
 async fn me_reports_usage_and_quota(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.quota_bytes = 123_456).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.quota_bytes = 123_456)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     alice.upload_file("a", b"12345", None).await;
     let me: MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
@@ -120,7 +122,7 @@ async fn me_reports_usage_and_quota(backend: Backend) {
 /// Every browser of one kind signs in as "Chromium on Linux"; renaming tells them apart where
 /// it matters: the devices list, version authors and conflicted-copy names.
 async fn a_device_is_renamed_and_its_new_name_signs_its_work(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let laptop = server.register("alice").await;
     let phone = sign_in(&server, "alice", "phone").await;
     let bob = server.register("bob").await;

@@ -45,7 +45,7 @@ async fn folder(u: &User<'_>, name: &str) -> Node {
 }
 
 async fn pages_follow_server_order_and_carry_node_state(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let mut made = Vec::new();
     for i in 0..17 {
@@ -100,7 +100,7 @@ async fn pages_follow_server_order_and_carry_node_state(backend: Backend) {
 }
 
 async fn concurrent_commits_are_neither_skipped_nor_repeated_across_pages(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let writers = async {
         let jobs = (0..40).map(|i| {
@@ -152,7 +152,7 @@ async fn concurrent_commits_are_neither_skipped_nor_repeated_across_pages(backen
 }
 
 async fn bad_cursors_and_limits_are_refused(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     folder(&alice, "x").await;
@@ -202,17 +202,12 @@ async fn bad_cursors_and_limits_are_refused(backend: Backend) {
     assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
     let r = alice.call(Method::GET, "/api/v1/changes", None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = server
-        .http
-        .get(server.url("/api/v1/changes"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.get("/api/v1/changes").await;
     assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
 async fn cursors_older_than_retention_reset_and_newer_ones_still_work(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     for i in 0..4 {
         folder(&alice, &format!("old {i}")).await;
@@ -229,7 +224,7 @@ async fn cursors_older_than_retention_reset_and_newer_ones_still_work(backend: B
     .encode();
     // Retention as the hourly task runs it, with a cutoff after everything so far.
     let db = server.db().await;
-    let removed = api::db::changes::prune(&db, api::db::now_ms() + 1)
+    let removed = api::db::changes::prune(&db, server.now_ms() + 1)
         .await
         .unwrap();
     assert_eq!(removed, 3, "each namespace keeps its newest change");
@@ -252,7 +247,10 @@ async fn cursors_older_than_retention_reset_and_newer_ones_still_work(backend: B
 }
 
 async fn an_overloaded_feed_asks_clients_to_back_off(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.feed_max_inflight = 0).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.feed_max_inflight = 0)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let r = alice.call(Method::GET, "/api/v1/changes", None).await;
     assert_eq!(r.headers()["retry-after"], "1");

@@ -154,70 +154,39 @@ pub struct TestServer {
     _db: Option<TempDatabase>,
 }
 
-impl TestServer {
-    pub async fn start(backend: Backend) -> TestServer {
-        Self::start_full(backend, None, |_| {}).await
+/// One adjustment of the settings a test server starts with.
+type Tweak<'a> = Box<dyn FnOnce(&mut api::Settings) + 'a>;
+
+/// How a [`TestServer`] is set up: `TestServer::on(backend)`, then `.s3(..)` and
+/// `.settings(..)` as the test needs, then `.start()`.
+#[must_use]
+pub struct Builder<'a> {
+    backend: Backend,
+    s3: bool,
+    tweaks: Vec<Tweak<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    /// Chunks in a fresh Garage when `s3`, else in the local directory (the default).
+    pub fn s3(mut self, s3: bool) -> Builder<'a> {
+        self.s3 = s3;
+        self
     }
 
-    /// Starts a server with settings adjusted by `tweak` (quotas, TTLs…).
-    pub async fn start_with(
-        backend: Backend,
-        tweak: impl FnOnce(&mut api::Settings),
-    ) -> TestServer {
-        Self::start_full(backend, None, tweak).await
+    /// Adjusts the settings (quotas, TTLs…); several calls apply in order.
+    pub fn settings(mut self, tweak: impl FnOnce(&mut api::Settings) + 'a) -> Builder<'a> {
+        self.tweaks.push(Box::new(tweak));
+        self
     }
 
-    /// A server whose chunks live in a fresh Garage.
-    pub async fn start_s3() -> TestServer {
-        let garage = crate::garage::Garage::start().await;
-        Self::start_full(Backend::Sqlite, Some(garage), |_| {}).await
-    }
-
-    /// Either store: `s3` picks a fresh Garage, else the local directory.
-    pub async fn start_store(s3: bool) -> TestServer {
-        if s3 {
-            Self::start_s3().await
-        } else {
-            Self::start(Backend::Sqlite).await
-        }
-    }
-
-    /// The Prometheus text of `/metrics`.
-    pub async fn metrics_text(&self) -> String {
-        let r = self
-            .http
-            .get(self.url("/metrics"))
-            .bearer_auth(METRICS_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        r.text().await.unwrap()
-    }
-
-    /// `backend`, with a fresh Garage when `s3` (else the local directory), settings adjusted
-    /// by `tweak`.
-    pub async fn start_store_with(
-        backend: Backend,
-        s3: bool,
-        tweak: impl FnOnce(&mut api::Settings),
-    ) -> TestServer {
-        let garage = if s3 {
+    pub async fn start(self) -> TestServer {
+        let garage = if self.s3 {
             Some(crate::garage::Garage::start().await)
         } else {
             None
         };
-        Self::start_full(backend, garage, tweak).await
-    }
-
-    /// Any backend, any store, settings adjusted by `tweak`.
-    pub async fn start_full(
-        backend: Backend,
-        garage: Option<crate::garage::Garage>,
-        tweak: impl FnOnce(&mut api::Settings),
-    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let (db, database_url) = match backend {
+        let (db, database_url) = match self.backend {
             Backend::Sqlite => (
                 None,
                 format!(
@@ -240,10 +209,14 @@ impl TestServer {
             metrics_token: Some(METRICS_TOKEN.to_owned()),
             ..api::Settings::default()
         };
-        tweak(&mut settings);
+        for tweak in self.tweaks {
+            tweak(&mut settings);
+        }
         let listener = tokio::net::TcpListener::bind(settings.addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = api::build_state(settings).await.unwrap();
+        let state = api::build_state_with_clock(settings, api::clock::Clock::adjustable())
+            .await
+            .unwrap();
         let served = state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -265,6 +238,60 @@ impl TestServer {
             task: Some(task),
             _db: db,
         }
+    }
+}
+
+impl TestServer {
+    /// A server on `backend`, set up by the returned builder.
+    pub fn on<'a>(backend: Backend) -> Builder<'a> {
+        Builder {
+            backend,
+            s3: false,
+            tweaks: Vec::new(),
+        }
+    }
+
+    /// An unauthenticated POST of a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An unauthenticated GET.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// An unauthenticated GET of a JSON document (`/openapi.json`, `/healthz`).
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
+    /// The server's "now" (its test clock), in ms since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.state.clock.now_ms()
+    }
+
+    /// Moves the server's clock forward: what expires by time expires, without waiting.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.state.clock.advance(by)
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let r = self
+            .http
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -488,6 +515,22 @@ impl User<'_> {
         .await
     }
 
+    /// Moves node `id` (and what is below it) to the trash.
+    pub async fn trash(&self, id: i64) {
+        let r = self
+            .call(Method::DELETE, &format!("/api/v1/nodes/{id}"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "trash {id}");
+    }
+
+    /// Deletes trashed node `id` for good.
+    pub async fn purge(&self, id: i64) {
+        let r = self
+            .call(Method::DELETE, &format!("/api/v1/trash/{id}"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "purge {id}");
+    }
+
     /// The names in folder `id`, in listing order.
     pub async fn names(&self, id: i64) -> Vec<String> {
         let l: wire::Listing = self
@@ -533,18 +576,63 @@ pub fn fresh_client() -> Client {
     Client::builder().pool_max_idle_per_host(0).build().unwrap()
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), so failures reproduce.
-pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+/// Polls `probe` until it gives `Some`, at most `within`; panics saying `what` otherwise. For
+/// what the server finishes after answering (a tally, a rollback): never a fixed sleep.
+pub async fn eventually<T, F, Fut>(within: std::time::Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    out.truncate(len);
-    out
+}
+
+/// The tests' one source of made-up data: xorshift64*, seeded, so a failure replays.
+pub struct TestRng(u64);
+
+impl TestRng {
+    pub fn seeded(seed: u64) -> TestRng {
+        TestRng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..below` (0 when `below` is 0).
+    pub fn below(&mut self, below: u64) -> u64 {
+        self.next_u64() % below.max(1)
+    }
+
+    pub fn coin(&mut self) -> bool {
+        self.next_u64() & 1 == 1
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            out.extend_from_slice(&self.next_u64().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+}
+
+/// `len` deterministic pseudo-random bytes from `seed`.
+pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    TestRng::seeded(seed).bytes(len)
 }
 
 /// Asserts an error answer: the status, and a JSON body with the machine code.

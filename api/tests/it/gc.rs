@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use sqlx::Row as _;
 use wire::{CommitResponse, UploadResponse};
 
-use crate::fixture::{assert_error, bytes, TestServer};
+use crate::fixture::{assert_error, bytes, Backend, TestServer};
 
 async fn chunk_rows(server: &TestServer) -> Vec<String> {
     sqlx::query("SELECT hash FROM chunks ORDER BY hash")
@@ -33,7 +33,7 @@ async fn assert_rows_have_bytes(server: &TestServer) {
 #[tokio::test]
 async fn abandoned_uploads_expire_with_what_they_staged() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(31, 2 * 1024 * 1024);
         let (manifest, up) = alice.start_upload(&data).await;
@@ -41,7 +41,7 @@ async fn abandoned_uploads_expire_with_what_they_staged() {
         let ttl = server.state.settings.upload_ttl.as_millis() as i64;
 
         // Not expired yet: nothing happens.
-        let n = api::gc::expire_uploads(&server.state, api::db::now_ms())
+        let n = api::gc::expire_uploads(&server.state, server.now_ms())
             .await
             .unwrap();
         assert_eq!(n, 0);
@@ -49,8 +49,10 @@ async fn abandoned_uploads_expire_with_what_they_staged() {
             assert_eq!(g.keys("staging/").await.len(), up.missing.len());
         }
 
-        let later = api::db::now_ms() + ttl + 1;
-        let n = api::gc::expire_uploads(&server.state, later).await.unwrap();
+        server.advance(Duration::from_millis(ttl as u64 + 1));
+        let n = api::gc::expire_uploads(&server.state, server.now_ms())
+            .await
+            .unwrap();
         assert_eq!(n, 1, "s3={s3}");
         if let Some(g) = &server.garage {
             assert!(g.keys("staging/").await.is_empty());
@@ -86,7 +88,7 @@ async fn abandoned_uploads_expire_with_what_they_staged() {
 #[tokio::test]
 async fn chunks_of_live_versions_and_open_uploads_survive_collection() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let kept = bytes(32, 2 * 1024 * 1024);
         let f = alice.upload_file("kept.bin", &kept, None).await;
@@ -113,10 +115,11 @@ async fn chunks_of_live_versions_and_open_uploads_survive_collection() {
 #[tokio::test]
 async fn old_versions_beyond_retention_are_pruned_with_their_chunks() {
     for s3 in [false, true] {
-        let server = TestServer::start_store_with(crate::fixture::Backend::Sqlite, s3, |s| {
-            s.version_retention = Duration::ZERO
-        })
-        .await;
+        let server = TestServer::on(Backend::Sqlite)
+            .s3(s3)
+            .settings(|s| s.version_retention = Duration::ZERO)
+            .start()
+            .await;
         let alice = server.register("alice").await;
         let v1 = bytes(34, 2 * 1024 * 1024);
         let v2 = bytes(35, 2 * 1024 * 1024);
@@ -140,7 +143,7 @@ async fn a_commit_whose_chunk_vanished_after_the_missing_answer_is_refused(
 ) {
     // What the collector does between a "missing" answer and the commit, done by hand: the
     // commit re-checks its chunks inside its own transaction.
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(36, 1024 * 1024);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -175,9 +178,11 @@ async fn collection_racing_commits_never_loses_a_committed_chunk() {
         (Backend::Postgres, false),
         (Backend::Postgres, true),
     ] {
-        let server =
-            TestServer::start_store_with(backend, s3, |s| s.version_retention = Duration::ZERO)
-                .await;
+        let server = TestServer::on(backend)
+            .s3(s3)
+            .settings(|s| s.version_retention = Duration::ZERO)
+            .start()
+            .await;
         let alice = server.register("alice").await;
         let contents: Vec<Vec<u8>> = (0..3).map(|i| bytes(40 + i, 1024 * 1024 + 99)).collect();
 

@@ -43,7 +43,7 @@ async fn seqs(u: &User<'_>) -> Vec<i64> {
 }
 
 async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let taken: Node = alice
@@ -103,7 +103,7 @@ async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backen
 }
 
 async fn retries_and_races_on_one_file_keep_their_meaning_inside_groups(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let base = alice.upload_file("doc.txt", b"v0", None).await;
@@ -151,7 +151,7 @@ async fn retries_and_races_on_one_file_keep_their_meaning_inside_groups(backend:
 /// node and quota were written): the group is redone with savepoints, that commit alone is
 /// answered 500 and leaves no trace, and everyone else in its group is committed.
 async fn a_database_failure_mid_commit_sinks_only_that_commit(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let trigger = match backend {
         Backend::Sqlite => {
             "CREATE TRIGGER boom BEFORE INSERT ON versions WHEN NEW.size = 2005 \
@@ -216,7 +216,7 @@ async fn a_database_failure_mid_commit_sinks_only_that_commit(backend: Backend) 
 /// uploads announced before reservations existed, or whose chunks were all stored already),
 /// so the quota is decided at the commits, inside the shared batches.
 async fn accounts_sharing_a_group_keep_their_own_quota_and_log(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let (a_ups, b_ups) = (prepared(&alice, 6, 100).await, prepared(&bob, 6, 100).await);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use wire::{MeResponse, TrashList, VersionList};
 
 use crate::fixture::{bytes, Backend, TestServer, User};
@@ -17,27 +17,20 @@ crate::both!(
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 async fn the_trash_empties_itself_after_its_retention(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| {
-        s.trash_retention = Duration::from_secs(30 * 24 * 3600)
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.trash_retention = Duration::from_secs(30 * 24 * 3600))
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let a = alice.upload_file("a.bin", &bytes(1, 300_000), None).await;
     let keep = alice.upload_file("keep.bin", &bytes(2, 1000), None).await;
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", a.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.trash(a.node.id).await;
     let me: MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
     assert_eq!(me.files_bytes, 301_000, "the trash counts");
     assert_eq!(me.retention.trash_secs, 30 * 24 * 3600);
 
     // Not yet: a day later the item is still there to restore.
-    let now = api::db::now_ms();
+    let now = server.now_ms();
     let report = api::gc::collect_at(&server.state, now + DAY_MS)
         .await
         .unwrap();
@@ -64,7 +57,10 @@ async fn the_trash_empties_itself_after_its_retention(backend: Backend) {
     crate::quota::assert_counters_true(&server, alice.session.namespace_id).await;
 
     // With no retention set, the trash waits for its owner.
-    let server = TestServer::start_with(backend, |s| s.trash_retention = Duration::ZERO).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.trash_retention = Duration::ZERO)
+        .start()
+        .await;
     let bob = server.register("bob").await;
     let b = bob.upload_file("b.bin", &bytes(3, 1000), None).await;
     bob.call(
@@ -73,7 +69,7 @@ async fn the_trash_empties_itself_after_its_retention(backend: Backend) {
         None,
     )
     .await;
-    let report = api::gc::collect_at(&server.state, api::db::now_ms() + 365 * DAY_MS)
+    let report = api::gc::collect_at(&server.state, server.now_ms() + 365 * DAY_MS)
         .await
         .unwrap();
     assert_eq!(report.trash_emptied, 0);
@@ -81,11 +77,13 @@ async fn the_trash_empties_itself_after_its_retention(backend: Backend) {
 }
 
 async fn a_file_keeps_at_most_its_count_of_old_versions_for_at_most_its_time(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| {
-        s.version_keep = 2;
-        s.version_retention = Duration::from_secs(30 * 24 * 3600);
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            s.version_keep = 2;
+            s.version_retention = Duration::from_secs(30 * 24 * 3600);
+        })
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let mut last = alice.upload_file("doc.bin", &bytes(10, 1000), None).await;
     for i in 1..5u64 {
@@ -100,7 +98,7 @@ async fn a_file_keeps_at_most_its_count_of_old_versions_for_at_most_its_time(bac
     assert_eq!(versions(&alice, last.node.id).await.len(), 5);
 
     // Now: the two newest old versions stay, the two before them go.
-    let now = api::db::now_ms();
+    let now = server.now_ms();
     let report = api::gc::collect_at(&server.state, now).await.unwrap();
     assert_eq!(report.versions_pruned, 2);
     let kept = versions(&alice, last.node.id).await;

@@ -22,16 +22,18 @@ fn rate(count: u32, secs: u64) -> api::abuse::RateSpec {
 }
 
 async fn public_routes_and_link_passwords_are_rate_limited(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| {
-        s.public_rate_per_ip = rate(6, 3600);
-        s.public_rate_per_link = rate(4, 3600);
-        s.link_password_rate = rate(2, 3600);
-        s.trusted_proxy = Some(api::abuse::TrustedProxy {
-            header: "x-forwarded-for".into(),
-            proxies: vec!["127.0.0.1/32".parse().unwrap()],
-        });
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            s.public_rate_per_ip = rate(6, 3600);
+            s.public_rate_per_link = rate(4, 3600);
+            s.link_password_rate = rate(2, 3600);
+            s.trusted_proxy = Some(api::abuse::TrustedProxy {
+                header: "x-forwarded-for".into(),
+                proxies: vec!["127.0.0.1/32".parse().unwrap()],
+            });
+        })
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let file = alice.upload_file("a.txt", b"hello", None).await;
     let open = make(&alice, json!({"node_id": file.node.id})).await;
@@ -108,6 +110,112 @@ pub async fn make(u: &User<'_>, body: Value) -> LinkCreated {
     r.json().await.unwrap()
 }
 
+/// Alice's tree (`a.txt`; `Holidays/inner.txt`; `private/diary.txt` outside it), Bob, and one
+/// link in every state a link can be in, named as the permission matrices name them: `file`
+/// (a download limit of `file_limit`), `folder`, `expired`, `revoked`, `gone` (target
+/// trashed), `exhausted` (limit spent), `locked` (password `letmein1`, a folder), `request`
+/// (upload-only), `private` (the folder outside), `unknown`.
+pub struct Zoo<'a> {
+    pub alice: User<'a>,
+    pub bob: User<'a>,
+    pub tokens: std::collections::HashMap<&'static str, String>,
+    /// A grant of `locked`, and one of another link of Alice's.
+    pub grant: String,
+    pub other_grant: String,
+}
+
+pub async fn zoo(server: &TestServer, file_limit: u64) -> Zoo<'_> {
+    let alice = server.register("alice").await;
+    let bob = server.register("bob").await;
+    let root = alice.session.root_id;
+    let file = alice.upload_file("a.txt", &bytes(2, 3000), None).await;
+    let dir = alice.mkdir(root, "Holidays").await;
+    alice.upload_to(dir.id, "inner.txt", b"inside", None).await;
+    let elsewhere = alice.mkdir(root, "private").await;
+    alice
+        .upload_to(elsewhere.id, "diary.txt", b"dear diary", None)
+        .await;
+    let doomed = alice.upload_file("doomed.txt", b"soon gone", None).await;
+
+    let mut tokens = std::collections::HashMap::new();
+    let db = server.db().await;
+    let an_hour = 3_600_000;
+    for (name, body) in [
+        (
+            "file",
+            json!({"node_id": file.node.id, "max_downloads": file_limit}),
+        ),
+        ("folder", json!({"node_id": dir.id})),
+        (
+            "expired",
+            json!({"node_id": file.node.id, "expires_at": server.now_ms() + an_hour}),
+        ),
+        ("revoked", json!({"node_id": dir.id})),
+        ("gone", json!({"node_id": doomed.node.id})),
+        (
+            "exhausted",
+            json!({"node_id": file.node.id, "max_downloads": 1}),
+        ),
+        ("locked", json!({"node_id": dir.id, "password": "letmein1"})),
+        ("request", json!({"node_id": dir.id, "kind": "request"})),
+        ("private", json!({"node_id": elsewhere.id})),
+    ] {
+        let made = make(&alice, body).await;
+        match name {
+            "revoked" => {
+                let r = alice
+                    .call(
+                        Method::DELETE,
+                        &format!("/api/v1/links/{}", made.link.id),
+                        None,
+                    )
+                    .await;
+                assert_eq!(r.status(), StatusCode::NO_CONTENT);
+            }
+            "exhausted" => {
+                sqlx::query(
+                    "INSERT INTO link_served (link_id, version_id, bytes) VALUES ($1, $2, 3000)",
+                )
+                .bind(made.link.id)
+                .bind(file.version_id)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+            }
+            _ => {}
+        }
+        tokens.insert(name, made.token);
+    }
+    db.pool.close().await;
+    // `expired` passes its deadline; every other link has none.
+    server.advance(std::time::Duration::from_millis(2 * an_hour as u64));
+    alice.trash(doomed.node.id).await;
+    tokens.insert("unknown", "A".repeat(32));
+    let grant_of = |token: String, pw: &'static str| async move {
+        let r = server
+            .post(
+                &format!("/api/v1/public/{token}/unlock"),
+                json!({ "password": pw }),
+            )
+            .await;
+        r.json::<wire::links::Grant>().await.unwrap().grant
+    };
+    let grant = grant_of(tokens["locked"].clone(), "letmein1").await;
+    let other_link = make(
+        &alice,
+        json!({"node_id": file.node.id, "password": "different"}),
+    )
+    .await;
+    let other_grant = grant_of(other_link.token, "different").await;
+    Zoo {
+        alice,
+        bob,
+        tokens,
+        grant,
+        other_grant,
+    }
+}
+
 /// A public GET with optional extra headers.
 pub async fn public(
     server: &TestServer,
@@ -122,7 +230,7 @@ pub async fn public(
 }
 
 async fn owners_make_list_change_and_revoke_their_links(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let file = alice.upload_file("report.pdf", &bytes(1, 5000), None).await;
@@ -203,7 +311,7 @@ async fn owners_make_list_change_and_revoke_their_links(backend: Backend) {
         .call(Method::PATCH, &path, Some(json!({"max_downloads": 9})))
         .await;
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
-    let later = api::db::now_ms() + 3_600_000;
+    let later = server.now_ms() + 3_600_000;
     let changed: LinkInfo = alice
         .ok(
             Method::PATCH,
@@ -253,7 +361,7 @@ async fn owners_make_list_change_and_revoke_their_links(backend: Backend) {
 }
 
 async fn a_password_link_opens_with_a_grant_or_basic_auth(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let file = alice.upload_file("secret.txt", b"the plans", None).await;
     let other = alice.upload_file("other.txt", b"x", None).await;
@@ -404,97 +512,15 @@ const MATRIX: &[Case] = &[
 ];
 
 async fn the_permission_matrix_holds(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let alice = server.register("alice").await;
-    let bob = server.register("bob").await;
-    let root = alice.session.root_id;
-    let file = alice.upload_file("a.txt", &bytes(2, 3000), None).await;
-    let dir = alice.mkdir(root, "Holidays").await;
-    let inner = alice.upload_to(dir.id, "inner.txt", b"inside", None).await;
-    let elsewhere = alice.mkdir(root, "private").await;
-    alice
-        .upload_to(elsewhere.id, "diary.txt", b"dear diary", None)
-        .await;
-    let doomed = alice.upload_file("doomed.txt", b"soon gone", None).await;
-
-    let mut tokens = std::collections::HashMap::new();
-    let db = server.db().await;
-    for (name, body) in [
-        ("file", json!({"node_id": file.node.id, "max_downloads": 2})),
-        ("folder", json!({"node_id": dir.id})),
-        ("expired", json!({"node_id": file.node.id})),
-        ("revoked", json!({"node_id": dir.id})),
-        ("gone", json!({"node_id": doomed.node.id})),
-        (
-            "exhausted",
-            json!({"node_id": file.node.id, "max_downloads": 1}),
-        ),
-        ("locked", json!({"node_id": dir.id, "password": "letmein1"})),
-        ("request", json!({"node_id": dir.id, "kind": "request"})),
-        ("private", json!({"node_id": elsewhere.id})),
-    ] {
-        let made = make(&alice, body).await;
-        match name {
-            "expired" => {
-                sqlx::query("UPDATE share_links SET expires_at = 1 WHERE id = $1")
-                    .bind(made.link.id)
-                    .execute(&db.pool)
-                    .await
-                    .unwrap();
-            }
-            "revoked" => {
-                let r = alice
-                    .call(
-                        Method::DELETE,
-                        &format!("/api/v1/links/{}", made.link.id),
-                        None,
-                    )
-                    .await;
-                assert_eq!(r.status(), StatusCode::NO_CONTENT);
-            }
-            "exhausted" => {
-                sqlx::query(
-                    "INSERT INTO link_served (link_id, version_id, bytes) VALUES ($1, $2, 3000)",
-                )
-                .bind(made.link.id)
-                .bind(file.version_id)
-                .execute(&db.pool)
-                .await
-                .unwrap();
-            }
-            _ => {}
-        }
-        tokens.insert(name, made.token);
-    }
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", doomed.node.id),
-            None,
-        )
-        .await;
-    assert!(r.status().is_success());
-    tokens.insert("unknown", "A".repeat(32));
-    let grant_of = |token: String, pw: &'static str| {
-        let server = &server;
-        async move {
-            let r = server
-                .http
-                .post(server.url(&format!("/api/v1/public/{token}/unlock")))
-                .json(&json!({ "password": pw }))
-                .send()
-                .await
-                .unwrap();
-            r.json::<wire::links::Grant>().await.unwrap().grant
-        }
-    };
-    let grant = grant_of(tokens["locked"].clone(), "letmein1").await;
-    let other_link = make(
-        &alice,
-        json!({"node_id": file.node.id, "password": "different"}),
-    )
-    .await;
-    let other_grant = grant_of(other_link.token, "different").await;
+    let server = TestServer::on(backend).start().await;
+    let Zoo {
+        alice,
+        bob,
+        tokens,
+        grant,
+        other_grant,
+        ..
+    } = zoo(&server, 2).await;
 
     let mut failures = Vec::new();
     for c in MATRIX {
@@ -554,11 +580,10 @@ async fn the_permission_matrix_holds(backend: Backend) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    let _ = inner;
 }
 
 async fn a_folder_link_reaches_nothing_outside_its_folder(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let dir = alice.mkdir(root, "Photos").await;

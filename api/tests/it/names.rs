@@ -36,7 +36,7 @@ async fn listing(u: &User<'_>) -> Vec<String> {
 }
 
 async fn names_that_break_the_rules_are_refused_everywhere(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let file = alice.upload_file("fine.txt", b"fine", None).await;
@@ -85,7 +85,7 @@ async fn names_that_break_the_rules_are_refused_everywhere(backend: Backend) {
 }
 
 async fn names_equal_under_case_folding_share_a_folder_slot(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     alice.mkdir(root, "straße").await;
@@ -111,7 +111,7 @@ async fn names_equal_under_case_folding_share_a_folder_slot(backend: Backend) {
 }
 
 async fn derived_names_are_shortened_to_fit(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let long = format!("{}.txt", "é".repeat(125));
@@ -161,7 +161,7 @@ async fn derived_names_are_shortened_to_fit(backend: Backend) {
 /// Writes rows as a server under the old rules did (key = NFC then lower case, no character
 /// rules), marks the keys as old, and opens the database again as a new server would.
 async fn stored_names_are_brought_up_to_the_rules_at_start(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let ns = alice.session.namespace_id;
     let root = alice.session.root_id;

@@ -14,16 +14,8 @@ crate::both!(
 );
 
 async fn openapi_documents_every_route_of_the_router(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let doc: Value = server
-        .http
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = TestServer::on(backend).start().await;
+    let doc: Value = server.get_json("/openapi.json").await;
     let paths = doc["paths"].as_object().expect("paths");
     let mut documented = std::collections::BTreeSet::new();
     for (path, ops) in paths {
@@ -50,17 +42,9 @@ async fn openapi_documents_every_route_of_the_router(backend: Backend) {
 }
 
 async fn health_readiness_and_metrics(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let v: Value = server
-            .http
-            .get(server.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = server.get_json(path).await;
         assert_eq!(v["status"], status);
     }
     let alice = server.register("alice").await;
@@ -94,7 +78,7 @@ async fn health_readiness_and_metrics(backend: Backend) {
 }
 
 async fn request_ids_are_propagated_or_made(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let r = server
         .http
         .get(server.url("/healthz"))
@@ -103,19 +87,14 @@ async fn request_ids_are_propagated_or_made(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.headers()["x-request-id"], "trace-me-42");
-    let r = server
-        .http
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.get("/healthz").await;
     let made = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(made.len(), 16);
     assert!(made.bytes().all(|b| b.is_ascii_hexdigit()));
 }
 
 async fn wrong_methods_and_paths_answer_json_errors(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     assert_error(
         alice.call(Method::DELETE, "/api/v1/me", None).await,
@@ -152,6 +131,43 @@ fn the_documented_manifest_has_the_real_manifests_fields() {
     // Referenced, not an untyped object, where requests and answers carry one.
     let upload = &doc["components"]["schemas"]["CreateUploadRequest"]["properties"]["manifest"];
     assert_eq!(upload["$ref"], "#/components/schemas/Manifest", "{upload}");
+}
+
+/// Every machine code the server can send is listed, documented, where `error.code` is.
+#[test]
+fn the_error_codes_are_listed() {
+    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let codes = &schemas["ErrorCode"];
+    let listed: Vec<&str> = codes["enum"]
+        .as_array()
+        .or_else(|| codes["oneOf"].as_array())
+        .unwrap_or_else(|| panic!("ErrorCode lists no codes: {codes}"))
+        .iter()
+        .flat_map(|v| match v.as_str() {
+            Some(s) => vec![s],
+            None => v["enum"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_str())
+                .collect(),
+        })
+        .collect();
+    let all: Vec<&str> = wire::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, all);
+    let code = &schemas["ErrorDetail"]["properties"]["code"];
+    assert_eq!(code["$ref"], "#/components/schemas/ErrorCode", "{code}");
+}
+
+/// The router's paths are spelled once, in `wire::paths`, and every one there is served.
+#[test]
+fn every_route_is_spelled_in_wire() {
+    let routed: std::collections::BTreeSet<&str> =
+        api::routes::table().iter().map(|(_, p, _)| *p).collect();
+    let spelled: std::collections::BTreeSet<&str> = wire::paths::ALL.iter().copied().collect();
+    assert_eq!(routed, spelled);
+    assert_eq!(spelled.len(), wire::paths::ALL.len(), "a path listed twice");
 }
 
 /// Client generators name methods after operation ids: they must be unique.

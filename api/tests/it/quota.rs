@@ -17,7 +17,10 @@ crate::both!(
 );
 
 async fn a_write_past_the_quota_is_refused_and_changes_nothing(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.quota_bytes = 10_000).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.quota_bytes = 10_000)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let a = alice.upload_file("a.bin", &bytes(1, 6_000), None).await;
@@ -49,23 +52,9 @@ async fn a_write_past_the_quota_is_refused_and_changes_nothing(backend: Backend)
     // The trash still counts; purging frees the bytes.
     let b = alice.upload_file("b.bin", &bytes(4, 3_500), None).await;
     assert_eq!(usage(&alice).await, (9_500, 0, 0));
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", b.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.trash(b.node.id).await;
     assert_eq!(usage(&alice).await, (9_500, 0, 0));
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/trash/{}", b.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.purge(b.node.id).await;
     assert_eq!(usage(&alice).await, (6_000, 0, 0));
     // Exactly up to the quota is allowed.
     alice.upload_file("d.bin", &bytes(5, 4_000), None).await;
@@ -79,7 +68,10 @@ async fn a_write_past_the_quota_is_refused_and_changes_nothing(backend: Backend)
 async fn uploads_never_committed_count_and_cannot_keep_bytes_for_free(backend: Backend) {
     // The attack: PUT chunks to an upload, never commit, keep re-announcing it.
     let quota = 1_200_000;
-    let server = TestServer::start_with(backend, |s| s.quota_bytes = quota).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.quota_bytes = quota)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let first = bytes(1, 1_000_000);
@@ -103,7 +95,7 @@ async fn uploads_never_committed_count_and_cannot_keep_bytes_for_free(backend: B
     assert!(again.missing.is_empty());
     assert_eq!(usage(&alice).await, (0, 0, 1_000_000));
     // …and does not keep its bytes once the upload that paid for them is gone.
-    let later = api::db::now_ms() + 2 * 24 * 3600 * 1000;
+    let later = server.now_ms() + 2 * 24 * 3600 * 1000;
     api::gc::expire_uploads(&server.state, later).await.unwrap();
     // (`again` expired too: both were announced in the same second.)
     assert_eq!(usage(&alice).await, (0, 0, 0));
@@ -173,7 +165,10 @@ async fn uploads_never_committed_count_and_cannot_keep_bytes_for_free(backend: B
 }
 
 async fn old_versions_count_and_give_way_oldest_first(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.quota_bytes = 10_000).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.quota_bytes = 10_000)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let a1 = alice.upload_file("a.bin", &bytes(1, 6_000), None).await;
     // Replacing keeps the old version, and it counts.
@@ -238,7 +233,10 @@ async fn old_versions_count_and_give_way_oldest_first(backend: Backend) {
 }
 
 async fn open_uploads_are_capped(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.max_open_uploads = 3).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.max_open_uploads = 3)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let mut ups = Vec::new();

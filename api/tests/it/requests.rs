@@ -15,12 +15,12 @@ crate::both!(a_stranger_drops_files_and_learns_nothing);
 
 #[tokio::test]
 async fn file_requests_work_on_s3_too() {
-    let server = TestServer::start_s3().await;
+    let server = TestServer::on(Backend::Sqlite).s3(true).start().await;
     drop_files(&server).await;
 }
 
 async fn a_stranger_drops_files_and_learns_nothing(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     drop_files(&server).await;
 }
 

@@ -4,12 +4,12 @@
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
-use crate::fixture::{assert_error, bytes, TestServer};
+use crate::fixture::{assert_error, bytes, Backend, TestServer};
 
 #[tokio::test]
 async fn whole_files_and_ranges_stream_from_either_store() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(51, 3 * 1024 * 1024 + 4321);
         // (`"` cannot be in a name any more; `content.rs`'s unit test still escapes it.)

@@ -5,11 +5,11 @@
 use reqwest::{Method, StatusCode};
 use wire::UploadResponse;
 
-use crate::fixture::{bytes, TestServer};
+use crate::fixture::{bytes, Backend, TestServer};
 
 #[tokio::test]
 async fn upload_to_garage_then_download_the_same_bytes() {
-    let server = TestServer::start_s3().await;
+    let server = TestServer::on(Backend::Sqlite).s3(true).start().await;
     let garage = server.garage.as_ref().unwrap();
     let alice = server.register("alice").await;
     let data = bytes(11, 3 * 1024 * 1024 + 777);
@@ -55,7 +55,7 @@ async fn upload_to_garage_then_download_the_same_bytes() {
 
 #[tokio::test]
 async fn the_bucket_lets_the_web_app_origin_use_signed_urls() {
-    let server = TestServer::start_s3().await;
+    let server = TestServer::on(Backend::Sqlite).s3(true).start().await;
     let garage = server.garage.as_ref().unwrap();
     garage.allow_origin(&server.base).await;
     let preflight = |origin: String| {
@@ -90,7 +90,7 @@ async fn the_bucket_lets_the_web_app_origin_use_signed_urls() {
 #[tokio::test]
 async fn a_resumed_upload_lists_only_what_is_still_missing() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(12, 5 * 1024 * 1024);
         let (manifest, up) = alice.start_upload(&data).await;

@@ -19,7 +19,7 @@ async fn find(u: &User<'_>, query: &str) -> Vec<String> {
 }
 
 async fn search_matches_names_with_filters_and_paths(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let root = alice.session.root_id;
@@ -105,7 +105,7 @@ fn wire_now() -> i64 {
 }
 
 async fn search_uses_the_database_text_index(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     alice.mkdir(alice.session.root_id, "holiday").await;
     let db = server.db().await;
@@ -141,7 +141,7 @@ async fn search_uses_the_database_text_index(backend: Backend) {
 }
 
 async fn bad_search_queries_are_refused(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     for q in [
         "limit=0",

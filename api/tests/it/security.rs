@@ -60,7 +60,7 @@ fn assert_secured(r: &Response, what: &str) {
 }
 
 async fn every_answer_carries_the_security_headers(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let file = alice
         .upload_file("a.txt", b"some private words", None)
@@ -125,19 +125,18 @@ async fn every_answer_carries_the_security_headers(backend: Backend) {
 }
 
 async fn api_answers_are_not_stored_unless_they_say_how(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let file = alice.upload_file("a.txt", b"cache me not", None).await;
     let node = file.node.id;
 
     // Answers that carry a token or private data, and errors.
     let login = server
-        .http
-        .post(server.url("/api/v1/sessions"))
-        .json(&json!({"username": "alice", "password": "correct horse", "device_name": "tablet"}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/sessions",
+            json!({"username": "alice", "password": "correct horse", "device_name": "tablet"}),
+        )
+        .await;
     assert_eq!(login.status(), StatusCode::OK);
     let ticket = alice
         .call(Method::POST, "/api/v1/events/ticket", None)
@@ -161,24 +160,8 @@ async fn api_answers_are_not_stored_unless_they_say_how(backend: Backend) {
             "a change-feed page",
             alice.call(Method::GET, "/api/v1/changes", None).await,
         ),
-        (
-            "an error",
-            server
-                .http
-                .get(server.url("/api/v1/me"))
-                .send()
-                .await
-                .unwrap(),
-        ),
-        (
-            "metrics",
-            server
-                .http
-                .get(server.url("/metrics"))
-                .send()
-                .await
-                .unwrap(),
-        ),
+        ("an error", server.get("/api/v1/me").await),
+        ("metrics", server.get("/metrics").await),
     ];
     for (what, r) in &cases {
         assert_eq!(header(r, "cache-control"), Some("no-store"), "{what}");
@@ -207,12 +190,7 @@ async fn api_answers_are_not_stored_unless_they_say_how(backend: Backend) {
         .await;
     assert_eq!(header(&content, "cache-control"), Some("private, no-cache"));
     // The static app is not an API answer: the browser may keep it (the service worker does).
-    let shell = server
-        .http
-        .get(server.url("/index.html"))
-        .send()
-        .await
-        .unwrap();
+    let shell = server.get("/index.html").await;
     assert_eq!(header(&shell, "cache-control"), None);
 }
 
@@ -242,7 +220,10 @@ async fn a_trickled_body_is_answered_408_timeout(backend: Backend) {
     // Long enough for every honest request of the test (sign-up hashes a password) on a busy
     // machine; the trickled ones never finish, whatever the limit.
     let limit = Duration::from_secs(2);
-    let server = TestServer::start_with(backend, |s| s.request_timeout = limit).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.request_timeout = limit)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let token = alice.session.token.clone();
     // An ordinary route (the whole request is timed) and a commit (only its body is).
@@ -270,15 +251,7 @@ async fn a_trickled_body_is_answered_408_timeout(backend: Backend) {
         .await;
     assert_eq!(root["children"].as_array().unwrap().len(), 0);
     // The OpenAPI document says so for limited routes, and only for them.
-    let doc: Value = server
-        .http
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = server.get_json("/openapi.json").await;
     let responses = |path: &str, method: &str| doc["paths"][path][method]["responses"].clone();
     assert!(responses("/api/v1/folders", "post")["408"].is_object());
     assert!(responses("/api/v1/commits", "post")["408"].is_object());
@@ -297,7 +270,10 @@ async fn a_trickled_body_is_answered_408_timeout(backend: Backend) {
 
 async fn a_trickled_request_head_loses_its_connection(backend: Backend) {
     let limit = Duration::from_millis(300);
-    let server = TestServer::start_with(backend, |s| s.header_read_timeout = limit).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.header_read_timeout = limit)
+        .start()
+        .await;
     let addr = server.base.trim_start_matches("http://");
     // Half a head, then silence: the connection is closed, with no request ever served. (The
     // server's clock starts when it accepts, which may be before `connect` returns here.)
@@ -313,22 +289,19 @@ async fn a_trickled_request_head_loses_its_connection(backend: Backend) {
     let mut silent = TcpStream::connect(addr).await.unwrap();
     assert_eq!(read_all(&mut silent).await, "");
     // A client that sends its head in time is served as usual.
-    let r = server
-        .http
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.get("/healthz").await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
 async fn event_streams_outlive_the_request_timeout(backend: Backend) {
     let limit = Duration::from_secs(1);
-    let server = TestServer::start_with(backend, |s| {
-        s.request_timeout = limit;
-        s.sse_keepalive = Duration::from_millis(100);
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            s.request_timeout = limit;
+            s.sse_keepalive = Duration::from_millis(100);
+        })
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let mut events = Events::open(&server.base, &alice.session.token, None).await;
     // Keep-alives well past the limit: the stream is not cut.
@@ -342,12 +315,12 @@ async fn event_streams_outlive_the_request_timeout(backend: Backend) {
 /// pages connect there, and to nothing else outside our origin.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_csp_lets_pages_reach_the_chunk_store() {
-    let server = TestServer::start_s3().await;
+    let server = TestServer::on(Backend::Sqlite).s3(true).start().await;
     let alice = server.register("alice").await;
     let (_, up) = alice.start_upload(b"bytes bound for the bucket").await;
     let put_url = &up.missing[0].url;
     let origin = api::routes::headers::origin_of(put_url).expect("an absolute S3 URL");
-    let r = server.http.get(server.url("/")).send().await.unwrap();
+    let r = server.get("/").await;
     let csp = header(&r, "content-security-policy").unwrap();
     assert!(
         csp.contains(&format!("connect-src 'self' {origin};")),

@@ -8,7 +8,7 @@ use serde_json::json;
 use wire::links::{LinkList, PublicShare};
 
 use crate::content_verify::drain;
-use crate::fixture::{assert_error, bytes, Backend, TestServer, User};
+use crate::fixture::{assert_error, bytes, Backend, TestRng, TestServer, User};
 use crate::links::{make, public};
 
 crate::both!(
@@ -32,7 +32,7 @@ async fn served(owner: &User<'_>, link_id: i64) -> u64 {
 }
 
 async fn a_limit_of_two_gives_exactly_two_whole_downloads(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(91, 3 * 1024 * 1024 + 17);
     let f = alice.upload_file("two.bin", &data, None).await;
@@ -70,18 +70,6 @@ async fn a_limit_of_two_gives_exactly_two_whole_downloads(backend: Backend) {
     assert_eq!(r.bytes().await.unwrap().len(), data.len());
 }
 
-/// xorshift64*, so every run asks the same things.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % below.max(1)
-    }
-}
-
 /// One client assembling the file: (bytes received in all, whether it got the whole file).
 async fn client(
     http: reqwest::Client,
@@ -90,7 +78,7 @@ async fn client(
     seed: u64,
 ) -> (u64, bool) {
     let size = data.len() as u64;
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = TestRng::seeded(seed);
     let mut have: Vec<u8> = Vec::new();
     let mut received = 0u64;
     for _ in 0..100 {
@@ -98,10 +86,10 @@ async fn client(
         // Three habits: resume from what it has; small windows; and now and then a wasteful
         // retry of bytes it already holds (or of everything).
         let (from, to) = match seed % 3 {
-            1 => (at, (at + 100_000 + rng.next(3_000_000)).min(size - 1)),
-            2 if rng.next(3) == 0 => {
-                let a = rng.next(at.max(1));
-                (a, (a + rng.next(2_000_000)).min(size - 1))
+            1 => (at, (at + 100_000 + rng.below(3_000_000)).min(size - 1)),
+            2 if rng.below(3) == 0 => {
+                let a = rng.below(at.max(1));
+                (a, (a + rng.below(2_000_000)).min(size - 1))
             }
             _ => (at, size - 1),
         };
@@ -135,7 +123,7 @@ async fn client(
 }
 
 async fn parallel_clients_with_ranges_and_retries_never_get_more_than_the_limit(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = std::sync::Arc::new(bytes(92, 12 * 1024 * 1024 + 5));
     let size = data.len() as u64;
@@ -168,7 +156,7 @@ async fn parallel_clients_with_ranges_and_retries_never_get_more_than_the_limit(
 }
 
 async fn a_resumed_download_is_charged_only_for_the_rest(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(93, 2 * 1024 * 1024 + 501);
     let size = data.len() as u64;
@@ -212,7 +200,7 @@ async fn a_resumed_download_is_charged_only_for_the_rest(backend: Backend) {
 }
 
 async fn zips_and_single_files_draw_on_one_budget(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let dir = alice.mkdir(alice.session.root_id, "Box").await;
     let a = bytes(94, 1024 * 1024 + 3);

@@ -4,7 +4,7 @@
 //! never served; and the owner's access log and byte tally.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE,
@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use wire::links::{AccessLog, LinkList};
 
 use crate::content_verify::{corrupt_chunk, drain};
-use crate::fixture::{assert_error, bytes, Backend, TestServer};
-use crate::links::{make, public};
+use crate::fixture::{assert_error, bytes, eventually, Backend, TestServer};
+use crate::links::{make, public, zoo, Zoo};
 
 crate::both!(
     folder_links_serve_files_and_zips,
@@ -39,7 +39,7 @@ fn assert_public_headers(r: &reqwest::Response) {
 #[tokio::test]
 async fn file_links_serve_bytes_with_the_headers_tools_need_on_both_stores() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(81, 3 * 1024 * 1024 + 999);
         let n = data.len() as u64;
@@ -134,7 +134,7 @@ async fn file_links_serve_bytes_with_the_headers_tools_need_on_both_stores() {
 
 #[tokio::test]
 async fn a_rotten_chunk_is_never_served_through_a_link() {
-    let server = TestServer::start(Backend::Sqlite).await;
+    let server = TestServer::on(Backend::Sqlite).start().await;
     let alice = server.register("alice").await;
     let data = bytes(82, 8 * 1024 * 1024 + 5);
     let f = alice.upload_file("movie.mp4", &data, None).await;
@@ -190,7 +190,7 @@ async fn folder_links_serve_files_and_zips(backend: Backend) {
             // The stores are covered on SQLite; PostgreSQL adds the database side only.
             continue;
         }
-        let server = TestServer::start_store_with(backend, s3, |_| {}).await;
+        let server = TestServer::on(backend).s3(s3).start().await;
         let alice = server.register("alice").await;
         let root = alice.session.root_id;
         let dir = alice.mkdir(root, "Holidays").await;
@@ -314,7 +314,7 @@ async fn folder_links_serve_files_and_zips(backend: Backend) {
 }
 
 async fn owners_see_downloads_in_the_log_and_the_tally(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(85, 1_500_000);
     let f = alice.upload_file("pic.png", &data, None).await;
@@ -371,20 +371,15 @@ async fn owners_see_downloads_in_the_log_and_the_tally(backend: Backend) {
 
     // Without a limit, bytes are tallied once an answer ends: poll for it, bounded.
     let want = 2 * data.len() as u64;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let l: LinkList = alice.ok(Method::GET, "/api/v1/links", None).await;
-        if l.links[0].bytes_served == want {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "bytes_served {} != {want}",
-            l.links[0].bytes_served
-        );
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "the link's bytes_served tally",
+        || async {
+            let l: LinkList = alice.ok(Method::GET, "/api/v1/links", None).await;
+            (l.links[0].bytes_served == want).then_some(())
+        },
+    )
+    .await;
 }
 
 crate::both!(the_byte_routes_keep_the_permission_matrix);
@@ -440,98 +435,14 @@ const BYTE_MATRIX: &[(&str, &str, &str, u16, &str)] = &[
 ];
 
 async fn the_byte_routes_keep_the_permission_matrix(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let alice = server.register("alice").await;
-    let bob = server.register("bob").await;
-    let root = alice.session.root_id;
-    let file = alice.upload_file("a.txt", &bytes(86, 3000), None).await;
-    let dir = alice.mkdir(root, "Holidays").await;
-    alice.upload_to(dir.id, "inner.txt", b"inside", None).await;
-    let private = alice.mkdir(root, "private").await;
-    alice
-        .upload_to(private.id, "diary.txt", b"dear diary", None)
-        .await;
-    let doomed = alice.upload_file("doomed.txt", b"soon gone", None).await;
-    let db = server.db().await;
-    let mut tokens = std::collections::HashMap::new();
-    for (name, body) in [
-        (
-            "file",
-            json!({"node_id": file.node.id, "max_downloads": 100}),
-        ),
-        ("folder", json!({"node_id": dir.id})),
-        ("expired", json!({"node_id": file.node.id})),
-        ("revoked", json!({"node_id": dir.id})),
-        ("gone", json!({"node_id": doomed.node.id})),
-        (
-            "exhausted",
-            json!({"node_id": file.node.id, "max_downloads": 1}),
-        ),
-        ("locked", json!({"node_id": dir.id, "password": "letmein1"})),
-        ("request", json!({"node_id": dir.id, "kind": "request"})),
-    ] {
-        let made = make(&alice, body).await;
-        match name {
-            "expired" => {
-                sqlx::query("UPDATE share_links SET expires_at = 1 WHERE id = $1")
-                    .bind(made.link.id)
-                    .execute(&db.pool)
-                    .await
-                    .unwrap();
-            }
-            "revoked" => {
-                let r = alice
-                    .call(
-                        Method::DELETE,
-                        &format!("/api/v1/links/{}", made.link.id),
-                        None,
-                    )
-                    .await;
-                assert_eq!(r.status(), StatusCode::NO_CONTENT);
-            }
-            "exhausted" => {
-                sqlx::query(
-                    "INSERT INTO link_served (link_id, version_id, bytes) VALUES ($1, $2, 3000)",
-                )
-                .bind(made.link.id)
-                .bind(file.version_id)
-                .execute(&db.pool)
-                .await
-                .unwrap();
-            }
-            _ => {}
-        }
-        tokens.insert(name, made.token);
-    }
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", doomed.node.id),
-            None,
-        )
-        .await;
-    assert!(r.status().is_success());
-    tokens.insert("unknown", "A".repeat(32));
-    let grant_of = |token: String, pw: &'static str| {
-        let server = &server;
-        async move {
-            let r = server
-                .http
-                .post(server.url(&format!("/api/v1/public/{token}/unlock")))
-                .json(&json!({ "password": pw }))
-                .send()
-                .await
-                .unwrap();
-            r.json::<wire::links::Grant>().await.unwrap().grant
-        }
-    };
-    let grant = grant_of(tokens["locked"].clone(), "letmein1").await;
-    let other = make(
-        &alice,
-        json!({"node_id": file.node.id, "password": "different"}),
-    )
-    .await;
-    let other_grant = grant_of(other.token, "different").await;
+    let server = TestServer::on(backend).start().await;
+    let Zoo {
+        alice,
+        bob,
+        tokens,
+        grant,
+        other_grant,
+    } = zoo(&server, 100).await;
     let bearer_alice = format!("Bearer {}", alice.session.token);
     let bearer_bob = format!("Bearer {}", bob.session.token);
 
@@ -588,7 +499,7 @@ async fn the_byte_routes_keep_the_permission_matrix(backend: Backend) {
 
 #[tokio::test]
 async fn empty_files_download_and_zip_with_a_limit() {
-    let server = TestServer::start(Backend::Sqlite).await;
+    let server = TestServer::on(Backend::Sqlite).start().await;
     let alice = server.register("alice").await;
     let dir = alice.mkdir(alice.session.root_id, "Nothing").await;
     let f = alice.upload_to(dir.id, "empty.txt", b"", None).await;

@@ -38,7 +38,7 @@ async fn page(server: &TestServer, path: &str, cookie: Option<&str>) -> (StatusC
 }
 
 async fn the_page_of_a_file_and_a_folder(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let file = alice
         .upload_file("Tom & Jerry's report.pdf", &bytes(1, 3000), None)
@@ -94,7 +94,7 @@ async fn the_page_of_a_file_and_a_folder(backend: Backend) {
 }
 
 async fn the_password_form_works_without_javascript(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let file = alice.upload_file("secret.txt", b"the secret", None).await;
     let l = make(
@@ -149,7 +149,7 @@ async fn the_password_form_works_without_javascript(backend: Backend) {
 }
 
 async fn refusals_are_pages(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let file = alice.upload_file("gone.txt", b"soon gone", None).await;
     let l = make(&alice, json!({"node_id": file.node.id})).await;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::fixture::{bytes, TestServer};
+use crate::fixture::{bytes, Backend, TestServer};
 use crate::links::make;
 
 /// Runs a tool to completion in `dir`; panics with its output when it fails.
@@ -88,7 +88,7 @@ fn same_file(path: &Path, data: &[u8]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_and_wget_download_and_resume_on_both_stores() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(101, 6 * 1024 * 1024 + 321);
         let f = alice.upload_file("holiday video.mp4", &data, None).await;
@@ -143,7 +143,7 @@ async fn curl_and_wget_download_and_resume_on_both_stores() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_opens_a_password_link_with_basic_auth() {
-    let server = TestServer::start_store(false).await;
+    let server = TestServer::on(Backend::Sqlite).s3(false).start().await;
     let alice = server.register("alice").await;
     let data = bytes(102, 1024 * 1024 + 9);
     let f = alice.upload_file("secret.tar", &data, None).await;

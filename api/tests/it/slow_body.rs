@@ -98,7 +98,10 @@ crate::both!(a_stalled_chunk_put_is_cut_off_and_leaves_no_temp_file);
 
 async fn a_stalled_chunk_put_is_cut_off_and_leaves_no_temp_file(backend: Backend) {
     let idle = Duration::from_millis(400);
-    let server = TestServer::start_with(backend, |s| s.body_idle = idle).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.body_idle = idle)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let data = bytes(41, SIZE);
     let (_, up) = alice.start_upload(&data).await;
@@ -129,11 +132,13 @@ async fn a_trickling_chunk_put_is_cut_off_at_its_deadline(backend: Backend) {
     // Never idle for long, but far too slow: 6 KiB at 24 KiB/s has 400 ms + 250 ms in all.
     let idle = Duration::from_millis(400);
     let rate = 4 * SIZE as u64;
-    let server = TestServer::start_with(backend, |s| {
-        s.body_idle = idle;
-        s.body_min_rate = rate;
-    })
-    .await;
+    let server = TestServer::on(backend)
+        .settings(|s| {
+            s.body_idle = idle;
+            s.body_min_rate = rate;
+        })
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let data = bytes(42, SIZE);
     let (_, up) = alice.start_upload(&data).await;

@@ -123,12 +123,11 @@ impl Events {
 
 async fn second_device(server: &TestServer, username: &str) -> SessionResponse {
     let r = server
-        .http
-        .post(server.url("/api/v1/sessions"))
-        .json(&json!({"username": username, "password": "correct horse", "device_name": "phone"}))
-        .send()
-        .await
-        .unwrap();
+        .post(
+            "/api/v1/sessions",
+            json!({"username": username, "password": "correct horse", "device_name": "phone"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
 }
@@ -147,8 +146,10 @@ async fn folder(u: &User<'_>, name: &str) {
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn a_commit_on_one_device_reaches_the_other_devices_stream(backend: Backend) {
-    let server =
-        TestServer::start_with(backend, |s| s.sse_keepalive = Duration::from_millis(200)).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.sse_keepalive = Duration::from_millis(200))
+        .start()
+        .await;
     let laptop = server.register("alice").await;
     let phone = second_device(&server, "alice").await;
     let mut events = Events::open(&server.base, &phone.token, None).await;
@@ -184,8 +185,10 @@ async fn a_commit_on_one_device_reaches_the_other_devices_stream(backend: Backen
 }
 
 async fn resume_after_last_event_id_and_no_hint_for_what_the_device_pulled(backend: Backend) {
-    let server =
-        TestServer::start_with(backend, |s| s.sse_keepalive = Duration::from_millis(200)).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.sse_keepalive = Duration::from_millis(200))
+        .start()
+        .await;
     let laptop = server.register("alice").await;
     let phone = second_device(&server, "alice").await;
     for name in ["a", "b", "c"] {
@@ -228,12 +231,12 @@ async fn resume_after_last_event_id_and_no_hint_for_what_the_device_pulled(backe
 }
 
 async fn the_stream_takes_a_bearer_token_or_a_ticket_never_a_token_in_the_url(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let token = &alice.session.token;
     let device = alice.session.device_id;
     let hash = api::auth::token_hash(token);
-    let now = api::db::now_ms();
+    let now = server.now_ms();
     let real = ticket(&server.base, token).await;
     assert!(
         real.expires_at > now && real.expires_at <= now + 61_000,
@@ -259,7 +262,7 @@ async fn the_stream_takes_a_bearer_token_or_a_ticket_never_a_token_in_the_url(ba
         format!("/api/v1/events?ticket={moved}"),
         format!("/api/v1/events?ticket={extended}"),
     ] {
-        let r = server.http.get(server.url(&url)).send().await.unwrap();
+        let r = server.get(&url).await;
         assert_error(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
     // A ticket needs a signed-in device.
@@ -298,7 +301,7 @@ async fn the_stream_takes_a_bearer_token_or_a_ticket_never_a_token_in_the_url(ba
 }
 
 async fn a_ticket_of_a_revoked_device_opens_nothing(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let laptop = server.register("alice").await;
     let phone = second_device(&server, "alice").await;
     let t = ticket(&server.base, &phone.token).await;
@@ -314,7 +317,10 @@ async fn a_ticket_of_a_revoked_device_opens_nothing(backend: Backend) {
 }
 
 async fn one_user_holds_at_most_the_capped_number_of_streams(backend: Backend) {
-    let server = TestServer::start_with(backend, |s| s.sse_max_per_user = 3).await;
+    let server = TestServer::on(backend)
+        .settings(|s| s.sse_max_per_user = 3)
+        .start()
+        .await;
     let alice = server.register("alice").await;
     let phone = second_device(&server, "alice").await;
     // Three streams over two devices: the user's cap, not a device's.
@@ -387,7 +393,7 @@ async fn revoke(by: &User<'_>, device_id: i64) {
 }
 
 async fn revoking_a_device_ends_its_open_stream(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let laptop = server.register("alice").await;
     let phone = second_device(&server, "alice").await;
     let mut events = Events::open(&server.base, &phone.token, None).await;
@@ -410,13 +416,15 @@ async fn revoking_a_device_ends_its_open_stream(backend: Backend) {
 /// held by the other, carried by LISTEN/NOTIFY.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hints_cross_api_nodes_through_postgres_notify() {
-    let node_a = TestServer::start(Backend::Postgres).await;
+    let node_a = TestServer::on(Backend::Postgres).start().await;
     let url = node_a.database_url.clone();
-    let node_b = TestServer::start_with(Backend::Postgres, move |s| {
-        s.database_url = Some(url);
-        s.sse_keepalive = Duration::from_millis(200);
-    })
-    .await;
+    let node_b = TestServer::on(Backend::Postgres)
+        .settings(move |s| {
+            s.database_url = Some(url);
+            s.sse_keepalive = Duration::from_millis(200);
+        })
+        .start()
+        .await;
     let laptop = node_a.register("alice").await;
     let phone = second_device(&node_b, "alice").await;
     let mut events = Events::open(&node_b.base, &phone.token, None).await;

@@ -24,7 +24,7 @@ async fn patch(u: &User<'_>, id: i64, body: serde_json::Value) -> reqwest::Respo
 }
 
 async fn rename_and_move_change_one_row_and_log_a_change(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let docs = alice.mkdir(root, "Docs").await;
@@ -81,7 +81,7 @@ async fn rename_and_move_change_one_row_and_log_a_change(backend: Backend) {
 }
 
 async fn a_folder_never_moves_into_itself_or_below(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let a = alice.mkdir(root, "a").await;
@@ -119,7 +119,7 @@ async fn a_folder_never_moves_into_itself_or_below(backend: Backend) {
 }
 
 async fn bad_updates_are_refused_and_change_nothing(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let root = alice.session.root_id;
@@ -183,7 +183,7 @@ async fn bad_updates_are_refused_and_change_nothing(backend: Backend) {
 }
 
 async fn trash_takes_the_subtree_and_restore_brings_it_back(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let photos = alice.mkdir(root, "Photos").await;
@@ -191,22 +191,8 @@ async fn trash_takes_the_subtree_and_restore_brings_it_back(backend: Backend) {
     let cat = alice.upload_to(y2024.id, "cat.jpg", b"meow", None).await;
     let dog = alice.upload_to(photos.id, "dog.jpg", b"woof", None).await;
     // Trash one file first, then its folder: two separate trash items.
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", dog.node.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", photos.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.trash(dog.node.id).await;
+    alice.trash(photos.id).await;
     assert!(alice.names(root).await.is_empty());
     // Nothing in the subtree is reachable any more.
     for path in [
@@ -278,7 +264,7 @@ async fn trash_takes_the_subtree_and_restore_brings_it_back(backend: Backend) {
 }
 
 async fn restore_renames_on_a_clash_and_falls_back_to_the_root(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let first = alice.upload_file("report.pdf", b"one", None).await;
@@ -328,7 +314,7 @@ async fn restore_renames_on_a_clash_and_falls_back_to_the_root(backend: Backend)
 }
 
 async fn purge_deletes_for_good(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let dir = alice.mkdir(root, "Old").await;
@@ -358,10 +344,7 @@ async fn purge_deletes_for_good(backend: Backend) {
         "not_found",
     )
     .await;
-    let r = alice
-        .call(Method::DELETE, &format!("/api/v1/trash/{}", dir.id), None)
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.purge(dir.id).await;
     let trash: TrashList = alice.ok(Method::GET, "/api/v1/trash", None).await;
     assert!(trash.items.is_empty());
     assert_error(
@@ -387,7 +370,7 @@ async fn purge_deletes_for_good(backend: Backend) {
 }
 
 async fn listings_answer_etags_and_304(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let path = format!("/api/v1/nodes/{root}/children");
@@ -427,7 +410,7 @@ async fn listings_answer_etags_and_304(backend: Backend) {
 }
 
 async fn keep_both_turns_a_clash_into_a_conflicted_copy(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let theirs = alice.upload_file("notes.txt", b"theirs", None).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use wire::UploadResponse;
 
-use crate::fixture::{assert_error, bytes, fresh_client, TestServer, User};
+use crate::fixture::{assert_error, bytes, fresh_client, Backend, TestServer, User};
 
 /// Which chunk objects are stored (local `chunks/` files or S3 `chunks/` keys).
 async fn stored_chunks(server: &TestServer) -> Vec<String> {
@@ -36,7 +36,7 @@ async fn missing_of(user: &User<'_>, upload_id: &str) -> Vec<wire::Hash> {
 #[tokio::test]
 async fn bytes_put_under_a_wrong_hash_never_become_usable() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(21, 2 * 1024 * 1024);
         let (manifest, up) = alice.start_upload(&data).await;
@@ -93,7 +93,7 @@ async fn bytes_put_under_a_wrong_hash_never_become_usable() {
 #[tokio::test]
 async fn a_commit_cannot_reference_a_chunk_by_its_hash_alone() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let bob = server.register("bob").await;
         let data = bytes(22, 3 * 1024 * 1024);
@@ -140,7 +140,7 @@ async fn a_commit_cannot_reference_a_chunk_by_its_hash_alone() {
 #[tokio::test]
 async fn a_replayed_put_url_cannot_touch_verified_bytes() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(24, 1024 * 1024 + 5);
         let (manifest, up) = alice.start_upload(&data).await;
@@ -168,7 +168,7 @@ async fn a_replayed_put_url_cannot_touch_verified_bytes() {
         // Every chunk still downloads and hashes to its name.
         alice.download(node.node.id).await;
         // What the replay left in staging belongs to no live upload and is swept.
-        api::gc::expire_uploads(&server.state, api::db::now_ms())
+        api::gc::expire_uploads(&server.state, server.now_ms())
             .await
             .unwrap();
         if let Some(g) = &server.garage {
@@ -206,7 +206,7 @@ async fn put_refused(server: &TestServer, url: &str, body: Vec<u8>) -> bool {
 #[tokio::test]
 async fn tampered_misdirected_misused_and_oversized_urls_are_refused() {
     for s3 in [false, true] {
-        let server = TestServer::start_store(s3).await;
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(25, 3 * 1024 * 1024);
         let (manifest, up) = alice.start_upload(&data).await;
@@ -289,19 +289,23 @@ async fn tampered_misdirected_misused_and_oversized_urls_are_refused() {
 #[tokio::test]
 async fn expired_urls_are_refused() {
     for s3 in [false, true] {
-        let server = TestServer::start_store_with(crate::fixture::Backend::Sqlite, s3, |s| {
-            s.url_ttl = Duration::from_secs(1)
-        })
-        .await;
+        let server = TestServer::on(Backend::Sqlite)
+            .s3(s3)
+            .settings(|s| s.url_ttl = Duration::from_secs(1))
+            .start()
+            .await;
         let alice = server.register("alice").await;
         let data = bytes(26, 512 * 1024);
+        // Nothing but time makes a URL old. The URLs are signed ten seconds ago by the
+        // server's clock, then the clock is set right again: their one-second lifetime
+        // (rounded to whole seconds by both stores) is over for our store, which reads that
+        // clock, and for Garage, which reads its own.
+        server.state.clock.rewind(Duration::from_secs(10));
         let (manifest, up) = alice.start_upload(&data).await;
+        server.advance(Duration::from_secs(10));
         let t = &up.missing[0];
         let c = manifest.chunks.iter().find(|c| c.hash == t.hash).unwrap();
         let body = data[c.offset as usize..(c.offset + c.size as u64) as usize].to_vec();
-        // Nothing but time makes a URL old: let its one-second lifetime (rounded to whole
-        // seconds by both stores) pass.
-        tokio::time::sleep(Duration::from_millis(2100)).await;
         assert!(put_refused(&server, &t.url, body).await, "s3={s3} expired");
         let r = alice
             .commit(&up.upload_id, alice.session.root_id, "late.bin", None)

@@ -17,7 +17,7 @@ crate::both!(
 );
 
 async fn upload_then_download_returns_the_same_bytes(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(1, 3 * 1024 * 1024 + 12345);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -46,7 +46,7 @@ async fn upload_then_download_returns_the_same_bytes(backend: Backend) {
 }
 
 async fn same_content_is_not_sent_twice_and_makes_no_new_version(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(2, 2 * 1024 * 1024);
     let first = alice.upload_file("a.bin", &data, None).await;
@@ -69,7 +69,7 @@ async fn same_content_is_not_sent_twice_and_makes_no_new_version(backend: Backen
 }
 
 async fn dedup_never_tells_one_user_what_another_stores(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let data = bytes(3, 1024 * 1024 + 7);
@@ -96,7 +96,7 @@ async fn dedup_never_tells_one_user_what_another_stores(backend: Backend) {
 }
 
 async fn a_stale_base_version_keeps_both_as_a_conflicted_copy(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let v1 = alice.upload_file("notes.txt", b"first", None).await;
     let v2 = alice
@@ -126,7 +126,7 @@ async fn a_stale_base_version_keeps_both_as_a_conflicted_copy(backend: Backend) 
 }
 
 async fn a_retried_commit_returns_the_first_answer(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let data = bytes(4, 1000);
     let (manifest, up) = alice.start_upload(&data).await;
@@ -153,7 +153,7 @@ async fn a_retried_commit_returns_the_first_answer(backend: Backend) {
 }
 
 async fn folders_hold_files_and_names_stay_unique(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let folder: wire::Node = alice

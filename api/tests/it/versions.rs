@@ -8,7 +8,7 @@ use crate::fixture::{assert_error, bytes, Backend, TestServer};
 crate::both!(history_lists_versions_and_restore_reuses_the_old_chunks);
 
 async fn history_lists_versions_and_restore_reuses_the_old_chunks(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let v1_bytes = bytes(1, 1_500_000);
