@@ -9,14 +9,28 @@
 use sqlx::{Any, Transaction};
 use wire::{Node, NodeKind};
 
+use crate::db::changes::Cursor;
 use crate::db::nodes::{self, NodeRow};
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
+/// Whether the caller may write in namespace `namespace_id` (the rule the others build on;
+/// the batch planner asks it of rows it read itself).
+pub fn may_write_in(caller: &Caller, namespace_id: i64) -> bool {
+    namespace_id == caller.namespace_id
+}
+
 fn mine(caller: &Caller, row: &NodeRow) -> bool {
-    row.namespace_id == caller.namespace_id
+    may_write_in(caller, row.namespace_id)
+}
+
+/// A change-feed cursor the caller may read from (`invalid_cursor` otherwise).
+pub fn cursor(caller: &Caller, s: &str) -> ApiResult<Cursor> {
+    Cursor::decode(s)
+        .filter(|k| may_write_in(caller, k.namespace_id))
+        .ok_or(ApiError::InvalidCursor)
 }
 
 /// A live node the caller may see, read from the pool.
@@ -71,6 +85,6 @@ pub async fn file_in(
 pub async fn upload(db: &Db, caller: &Caller, id: &str) -> ApiResult<Upload> {
     uploads::get(db, id)
         .await?
-        .filter(|u| u.namespace_id == caller.namespace_id)
+        .filter(|u| may_write_in(caller, u.namespace_id))
         .ok_or(ApiError::NotFound("upload"))
 }

@@ -5,7 +5,9 @@
 //! - only `api/src/db/` speaks SQL;
 //! - no two files of `api/src` import each other in a loop (`use` lines and `crate::`/`super::`
 //!   paths, resolved to files);
-//! - the pure crates depend on nothing that does I/O.
+//! - the pure crates depend on nothing that does I/O;
+//! - who may touch what is decided in `api/src/access.rs` alone: no other file of `api/src`
+//!   compares a caller's namespace.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -18,8 +20,12 @@ pub fn run(root: &Path) -> Result<()> {
     let mut problems = sql_outside_db(root)?;
     problems.extend(import_loops(root)?);
     problems.extend(impure_crates(root)?);
+    problems.extend(access_outside_access(root)?);
     if problems.is_empty() {
-        println!("tidy: SQL only in api/src/db, no import loops in api/src, pure crates pure");
+        println!(
+            "tidy: SQL only in api/src/db, no import loops in api/src, pure crates pure, \
+             access checks only in api/src/access.rs"
+        );
         return Ok(());
     }
     bail!("tidy checks failed:\n  {}", problems.join("\n  "))
@@ -84,6 +90,33 @@ pub fn sql_outside_db(root: &Path) -> Result<Vec<String>> {
                     rel(root, &file),
                     n + 1,
                     hit.trim_matches('"').trim()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Lines of `api/src` outside `access.rs` (and test files) that compare a caller's namespace
+/// with `==` or `!=`: an access check written in place instead of asked of `access`.
+pub fn access_outside_access(root: &Path) -> Result<Vec<String>> {
+    let src = root.join("api/src");
+    let mut out = Vec::new();
+    for file in rust_files(&src)? {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if file == src.join("access.rs") || name.ends_with("_tests.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(&file)?;
+        for (n, line) in text.lines().enumerate() {
+            let line = code(line);
+            let callers = ["caller.namespace_id", "c.namespace_id"];
+            let compares = line.contains("==") || line.contains("!=");
+            if compares && callers.iter().any(|c| line.contains(c)) {
+                out.push(format!(
+                    "access check outside api/src/access.rs: {}:{}",
+                    rel(root, &file),
+                    n + 1
                 ));
             }
         }
@@ -454,6 +487,12 @@ mod tests {
     #[test]
     fn api_src_has_no_import_loop() {
         let found = import_loops(&root()).unwrap();
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn access_checks_live_in_access() {
+        let found = access_outside_access(&root()).unwrap();
         assert!(found.is_empty(), "{found:#?}");
     }
 

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use wire::{ChunkRef, CommitRequest, CommitResponse, Hash, Manifest, Node, NodeKind};
 
+use crate::access;
 use crate::db::uploads::Upload;
 use crate::db::usage::Delta;
 use crate::db::users::Caller;
@@ -207,7 +208,8 @@ pub fn keep_plain(
     held: Option<&Node>,
 ) -> bool {
     match folder {
-        Some(f) if f.namespace_id == c.caller.namespace_id && f.kind == NodeKind::Folder => {}
+        Some(f) if access::may_write_in(c.caller, f.namespace_id) && f.kind == NodeKind::Folder => {
+        }
         _ => return false,
     }
     match (outcome(held, &c.upload.manifest, c.req), held) {
@@ -252,8 +254,8 @@ pub fn charges(batch: &[Commit<'_>], plain: &[Plain]) -> Vec<Charge> {
     let mut out: Vec<Charge> = Vec::new();
     for p in plain {
         let c = batch[p.at].caller;
-        let d = p.delta;
-        match out.iter_mut().find(|n| n.namespace_id == c.namespace_id) {
+        let (ns, d) = (c.namespace_id, p.delta);
+        match out.iter_mut().find(|n| n.namespace_id == ns) {
             Some(n) => {
                 n.delta.current += d.current;
                 n.delta.history += d.history;

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use wire::{AckRequest, ChangesResponse};
 
+use crate::access;
 use crate::auth::Auth;
 use crate::db::changes::{self, Cursor};
 use crate::db::users::Caller;
@@ -22,12 +23,6 @@ pub struct ChangesQuery {
     cursor: Option<String>,
     /// 1 to 1000, default 500.
     limit: Option<i64>,
-}
-
-fn parse_cursor(c: &Caller, s: &str) -> ApiResult<Cursor> {
-    Cursor::decode(s)
-        .filter(|k| k.namespace_id == c.namespace_id)
-        .ok_or_else(|| ApiError::InvalidCursor)
 }
 
 /// Remembers that the device has applied everything up to `cursor` (it asked for what follows).
@@ -62,7 +57,7 @@ pub async fn list(
         )));
     }
     let from = match &q.cursor {
-        Some(s) => parse_cursor(&c, s)?,
+        Some(s) => access::cursor(&c, s)?,
         None => Cursor {
             namespace_id: c.namespace_id,
             seq: 0,
@@ -125,7 +120,7 @@ pub async fn ack(
     Auth(c): Auth,
     Json(req): Json<AckRequest>,
 ) -> ApiResult<StatusCode> {
-    let cursor = parse_cursor(&c, &req.cursor)?;
+    let cursor = access::cursor(&c, &req.cursor)?;
     let (seq, _) = changes::positions(&state.db, c.namespace_id).await?;
     if cursor.seq > seq {
         return Err(ApiError::CursorReset);

@@ -49,3 +49,41 @@ async fn committed_pages_reach_the_sqlite_file_without_a_commit_checkpointing() 
         .unwrap();
     assert_eq!(n, 64);
 }
+
+/// Every SQLite connection Cairn writes through is durable (`synchronous = FULL`) and in WAL
+/// mode with foreign keys on: the pool's, several at once, and the commit writer's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sqlite_connection_is_durable() {
+    use api::db::batch_tx::{BatchTx as _, Cells as _};
+    use sqlx::Row as _;
+
+    let empty = EmptyDatabase::create(Backend::Sqlite).await;
+    let db = api::db::Db::connect(&empty.url).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = db.pool.acquire().await.unwrap();
+        for (pragma, want) in [("synchronous", 2), ("foreign_keys", 1)] {
+            let got: i64 = sqlx::query(&format!("PRAGMA {pragma}"))
+                .fetch_one(&mut *c)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(got, want, "pool connection: PRAGMA {pragma}");
+        }
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut *c)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(mode, "wal");
+        held.push(c);
+    }
+    let file = db.sqlite_file.clone().expect("a file database");
+    let mut writer = api::db::native_sqlite::NativeConn::open(&file).unwrap();
+    let rows = writer.fetch("PRAGMA synchronous", vec![]).await.unwrap();
+    assert_eq!(
+        rows[0].int(0),
+        2,
+        "the commit writer's connection: PRAGMA synchronous"
+    );
+}
