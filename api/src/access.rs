@@ -48,11 +48,7 @@ pub async fn node_in(
     caller: &Caller,
     id: i64,
 ) -> ApiResult<Node> {
-    nodes::get(&mut **tx, id)
-        .await?
-        .filter(|n| mine(caller, n))
-        .map(|n| n.node)
-        .ok_or(ApiError::NotFound("node"))
+    live_in(tx, caller, id, None, "node").await
 }
 
 /// A live folder the caller may write into, inside its transaction.
@@ -61,11 +57,7 @@ pub async fn folder_in(
     caller: &Caller,
     id: i64,
 ) -> ApiResult<Node> {
-    nodes::get(&mut **tx, id)
-        .await?
-        .filter(|n| mine(caller, n) && n.node.kind == NodeKind::Folder)
-        .map(|n| n.node)
-        .ok_or(ApiError::NotFound("folder"))
+    live_in(tx, caller, id, Some(NodeKind::Folder), "folder").await
 }
 
 /// A live file the caller may change, inside its transaction.
@@ -74,11 +66,22 @@ pub async fn file_in(
     caller: &Caller,
     id: i64,
 ) -> ApiResult<Node> {
+    live_in(tx, caller, id, Some(NodeKind::File), "file").await
+}
+
+/// A live node of `kind` (any, for `None`) the caller may change, or 404 naming `what`.
+async fn live_in(
+    tx: &mut Transaction<'static, Any>,
+    caller: &Caller,
+    id: i64,
+    kind: Option<NodeKind>,
+    what: &'static str,
+) -> ApiResult<Node> {
     nodes::get(&mut **tx, id)
         .await?
-        .filter(|n| mine(caller, n) && n.node.kind == NodeKind::File)
+        .filter(|n| mine(caller, n) && kind.is_none_or(|k| n.node.kind == k))
         .map(|n| n.node)
-        .ok_or(ApiError::NotFound("file"))
+        .ok_or(ApiError::NotFound(what))
 }
 
 /// An upload session the caller's device may continue, commit or cancel (expired or not).

@@ -203,6 +203,40 @@ fn batch_shape() -> impl Strategy<Value = Vec<(i64, i64, u8, u8)>> {
     prop::collection::vec((1i64..4, 1i64..3, 0u8..4, 0u8..6), 0..24)
 }
 
+/// Commits by `shape`'s callers, each with a name, key and upload of its own.
+struct Distinct {
+    callers: Vec<Caller>,
+    uploads: Vec<Upload>,
+    reqs: Vec<CommitRequest>,
+}
+
+impl Distinct {
+    fn of(shape: &[(i64, i64, u8, u8)]) -> Distinct {
+        Distinct {
+            callers: shape.iter().map(|&(d, ns, _, _)| caller(d, ns)).collect(),
+            uploads: (0..shape.len())
+                .map(|i| upload(&format!("u{i}"), b"x"))
+                .collect(),
+            reqs: (0..shape.len())
+                .map(|i| request(1, &format!("f{i}"), &format!("k{i}"), None))
+                .collect(),
+        }
+    }
+
+    fn batch(&self) -> Vec<Commit<'_>> {
+        self.callers
+            .iter()
+            .zip(&self.reqs)
+            .zip(&self.uploads)
+            .map(|((caller, req), upload)| Commit {
+                caller,
+                upload,
+                req,
+            })
+            .collect()
+    }
+}
+
 proptest! {
     /// The split keeps the batch's order: a commit is plain exactly when it is valid and no
     /// earlier valid commit aims at its name or uses its key or upload, so plain commits touch
@@ -255,17 +289,8 @@ proptest! {
         shape in batch_shape(),
         dropped in prop::collection::vec(any::<bool>(), 24),
     ) {
-        let callers: Vec<Caller> = shape.iter().map(|&(d, ns, _, _)| caller(d, ns)).collect();
-        let ups: Vec<Upload> = (0..shape.len()).map(|i| upload(&format!("u{i}"), b"x")).collect();
-        let reqs: Vec<CommitRequest> = (0..shape.len())
-            .map(|i| request(1, &format!("f{i}"), &format!("k{i}"), None))
-            .collect();
-        let batch: Vec<Commit<'_>> = callers
-            .iter()
-            .zip(&reqs)
-            .zip(&ups)
-            .map(|((caller, req), upload)| Commit { caller, upload, req })
-            .collect();
+        let owned = Distinct::of(&shape);
+        let batch = owned.batch();
         let (mut plain, answers) = split(&batch);
         plain.retain(|p| !dropped[p.at]);
         keep_order(&batch, &answers, &mut plain);
@@ -289,17 +314,8 @@ proptest! {
     /// namespace's new seq.
     #[test]
     fn changes_are_numbered_gap_free(shape in batch_shape(), base in 0i64..1000) {
-        let callers: Vec<Caller> = shape.iter().map(|&(d, ns, _, _)| caller(d, ns)).collect();
-        let ups: Vec<Upload> = (0..shape.len()).map(|i| upload(&format!("u{i}"), b"x")).collect();
-        let reqs: Vec<CommitRequest> = (0..shape.len())
-            .map(|i| request(1, &format!("f{i}"), &format!("k{i}"), None))
-            .collect();
-        let batch: Vec<Commit<'_>> = callers
-            .iter()
-            .zip(&reqs)
-            .zip(&ups)
-            .map(|((caller, req), upload)| Commit { caller, upload, req })
-            .collect();
+        let owned = Distinct::of(&shape);
+        let batch = owned.batch();
         let (plain, _) = split(&batch);
         prop_assert_eq!(plain.len(), batch.len());
         let tops: Seqs = charges(&batch, &plain)

@@ -10,10 +10,9 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::Method;
 use sqlx::Row as _;
-use wire::{CommitRequest, CommitResponse, SessionResponse};
+use wire::{CommitRequest, CommitResponse};
 
 use api::commit::{batch, one, rules::Commit};
 use api::db::batch_tx::SqlxTx;
@@ -34,19 +33,6 @@ struct Device {
     caller: Caller,
     folder: i64,
     uploads: Vec<Upload>,
-}
-
-async fn second_device<'a>(server: &'a TestServer, username: &str) -> User<'a> {
-    let r = server
-        .http
-        .post(server.url("/api/v1/sessions"))
-        .json(&json!({"username": username, "password": "correct horse", "device_name": "phone"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let session: SessionResponse = r.json().await.unwrap();
-    User { server, session }
 }
 
 /// `f/` with `a.txt` (one version), `b.txt` (two) and folder `c` in `u`'s root; returns `f`.
@@ -221,7 +207,7 @@ async fn a_batch_ends_as_one_at_a_time_commits_would(backend: Backend) {
     let server = TestServer::on(backend).start().await;
     let db = server.db().await;
     let alice = server.register("alice").await;
-    let phone = second_device(&server, "alice").await;
+    let phone = server.sign_in("alice", "phone").await;
     let bob = server.register("bob").await;
     let fa = starting_tree(&alice).await;
     let fb = starting_tree(&bob).await;

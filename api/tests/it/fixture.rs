@@ -302,15 +302,33 @@ impl TestServer {
         }
     }
 
+    /// A new account (password `correct horse`), signed in on its device `laptop`.
     pub async fn register(&self, username: &str) -> User<'_> {
+        self.session("/api/v1/accounts", username, "laptop", StatusCode::CREATED)
+            .await
+    }
+
+    /// `username` signed in on another device, `device_name`.
+    pub async fn sign_in(&self, username: &str, device_name: &str) -> User<'_> {
+        self.session("/api/v1/sessions", username, device_name, StatusCode::OK)
+            .await
+    }
+
+    async fn session(
+        &self,
+        path: &str,
+        username: &str,
+        device_name: &str,
+        status: StatusCode,
+    ) -> User<'_> {
         let r = self
             .http
-            .post(self.url("/api/v1/accounts"))
-            .json(&json!({"username": username, "password": "correct horse", "device_name": "laptop"}))
+            .post(self.url(path))
+            .json(&json!({"username": username, "password": "correct horse", "device_name": device_name}))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.status(), status);
         let s: SessionResponse = r.json().await.unwrap();
         User {
             server: self,
