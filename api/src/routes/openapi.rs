@@ -105,41 +105,49 @@ fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
             )
             .build()
     };
-    for item in doc.paths.paths.values_mut() {
-        let ops = [
+    for op in operations_mut(doc) {
+        let mut add = |status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| error(description).into());
+        };
+        add(
+                "500",
+                "`internal`: the server failed (logged with the request id it answers in `x-request-id`)",
+            );
+        let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+        if secured {
+            add(
+                "401",
+                "`unauthorized`: the bearer token is missing, unknown or revoked",
+            );
+        }
+        if op.request_body.is_some() {
+            add(
+                "400",
+                "`bad_json` (the body is not this operation's JSON) or `bad_request`",
+            );
+            add("413", "`too_large`: the body is over 4 MiB");
+        }
+    }
+}
+
+/// Every operation of the document, to amend.
+fn operations_mut(
+    doc: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.post,
             &mut item.put,
             &mut item.patch,
             &mut item.delete,
-        ];
-        for op in ops.into_iter().flatten() {
-            let mut add = |status: &str, description: &str| {
-                op.responses
-                    .responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| error(description).into());
-            };
-            add(
-                "500",
-                "`internal`: the server failed (logged with the request id it answers in `x-request-id`)",
-            );
-            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
-            if secured {
-                add(
-                    "401",
-                    "`unauthorized`: the bearer token is missing, unknown or revoked",
-                );
-            }
-            if op.request_body.is_some() {
-                add(
-                    "400",
-                    "`bad_json` (the body is not this operation's JSON) or `bad_request`",
-                );
-                add("413", "`too_large`: the body is over 4 MiB");
-            }
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// Operation ids are the handlers' names, which repeat across resources (`list`, `restore`);
@@ -156,25 +164,16 @@ fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
-    for item in doc.paths.paths.values_mut() {
-        let ops = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ];
-        for op in ops.into_iter().flatten() {
-            let Some(id) = op.operation_id.clone() else {
-                continue;
-            };
-            if seen.get(&id).copied().unwrap_or(0) > 1 {
-                let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
-                op.operation_id = Some(match tag {
-                    Some(tag) => format!("{tag}_{id}"),
-                    None => id,
-                });
-            }
+    for op in operations_mut(doc) {
+        let Some(id) = op.operation_id.clone() else {
+            continue;
+        };
+        if seen.get(&id).copied().unwrap_or(0) > 1 {
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+            op.operation_id = Some(match tag {
+                Some(tag) => format!("{tag}_{id}"),
+                None => id,
+            });
         }
     }
 }

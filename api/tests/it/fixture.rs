@@ -549,6 +549,14 @@ impl User<'_> {
         assert_eq!(r.status(), StatusCode::NO_CONTENT, "purge {id}");
     }
 
+    /// Revokes share link `id` (204).
+    pub async fn revoke_link(&self, id: i64) {
+        let r = self
+            .call(Method::DELETE, &format!("/api/v1/links/{id}"), None)
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+
     /// The names in folder `id`, in listing order.
     pub async fn names(&self, id: i64) -> Vec<String> {
         let l: wire::Listing = self

@@ -163,14 +163,7 @@ pub async fn zoo(server: &TestServer, file_limit: u64) -> Zoo<'_> {
         let made = make(&alice, body).await;
         match name {
             "revoked" => {
-                let r = alice
-                    .call(
-                        Method::DELETE,
-                        &format!("/api/v1/links/{}", made.link.id),
-                        None,
-                    )
-                    .await;
-                assert_eq!(r.status(), StatusCode::NO_CONTENT);
+                alice.revoke_link(made.link.id).await;
             }
             "exhausted" => {
                 sqlx::query(

@@ -119,14 +119,7 @@ async fn file_links_serve_bytes_with_the_headers_tools_need_on_both_stores() {
         let r = public(&server, &format!("/s/{}/zip", made.token), &[]).await;
         assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
         // Revoked: gone at once.
-        let r = alice
-            .call(
-                Method::DELETE,
-                &format!("/api/v1/links/{}", made.link.id),
-                None,
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        alice.revoke_link(made.link.id).await;
         let r = public(&server, &url, &[]).await;
         assert_error(r, StatusCode::GONE, "link_gone").await;
     }

@@ -160,14 +160,7 @@ async fn refusals_are_pages(backend: Backend) {
     let (status, _) = page(&server, "/s/not-a-token", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let r = alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/links/{}", l.link.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    alice.revoke_link(l.link.id).await;
     let (status, html) = page(&server, &l.url, None).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(html.contains("revoked"));
