@@ -84,10 +84,10 @@ pub async fn caller_for_token(state: &AppState, token: &str) -> Result<Caller, A
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::Unauthorized);
     }
-    let mut caller = users::caller_by_token(&state.db, &token_hash(token))
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    caller.quota_bytes.get_or_insert(state.settings.quota_bytes);
+    let mut caller =
+        users::caller_by_token(&state.db, &token_hash(token), state.settings.quota_bytes)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
     // At most one write a minute per device, so "last seen" costs no fsync per request.
     let now = state.clock.now_ms();
     if now - caller.last_seen_at > LAST_SEEN_GRAIN_MS {

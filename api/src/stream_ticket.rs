@@ -81,13 +81,13 @@ pub async fn caller_for_ticket(state: &AppState, ticket: &str) -> Result<Caller,
     if now >= parsed.expires_at {
         return Err(ApiError::Unauthorized);
     }
-    let (mut caller, token_hash) = users::caller_by_device(&state.db, parsed.device_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let (caller, token_hash) =
+        users::caller_by_device(&state.db, parsed.device_id, state.settings.quota_bytes)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
     if !check(ticket, &token_hash, parsed.device_id, now) {
         return Err(ApiError::Unauthorized);
     }
-    caller.quota_bytes.get_or_insert(state.settings.quota_bytes);
     Ok(caller)
 }
 

@@ -2,7 +2,7 @@
 //! (`Chunker`, `Client`, `UploadJob`, `OutboxReplay`, `SyncFeed`) over pure Rust. The decisions
 //! are `client-core`'s; this crate binds them, speaks HTTP through `fetch`, and hands typed
 //! values to the page as plain JS objects. The page's JavaScript draws the UI and holds the
-//! browser's handles (files, workers, IndexedDB).
+//! browser's handles (files, workers); what is kept in IndexedDB is kept from here (`idb`).
 
 #![allow(unsafe_code)] // wasm-bindgen's generated glue
 
@@ -11,6 +11,7 @@ mod bench;
 mod chunker;
 mod client;
 mod http;
+mod idb;
 mod links;
 mod manage;
 mod names;
@@ -28,9 +29,7 @@ pub use bench::BenchData;
 pub use chunker::Chunker;
 pub use client::Client;
 pub use names::{check_name, name_key};
-pub use offline::{
-    edit_listing, find_child, pending_file, pending_folder, pin_state, settle_pin, unnamed_chunks,
-};
+pub use offline::{edit_listing, find_child, pending_file, pending_folder};
 pub use planners::{compact_outbox, send_now, OutboxReplay, SyncFeed};
 pub use upload::UploadJob;
 #[cfg(feature = "hooks")]

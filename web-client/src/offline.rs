@@ -1,8 +1,7 @@
-//! The optimistic offline tree (`client_core::tree`) and the pin bookkeeping
-//! (`client_core::pins`) for the page, which keeps listings, pins and chunks in IndexedDB and
-//! performs what these decide.
+//! The optimistic offline tree (`client_core::tree`) for the page, which keeps listings in
+//! IndexedDB (`idb`) and draws what this decides.
 
-use client_core::{pins, tree};
+use client_core::tree;
 use wasm_bindgen::prelude::*;
 
 use crate::client::from_js;
@@ -48,45 +47,4 @@ pub fn find_child(children: JsValue, kind: &str, name: &str) -> Result<JsValue, 
     Ok(tree::find(&children, kind, name)
         .map(to_js)
         .unwrap_or(JsValue::UNDEFINED))
-}
-
-/// A pins record's state: `{usable, whole, stale}` (`stale` against `version_id`).
-#[wasm_bindgen(js_name = pinState)]
-pub fn pin_state(record: JsValue, version_id: Option<f64>) -> Result<JsValue, JsValue> {
-    if record.is_undefined() || record.is_null() {
-        return Ok(to_js(
-            &serde_json::json!({"usable": false, "whole": false, "stale": false}),
-        ));
-    }
-    let r: pins::Record = from_js(&record)?;
-    Ok(to_js(&serde_json::json!({
-        "usable": r.usable(),
-        "whole": r.whole(),
-        "stale": r.stale(version_id.map(|v| v as i64)),
-    })))
-}
-
-/// The stored chunk hashes no record names: what a sweep deletes.
-#[wasm_bindgen(js_name = unnamedChunks)]
-pub fn unnamed_chunks(records: JsValue, stored: Vec<String>) -> Result<Vec<String>, JsValue> {
-    let records: Vec<pins::Record> = from_js(&records)?;
-    Ok(pins::unnamed(&records, &stored)
-        .into_iter()
-        .map(str::to_owned)
-        .collect())
-}
-
-/// How pin run `key` ends on `record`: `"promote"`, `"keep_old"`, `"forget"` or `"leave"`.
-#[wasm_bindgen(js_name = settlePin)]
-pub fn settle_pin(record: JsValue, key: Option<String>, ok: bool) -> Result<String, JsValue> {
-    let record: Option<pins::Record> = if record.is_undefined() || record.is_null() {
-        None
-    } else {
-        Some(from_js(&record)?)
-    };
-    let s = pins::settle(record.as_ref(), key.as_deref(), ok);
-    Ok(serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default())
 }

@@ -2,29 +2,23 @@
 // folders, and each file is hashed in the app's Web Workers, posted as a manifest, sent chunk
 // by chunk (six at a time, with retries) to the signed URLs the server answers, and committed.
 // It shows nothing of the folder's contents; each file says where it landed (`name (from
-// you)` when the name was taken). Every started file is kept in IndexedDB (drop-store.js), so
+// you)` when the name was taken). Every started file is kept in IndexedDB (web-client's `idb::drops`), so
 // a reload resumes: the server lists only what this request's own uploads still lack.
-import { UploadJob } from '../pkg/web_client.js';
+import { UploadJob, dropSave, dropForget, dropPending } from '../pkg/web_client.js';
 import { drive } from './upload-run.js';
 import { el, newKey } from './state.js';
 import { formatBytes, formatDate, formatRate } from './format.js';
 import { takeDrop, fromPicker } from './picked.js';
-import * as drops from './drop-store.js';
 import { page, draw, facts, say, explainPublic } from './share.js';
+import { slots } from './slots.js';
 
 const AT_ONCE = 3;
 const NAME_KEY = 'cairn.drop.uploader';
-let active = 0;
-const waiting = [];
 const jobs = [];
 /** The link as stored with each record: a hash of the token, never the token itself. */
 let linkKey = '';
 
-function slot() {
-  if (active < AT_ONCE) { active += 1; return Promise.resolve(); }
-  return new Promise((r) => waiting.push(r));
-}
-function release() { const next = waiting.shift(); if (next) next(); else active -= 1; }
+const uploading = slots(AT_ONCE);
 
 async function hashOf(text) {
   const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
@@ -88,8 +82,8 @@ function transfer(job, began) {
       job.bar.value = total ? 0.5 * hashed / total : 0;
       job.detail.textContent = `Preparing ${formatBytes(hashed)} of ${formatBytes(total)}`;
     },
-    async hashed() { job.manifest = this.manifest; await drops.save(job.id, job.record()); },
-    async started() { job.uploadId = job.core.uploadId; await drops.save(job.id, job.record()); },
+    async hashed() { job.manifest = this.manifest; await dropSave(job.id, job.record()); },
+    async started() { job.uploadId = job.core.uploadId; await dropSave(job.id, job.record()); },
     progress({ done, sent }) {
       job.done = done;
       job.bar.value = total ? 0.5 + 0.5 * done / total : 1;
@@ -101,14 +95,14 @@ function transfer(job, began) {
 }
 
 async function start(job) {
-  await slot();
+  await uploading.take();
   try {
     // The same lifecycle as the app's uploads (client-core's upload machine), run straight
     // through: an expired upload starts again, an outage fails the file and offers Retry.
     job.core ??= UploadJob.plain(!!job.manifest, job.uploadId ?? undefined, undefined);
     job.core.retry();
     const landed = await drive(job.core, transfer(job, performance.now()));
-    await drops.forget(job.id);
+    await dropForget(job.id);
     job.bar.value = 1;
     job.done = job.file.size;
     job.landed = landed.name;
@@ -117,7 +111,7 @@ async function start(job) {
   } catch (e) {
     job.set('failed', `Failed: ${explainPublic(e)}`);
   } finally {
-    release();
+    uploading.give();
   }
 }
 
@@ -141,7 +135,7 @@ async function send(items, uploader) {
     const id = newKey();
     const job = new Drop(id, { file, name: file.name, path: dirs.join('/'), uploader, at: Date.now() + jobs.length });
     jobs.push(job);
-    await drops.save(id, job.record());
+    await dropSave(id, job.record());
     runs.push(start(job));
   }
   overall();
@@ -150,7 +144,7 @@ async function send(items, uploader) {
 
 /** After a reload: every file that had not landed goes on from where it was. */
 async function resume() {
-  const stored = await drops.pending(linkKey);
+  const stored = await dropPending(linkKey);
   if (!stored.length) return;
   say(`Resuming ${stored.length} file${stored.length === 1 ? '' : 's'} after the reload.`);
   const runs = stored.map(([id, r]) => {

@@ -10,20 +10,15 @@ import { NAME_TAKEN } from '../pkg/error_codes.js';
 import { app, $, el, button, say, newKey, explain } from './state.js';
 import { queueUpload, mkdir, addConflict } from './offline.js';
 import { formatBytes, formatRate } from './format.js';
+import { slots } from './slots.js';
 
 export { takeDrop, fromPicker } from './picked.js';
 
 const AT_ONCE = 3;
 const jobs = [];
-let active = 0;
-const waiting = [];
 let batchStart = 0;
 
-function slot() {
-  if (active < AT_ONCE) { active += 1; return Promise.resolve(); }
-  return new Promise((r) => waiting.push(r));
-}
-function release() { const next = waiting.shift(); if (next) next(); else active -= 1; }
+const uploading = slots(AT_ONCE);
 
 // ---- folders and existing files --------------------------------------------------------------
 
@@ -196,16 +191,16 @@ class Job {
 
 async function start(job) {
   const began = performance.now();
-  await slot();
+  await uploading.take();
   // Waiting for the network gives the place in the queue to a job that can move.
-  job.untilOnline = async () => { release(); await job.untilResumed(); await slot(); };
+  job.untilOnline = async () => { uploading.give(); await job.untilResumed(); await uploading.take(); };
   try {
     const result = await drive(job.core, job);
     await finished(job, result, began);
   } catch (e) {
     job.set('failed', `Failed: ${explain(e)}`);
   } finally {
-    release();
+    uploading.give();
   }
 }
 

@@ -133,7 +133,7 @@ async fn plan(
         .await?
         .ok_or(ApiError::UploadExpired)?;
     let delta = rules::delta(manifest, replaced_size, reserved);
-    usage::charge_making_room(tx, caller.namespace_id, delta, caller.quota()).await?;
+    usage::charge_making_room(tx, caller.namespace_id, delta, caller.quota_bytes).await?;
     Ok(Plan::Write(placement))
 }
 

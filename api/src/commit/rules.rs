@@ -266,7 +266,7 @@ pub fn charges(batch: &[Commit<'_>], plain: &[Plain]) -> Vec<Charge> {
                 namespace_id: c.namespace_id,
                 delta: d,
                 commits: 1,
-                quota: c.quota(),
+                quota: c.quota_bytes,
             }),
         }
     }

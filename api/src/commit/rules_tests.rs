@@ -11,7 +11,7 @@ fn caller(device_id: i64, namespace_id: i64) -> Caller {
         device_name: format!("d{device_id}"),
         namespace_id,
         root_id: 1,
-        quota_bytes: Some(1_000),
+        quota_bytes: 1_000,
         last_seen_at: 0,
     }
 }

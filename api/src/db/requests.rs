@@ -133,7 +133,12 @@ pub async fn device(db: &Db, link_id: i64, owner_id: i64) -> sqlx::Result<(i64, 
 }
 
 /// The owner, acting through the link's device: who a file request's upload is written as.
-pub async fn caller(db: &Db, owner_id: i64, device: (i64, String)) -> sqlx::Result<Option<Caller>> {
+pub async fn caller(
+    db: &Db,
+    owner_id: i64,
+    device: (i64, String),
+    default_quota: u64,
+) -> sqlx::Result<Option<Caller>> {
     Ok(sqlx::query(
         "SELECT u.id, u.username, u.namespace_id, n.root_id, u.quota_bytes FROM users u \
          JOIN namespaces n ON n.id = u.namespace_id WHERE u.id = $1",
@@ -148,7 +153,9 @@ pub async fn caller(db: &Db, owner_id: i64, device: (i64, String)) -> sqlx::Resu
         device_name: device.1,
         namespace_id: r.get(2),
         root_id: r.get(3),
-        quota_bytes: r.get::<Option<i64>, _>(4).map(|q| q.max(0) as u64),
+        quota_bytes: r
+            .get::<Option<i64>, _>(4)
+            .map_or(default_quota, |q| q.max(0) as u64),
         last_seen_at: now_ms(),
     }))
 }

@@ -15,19 +15,11 @@ pub struct Caller {
     pub device_name: String,
     pub namespace_id: i64,
     pub root_id: i64,
-    /// The user's own quota; `None` means the server default (the `Auth` extractor fills it
-    /// in from the settings).
-    pub quota_bytes: Option<u64>,
+    /// The bytes this caller's namespace may hold: the user's own quota, or the server's
+    /// default (which the loaders are given, so no caller exists without one).
+    pub quota_bytes: u64,
     /// When this device last made an authenticated request (kept to the minute).
     pub last_seen_at: i64,
-}
-
-impl Caller {
-    /// The bytes this caller's namespace may hold.
-    pub fn quota(&self) -> u64 {
-        self.quota_bytes
-            .unwrap_or(crate::settings::DEFAULT_QUOTA_BYTES)
-    }
 }
 
 pub struct NewAccount {
@@ -176,7 +168,11 @@ pub async fn add_device(db: &Db, user_id: i64, name: &str, token_hash: &str) -> 
     Ok(id)
 }
 
-pub async fn caller_by_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<Caller>> {
+pub async fn caller_by_token(
+    db: &Db,
+    token_hash: &str,
+    default_quota: u64,
+) -> sqlx::Result<Option<Caller>> {
     let row = db
         .read_row(
             "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
@@ -193,7 +189,7 @@ pub async fn caller_by_token(db: &Db, token_hash: &str) -> sqlx::Result<Option<C
         device_name: r.text(3),
         namespace_id: r.int(4),
         root_id: r.int(5),
-        quota_bytes: r.opt_int(6).map(|q| q.max(0) as u64),
+        quota_bytes: r.opt_int(6).map_or(default_quota, |q| q.max(0) as u64),
         last_seen_at: r.int(7),
     }))
 }
@@ -357,7 +353,11 @@ pub async fn touch_device(db: &Db, device_id: i64) -> sqlx::Result<()> {
 /// An active device by id, as a `Caller`, with its token hash: what a stream ticket is
 /// checked against (the ticket's key is derived from the hash, so a revoked device's tickets
 /// die with it). `None` for an unknown or revoked device.
-pub async fn caller_by_device(db: &Db, device_id: i64) -> sqlx::Result<Option<(Caller, String)>> {
+pub async fn caller_by_device(
+    db: &Db,
+    device_id: i64,
+    default_quota: u64,
+) -> sqlx::Result<Option<(Caller, String)>> {
     let row = db
         .read_row(
             "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
@@ -375,7 +375,7 @@ pub async fn caller_by_device(db: &Db, device_id: i64) -> sqlx::Result<Option<(C
             device_name: r.text(3),
             namespace_id: r.int(4),
             root_id: r.int(5),
-            quota_bytes: r.opt_int(6).map(|q| q.max(0) as u64),
+            quota_bytes: r.opt_int(6).map_or(default_quota, |q| q.max(0) as u64),
             last_seen_at: r.int(7),
         };
         (caller, r.text(8))

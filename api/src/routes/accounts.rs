@@ -182,7 +182,7 @@ pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<
         namespace_id: c.namespace_id,
         root_id: c.root_id,
         used_bytes: usage.total(),
-        quota_bytes: c.quota_bytes.unwrap_or(state.settings.quota_bytes),
+        quota_bytes: c.quota_bytes,
         files_bytes: usage.current,
         versions_bytes: usage.history,
         uploads_bytes: usage.staged,

@@ -57,10 +57,14 @@ async fn open_request(
 /// The owner, writing through the link's own device.
 async fn owner(state: &AppState, share: &Share) -> ApiResult<Caller> {
     let device = requests::device(&state.db, share.link.id, share.link.owner_id).await?;
-    let mut c = requests::caller(&state.db, share.link.owner_id, device)
-        .await?
-        .ok_or(ApiError::LinkGone("its owner is gone"))?;
-    c.quota_bytes.get_or_insert(state.settings.quota_bytes);
+    let c = requests::caller(
+        &state.db,
+        share.link.owner_id,
+        device,
+        state.settings.quota_bytes,
+    )
+    .await?
+    .ok_or(ApiError::LinkGone("its owner is gone"))?;
     Ok(c)
 }
 
@@ -157,7 +161,7 @@ pub async fn start(
         staged: upload.reserved_bytes,
         ..Default::default()
     };
-    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.quota()).await?;
+    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.quota_bytes).await?;
     uploads::insert(&mut w.tx, &upload, &all).await?;
     let path = folders
         .iter()

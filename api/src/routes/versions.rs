@@ -58,7 +58,7 @@ pub async fn restore(
         history: node.size as i64,
         staged: 0,
     };
-    let quota = c.quota();
+    let quota = c.quota_bytes;
     usage::charge_making_room(&mut w.tx, c.namespace_id, delta, quota).await?;
     changes::log(&mut w.tx, c.namespace_id, id, "version").await?;
     let node = nodes::get(&mut *w.tx, id)
