@@ -18,12 +18,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use gloo_events::EventListener;
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+    IdbVersionChangeEvent,
 };
 
 #[wasm_bindgen]
@@ -101,30 +103,31 @@ async fn connect(
 ) -> Result<IdbDatabase, JsValue> {
     let factory: IdbFactory = Reflect::get(&js_sys::global(), &"indexedDB".into())?.dyn_into()?;
     let req: IdbOpenDbRequest = factory.open_with_u32(name, version)?;
-    let on_upgrade = {
+    // Listens until the open is over (dropped at the end of this function).
+    let _upgrading = EventListener::once(&req, "upgradeneeded", {
         let req = req.clone();
-        Closure::once_into_js(move |ev: web_sys::IdbVersionChangeEvent| {
+        move |ev| {
             let run = || -> Result<(), JsValue> {
+                let old = ev.unchecked_ref::<IdbVersionChangeEvent>().old_version();
                 let db: IdbDatabase = req.result()?.dyn_into()?;
                 let tx = req.transaction().ok_or("no upgrade transaction")?;
-                upgrade(&db, &tx, ev.old_version())
+                upgrade(&db, &tx, old)
             };
             if let Err(e) = run() {
                 web_sys::console::error_2(&"IndexedDB upgrade failed".into(), &e);
             }
-        })
-    };
-    req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+        }
+    });
     let db: IdbDatabase = request(&req).await?.dyn_into()?;
-    let on_change = {
+    // Lives as long as the connection.
+    EventListener::once(&db, "versionchange", {
         let db = db.clone();
-        Closure::<dyn FnMut()>::new(move || {
+        move |_| {
             db.close();
             OPEN.with(|o| o.borrow_mut().remove(name));
-        })
-    };
-    db.set_onversionchange(Some(on_change.as_ref().unchecked_ref()));
-    on_change.forget(); // lives as long as the connection
+        }
+    })
+    .forget();
     Ok(db)
 }
 
