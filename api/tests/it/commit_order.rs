@@ -73,7 +73,7 @@ fn caller(u: &User<'_>, username: &str, device_name: &str, quota: u64) -> Caller
         device_name: device_name.into(),
         namespace_id: u.session.namespace_id,
         root_id: u.session.root_id,
-        quota_bytes: Some(quota),
+        quota_bytes: quota,
         last_seen_at: 0,
     }
 }

@@ -23,6 +23,7 @@ mod links;
 mod migrations;
 mod names;
 mod ops;
+mod permission_matrix;
 mod quota;
 mod requests;
 mod s3_content;

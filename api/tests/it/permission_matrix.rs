@@ -1,0 +1,521 @@
+//! The permission matrix, as data: every secured operation of `/openapi.json` (the test fails
+//! if one has no row) asked by each kind of caller — the owner, a stranger (another account),
+//! a revoked device of the owner, and nobody (no token) — with the answer each must get, and
+//! the owner's tree, trash, versions, links, devices and change log unchanged by everyone but
+//! the owner. Shared folders add their roles (editor, viewer, invited, removed) as columns.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::fixture::{bytes, fresh_client, Backend, TestServer, User};
+
+crate::both!(no_caller_reaches_more_than_it_may);
+
+/// What a caller other than the owner must be answered.
+#[derive(Clone, Copy, Debug)]
+enum Stranger {
+    /// The owner's thing is invisible: 404 `not_found`.
+    Hidden,
+    /// A cursor of the owner's namespace: 400 `bad_request`.
+    Cursor,
+    /// The route acts on the caller's own account (its devices, its feed, its uploads): this
+    /// status, and nothing of the owner's.
+    Own(u16),
+}
+
+struct Row {
+    method: Method,
+    route: &'static str,
+    path: String,
+    body: Option<Value>,
+    stranger: Stranger,
+    /// What the owner gets.
+    owner: u16,
+}
+
+fn row(
+    method: Method,
+    route: &'static str,
+    path: String,
+    body: Option<Value>,
+    stranger: Stranger,
+    owner: u16,
+) -> Row {
+    Row {
+        method,
+        route,
+        path,
+        body,
+        stranger,
+        owner,
+    }
+}
+
+/// Everything of the owner's a caller could read or change, as the owner sees it.
+async fn state_of(owner: &User<'_>, folder: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in [
+        format!("/api/v1/nodes/{}/children", owner.session.root_id),
+        format!("/api/v1/nodes/{folder}/children"),
+        "/api/v1/trash".to_string(),
+        "/api/v1/links".to_string(),
+        "/api/v1/devices".to_string(),
+        "/api/v1/me".to_string(),
+    ] {
+        let mut v: Value = owner.ok(Method::GET, &path, None).await;
+        // "Last seen" moves with every request of the owner's own devices.
+        if let Some(devices) = v.as_array_mut() {
+            for d in devices {
+                d.as_object_mut().map(|d| d.remove("last_seen_at"));
+            }
+        }
+        out.push(v.to_string());
+    }
+    let seqs = owner.server.change_seqs(owner.session.namespace_id).await;
+    out.push(format!("{seqs:?}"));
+    out
+}
+
+async fn no_caller_reaches_more_than_it_may(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let spare = server.sign_in("alice", "phone").await;
+    let old = server.sign_in("alice", "old laptop").await;
+    let bob = server.register("bob").await;
+
+    // The owner's things, one for each change a row makes.
+    let folder = alice.mkdir(alice.session.root_id, "docs").await;
+    let file = alice
+        .upload_to(folder.id, "a.txt", &bytes(1, 3_000), None)
+        .await;
+    let edited = alice
+        .upload_to(folder.id, "a.txt", &bytes(2, 3_000), file.node.version_id)
+        .await;
+    let (renamed, moved) = (
+        alice.upload_file("r.txt", &bytes(3, 100), None).await,
+        alice.upload_file("m.txt", &bytes(4, 100), None).await,
+    );
+    let doomed = alice.upload_file("d.txt", &bytes(5, 100), None).await;
+    let (purged, restored) = (
+        alice.upload_file("p.txt", &bytes(6, 100), None).await,
+        alice.upload_file("t.txt", &bytes(7, 100), None).await,
+    );
+    alice.trash(purged.node.id).await;
+    alice.trash(restored.node.id).await;
+    let (_, open) = alice.start_upload(&bytes(8, 2_000)).await;
+    let (_, cancelled) = alice.start_upload(&bytes(9, 2_000)).await;
+    let (m, to_commit) = alice.start_upload(&bytes(10, 2_000)).await;
+    alice.put_missing(&m, &to_commit, &bytes(10, 2_000)).await;
+    let link = |node: i64| json!({"node_id": node});
+    let l1: Value = alice
+        .ok(Method::POST, "/api/v1/links", Some(link(file.node.id)))
+        .await;
+    let l2: Value = alice
+        .ok(Method::POST, "/api/v1/links", Some(link(folder.id)))
+        .await;
+    let latest: Value = alice.ok(Method::GET, "/api/v1/changes/latest", None).await;
+    let cursor = latest["cursor"].as_str().unwrap().to_string();
+    let named = server.sign_in("alice", "tablet").await;
+    let revoked_by_owner = server.sign_in("alice", "lost").await;
+    let r = old
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/devices/{}", old.session.device_id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    use Stranger::*;
+    let (f, node) = (file.node.id, |id: i64| format!("/api/v1/nodes/{id}"));
+    let rows = vec![
+        row(
+            Method::GET,
+            "/api/v1/me",
+            "/api/v1/me".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/devices",
+            "/api/v1/devices".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/devices/{id}",
+            format!("/api/v1/devices/{}", named.session.device_id),
+            Some(json!({"name": "renamed"})),
+            Hidden,
+            200,
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/devices/{id}",
+            format!("/api/v1/devices/{}", revoked_by_owner.session.device_id),
+            None,
+            Hidden,
+            204,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/folders",
+            "/api/v1/folders".into(),
+            Some(json!({"parent_id": folder.id, "name": "new"})),
+            Hidden,
+            201,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/nodes/{id}/children",
+            format!("{}/children", node(folder.id)),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/nodes/{id}/download",
+            format!("{}/download", node(f)),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/nodes/{id}/content",
+            format!("{}/content", node(f)),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/nodes/{id}/versions",
+            format!("{}/versions", node(f)),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/nodes/{id}/versions/{version_id}/restore",
+            format!("{}/versions/{}/restore", node(f), file.version_id),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/nodes/{id}",
+            node(renamed.node.id),
+            Some(json!({"name": "renamed.txt"})),
+            Hidden,
+            200,
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/nodes/{id}",
+            node(moved.node.id),
+            Some(json!({"parent_id": folder.id})),
+            Hidden,
+            200,
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/nodes/{id}",
+            node(doomed.node.id),
+            None,
+            Hidden,
+            204,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/trash",
+            "/api/v1/trash".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/trash/{id}",
+            format!("/api/v1/trash/{}", purged.node.id),
+            None,
+            Hidden,
+            204,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/trash/{id}/restore",
+            format!("/api/v1/trash/{}/restore", restored.node.id),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/search",
+            "/api/v1/search?q=a.txt".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/uploads",
+            "/api/v1/uploads".into(),
+            Some(
+                json!({"manifest": wasm_chunker::Manifest::from_chunks(wasm_chunker::chunk_all(&bytes(11, 500)))}),
+            ),
+            Own(201),
+            201,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/uploads/{id}",
+            format!("/api/v1/uploads/{}", open.upload_id),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/uploads/{id}",
+            format!("/api/v1/uploads/{}", cancelled.upload_id),
+            None,
+            Hidden,
+            204,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/commits",
+            "/api/v1/commits".into(),
+            Some(
+                json!({"upload_id": to_commit.upload_id, "parent_id": folder.id, "name": "c.bin", "idempotency_key": "k1"}),
+            ),
+            Hidden,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/changes",
+            format!("/api/v1/changes?cursor={cursor}"),
+            None,
+            Cursor,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/changes/latest",
+            "/api/v1/changes/latest".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/changes/ack",
+            "/api/v1/changes/ack".into(),
+            Some(json!({"cursor": cursor})),
+            Cursor,
+            204,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/events/ticket",
+            "/api/v1/events/ticket".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/events",
+            "/api/v1/events".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/links",
+            "/api/v1/links".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/links",
+            "/api/v1/links".into(),
+            Some(link(edited.node.id)),
+            Hidden,
+            201,
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/links/{id}",
+            format!("/api/v1/links/{}", l1["link"]["id"]),
+            Some(json!({"max_downloads": 3})),
+            Hidden,
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/links/{id}/access",
+            format!("/api/v1/links/{}/access", l1["link"]["id"]),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/links/{id}",
+            format!("/api/v1/links/{}", l2["link"]["id"]),
+            None,
+            Hidden,
+            204,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/account/password",
+            "/api/v1/account/password".into(),
+            Some(
+                json!({"current_password": "correct horse", "new_password": "correct horse battery", "sign_out_other_devices": false}),
+            ),
+            Own(204),
+            204,
+        ),
+        // Last for the owner: they end other devices' sessions and this one's.
+        row(
+            Method::DELETE,
+            "/api/v1/devices",
+            "/api/v1/devices".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/sessions",
+            "/api/v1/sessions".into(),
+            None,
+            Own(204),
+            204,
+        ),
+    ];
+
+    // Every operation a device token opens has a row (`/metrics` takes the operator's metrics
+    // token instead: `ops.rs`).
+    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let mut secured = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if path == "/metrics" {
+            continue;
+        }
+        for (method, op) in ops.as_object().unwrap() {
+            let bearer = op["security"].as_array().into_iter().flatten();
+            if bearer.into_iter().any(|s| s.get("bearer").is_some()) {
+                secured.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let covered: BTreeSet<_> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.route.to_string()))
+        .collect();
+    let missing: Vec<_> = secured.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "secured operations without a row in the matrix: {missing:?}"
+    );
+
+    let before = state_of(&alice, folder.id).await;
+    for r in &rows {
+        // Nobody, and a revoked device of the owner: 401, whatever the route.
+        let anonymous = fresh_client()
+            .request(r.method.clone(), server.url(&r.path))
+            .json(&r.body.clone().unwrap_or(Value::Null))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            anonymous.status(),
+            StatusCode::UNAUTHORIZED,
+            "nobody: {} {}",
+            r.method,
+            r.path
+        );
+        let revoked = old.call(r.method.clone(), &r.path, r.body.clone()).await;
+        assert_eq!(
+            revoked.status(),
+            StatusCode::UNAUTHORIZED,
+            "revoked device: {} {}",
+            r.method,
+            r.path
+        );
+
+        let answer = bob.call(r.method.clone(), &r.path, r.body.clone()).await;
+        let status = answer.status().as_u16();
+        let (want, code) = match r.stranger {
+            Hidden => (404, Some("not_found")),
+            Cursor => (400, Some("bad_request")),
+            Own(s) => (s, None),
+        };
+        let text = if r.route == "/api/v1/events" {
+            String::new()
+        } else {
+            answer.text().await.unwrap()
+        };
+        assert_eq!(status, want, "stranger: {} {}: {text}", r.method, r.path);
+        if let Some(code) = code {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                v["error"]["code"], code,
+                "stranger: {} {}",
+                r.method, r.path
+            );
+        }
+        // Nothing of the owner's in what the stranger sees of its own.
+        for secret in ["docs", "a.txt", "phone", "tablet"] {
+            assert!(
+                !text.contains(secret),
+                "stranger: {} {} shows {secret}: {text}",
+                r.method,
+                r.path
+            );
+        }
+    }
+    assert_eq!(
+        state_of(&alice, folder.id).await,
+        before,
+        "a non-owner changed the owner's state"
+    );
+
+    // Signing the other devices out goes last: the spare device signs itself out before.
+    let (last, first): (Vec<&Row>, Vec<&Row>) = rows
+        .iter()
+        .partition(|r| r.method == Method::DELETE && r.route == "/api/v1/devices");
+    for r in first.into_iter().chain(last) {
+        let who = if r.route == "/api/v1/sessions" {
+            &spare
+        } else {
+            &alice
+        };
+        let answer = who.call(r.method.clone(), &r.path, r.body.clone()).await;
+        let status = answer.status().as_u16();
+        let text = if r.route == "/api/v1/events" {
+            String::new()
+        } else {
+            answer.text().await.unwrap()
+        };
+        assert_eq!(status, r.owner, "owner: {} {}: {text}", r.method, r.path);
+    }
+}
