@@ -120,7 +120,7 @@ pub async fn empty_trash(db: &Db, before: i64) -> anyhow::Result<usize> {
         let mut w = db.write().await?;
         crate::db::nodes::lock_namespace(&mut w.tx, namespace_id).await?;
         // Gone meanwhile (restored, or purged with a folder above it): nothing to do.
-        if crate::db::nodes::purge_trashed(&mut w.tx, namespace_id, id)
+        if crate::db::nodes::purge_trashed(&mut w.tx, namespace_id, id, None)
             .await?
             .is_some()
         {

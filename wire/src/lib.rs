@@ -513,6 +513,21 @@ pub struct Change {
     /// The node's state now (not at `seq`), or `None` when it is no longer in the live tree
     /// (trashed or purged): apply it by upserting or removing `node_id`.
     pub node: Option<Node>,
+    /// Who made the change; absent for the server's own (a trash item's retention running
+    /// out, a name-rule upgrade) and for changes logged before actors were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+}
+
+/// The user and device whose request made a change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub device_id: i64,
+    /// The device's name now (devices can be renamed).
+    pub device_name: String,
 }
 
 /// A page of `GET /api/v1/changes`.

@@ -169,7 +169,14 @@ async fn write(
         now,
     )
     .await?;
-    changes::log(tx, caller.namespace_id, node_id, "version").await?;
+    changes::log(
+        tx,
+        caller.namespace_id,
+        node_id,
+        "version",
+        Some(caller.device_id),
+    )
+    .await?;
     let mut response = rules::written(
         node_id,
         p.parent_id,

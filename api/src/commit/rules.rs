@@ -279,7 +279,11 @@ pub type Seqs = HashMap<i64, i64>;
 /// The change-log entries (namespace, seq, node) of the plain commits, numbered in batch order
 /// up to each namespace's new seq `tops` (moved on by the charge by as many as it has commits),
 /// so every namespace's log stays gap-free.
-pub fn number_changes(batch: &[Commit<'_>], plain: &[Plain], tops: &Seqs) -> Vec<(i64, i64, i64)> {
+pub fn number_changes(
+    batch: &[Commit<'_>],
+    plain: &[Plain],
+    tops: &Seqs,
+) -> Vec<(i64, i64, i64, Option<i64>)> {
     let mut count: HashMap<i64, i64> = HashMap::new();
     for p in plain {
         *count.entry(batch[p.at].caller.namespace_id).or_default() += 1;
@@ -294,7 +298,8 @@ pub fn number_changes(batch: &[Commit<'_>], plain: &[Plain], tops: &Seqs) -> Vec
             let ns = batch[p.at].caller.namespace_id;
             let seq = next.get_mut(&ns).expect("counted above");
             *seq += 1;
-            (ns, *seq - 1, p.node_id.unwrap_or_default())
+            let actor = Some(batch[p.at].caller.device_id);
+            (ns, *seq - 1, p.node_id.unwrap_or_default(), actor)
         })
         .collect()
 }

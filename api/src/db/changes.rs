@@ -13,7 +13,7 @@
 //! single writer, which gives the same order trivially.
 
 use sqlx::{Any, Row as _, Transaction};
-use wire::{Change, Node, NodeKind};
+use wire::{Actor, Change, Node, NodeKind};
 
 use super::batch_tx::{BatchTx, SqlxTx, Value};
 use super::json_rows::{Col, Rows};
@@ -21,11 +21,13 @@ use super::{now_ms, Backend, Db, Row};
 
 /// Appends one entry to the namespace's change log and returns its sequence number. The
 /// `UPDATE … RETURNING` takes the namespace row lock, so sequence numbers never collide.
+/// `actor` is the device whose request made the change (`None`: the server's own doing).
 pub async fn log(
     tx: &mut Transaction<'static, Any>,
     namespace_id: i64,
     node_id: i64,
     kind: &str,
+    actor: Option<i64>,
 ) -> sqlx::Result<i64> {
     let seq: i64 = sqlx::query("UPDATE namespaces SET seq = seq + 1 WHERE id = $1 RETURNING seq")
         .bind(namespace_id)
@@ -34,23 +36,29 @@ pub async fn log(
         .get(0);
     let backend = Backend::of(tx);
     let mut tx = SqlxTx { tx, backend };
-    entries(&mut tx, &[(namespace_id, seq, node_id)], kind, now_ms()).await?;
+    entries(
+        &mut tx,
+        &[(namespace_id, seq, node_id, actor)],
+        kind,
+        now_ms(),
+    )
+    .await?;
     notify(&mut tx, &[format!("{namespace_id}:{seq}")]).await?;
     Ok(seq)
 }
 
-/// Writes change-log entries (namespace, seq, node) of one kind whose seqs the caller has
-/// already taken from their namespaces (`log`, or a batch's charge).
+/// Writes change-log entries (namespace, seq, node, actor device) of one kind whose seqs the
+/// caller has already taken from their namespaces (`log`, or a batch's charge).
 pub async fn entries(
     tx: &mut impl BatchTx,
-    rows: &[(i64, i64, i64)],
+    rows: &[(i64, i64, i64, Option<i64>)],
     kind: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    let t = Rows::new(tx.backend(), &[Col::Int; 3], rows)?;
+    let t = Rows::new(tx.backend(), &[Col::Int; 4], rows)?;
     let sql = format!(
-        "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at) \
-         SELECT column1, column2, column3, $1, $2 FROM {} AS r",
+        "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at, actor_device_id) \
+         SELECT column1, column2, column3, $1, $2, column4 FROM {} AS r",
         t.table(3)
     );
     let head = vec![Value::Text(Some(kind.into())), Value::Int(Some(now))];
@@ -124,10 +132,12 @@ pub async fn positions(db: &Db, namespace_id: i64) -> sqlx::Result<(i64, i64)> {
 pub async fn page(db: &Db, namespace_id: i64, after: i64, limit: i64) -> sqlx::Result<Vec<Change>> {
     let rows = sqlx::query(
         "SELECT c.seq, c.kind, c.node_id, n.id, n.parent_id, n.name, n.kind, n.version_id, \
-         COALESCE(v.size, 0), v.content_hash, n.modified_at \
+         COALESCE(v.size, 0), v.content_hash, n.modified_at, d.id, d.name, u.id, u.username \
          FROM changes c \
          LEFT JOIN nodes n ON n.id = c.node_id AND n.deleted_at IS NULL \
          LEFT JOIN versions v ON v.id = n.version_id \
+         LEFT JOIN devices d ON d.id = c.actor_device_id \
+         LEFT JOIN users u ON u.id = d.user_id \
          WHERE c.namespace_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3",
     )
     .bind(namespace_id)
@@ -158,11 +168,19 @@ fn change_from_row(r: &Row) -> Change {
             modified_at: r.get(10),
         }
     });
+    let device_id: Option<i64> = r.get(11);
+    let actor = device_id.map(|device_id| Actor {
+        device_id,
+        device_name: r.get(12),
+        user_id: r.get(13),
+        username: r.get(14),
+    });
     Change {
         seq: r.get(0),
         kind: r.get(1),
         node_id: r.get(2),
         node,
+        actor,
     }
 }
 

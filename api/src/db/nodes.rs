@@ -291,18 +291,20 @@ pub async fn restore_subtree(
 /// Purges trash item `id` of `namespace_id` (inside the caller's transaction, which holds the
 /// namespace lock): the subtree is deleted for good, its bytes leave the usage counters and the
 /// purge is logged. `None` if `id` is not a trash item of the namespace (any more). The one
-/// path for a purge by hand (`DELETE /trash/{id}`) and by the trash's retention (`gc`).
+/// path for a purge by hand (`DELETE /trash/{id}`, by device `actor`) and by the trash's
+/// retention (`gc`, no actor).
 pub async fn purge_trashed(
     tx: &mut Transaction<'static, Any>,
     namespace_id: i64,
     id: i64,
+    actor: Option<i64>,
 ) -> sqlx::Result<Option<super::usage::Delta>> {
     if trashed(tx, namespace_id, id).await?.is_none() {
         return Ok(None);
     }
     let freed = purge_subtree(tx, id).await?;
     super::usage::charge(tx, namespace_id, freed, u64::MAX).await?;
-    super::changes::log(tx, namespace_id, id, "purge").await?;
+    super::changes::log(tx, namespace_id, id, "purge", actor).await?;
     Ok(Some(freed))
 }
 

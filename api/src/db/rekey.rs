@@ -108,7 +108,7 @@ async fn write(
             .execute(&mut **tx)
             .await?;
         if r.live && r.renamed {
-            changes::log(tx, r.namespace_id, r.id, "rename").await?;
+            changes::log(tx, r.namespace_id, r.id, "rename", None).await?;
         }
     }
     Ok(())

@@ -64,7 +64,7 @@ use crate::routes;
         routes::share_page::page,
         routes::share_page::unlock_form,
     ),
-    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::ErrorCode, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
+    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::ErrorCode, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::Actor, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
     modifiers(&Security)
 )]
 struct ApiDoc;

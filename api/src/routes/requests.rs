@@ -261,7 +261,7 @@ async fn folder_for(
                 };
                 let id =
                     nodes::insert(&mut w.tx, c.namespace_id, at, &free, NodeKind::Folder).await?;
-                changes::log(&mut w.tx, c.namespace_id, id, "create").await?;
+                changes::log(&mut w.tx, c.namespace_id, id, "create", Some(c.device_id)).await?;
                 at = id;
             }
         }

@@ -130,7 +130,7 @@ pub async fn create_folder(
         NodeKind::Folder,
     )
     .await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "create").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "create", Some(c.device_id)).await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(node)))
@@ -202,7 +202,7 @@ pub async fn update_node(
     } else {
         "rename"
     };
-    changes::log(&mut w.tx, c.namespace_id, id, kind).await?;
+    changes::log(&mut w.tx, c.namespace_id, id, kind, Some(c.device_id)).await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(
@@ -228,7 +228,7 @@ pub async fn delete_node(
         return Err(ApiError::RootFolder);
     }
     let count = nodes::trash_subtree(&mut w.tx, id).await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "trash").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "trash", Some(c.device_id)).await?;
     w.commit().await?;
     tracing::info!(node_id = id, count, "trashed");
     Ok(StatusCode::NO_CONTENT)
@@ -284,7 +284,7 @@ pub async fn restore(
     };
     let name = nodes::free_name(&mut w.tx, parent, &t.row.node.name, "restored", true).await?;
     nodes::restore_subtree(&mut w.tx, id, parent, &name).await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "restore").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "restore", Some(c.device_id)).await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(node_id = id, parent_id = parent, "restored");
@@ -299,7 +299,7 @@ pub async fn purge(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     let mut w = begin(&state, &c).await?;
-    let freed = nodes::purge_trashed(&mut w.tx, c.namespace_id, id)
+    let freed = nodes::purge_trashed(&mut w.tx, c.namespace_id, id, Some(c.device_id))
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;
     w.commit().await?;

@@ -60,7 +60,7 @@ pub async fn restore(
     };
     let quota = c.quota_bytes;
     usage::charge_making_room(&mut w.tx, c.namespace_id, delta, quota).await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "version").await?;
+    changes::log(&mut w.tx, c.namespace_id, id, "version", Some(c.device_id)).await?;
     let node = nodes::get(&mut *w.tx, id)
         .await?
         .ok_or(ApiError::NotFound("file"))?

@@ -16,6 +16,7 @@ crate::both!(
     bad_cursors_and_limits_are_refused,
     cursors_older_than_retention_reset_and_newer_ones_still_work,
     an_overloaded_feed_asks_clients_to_back_off,
+    every_change_names_who_made_it,
 );
 
 async fn page(u: &User<'_>, cursor: Option<&str>, limit: i64) -> ChangesResponse {
@@ -255,4 +256,50 @@ async fn an_overloaded_feed_asks_clients_to_back_off(backend: Backend) {
     let r = alice.call(Method::GET, "/api/v1/changes", None).await;
     assert_eq!(r.headers()["retry-after"], "1");
     assert_error(r, StatusCode::SERVICE_UNAVAILABLE, "backoff").await;
+}
+
+async fn every_change_names_who_made_it(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let laptop = server.register("alice").await;
+    let phone = server.sign_in("alice", "phone").await;
+    let a = laptop.upload_file("a.txt", &bytes(1, 100), None).await;
+    let b = phone.upload_file("b.txt", &bytes(2, 100), None).await;
+    let _: Node = phone
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/nodes/{}", a.node.id),
+            Some(json!({"name": "renamed.txt"})),
+        )
+        .await;
+    folder(&laptop, "docs").await;
+    phone.trash(b.node.id).await;
+    laptop.purge(b.node.id).await;
+    let changes = page(&laptop, None, 100).await.changes;
+    let seen: Vec<(&str, &str, &str)> = changes
+        .iter()
+        .map(|c| {
+            let who = c.actor.as_ref().expect("every change here has an actor");
+            assert_eq!(who.user_id, laptop.session.user_id);
+            (
+                c.kind.as_str(),
+                who.username.as_str(),
+                who.device_name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("version", "alice", "laptop"),
+            ("version", "alice", "phone"),
+            ("rename", "alice", "phone"),
+            ("create", "alice", "laptop"),
+            ("trash", "alice", "phone"),
+            ("purge", "alice", "laptop"),
+        ]
+    );
+    assert_eq!(
+        changes[1].actor.as_ref().unwrap().device_id,
+        phone.session.device_id
+    );
 }
