@@ -1,15 +1,17 @@
 //! Who may touch what: every route asks here before it reads or changes a node or an upload,
-//! so the rule has one home (today: the caller's own namespace; with shared folders, the
-//! caller's role in the namespace the node lives in). A node the caller may not see answers
-//! 404, never 403, so ids of others' nodes stay secret.
+//! so the rule has one home: the caller's role in the namespace the node lives in (owner of
+//! their own tree; a member's role in a shared folder, one primary-key lookup). A node the
+//! caller has no role for answers 404, never 403, so ids of others' nodes stay secret; one it
+//! may see but not change answers 403 `role_too_low`.
 //!
 //! The `_in` variants read inside the caller's write transaction, after it has locked the
 //! namespace, so the check and the change it guards see the same state.
 
 use sqlx::{Any, Transaction};
-use wire::{Node, NodeKind};
+use wire::{Node, NodeKind, Role};
 
 use crate::db::changes::Cursor;
+use crate::db::members;
 use crate::db::nodes::{self, NodeRow};
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
@@ -22,8 +24,25 @@ pub fn may_write_in(caller: &Caller, namespace_id: i64) -> bool {
     namespace_id == caller.namespace_id
 }
 
-fn mine(caller: &Caller, row: &NodeRow) -> bool {
-    may_write_in(caller, row.namespace_id)
+/// The caller's role in namespace `namespace_id`: owner of their home; elsewhere an accepted
+/// member's role, or `None`.
+pub async fn role<'e, E>(exec: E, caller: &Caller, namespace_id: i64) -> ApiResult<Option<Role>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    if namespace_id == caller.namespace_id {
+        return Ok(Some(Role::Owner));
+    }
+    Ok(members::role(exec, caller.user_id, namespace_id).await?)
+}
+
+/// `row`'s node if the caller's role where it lives is at least `need`.
+fn granted(row: NodeRow, role: Option<Role>, need: Role, what: &'static str) -> ApiResult<Node> {
+    match role {
+        None => Err(ApiError::NotFound(what)),
+        Some(r) if r < need => Err(ApiError::RoleTooLow),
+        Some(_) => Ok(row.node),
+    }
 }
 
 /// A change-feed cursor the caller may read from (`invalid_cursor` otherwise).
@@ -33,13 +52,13 @@ pub fn cursor(caller: &Caller, s: &str) -> ApiResult<Cursor> {
         .ok_or(ApiError::InvalidCursor)
 }
 
-/// A live node the caller may see, read from the pool.
-pub async fn node(db: &Db, caller: &Caller, id: i64) -> ApiResult<Node> {
-    nodes::get(&db.pool, id)
+/// A live node on which the caller's role is at least `need`, read from the pool.
+pub async fn node(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<Node> {
+    let row = nodes::get(&db.pool, id)
         .await?
-        .filter(|n| mine(caller, n))
-        .map(|n| n.node)
-        .ok_or(ApiError::NotFound("node"))
+        .ok_or(ApiError::NotFound("node"))?;
+    let role = role(&db.pool, caller, row.namespace_id).await?;
+    granted(row, role, need, "node")
 }
 
 /// A live node the caller may change, inside its transaction.
@@ -77,11 +96,18 @@ async fn live_in(
     kind: Option<NodeKind>,
     what: &'static str,
 ) -> ApiResult<Node> {
-    nodes::get(&mut **tx, id)
+    let row = nodes::get(&mut **tx, id)
         .await?
-        .filter(|n| mine(caller, n) && kind.is_none_or(|k| n.node.kind == k))
-        .map(|n| n.node)
-        .ok_or(ApiError::NotFound(what))
+        .filter(|n| kind.is_none_or(|k| n.node.kind == k))
+        .ok_or(ApiError::NotFound(what))?;
+    let role = role(&mut **tx, caller, row.namespace_id).await?;
+    // Writes lock and log the caller's own namespace: until they take the node's (the next
+    // step of shared folders), no member's role reaches a write.
+    let role = match role {
+        Some(_) if !may_write_in(caller, row.namespace_id) => Some(Role::Viewer),
+        r => r,
+    };
+    granted(row, role, Role::Editor, what)
 }
 
 /// An upload session the caller's device may continue, commit or cancel (expired or not).

@@ -68,6 +68,8 @@ pub enum ApiError {
     BadSignature,
     #[error("you may not do that here")]
     Forbidden,
+    #[error("your role in this shared folder does not allow that")]
+    RoleTooLow,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("the name is already taken in this folder")]
@@ -131,9 +133,8 @@ impl ApiError {
             | TooDeep(_) => StatusCode::BAD_REQUEST,
             TooLarge | RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
-            BadSignature | Forbidden | SignupClosed | CurrentPasswordWrong | WrongPassword => {
-                StatusCode::FORBIDDEN
-            }
+            BadSignature | Forbidden | RoleTooLow | SignupClosed | CurrentPasswordWrong
+            | WrongPassword => StatusCode::FORBIDDEN,
             LinkGone(_) | LinkExhausted | RequestClosed(_) => StatusCode::GONE,
             NotFound(_) => StatusCode::NOT_FOUND,
             UsernameTaken | UnrestorableVersion | NoFreeName(_) | NameTaken
@@ -167,6 +168,7 @@ impl ApiError {
             BadCredentials => ErrorCode::BadCredentials,
             BadSignature => ErrorCode::BadSignature,
             Forbidden => ErrorCode::Forbidden,
+            RoleTooLow => ErrorCode::RoleTooLow,
             NotFound(_) => ErrorCode::NotFound,
             NameTaken => ErrorCode::NameTaken,
             InvalidMove(_) => ErrorCode::InvalidMove,

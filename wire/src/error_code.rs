@@ -56,6 +56,9 @@ codes! {
     BadSignature = "bad_signature",
     /// 403: the caller may not do this here.
     Forbidden = "forbidden",
+    /// 403: the caller's role in this shared folder lets it look, not change (a viewer), or
+    /// not manage members and links (an editor).
+    RoleTooLow = "role_too_low",
     /// 404: no such thing (or not the caller's to see); the message names what.
     NotFound = "not_found",
     /// 409: the request clashes with the current state (a version that is not the node's,

@@ -519,6 +519,20 @@ pub struct Change {
     pub actor: Option<Actor>,
 }
 
+/// What a user may do in a namespace (a shared folder, or their own tree, where they are the
+/// owner). Each role may do all that the roles before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// List, download, see versions, search.
+    Viewer,
+    /// Also upload, make folders, rename, move, delete and restore.
+    Editor,
+    /// Also members and share links.
+    Owner,
+}
+
 /// The user and device whose request made a change.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -16,6 +16,7 @@ pub mod collect;
 pub mod commit;
 pub mod json_rows;
 pub mod links;
+pub mod members;
 pub mod native_sqlite;
 pub mod nodes;
 pub mod rekey;

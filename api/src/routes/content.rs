@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use wire::NodeKind;
+use wire::{NodeKind, Role};
 
 use crate::access;
 use crate::auth::Auth;
@@ -25,7 +25,7 @@ pub async fn content(
     method: Method,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let node = access::node(&state.db, &c, id).await?;
+    let node = access::node(&state.db, &c, id, Role::Viewer).await?;
     let version_id = match (node.kind, node.version_id) {
         (NodeKind::File, Some(v)) => v,
         _ => return Err(ApiError::WrongKind("only files have content")),

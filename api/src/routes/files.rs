@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use wire::{
     ChunkTarget, CommitRequest, CommitResponse, CreateUploadRequest, DownloadResponse, Hash,
-    Manifest, NodeKind, UploadResponse,
+    Manifest, NodeKind, Role, UploadResponse,
 };
 
 use crate::access;
@@ -210,6 +210,7 @@ pub async fn cancel_upload(
 #[utoipa::path(post, path = "/api/v1/commits", tag = "files", security(("bearer" = [])),
     request_body = wire::CommitRequest,
     responses(
+        (status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody),
         (status = 200, description = "Committed (or unchanged, or a conflicted copy, or the first answer to a retry)", body = wire::CommitResponse),
         (status = 400, description = "Invalid name or idempotency key, or (`invalid_manifest`) a chunk listed at another size than the stored one", body = wire::ErrorBody),
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
@@ -259,7 +260,7 @@ pub async fn download(
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<DownloadResponse>> {
-    let node = access::node(&state.db, &c, id).await?;
+    let node = access::node(&state.db, &c, id, Role::Viewer).await?;
     let version_id = match (node.kind, node.version_id) {
         (NodeKind::File, Some(v)) => v,
         _ => return Err(ApiError::WrongKind("only files can be downloaded")),

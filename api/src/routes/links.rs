@@ -8,7 +8,7 @@ use serde::Deserialize;
 use wire::links::{
     AccessLog, CreateLink, LinkCreated, LinkInfo, LinkKind, LinkList, LinkState, UpdateLink,
 };
-use wire::NodeKind;
+use wire::{NodeKind, Role};
 
 use crate::access;
 use crate::auth::{self, Auth};
@@ -122,6 +122,7 @@ fn check_limits(
 
 #[utoipa::path(post, path = "/api/v1/links", tag = "links", security(("bearer" = [])), request_body = wire::links::CreateLink,
     responses(
+        (status = 403, description = "`role_too_low`: only the owner of a shared folder makes links to it", body = wire::ErrorBody),
         (status = 201, description = "The link, with its token: the only answer that ever shows it", body = wire::links::LinkCreated),
         (status = 400, description = "`bad_request`: expiry in the past, a limit of 0, an option of the other kind, a file request on a file, pinning a folder", body = wire::ErrorBody),
         (status = 404, description = "`not_found`: no such node in the caller's tree", body = wire::ErrorBody),
@@ -132,7 +133,7 @@ pub async fn create(
     Auth(c): Auth,
     Json(req): Json<CreateLink>,
 ) -> ApiResult<(StatusCode, Json<LinkCreated>)> {
-    let node = access::node(&state.db, &c, req.node_id).await?;
+    let node = access::node(&state.db, &c, req.node_id, Role::Owner).await?;
     check_expiry(&state, req.expires_at)?;
     check_limits(req.kind, req.max_downloads, req.max_bytes)?;
     if req.kind == LinkKind::Request && node.kind != NodeKind::Folder {

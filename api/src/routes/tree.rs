@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use wire::{
-    CreateFolderRequest, Listing, NameClash, Node, NodeKind, PlacedNode, TrashItem, TrashList,
-    UpdateNodeRequest,
+    CreateFolderRequest, Listing, NameClash, Node, NodeKind, PlacedNode, Role, TrashItem,
+    TrashList, UpdateNodeRequest,
 };
 
 use crate::access;
@@ -51,7 +51,7 @@ pub async fn children(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let seq = nodes::namespace_seq(&state.db, c.namespace_id).await?;
-    let folder = access::node(&state.db, &c, id).await?;
+    let folder = access::node(&state.db, &c, id, Role::Viewer).await?;
     if folder.kind != NodeKind::Folder {
         return Err(ApiError::WrongKind("that node is a file, not a folder"));
     }
@@ -102,6 +102,7 @@ async fn written(w: &mut WriteTx<'_>, id: i64) -> ApiResult<Node> {
 #[utoipa::path(post, path = "/api/v1/folders", tag = "tree", security(("bearer" = [])),
     request_body = wire::CreateFolderRequest,
     responses(
+        (status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody),
         (status = 201, description = "Folder created", body = wire::Node),
         (status = 400, description = "Invalid name (`invalid_name`), or the folder would lie too deep (`too_deep`)", body = wire::ErrorBody),
         (status = 404, description = "No such parent folder", body = wire::ErrorBody),
@@ -139,7 +140,7 @@ pub async fn create_folder(
 /// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
 /// or below itself; the name must be free in the target folder (a case-only rename is fine),
 /// unless `keep_both` asks for a conflicted-copy name instead of a 409.
-#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn update_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -216,7 +217,7 @@ pub async fn update_node(
 }
 
 /// `DELETE /nodes/{id}`: to the trash, with the whole subtree of a folder.
-#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 204, description = "Moved to the trash with its subtree"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 204, description = "Moved to the trash with its subtree"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn delete_node(
     State(state): State<AppState>,
     Auth(c): Auth,

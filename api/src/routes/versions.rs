@@ -1,7 +1,7 @@
 //! A file's version history and restoring an old version as the new current one.
 
 use axum::extract::State;
-use wire::{NodeKind, RestoreVersionResponse, VersionList};
+use wire::{NodeKind, RestoreVersionResponse, Role, VersionList};
 
 use crate::access;
 use crate::auth::Auth;
@@ -16,7 +16,7 @@ pub async fn list(
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<VersionList>> {
-    let node = access::node(&state.db, &c, id).await?;
+    let node = access::node(&state.db, &c, id, Role::Viewer).await?;
     if node.kind != NodeKind::File {
         return Err(ApiError::WrongKind("only files have versions"));
     }
@@ -25,7 +25,7 @@ pub async fn list(
 }
 
 /// Restoring the current version, or one with the same content, writes nothing.
-#[utoipa::path(post, path = "/api/v1/nodes/{id}/versions/{version_id}/restore", tag = "versions", security(("bearer" = [])), params(("id" = i64, Path, description = "A file id"), ("version_id" = i64, Path, description = "A version of it")), responses((status = 200, description = "A new current version with the old content", body = wire::RestoreVersionResponse), (status = 507, description = "Quota exceeded", body = wire::ErrorBody), (status = 409, description = "The version lists chunk sizes that do not match the stored chunks", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/versions/{version_id}/restore", tag = "versions", security(("bearer" = [])), params(("id" = i64, Path, description = "A file id"), ("version_id" = i64, Path, description = "A version of it")), responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "A new current version with the old content", body = wire::RestoreVersionResponse), (status = 507, description = "Quota exceeded", body = wire::ErrorBody), (status = 409, description = "The version lists chunk sizes that do not match the stored chunks", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
     Auth(c): Auth,

@@ -1,20 +1,21 @@
 //! The permission matrix, as data: every secured operation of `/openapi.json` (the test fails
-//! if one has no row) asked by each kind of caller — the owner, a stranger (another account),
-//! a revoked device of the owner, and nobody (no token) — with the answer each must get, and
-//! the owner's tree, trash, versions, links, devices and change log unchanged by everyone but
-//! the owner. Shared folders add their roles (editor, viewer, invited, removed) as columns.
+//! if one has no row) asked by each kind of caller — the owner, a viewer of the owner's tree,
+//! a user only invited, a removed member, a stranger (another account), a revoked device of
+//! the owner, and nobody (no token) — with the answer each must get, and the owner's tree,
+//! trash, versions, links, devices and change log unchanged by everyone but the owner.
+//! (Editors join as a column once writes into a shared namespace land.)
 
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::fixture::{bytes, fresh_client, Backend, TestServer, User};
+use crate::fixture::{assert_error, bytes, fresh_client, Backend, TestServer, User};
 
 crate::both!(no_caller_reaches_more_than_it_may);
 
 /// What a caller other than the owner must be answered.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stranger {
     /// The owner's thing is invisible: 404 `not_found`.
     Hidden,
@@ -51,6 +52,73 @@ fn row(
         stranger,
         owner,
     }
+}
+
+/// What an accepted viewer gets where it differs from a stranger: the owner's answer where
+/// it reads the owner's nodes, 403 `role_too_low` where it would change them or share them.
+fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
+    let reads = [
+        "/api/v1/nodes/{id}/children",
+        "/api/v1/nodes/{id}/download",
+        "/api/v1/nodes/{id}/content",
+        "/api/v1/nodes/{id}/versions",
+    ];
+    let changes = [
+        (Method::POST, "/api/v1/folders"),
+        (Method::PATCH, "/api/v1/nodes/{id}"),
+        (Method::DELETE, "/api/v1/nodes/{id}"),
+        (
+            Method::POST,
+            "/api/v1/nodes/{id}/versions/{version_id}/restore",
+        ),
+        (Method::POST, "/api/v1/links"),
+    ];
+    if r.method == Method::GET && reads.contains(&r.route) {
+        Some((r.owner, None))
+    } else if changes
+        .iter()
+        .any(|(m, route)| *m == r.method && *route == r.route)
+    {
+        Some((403, Some("role_too_low")))
+    } else {
+        None
+    }
+}
+
+/// Makes `member` a member of `owner`'s tree with `role` (accepted or only invited), as the
+/// sharing routes will.
+async fn join(
+    server: &TestServer,
+    owner: &User<'_>,
+    member: &User<'_>,
+    role: &str,
+    accepted: bool,
+) {
+    let db = server.db().await;
+    let at = server.now_ms();
+    sqlx::query(
+        "INSERT INTO members (namespace_id, user_id, role, invited_by, created_at, accepted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(owner.session.namespace_id)
+    .bind(member.session.user_id)
+    .bind(role)
+    .bind(owner.session.user_id)
+    .bind(at)
+    .bind(accepted.then_some(at))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+}
+
+async fn leave(server: &TestServer, owner: &User<'_>, member: &User<'_>) {
+    let db = server.db().await;
+    sqlx::query("DELETE FROM members WHERE namespace_id = $1 AND user_id = $2")
+        .bind(owner.session.namespace_id)
+        .bind(member.session.user_id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
 }
 
 /// Everything of the owner's a caller could read or change, as the owner sees it.
@@ -437,6 +505,28 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         "secured operations without a row in the matrix: {missing:?}"
     );
 
+    // Members of the owner's tree: an accepted viewer, one only invited, one removed.
+    let carol = server.register("carol").await;
+    let dave = server.register("dave").await;
+    let erin = server.register("erin").await;
+    join(&server, &alice, &carol, "viewer", true).await;
+    join(&server, &alice, &dave, "viewer", false).await;
+    join(&server, &alice, &erin, "editor", true).await;
+    leave(&server, &alice, &erin).await;
+    // A viewer's own upload, committed into the owner's folder: refused for its role.
+    let (m, up) = carol.start_upload(&bytes(12, 700)).await;
+    carol.put_missing(&m, &up, &bytes(12, 700)).await;
+    let r = carol
+        .commit(&up.upload_id, folder.id, "mine.bin", None)
+        .await;
+    assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
+
+    let others = [
+        ("stranger", &bob, false),
+        ("invited, not accepted", &dave, false),
+        ("removed member", &erin, false),
+        ("viewer", &carol, true),
+    ];
     let before = state_of(&alice, folder.id).await;
     for r in &rows {
         // Nobody, and a revoked device of the owner: 401, whatever the route.
@@ -462,35 +552,37 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
             r.path
         );
 
-        let answer = bob.call(r.method.clone(), &r.path, r.body.clone()).await;
-        let status = answer.status().as_u16();
-        let (want, code) = match r.stranger {
-            Hidden => (404, Some("not_found")),
-            Cursor => (400, Some("bad_request")),
-            Own(s) => (s, None),
-        };
-        let text = if r.route == "/api/v1/events" {
-            String::new()
-        } else {
-            answer.text().await.unwrap()
-        };
-        assert_eq!(status, want, "stranger: {} {}: {text}", r.method, r.path);
-        if let Some(code) = code {
-            let v: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(
-                v["error"]["code"], code,
-                "stranger: {} {}",
-                r.method, r.path
-            );
-        }
-        // Nothing of the owner's in what the stranger sees of its own.
-        for secret in ["docs", "a.txt", "phone", "tablet"] {
-            assert!(
-                !text.contains(secret),
-                "stranger: {} {} shows {secret}: {text}",
-                r.method,
-                r.path
-            );
+        for (who, user, viewer) in &others {
+            let answer = user.call(r.method.clone(), &r.path, r.body.clone()).await;
+            let status = answer.status().as_u16();
+            let (want, code) = match (viewer.then(|| viewer_answer(r)).flatten(), r.stranger) {
+                (Some(v), _) => v,
+                (None, Hidden) => (404, Some("not_found")),
+                (None, Cursor) => (400, Some("bad_request")),
+                (None, Own(s)) => (s, None),
+            };
+            let text = if r.route == "/api/v1/events" {
+                String::new()
+            } else {
+                answer.text().await.unwrap()
+            };
+            assert_eq!(status, want, "{who}: {} {}: {text}", r.method, r.path);
+            if let Some(code) = code {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["error"]["code"], code, "{who}: {} {}", r.method, r.path);
+            }
+            if *viewer && status < 300 && r.stranger == Hidden {
+                continue; // the viewer's to see
+            }
+            // Nothing of the owner's in what the others see of their own.
+            for secret in ["docs", "a.txt", "phone", "tablet"] {
+                assert!(
+                    !text.contains(secret),
+                    "{who}: {} {} shows {secret}: {text}",
+                    r.method,
+                    r.path
+                );
+            }
         }
     }
     assert_eq!(
