@@ -153,24 +153,14 @@ pub async fn update(db: &Db, l: &Link) -> sqlx::Result<()> {
 
 /// Revokes the link at once (a second revoke keeps the first time).
 pub async fn revoke(db: &Db, id: i64) -> sqlx::Result<()> {
-    let mut w = db.write().await?;
-    sqlx::query("UPDATE share_links SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *w.tx)
-        .await?;
-    w.commit().await
+    let sql = "UPDATE share_links SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2";
+    db.stamp(sql, id).await
 }
 
 /// Counts one use of the link now.
 pub async fn touch(db: &Db, id: i64) -> sqlx::Result<()> {
-    let mut w = db.write().await?;
-    sqlx::query("UPDATE share_links SET uses = uses + 1, last_used_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *w.tx)
-        .await?;
-    w.commit().await
+    let sql = "UPDATE share_links SET uses = uses + 1, last_used_at = $1 WHERE id = $2";
+    db.stamp(sql, id).await
 }
 
 /// Charges `n` bytes of `version_id` to the link's budget of `cap` bytes for that version;

@@ -260,6 +260,18 @@ impl Db {
         self.write_on(&self.pool).await
     }
 
+    /// Runs `sql`, an `UPDATE` of row `$2` stamped with the time now as `$1`, in a write
+    /// transaction of its own (a revoke, a use counted, a device seen).
+    pub(crate) async fn stamp(&self, sql: &str, id: i64) -> sqlx::Result<()> {
+        let mut w = self.write().await?;
+        sqlx::query(sql)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await
+    }
+
     /// A write transaction on the group committer's reserved connections.
     pub async fn write_commits(&self) -> sqlx::Result<WriteTx<'_>> {
         self.write_on(&self.commit_pool).await

@@ -175,14 +175,22 @@ pub async fn caller_by_token(
 ) -> sqlx::Result<Option<Caller>> {
     let row = db
         .read_row(
-            "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
-             d.last_seen_at FROM devices d \
-             JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id \
-             WHERE d.token_hash = $1 AND d.revoked_at IS NULL",
+            &format!("{CALLER_FROM} WHERE d.token_hash = $1 AND d.revoked_at IS NULL"),
             vec![Value::Text(Some(token_hash.to_owned()))],
         )
         .await?;
-    Ok(row.map(|r| Caller {
+    Ok(row.map(|r| caller_from_row(&r, default_quota)))
+}
+
+/// A device with its user, namespace and root: a `Caller` (`caller_from_row`), then the
+/// device's token hash.
+const CALLER_FROM: &str = "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, \
+     u.quota_bytes, d.last_seen_at, d.token_hash FROM devices d \
+     JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id";
+
+/// A `Caller` from a row of `CALLER_FROM`.
+fn caller_from_row(r: &impl Cells, default_quota: u64) -> Caller {
+    Caller {
         user_id: r.int(0),
         username: r.text(1),
         device_id: r.int(2),
@@ -191,7 +199,7 @@ pub async fn caller_by_token(
         root_id: r.int(5),
         quota_bytes: r.opt_int(6).map_or(default_quota, |q| q.max(0) as u64),
         last_seen_at: r.int(7),
-    }))
+    }
 }
 
 /// The user's active devices, oldest first.
@@ -341,13 +349,11 @@ pub async fn rename_device(
 
 /// Records that the device was seen now.
 pub async fn touch_device(db: &Db, device_id: i64) -> sqlx::Result<()> {
-    let mut w = db.write().await?;
-    sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(device_id)
-        .execute(&mut *w.tx)
-        .await?;
-    w.commit().await
+    db.stamp(
+        "UPDATE devices SET last_seen_at = $1 WHERE id = $2",
+        device_id,
+    )
+    .await
 }
 
 /// An active device by id, as a `Caller`, with its token hash: what a stream ticket is
@@ -360,26 +366,11 @@ pub async fn caller_by_device(
 ) -> sqlx::Result<Option<(Caller, String)>> {
     let row = db
         .read_row(
-            "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, u.quota_bytes, \
-             d.last_seen_at, d.token_hash FROM devices d \
-             JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id \
-             WHERE d.id = $1 AND d.revoked_at IS NULL",
+            &format!("{CALLER_FROM} WHERE d.id = $1 AND d.revoked_at IS NULL"),
             vec![Value::Int(Some(device_id))],
         )
         .await?;
-    Ok(row.map(|r| {
-        let caller = Caller {
-            user_id: r.int(0),
-            username: r.text(1),
-            device_id: r.int(2),
-            device_name: r.text(3),
-            namespace_id: r.int(4),
-            root_id: r.int(5),
-            quota_bytes: r.opt_int(6).map_or(default_quota, |q| q.max(0) as u64),
-            last_seen_at: r.int(7),
-        };
-        (caller, r.text(8))
-    }))
+    Ok(row.map(|r| (caller_from_row(&r, default_quota), r.text(8))))
 }
 
 /// A user's name, for "shared by".

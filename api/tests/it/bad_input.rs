@@ -87,13 +87,7 @@ async fn invalid_names_are_refused_and_the_tree_is_unchanged(backend: Backend) {
     let (manifest, up) = alice.start_upload(&data).await;
     alice.put_missing(&manifest, &up, &data).await;
     for name in ["", ".", "..", "a/b", "nul\u{0}", &"n".repeat(300)] {
-        let r = alice
-            .call(
-                Method::POST,
-                "/api/v1/folders",
-                Some(json!({"parent_id": root, "name": name})),
-            )
-            .await;
+        let r = alice.new_folder(root, name).await;
         assert_error(r, StatusCode::BAD_REQUEST, "invalid_name").await;
         let r = alice.commit(&up.upload_id, root, name, None).await;
         assert_error(r, StatusCode::BAD_REQUEST, "invalid_name").await;
@@ -257,13 +251,7 @@ async fn others_nodes_and_uploads_are_invisible(backend: Backend) {
         )
         .await;
     }
-    let r = bob
-        .call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": alice.session.root_id, "name": "x"})),
-        )
-        .await;
+    let r = bob.new_folder(alice.session.root_id, "x").await;
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
     let r = bob
         .call(Method::GET, "/api/v1/nodes/abc/children", None)

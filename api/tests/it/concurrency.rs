@@ -106,18 +106,18 @@ async fn parallel_commits_and_folders_in_one_folder_stay_consistent(backend: Bac
         .zip(&names)
         .map(|(u, name)| alice.commit(u, dir.id, name, None));
     // Folders created at the same time, half of them racing for one name.
-    let folders = (0..N).map(|i| {
-        let name = if i % 2 == 0 {
-            "same".to_owned()
-        } else {
-            format!("dir {i}")
-        };
-        alice.call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(serde_json::json!({"parent_id": dir.id, "name": name})),
-        )
-    });
+    let folder_names: Vec<String> = (0..N)
+        .map(|i| {
+            if i % 2 == 0 {
+                "same".to_owned()
+            } else {
+                format!("dir {i}")
+            }
+        })
+        .collect();
+    let folders = folder_names
+        .iter()
+        .map(|name| alice.new_folder(dir.id, name));
     let (commits, folders) = tokio::join!(join_all(commits), join_all(folders));
     for r in commits {
         assert_eq!(r.status(), StatusCode::OK);

@@ -40,13 +40,7 @@ async fn folders_nest_at_most_the_limit(backend: Backend) {
     let alice = server.register("alice").await;
     let levels = chain(&alice, alice.session.root_id, "L", MAX_FOLDER_DEPTH).await;
     let deepest = *levels.last().unwrap();
-    let r = alice
-        .call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": deepest, "name": "one too many"})),
-        )
-        .await;
+    let r = alice.new_folder(deepest, "one too many").await;
     assert_error(r, StatusCode::BAD_REQUEST, "too_deep").await;
     assert!(alice.names(deepest).await.is_empty());
     // Files do not add depth: a file in the deepest folder is fine.
@@ -206,12 +200,6 @@ async fn search_paths_stay_cheap_on_deep_trees(backend: Backend) {
     assert_eq!(levels[0], "…");
     assert_eq!(*levels.last().unwrap(), "deep00000");
     // Moving beneath it, or making a folder in it, is refused.
-    let r = alice
-        .call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": ids[100], "name": "more"})),
-        )
-        .await;
+    let r = alice.new_folder(ids[100], "more").await;
     assert_error(r, StatusCode::BAD_REQUEST, "too_deep").await;
 }

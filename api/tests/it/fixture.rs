@@ -523,14 +523,19 @@ impl User<'_> {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// Asks for a new folder `name` in `parent`; the answer as it came.
+    pub async fn new_folder(&self, parent: i64, name: &str) -> Response {
+        let body = json!({"parent_id": parent, "name": name});
+        self.call(Method::POST, "/api/v1/folders", Some(body)).await
+    }
+
     /// A new folder `name` in `parent`.
     pub async fn mkdir(&self, parent: i64, name: &str) -> wire::Node {
-        self.ok(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": parent, "name": name})),
-        )
-        .await
+        let r = self.new_folder(parent, name).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "mkdir {name}: {text}");
+        serde_json::from_str(&text).unwrap()
     }
 
     /// Moves node `id` (and what is below it) to the trash.

@@ -3,8 +3,7 @@
 //! stays gap-free.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
-use wire::{ChangesResponse, CommitResponse, Listing, Node, UploadResponse};
+use wire::{ChangesResponse, CommitResponse, Listing, UploadResponse};
 
 use crate::fixture::{bytes, Backend, TestServer, User};
 
@@ -46,13 +45,7 @@ async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backen
     let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
-    let taken: Node = alice
-        .ok(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": root, "name": "taken"})),
-        )
-        .await;
+    let taken = alice.mkdir(root, "taken").await;
     let ups = prepared(&alice, 48, 100).await;
     let commits = ups.iter().enumerate().map(|(i, up)| {
         let alice = &alice;

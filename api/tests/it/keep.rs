@@ -63,12 +63,7 @@ async fn the_trash_empties_itself_after_its_retention(backend: Backend) {
         .await;
     let bob = server.register("bob").await;
     let b = bob.upload_file("b.bin", &bytes(3, 1000), None).await;
-    bob.call(
-        Method::DELETE,
-        &format!("/api/v1/nodes/{}", b.node.id),
-        None,
-    )
-    .await;
+    bob.trash(b.node.id).await;
     let report = api::gc::collect_at(&server.state, server.now_ms() + 365 * DAY_MS)
         .await
         .unwrap();

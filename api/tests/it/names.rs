@@ -42,13 +42,7 @@ async fn names_that_break_the_rules_are_refused_everywhere(backend: Backend) {
     let file = alice.upload_file("fine.txt", b"fine", None).await;
     let before = listing(&alice).await;
     for name in REFUSED {
-        let r = alice
-            .call(
-                Method::POST,
-                "/api/v1/folders",
-                Some(json!({"parent_id": root, "name": name})),
-            )
-            .await;
+        let r = alice.new_folder(root, name).await;
         assert_error(r, StatusCode::BAD_REQUEST, "invalid_name").await;
         let r = alice
             .call(
@@ -65,13 +59,7 @@ async fn names_that_break_the_rules_are_refused_everywhere(backend: Backend) {
     }
     assert_eq!(listing(&alice).await, before);
     // The message names the rule.
-    let r = alice
-        .call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": root, "name": "con.txt"})),
-        )
-        .await;
+    let r = alice.new_folder(root, "con.txt").await;
     let v: serde_json::Value = r.json().await.unwrap();
     let message = v["error"]["message"].as_str().unwrap();
     assert!(
@@ -90,13 +78,7 @@ async fn names_equal_under_case_folding_share_a_folder_slot(backend: Backend) {
     let root = alice.session.root_id;
     alice.mkdir(root, "straße").await;
     for clash in ["STRASSE", "Strasse", "STRAẞE"] {
-        let r = alice
-            .call(
-                Method::POST,
-                "/api/v1/folders",
-                Some(json!({"parent_id": root, "name": clash})),
-            )
-            .await;
+        let r = alice.new_folder(root, clash).await;
         assert_error(r, StatusCode::CONFLICT, "name_taken").await;
     }
     // A file under a folded-equal name is the same file: no base version, so a conflicted copy.
@@ -126,13 +108,7 @@ async fn derived_names_are_shortened_to_fit(backend: Backend) {
     assert!(name.contains(" (conflicted copy laptop "), "{name}");
     assert!(name.ends_with(").txt"), "{name}");
     // A restore into a taken name is shortened the same way.
-    alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", first.node.id),
-            None,
-        )
-        .await;
+    alice.trash(first.node.id).await;
     alice.upload_file(&long, &bytes(3, 100), None).await;
     let back: Node = alice
         .ok(

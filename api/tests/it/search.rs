@@ -37,13 +37,7 @@ async fn search_matches_names_with_filters_and_paths(backend: Backend) {
     let gone = alice
         .upload_to(root, "picture of trash.bmp", b"x", None)
         .await;
-    alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", gone.node.id),
-            None,
-        )
-        .await;
+    alice.trash(gone.node.id).await;
     bob.upload_file("bob picture.jpg", b"bob", None).await;
 
     // Anywhere in the name, ignoring case; only live nodes of the caller; sorted by name.

@@ -258,13 +258,7 @@ async fn a_trickled_body_is_answered_408_timeout(backend: Backend) {
     assert!(responses("/api/v1/events", "get")["408"].is_null());
     assert!(responses("/api/v1/nodes/{id}/content", "get")["408"].is_null());
     // A request in time is untouched by the limit.
-    let r = alice
-        .call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": alice.session.root_id, "name": "in time"})),
-        )
-        .await;
+    let r = alice.new_folder(alice.session.root_id, "in time").await;
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 

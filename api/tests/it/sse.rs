@@ -133,13 +133,7 @@ async fn second_device(server: &TestServer, username: &str) -> SessionResponse {
 }
 
 async fn folder(u: &User<'_>, name: &str) {
-    let r = u
-        .call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": u.session.root_id, "name": name})),
-        )
-        .await;
+    let r = u.new_folder(u.session.root_id, name).await;
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 

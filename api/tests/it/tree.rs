@@ -268,13 +268,7 @@ async fn restore_renames_on_a_clash_and_falls_back_to_the_root(backend: Backend)
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
     let first = alice.upload_file("report.pdf", b"one", None).await;
-    alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", first.node.id),
-            None,
-        )
-        .await;
+    alice.trash(first.node.id).await;
     alice.upload_file("report.pdf", b"two", None).await;
     let back: Node = alice
         .ok(
@@ -289,16 +283,8 @@ async fn restore_renames_on_a_clash_and_falls_back_to_the_root(backend: Backend)
     // A file whose folder was trashed separately comes back to the root folder.
     let box_ = alice.mkdir(root, "Box").await;
     let inner = alice.upload_to(box_.id, "inner.txt", b"in", None).await;
-    alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", inner.node.id),
-            None,
-        )
-        .await;
-    alice
-        .call(Method::DELETE, &format!("/api/v1/nodes/{}", box_.id), None)
-        .await;
+    alice.trash(inner.node.id).await;
+    alice.trash(box_.id).await;
     let back: Node = alice
         .ok(
             Method::POST,
@@ -325,16 +311,8 @@ async fn purge_deletes_for_good(backend: Backend) {
         .await;
     // A separately trashed file inside goes with the folder it was in.
     let g = alice.upload_to(dir.id, "g.bin", b"gg", None).await;
-    alice
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/nodes/{}", g.node.id),
-            None,
-        )
-        .await;
-    alice
-        .call(Method::DELETE, &format!("/api/v1/nodes/{}", dir.id), None)
-        .await;
+    alice.trash(g.node.id).await;
+    alice.trash(dir.id).await;
     // Not a trash item (live, or inside one): 404.
     assert_error(
         alice

@@ -2,7 +2,6 @@
 //! dedup that stays private, conflicts and retries.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 use wire::{Listing, MeResponse};
 
 use crate::fixture::{assert_error, bytes, Backend, TestServer};
@@ -156,20 +155,8 @@ async fn folders_hold_files_and_names_stay_unique(backend: Backend) {
     let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let root = alice.session.root_id;
-    let folder: wire::Node = alice
-        .ok(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": root, "name": "Photos"})),
-        )
-        .await;
-    let r = alice
-        .call(
-            Method::POST,
-            "/api/v1/folders",
-            Some(json!({"parent_id": root, "name": "photos"})),
-        )
-        .await;
+    let folder = alice.mkdir(root, "Photos").await;
+    let r = alice.new_folder(root, "photos").await;
     assert_error(r, StatusCode::CONFLICT, "name_taken").await;
     let data = bytes(5, 500);
     let (manifest, up) = alice.start_upload(&data).await;
