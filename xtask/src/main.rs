@@ -31,6 +31,8 @@ const HELP: &str = "cargo xtask <command>
                       (/s/{token}/download) vs tower-http ServeDir serving the same
                       bytes, alternating, 5 rounds, on the local store and on a
                       throwaway Garage (CAIRN_BENCH_MIB, BENCH_ROUNDS, BENCH_ONLY)
+  bench-access        what the role check costs: access::node and a listing, as the
+                      owner (no lookup) and as a shared folder's member (one)
   setup               only install what the tests need
   bench-chunker [--mib N] [--rounds N] [--json]
                       chunker figures in one run: native (1 thread, all cores),
@@ -49,6 +51,9 @@ fn main() -> Result<()> {
         "bench-s3" => bench_s3(),
         "bench-share" => bench_share(),
         "bench-api" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_api"]),
+        "bench-access" => {
+            sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_access"])
+        }
         "setup" => tools::setup_for_tests(),
         "bench-chunker" => bench::bench_chunker(&rest),
         "" | "help" | "-h" | "--help" => {

@@ -8,7 +8,8 @@
 //! - the pure crates depend on nothing that does I/O;
 //! - who may touch what is decided in `api/src/access.rs` alone: no other file of `api/src`
 //!   compares a caller's namespace;
-//! - the service worker keeps every script the app loads, so it starts offline.
+//! - the service worker keeps every script the app loads, so it starts offline;
+//! - no page script makes an HTTP request or spells an API path: the WASM core does.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,9 +17,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 mod imports;
+mod page;
 mod shell;
 
 pub use imports::import_loops;
+pub use page::page_requests;
 pub use shell::shell_gaps;
 
 /// Runs every check; fails listing what breaks them.
@@ -28,10 +31,12 @@ pub fn run(root: &Path) -> Result<()> {
     problems.extend(impure_crates(root)?);
     problems.extend(access_outside_access(root)?);
     problems.extend(shell_gaps(root)?);
+    problems.extend(page_requests(root)?);
     if problems.is_empty() {
         println!(
             "tidy: SQL only in api/src/db, no import loops in api/src, pure crates pure, \
-             access checks only in api/src/access.rs, the offline shell whole"
+             access checks only in api/src/access.rs, the offline shell whole, \
+             the page speaks only through the core"
         );
         return Ok(());
     }
