@@ -1,8 +1,8 @@
 //! Who may touch what: every route asks here before it reads or changes a node or an upload,
 //! so the rule has one home: the caller's role in the namespace the node lives in (owner of
-//! their own tree; a member's role in a shared folder, one primary-key lookup). A node the
-//! caller has no role for answers 404, never 403, so ids of others' nodes stay secret; one it
-//! may see but not change answers 403 `role_too_low`.
+//! their own tree; a member's role in a shared folder, read in the node's own statement). A
+//! node the caller has no role for answers 404, never 403, so ids of others' nodes stay
+//! secret; one it may see but not change answers 403 `role_too_low`.
 //!
 //! The `_in` variants read inside the caller's write transaction, after it has locked the
 //! namespace, so the check and the change it guards see the same state.
@@ -12,28 +12,27 @@ use wire::{Node, NodeKind, Role};
 
 use crate::db::changes::Cursor;
 use crate::db::members;
-use crate::db::nodes::{self, NodeRow};
+use crate::db::nodes::NodeRow;
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
-/// Whether the caller may write in namespace `namespace_id` (the rule the others build on;
-/// the batch planner asks it of rows it read itself).
-pub fn may_write_in(caller: &Caller, namespace_id: i64) -> bool {
+/// Whether `namespace_id` is the caller's own tree (where they are the owner, and, until
+/// writes take the node's own namespace, the only place they write; the batch planner asks
+/// it of rows it read itself).
+pub fn is_home(caller: &Caller, namespace_id: i64) -> bool {
     namespace_id == caller.namespace_id
 }
 
-/// The caller's role in namespace `namespace_id`: owner of their home; elsewhere an accepted
-/// member's role, or `None`.
-pub async fn role<'e, E>(exec: E, caller: &Caller, namespace_id: i64) -> ApiResult<Option<Role>>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    if namespace_id == caller.namespace_id {
-        return Ok(Some(Role::Owner));
+/// The caller's role where `row` lives: owner of their home; elsewhere `member`, their role
+/// as an accepted member (read with the row: `members::node_with_role`), or `None`.
+fn role_at(caller: &Caller, row: &NodeRow, member: Option<Role>) -> Option<Role> {
+    if is_home(caller, row.namespace_id) {
+        Some(Role::Owner)
+    } else {
+        member
     }
-    Ok(members::role(exec, caller.user_id, namespace_id).await?)
 }
 
 /// `row`'s node if the caller's role where it lives is at least `need`.
@@ -48,16 +47,16 @@ fn granted(row: NodeRow, role: Option<Role>, need: Role, what: &'static str) -> 
 /// A change-feed cursor the caller may read from (`invalid_cursor` otherwise).
 pub fn cursor(caller: &Caller, s: &str) -> ApiResult<Cursor> {
     Cursor::decode(s)
-        .filter(|k| may_write_in(caller, k.namespace_id))
+        .filter(|k| is_home(caller, k.namespace_id))
         .ok_or(ApiError::InvalidCursor)
 }
 
 /// A live node on which the caller's role is at least `need`, read from the pool.
 pub async fn node(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<Node> {
-    let row = nodes::get(&db.pool, id)
+    let (row, member) = members::node_with_role(&db.pool, id, caller.user_id)
         .await?
         .ok_or(ApiError::NotFound("node"))?;
-    let role = role(&db.pool, caller, row.namespace_id).await?;
+    let role = role_at(caller, &row, member);
     granted(row, role, need, "node")
 }
 
@@ -96,15 +95,15 @@ async fn live_in(
     kind: Option<NodeKind>,
     what: &'static str,
 ) -> ApiResult<Node> {
-    let row = nodes::get(&mut **tx, id)
+    let (row, member) = members::node_with_role(&mut **tx, id, caller.user_id)
         .await?
-        .filter(|n| kind.is_none_or(|k| n.node.kind == k))
+        .filter(|(n, _)| kind.is_none_or(|k| n.node.kind == k))
         .ok_or(ApiError::NotFound(what))?;
-    let role = role(&mut **tx, caller, row.namespace_id).await?;
+    let role = role_at(caller, &row, member);
     // Writes lock and log the caller's own namespace: until they take the node's (the next
     // step of shared folders), no member's role reaches a write.
     let role = match role {
-        Some(_) if !may_write_in(caller, row.namespace_id) => Some(Role::Viewer),
+        Some(_) if !is_home(caller, row.namespace_id) => Some(Role::Viewer),
         r => r,
     };
     granted(row, role, Role::Editor, what)
@@ -114,6 +113,6 @@ async fn live_in(
 pub async fn upload(db: &Db, caller: &Caller, id: &str) -> ApiResult<Upload> {
     uploads::get(db, id)
         .await?
-        .filter(|u| may_write_in(caller, u.namespace_id))
+        .filter(|u| is_home(caller, u.namespace_id))
         .ok_or(ApiError::NotFound("upload"))
 }

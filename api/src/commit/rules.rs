@@ -208,8 +208,7 @@ pub fn keep_plain(
     held: Option<&Node>,
 ) -> bool {
     match folder {
-        Some(f) if access::may_write_in(c.caller, f.namespace_id) && f.kind == NodeKind::Folder => {
-        }
+        Some(f) if access::is_home(c.caller, f.namespace_id) && f.kind == NodeKind::Folder => {}
         _ => return false,
     }
     match (outcome(held, &c.upload.manifest, c.req), held) {
