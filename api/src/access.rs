@@ -25,10 +25,10 @@ pub fn is_home(caller: &Caller, namespace_id: i64) -> bool {
     namespace_id == caller.namespace_id
 }
 
-/// The caller's role where `row` lives: owner of their home; elsewhere `member`, their role
+/// The caller's role in `namespace_id`: owner of their home; elsewhere `member`, their role
 /// as an accepted member (read with the row: `members::node_with_role`), or `None`.
-fn role_at(caller: &Caller, row: &NodeRow, member: Option<Role>) -> Option<Role> {
-    if is_home(caller, row.namespace_id) {
+fn role_at(caller: &Caller, namespace_id: i64, member: Option<Role>) -> Option<Role> {
+    if is_home(caller, namespace_id) {
         Some(Role::Owner)
     } else {
         member
@@ -56,54 +56,71 @@ pub async fn node(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<No
     let (row, member) = members::node_with_role(&db.pool, id, caller.user_id)
         .await?
         .ok_or(ApiError::NotFound("node"))?;
-    let role = role_at(caller, &row, member);
+    let role = role_at(caller, row.namespace_id, member);
     granted(row, role, need, "node")
 }
 
-/// A live node the caller may change, inside its transaction.
+/// The namespace a write to node `id` takes its lock in: where the node lives, if the
+/// caller's role there is at least `need` (404 or 403 otherwise). Read without a lock; the
+/// `_in` check inside the transaction reads it again.
+pub async fn namespace_for(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<i64> {
+    let (row, member) = members::node_with_role(&db.pool, id, caller.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("node"))?;
+    let ns = row.namespace_id;
+    granted(row, role_at(caller, ns, member), need, "node")?;
+    Ok(ns)
+}
+
+/// A live node the caller may change, inside its transaction, which has locked namespace
+/// `locked`.
 pub async fn node_in(
     tx: &mut Transaction<'static, Any>,
     caller: &Caller,
     id: i64,
+    locked: i64,
 ) -> ApiResult<Node> {
-    live_in(tx, caller, id, None, "node").await
+    live_in(tx, caller, id, None, "node", locked).await
 }
 
-/// A live folder the caller may write into, inside its transaction.
+/// A live folder the caller may write into, inside its transaction (locked on `locked`).
 pub async fn folder_in(
     tx: &mut Transaction<'static, Any>,
     caller: &Caller,
     id: i64,
+    locked: i64,
 ) -> ApiResult<Node> {
-    live_in(tx, caller, id, Some(NodeKind::Folder), "folder").await
+    live_in(tx, caller, id, Some(NodeKind::Folder), "folder", locked).await
 }
 
-/// A live file the caller may change, inside its transaction.
+/// A live file the caller may change, inside its transaction (locked on `locked`).
 pub async fn file_in(
     tx: &mut Transaction<'static, Any>,
     caller: &Caller,
     id: i64,
+    locked: i64,
 ) -> ApiResult<Node> {
-    live_in(tx, caller, id, Some(NodeKind::File), "file").await
+    live_in(tx, caller, id, Some(NodeKind::File), "file", locked).await
 }
 
-/// A live node of `kind` (any, for `None`) the caller may change, or 404 naming `what`.
+/// A live node of `kind` (any, for `None`) the caller may change, or 404 naming `what`. A
+/// change is written in the namespace the transaction locked: a node elsewhere (another
+/// namespace the caller may see) can be looked at from here, not changed, so it answers as
+/// to a viewer.
 async fn live_in(
     tx: &mut Transaction<'static, Any>,
     caller: &Caller,
     id: i64,
     kind: Option<NodeKind>,
     what: &'static str,
+    locked: i64,
 ) -> ApiResult<Node> {
     let (row, member) = members::node_with_role(&mut **tx, id, caller.user_id)
         .await?
         .filter(|(n, _)| kind.is_none_or(|k| n.node.kind == k))
         .ok_or(ApiError::NotFound(what))?;
-    let role = role_at(caller, &row, member);
-    // Writes lock and log the caller's own namespace: until they take the node's (the next
-    // step of shared folders), no member's role reaches a write.
-    let role = match role {
-        Some(_) if !is_home(caller, row.namespace_id) => Some(Role::Viewer),
+    let role = match role_at(caller, row.namespace_id, member) {
+        Some(r) if row.namespace_id != locked => Some(r.min(Role::Viewer)),
         r => r,
     };
     granted(row, role, Role::Editor, what)

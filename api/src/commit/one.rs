@@ -69,7 +69,9 @@ async fn plan(
         return Ok(Plan::Answer(response));
     }
 
-    let parent_id = access::folder_in(tx, caller, req.parent_id).await?.id;
+    let parent_id = access::folder_in(tx, caller, req.parent_id, caller.namespace_id)
+        .await?
+        .id;
 
     let mut replaced_size = 0u64;
     let held = nodes::child_by_name(tx, parent_id, &name).await?;

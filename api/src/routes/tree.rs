@@ -14,7 +14,6 @@ use wire::{
 
 use crate::access;
 use crate::auth::Auth;
-use crate::db::users::Caller;
 use crate::db::{changes, nodes, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
@@ -74,9 +73,9 @@ pub async fn children(
 }
 
 /// A write transaction holding the caller's namespace lock.
-async fn begin<'s>(state: &'s AppState, c: &Caller) -> ApiResult<WriteTx<'s>> {
+async fn begin(state: &AppState, namespace_id: i64) -> ApiResult<WriteTx<'_>> {
     let mut w = state.db.write().await?;
-    nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
+    nodes::lock_namespace(&mut w.tx, namespace_id).await?;
     Ok(w)
 }
 
@@ -114,8 +113,10 @@ pub async fn create_folder(
     Json(req): Json<CreateFolderRequest>,
 ) -> ApiResult<(StatusCode, Json<Node>)> {
     let name = names::check(&req.name)?;
-    let mut w = begin(&state, &c).await?;
-    let parent = access::folder_in(&mut w.tx, &c, req.parent_id).await?;
+    // Written where the parent folder lives: the caller's tree or a shared folder.
+    let ns = access::namespace_for(&state.db, &c, req.parent_id, Role::Editor).await?;
+    let mut w = begin(&state, ns).await?;
+    let parent = access::folder_in(&mut w.tx, &c, req.parent_id, ns).await?;
     fits_below(&mut w, parent.id, 0).await?;
     if nodes::child_by_name(&mut w.tx, parent.id, &name)
         .await?
@@ -123,15 +124,8 @@ pub async fn create_folder(
     {
         return Err(ApiError::NameTaken);
     }
-    let id = nodes::insert(
-        &mut w.tx,
-        c.namespace_id,
-        parent.id,
-        &name,
-        NodeKind::Folder,
-    )
-    .await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "create", Some(c.device_id)).await?;
+    let id = nodes::insert(&mut w.tx, ns, parent.id, &name, NodeKind::Folder).await?;
+    changes::log(&mut w.tx, ns, id, "create", Some(c.device_id)).await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(node)))
@@ -151,8 +145,16 @@ pub async fn update_node(
         return Err(ApiError::NothingToChange);
     }
     let new_name = req.name.as_deref().map(names::check).transpose()?;
-    let mut w = begin(&state, &c).await?;
-    let node = access::node_in(&mut w.tx, &c, id).await?;
+    let ns = access::namespace_for(&state.db, &c, id, Role::Editor).await?;
+    if let Some(to) = req.parent_id {
+        if access::namespace_for(&state.db, &c, to, Role::Editor).await? != ns {
+            return Err(ApiError::InvalidMove(
+                "moving between a shared folder and another tree is not possible yet".into(),
+            ));
+        }
+    }
+    let mut w = begin(&state, ns).await?;
+    let node = access::node_in(&mut w.tx, &c, id, ns).await?;
     let Some(old_parent) = node.parent_id else {
         return Err(ApiError::InvalidMove(
             "the root folder cannot be renamed or moved".into(),
@@ -164,7 +166,7 @@ pub async fn update_node(
     };
     let parent_id = req.parent_id.unwrap_or(old_parent);
     if parent_id != old_parent {
-        access::folder_in(&mut w.tx, &c, parent_id).await?;
+        access::folder_in(&mut w.tx, &c, parent_id, ns).await?;
         if node.kind == NodeKind::Folder
             && nodes::is_ancestor_or_self(&mut w.tx, id, parent_id).await?
         {
@@ -203,7 +205,7 @@ pub async fn update_node(
     } else {
         "rename"
     };
-    changes::log(&mut w.tx, c.namespace_id, id, kind, Some(c.device_id)).await?;
+    changes::log(&mut w.tx, ns, id, kind, Some(c.device_id)).await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(
@@ -223,13 +225,14 @@ pub async fn delete_node(
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    let mut w = begin(&state, &c).await?;
-    let node = access::node_in(&mut w.tx, &c, id).await?;
+    let ns = access::namespace_for(&state.db, &c, id, Role::Editor).await?;
+    let mut w = begin(&state, ns).await?;
+    let node = access::node_in(&mut w.tx, &c, id, ns).await?;
     if node.parent_id.is_none() {
         return Err(ApiError::RootFolder);
     }
     let count = nodes::trash_subtree(&mut w.tx, id).await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "trash", Some(c.device_id)).await?;
+    changes::log(&mut w.tx, ns, id, "trash", Some(c.device_id)).await?;
     w.commit().await?;
     tracing::info!(node_id = id, count, "trashed");
     Ok(StatusCode::NO_CONTENT)
@@ -261,12 +264,12 @@ pub async fn restore(
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Node>> {
-    let mut w = begin(&state, &c).await?;
+    let mut w = begin(&state, c.namespace_id).await?;
     let t = nodes::trashed(&mut w.tx, c.namespace_id, id)
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;
     let parent = match t.row.node.parent_id {
-        Some(p) => match access::folder_in(&mut w.tx, &c, p).await {
+        Some(p) => match access::folder_in(&mut w.tx, &c, p, c.namespace_id).await {
             Ok(f) => f.id,
             Err(ApiError::NotFound(_)) => c.root_id,
             Err(e) => return Err(e),
@@ -299,7 +302,7 @@ pub async fn purge(
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    let mut w = begin(&state, &c).await?;
+    let mut w = begin(&state, c.namespace_id).await?;
     let freed = nodes::purge_trashed(&mut w.tx, c.namespace_id, id, Some(c.device_id))
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;

@@ -33,7 +33,7 @@ pub async fn restore(
 ) -> ApiResult<Json<RestoreVersionResponse>> {
     let mut w = state.db.write().await?;
     nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
-    let node = access::file_in(&mut w.tx, &c, id).await?;
+    let node = access::file_in(&mut w.tx, &c, id, c.namespace_id).await?;
     let (size, hash) = versions::of_node(&mut w.tx, id, version_id)
         .await?
         .ok_or(ApiError::NotFound("version"))?;

@@ -3,7 +3,7 @@
 //! a user only invited, a removed member, a stranger (another account), a revoked device of
 //! the owner, and nobody (no token) — with the answer each must get, and the owner's tree,
 //! trash, versions, links, devices and change log unchanged by everyone but the owner.
-//! (Editors join as a column once writes into a shared namespace land.)
+//! An editor's powers, which change the owner's state, have a test of their own below.
 
 use std::collections::BTreeSet;
 
@@ -12,7 +12,10 @@ use serde_json::{json, Value};
 
 use crate::fixture::{assert_error, bytes, fresh_client, Backend, TestServer, User};
 
-crate::both!(no_caller_reaches_more_than_it_may);
+crate::both!(
+    no_caller_reaches_more_than_it_may,
+    an_editor_changes_the_tree_it_is_given,
+);
 
 /// What a caller other than the owner must be answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -610,4 +613,67 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         };
         assert_eq!(status, r.owner, "owner: {} {}: {text}", r.method, r.path);
     }
+}
+
+/// An accepted editor changes the owner's tree as the owner would — new folders, renames,
+/// moves within it, the trash — each change logged in the owner's namespace with the editor
+/// as its actor; a move out of that tree is refused, and a viewer may do none of it.
+async fn an_editor_changes_the_tree_it_is_given(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let frank = server.register("frank").await;
+    let vera = server.register("vera").await;
+    join(&server, &alice, &frank, "editor", true).await;
+    join(&server, &alice, &vera, "viewer", true).await;
+    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let file = alice
+        .upload_to(docs.id, "a.txt", &bytes(1, 100), None)
+        .await;
+
+    let sub = frank.mkdir(docs.id, "from frank").await;
+    let rename = json!({"name": "b.txt"});
+    let node = |id: i64| format!("/api/v1/nodes/{id}");
+    let _: Value = frank
+        .ok(Method::PATCH, &node(file.node.id), Some(rename.clone()))
+        .await;
+    let into = json!({"parent_id": sub.id});
+    let _: Value = frank
+        .ok(Method::PATCH, &node(file.node.id), Some(into))
+        .await;
+    assert_eq!(alice.names(sub.id).await, ["b.txt"]);
+    // Out of the owner's tree into the editor's own: not (yet) a move that exists.
+    let out = json!({"parent_id": frank.session.root_id});
+    let r = frank
+        .call(Method::PATCH, &node(file.node.id), Some(out))
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid_move").await;
+    // The viewer may do none of it.
+    let r = vera.new_folder(docs.id, "from vera").await;
+    assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
+    let r = vera.call(Method::DELETE, &node(sub.id), None).await;
+    assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
+    frank.trash(sub.id).await;
+    assert_eq!(alice.names(docs.id).await, Vec::<String>::new());
+
+    // Each change is in the owner's log, with its actor.
+    let feed: wire::ChangesResponse = alice.ok(Method::GET, "/api/v1/changes", None).await;
+    let by: Vec<(&str, &str)> = feed
+        .changes
+        .iter()
+        .map(|c| (c.kind.as_str(), c.actor.as_ref().unwrap().username.as_str()))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("create", "alice"),
+            ("version", "alice"),
+            ("create", "frank"),
+            ("rename", "frank"),
+            ("move", "frank"),
+            ("trash", "frank"),
+        ]
+    );
+    // Nothing landed in the editor's own tree or log.
+    assert!(frank.names(frank.session.root_id).await.is_empty());
+    assert!(server.changes(frank.session.namespace_id).await.is_empty());
 }
