@@ -132,6 +132,25 @@ pub async fn charge_many(
         .collect())
 }
 
+/// The quota of namespace `namespace_id`'s owner (its user's own, or `default`): what a
+/// member's write there is charged against.
+pub async fn owner_quota(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    default: u64,
+) -> sqlx::Result<u64> {
+    let row = sqlx::query(
+        "SELECT u.quota_bytes FROM namespaces n JOIN users u \
+         ON u.id = n.owner_user_id OR u.namespace_id = n.id WHERE n.id = $1",
+    )
+    .bind(namespace_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row
+        .and_then(|r| r.get::<Option<i64>, _>(0))
+        .map_or(default, |q| q.max(0) as u64))
+}
+
 /// [`charge`], first dropping as many of the namespace's old versions as the change needs room
 /// for, those replaced longest ago first. Refuses with `quota_exceeded`, having written
 /// nothing, when dropping every old version would still not make room.

@@ -31,9 +31,11 @@ pub async fn restore(
     Auth(c): Auth,
     Path((id, version_id)): Path<(i64, i64)>,
 ) -> ApiResult<Json<RestoreVersionResponse>> {
+    // Written where the file lives: the caller's tree or a shared folder.
+    let ns = access::namespace_for(&state.db, &c, id, Role::Editor).await?;
     let mut w = state.db.write().await?;
-    nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
-    let node = access::file_in(&mut w.tx, &c, id, c.namespace_id).await?;
+    nodes::lock_namespace(&mut w.tx, ns).await?;
+    let node = access::file_in(&mut w.tx, &c, id, ns).await?;
     let (size, hash) = versions::of_node(&mut w.tx, id, version_id)
         .await?
         .ok_or(ApiError::NotFound("version"))?;
@@ -58,9 +60,14 @@ pub async fn restore(
         history: node.size as i64,
         staged: 0,
     };
-    let quota = c.quota_bytes;
-    usage::charge_making_room(&mut w.tx, c.namespace_id, delta, quota).await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "version", Some(c.device_id)).await?;
+    // Charged to the tree's owner.
+    let quota = if access::is_home(&c, ns) {
+        c.quota_bytes
+    } else {
+        usage::owner_quota(&mut w.tx, ns, state.settings.quota_bytes).await?
+    };
+    usage::charge_making_room(&mut w.tx, ns, delta, quota).await?;
+    changes::log(&mut w.tx, ns, id, "version", Some(c.device_id)).await?;
     let node = nodes::get(&mut *w.tx, id)
         .await?
         .ok_or(ApiError::NotFound("file"))?

@@ -616,7 +616,7 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
 }
 
 /// An accepted editor changes the owner's tree as the owner would — new folders, renames,
-/// moves within it, the trash — each change logged in the owner's namespace with the editor
+/// moves within it, version restores (charged to the owner), the trash — each change logged in the owner's namespace with the editor
 /// as its actor; a move out of that tree is refused, and a viewer may do none of it.
 async fn an_editor_changes_the_tree_it_is_given(backend: Backend) {
     let server = TestServer::on(backend).start().await;
@@ -652,6 +652,24 @@ async fn an_editor_changes_the_tree_it_is_given(backend: Backend) {
     assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
     let r = vera.call(Method::DELETE, &node(sub.id), None).await;
     assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
+    // An older version restored by the editor is charged to the owner.
+    let v2 = alice
+        .upload_to(sub.id, "b.txt", &bytes(2, 300), file.node.version_id)
+        .await;
+    let restore = format!(
+        "{}/versions/{}/restore",
+        node(file.node.id),
+        file.version_id
+    );
+    let r = vera.call(Method::POST, &restore, None).await;
+    assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
+    let back: wire::RestoreVersionResponse = frank.ok(Method::POST, &restore, None).await;
+    assert_eq!(back.node.size, 100);
+    let owner: wire::MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
+    let editor: wire::MeResponse = frank.ok(Method::GET, "/api/v1/me", None).await;
+    assert_eq!((owner.files_bytes, owner.versions_bytes), (100, 400));
+    assert_eq!(editor.used_bytes, 0);
+    assert!(v2.version_id < back.version_id);
     frank.trash(sub.id).await;
     assert_eq!(alice.names(docs.id).await, Vec::<String>::new());
 
@@ -670,6 +688,8 @@ async fn an_editor_changes_the_tree_it_is_given(backend: Backend) {
             ("create", "frank"),
             ("rename", "frank"),
             ("move", "frank"),
+            ("version", "alice"),
+            ("version", "frank"),
             ("trash", "frank"),
         ]
     );
