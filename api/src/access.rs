@@ -18,9 +18,9 @@ use crate::db::users::Caller;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
-/// Whether `namespace_id` is the caller's own tree (where they are the owner, and, until
-/// writes take the node's own namespace, the only place they write; the batch planner asks
-/// it of rows it read itself).
+/// Whether `namespace_id` is the caller's own tree, where they are the owner (the batch
+/// planner asks it of the folders it read itself: only commits into the caller's own tree go
+/// set-based).
 pub fn is_home(caller: &Caller, namespace_id: i64) -> bool {
     namespace_id == caller.namespace_id
 }
@@ -35,13 +35,23 @@ fn role_at(caller: &Caller, namespace_id: i64, member: Option<Role>) -> Option<R
     }
 }
 
-/// `row`'s node if the caller's role where it lives is at least `need`.
-fn granted(row: NodeRow, role: Option<Role>, need: Role, what: &'static str) -> ApiResult<Node> {
+/// `row` if the caller's role where it lives is at least `need`.
+fn granted(row: NodeRow, role: Option<Role>, need: Role, what: &'static str) -> ApiResult<NodeRow> {
     match role {
         None => Err(ApiError::NotFound(what)),
         Some(r) if r < need => Err(ApiError::RoleTooLow),
-        Some(_) => Ok(row.node),
+        Some(_) => Ok(row),
     }
+}
+
+/// The row (node and namespace) of a live node on which the caller's role is at least
+/// `need`, read from the pool.
+async fn live(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<NodeRow> {
+    let (row, member) = members::node_with_role(&db.pool, id, caller.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("node"))?;
+    let role = role_at(caller, row.namespace_id, member);
+    granted(row, role, need, "node")
 }
 
 /// A change-feed cursor the caller may read from (`invalid_cursor` otherwise).
@@ -53,23 +63,14 @@ pub fn cursor(caller: &Caller, s: &str) -> ApiResult<Cursor> {
 
 /// A live node on which the caller's role is at least `need`, read from the pool.
 pub async fn node(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<Node> {
-    let (row, member) = members::node_with_role(&db.pool, id, caller.user_id)
-        .await?
-        .ok_or(ApiError::NotFound("node"))?;
-    let role = role_at(caller, row.namespace_id, member);
-    granted(row, role, need, "node")
+    Ok(live(db, caller, id, need).await?.node)
 }
 
 /// The namespace a write to node `id` takes its lock in: where the node lives, if the
 /// caller's role there is at least `need` (404 or 403 otherwise). Read without a lock; the
 /// `_in` check inside the transaction reads it again.
 pub async fn namespace_for(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<i64> {
-    let (row, member) = members::node_with_role(&db.pool, id, caller.user_id)
-        .await?
-        .ok_or(ApiError::NotFound("node"))?;
-    let ns = row.namespace_id;
-    granted(row, role_at(caller, ns, member), need, "node")?;
-    Ok(ns)
+    Ok(live(db, caller, id, need).await?.namespace_id)
 }
 
 /// A live node the caller may change, inside its transaction, which has locked namespace
@@ -123,7 +124,7 @@ async fn live_in(
         Some(r) if row.namespace_id != locked => Some(r.min(Role::Viewer)),
         r => r,
     };
-    granted(row, role, Role::Editor, what)
+    Ok(granted(row, role, Role::Editor, what)?.node)
 }
 
 /// An upload session the caller's device may continue, commit or cancel (expired or not).

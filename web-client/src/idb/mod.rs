@@ -191,7 +191,7 @@ impl Tx {
         }
     }
 
-    /// Gives up: nothing written in it is kept. `Err(e)` comes back once the abort is over.
+    /// Gives up: nothing written in it is kept. Hands `e` back once the abort is over.
     pub async fn fail(self, e: JsValue) -> JsValue {
         let _ = self.tx.abort(); // already finished, if it fails
         let _ = self.done.await;
