@@ -6,9 +6,13 @@
 //!
 //! A PUT costs the same whether or not the chunk was already stored, so the answer's timing
 //! cannot tell a client what someone else stores: a second copy is written, fsynced, renamed to
-//! a fresh name and its directory fsynced exactly like a new chunk, only into `duplicates/`
-//! instead of `chunks/ab/`, and the collector deletes it later. (Renaming it over the stored
-//! chunk instead frees the old inode inside the request, which ext4 makes measurably slower.)
+//! a fresh name and its directory fsynced exactly like a new chunk — into the very directory
+//! the chunk lives in, as `chunks/ab/<hash>.<random>` — and the collector deletes it later.
+//! Two near misses taught the details: renaming it over the stored chunk frees the old inode
+//! inside the request, which ext4 makes measurably slower; and setting it aside in a
+//! directory of its own (`duplicates/`, until 2026-12) left ext4 work behind that made the
+//! *next* request's fsync ~0.4 ms slower, so a probe followed by any request told stored
+//! bytes from new ones (`tests/it/dedup_timing.rs` caught it on some runs, 70 % right).
 //! A body that stalls or trickles is cut off ([`BodyLimits`]) and its temp file removed.
 
 use std::path::{Path, PathBuf};
@@ -24,14 +28,19 @@ use wire::Hash;
 use super::signer::{Grant, Signer};
 use crate::clock::Clock;
 
-/// Where second copies of stored chunks are set aside until the collector deletes them.
-const DUPLICATES: &str = "duplicates";
+/// Where second copies of stored chunks were set aside before they went beside the chunk;
+/// the collector empties and removes it on a store that still has it.
+const OLD_DUPLICATES: &str = "duplicates";
 
 pub struct LocalStore {
     root: PathBuf,
     pub signer: Signer,
     /// When signed URLs are made (their expiry counts from it).
     clock: Clock,
+    /// Prefix directories that may hold second copies (`<hash>.<random>`) for the collector:
+    /// every one at start (a crash may have left some), then those a promotion set one aside
+    /// in, so a sweep reads only directories that have something to delete.
+    spares: std::sync::Mutex<std::collections::BTreeSet<u8>>,
 }
 
 /// Why a received body was not stored.
@@ -94,12 +103,12 @@ impl LocalStore {
             std::fs::create_dir_all(root.join("chunks").join(hex::encode([prefix])))?;
         }
         std::fs::create_dir_all(root.join("incoming"))?;
-        std::fs::create_dir_all(root.join(DUPLICATES))?;
         let signer = Signer::load_or_create(&root.join("url-signing.key"))?;
         Ok(LocalStore {
             root: root.to_owned(),
             signer,
             clock,
+            spares: std::sync::Mutex::new((0..=255u8).collect()),
         })
     }
 
@@ -154,8 +163,8 @@ impl LocalStore {
     }
 
     /// Removes what receiving and promoting leave behind: temp files older than `age` that a
-    /// crash left in `incoming/`, and every second copy set aside in `duplicates/` (nothing
-    /// reads those; a promotion only ever renames new names into it).
+    /// crash left in `incoming/`, and every second copy set aside beside its chunk (nothing
+    /// reads those; a promotion only ever renames new names in).
     pub async fn sweep_incoming(&self, age: Duration) -> std::io::Result<usize> {
         let mut removed = 0;
         let mut dir = tokio::fs::read_dir(self.root.join("incoming")).await?;
@@ -169,44 +178,73 @@ impl LocalStore {
                 removed += 1;
             }
         }
-        let mut dir = tokio::fs::read_dir(self.root.join(DUPLICATES)).await?;
-        while let Some(e) = dir.next_entry().await? {
-            if tokio::fs::remove_file(e.path()).await.is_ok() {
-                removed += 1;
+        let prefixes = std::mem::take(&mut *self.spares.lock().expect("spares lock"));
+        for prefix in prefixes {
+            for spare in self.spares_in(prefix).await? {
+                if tokio::fs::remove_file(spare).await.is_ok() {
+                    removed += 1;
+                }
             }
+        }
+        let old = self.root.join(OLD_DUPLICATES);
+        if let Ok(mut dir) = tokio::fs::read_dir(&old).await {
+            while let Some(e) = dir.next_entry().await? {
+                if tokio::fs::remove_file(e.path()).await.is_ok() {
+                    removed += 1;
+                }
+            }
+            let _ = tokio::fs::remove_dir(&old).await;
         }
         Ok(removed)
     }
 
-    /// Second copies waiting in `duplicates/` for the collector (tests).
-    pub fn duplicates(&self) -> std::io::Result<usize> {
-        Ok(std::fs::read_dir(self.root.join(DUPLICATES))?.count())
+    /// The second copies in prefix directory `prefix`: names with a dot (a chunk's is its hash).
+    async fn spares_in(&self, prefix: u8) -> std::io::Result<Vec<PathBuf>> {
+        let dir = self.root.join("chunks").join(hex::encode([prefix]));
+        let mut out = Vec::new();
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        while let Some(e) = entries.next_entry().await? {
+            if e.file_name().to_string_lossy().contains('.') {
+                out.push(e.path());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Second copies waiting beside their chunks for the collector (tests).
+    pub async fn duplicates(&self) -> std::io::Result<usize> {
+        let mut n = 0;
+        for prefix in 0..=255u8 {
+            n += self.spares_in(prefix).await?.len();
+        }
+        Ok(n)
     }
 
     /// Makes received, verified bytes the chunk's: an atomic rename of the fsynced temp file to
     /// the chunk's path, then an fsync of its directory. If the chunk is already stored, the
-    /// copy is renamed to a fresh name in `duplicates/` and that directory fsynced instead —
-    /// the same calls on a name that does not exist yet, so storing bytes someone else holds
+    /// copy is renamed to a fresh name beside it (`<hash>.<random>`) instead — the same calls
+    /// on a name that does not exist yet in the same directory, so storing bytes someone else holds
     /// takes as long as storing new ones, and nothing stored is touched. The caller holds the
     /// chunk row's lock, so the collector cannot delete the chunk in between.
     pub async fn promote(&self, hash: &Hash, mut received: Received) -> std::io::Result<bool> {
         let dest = self.chunk_path(hash);
         let mut suffix = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut suffix);
-        let spare = self
-            .root
-            .join(DUPLICATES)
-            .join(format!("{hash}.{}", hex::encode(suffix)));
+        let spare = dest.with_extension(hex::encode(suffix));
         let tmp = received
             .tmp
             .0
             .take()
             .expect("a received chunk has its temp file");
         // One blocking task for all the calls: one thread hop, the same in both cases.
-        tokio::task::spawn_blocking(move || {
-            let target = match std::fs::symlink_metadata(&dest) {
-                Ok(_) => spare,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => dest,
+        let set_aside = tokio::task::spawn_blocking(move || {
+            let (target, set_aside) = match std::fs::symlink_metadata(&dest) {
+                Ok(_) => (spare, true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (dest, false),
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
                     return Err(e);
@@ -219,10 +257,16 @@ impl LocalStore {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(e);
             }
-            std::fs::File::open(dir)?.sync_all()
+            std::fs::File::open(dir)?.sync_all()?;
+            Ok(set_aside)
         })
         .await
         .map_err(std::io::Error::other)??;
+        // Marked once the copy is there: a sweep that took the marks before sees it next time.
+        if set_aside {
+            let mut spares = self.spares.lock().expect("spares lock");
+            spares.insert(hash.0[0]);
+        }
         Ok(true)
     }
 
