@@ -11,11 +11,11 @@ use sqlx::{Any, Transaction};
 use wire::{Node, NodeKind, Role};
 
 use crate::db::changes::Cursor;
-use crate::db::members;
 use crate::db::nodes::NodeRow;
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
 use crate::db::Db;
+use crate::db::{members, usage};
 use crate::error::{ApiError, ApiResult};
 
 /// Whether `namespace_id` is the caller's own tree, where they are the owner (the batch
@@ -66,11 +66,37 @@ pub async fn node(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<No
     Ok(live(db, caller, id, need).await?.node)
 }
 
+/// [`node`], with the namespace it lives in (whose change sequence versions its listing).
+pub async fn node_where(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<(Node, i64)> {
+    let row = live(db, caller, id, need).await?;
+    Ok((row.node, row.namespace_id))
+}
+
 /// The namespace a write to node `id` takes its lock in: where the node lives, if the
 /// caller's role there is at least `need` (404 or 403 otherwise). Read without a lock; the
 /// `_in` check inside the transaction reads it again.
 pub async fn namespace_for(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<i64> {
     Ok(live(db, caller, id, need).await?.namespace_id)
+}
+
+/// Where a commit into folder `parent_id` writes, and the quota that pays for it: the
+/// caller's home and their own quota, or a shared folder's namespace (editors only) and its
+/// owner's quota (`default` when the owner has none of their own). Read without a lock;
+/// `commit_in` checks the folder again under the namespace's lock.
+pub async fn commit_target(
+    db: &Db,
+    caller: &Caller,
+    parent_id: i64,
+    default: u64,
+) -> ApiResult<(i64, u64)> {
+    let ns = match live(db, caller, parent_id, Role::Editor).await {
+        Err(ApiError::NotFound(_)) => return Err(ApiError::NotFound("folder")),
+        r => r?.namespace_id,
+    };
+    if is_home(caller, ns) {
+        return Ok((ns, caller.quota_bytes));
+    }
+    Ok((ns, usage::owner_quota(&db.pool, ns, default).await?))
 }
 
 /// A live node the caller may change, inside its transaction, which has locked namespace
@@ -125,6 +151,27 @@ async fn live_in(
         r => r,
     };
     Ok(granted(row, role, Role::Editor, what)?.node)
+}
+
+/// The namespace of trash item `id`, if the caller's role there is at least `need` (404 or
+/// 403 otherwise). Read without a lock; the route reads the item again under it.
+pub async fn trash_namespace(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<i64> {
+    let (ns, member) = members::trashed_with_role(&db.pool, id, caller.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("trash item"))?;
+    match role_at(caller, ns, member) {
+        None => Err(ApiError::NotFound("trash item")),
+        Some(r) if r < need => Err(ApiError::RoleTooLow),
+        Some(_) => Ok(ns),
+    }
+}
+
+/// Every namespace the caller may read: their home first, then the shared ones they have
+/// accepted, in id order.
+pub async fn readable(db: &Db, caller: &Caller) -> ApiResult<Vec<i64>> {
+    let mut out = vec![caller.namespace_id];
+    out.extend(members::namespaces_of(&db.pool, caller.user_id).await?);
+    Ok(out)
 }
 
 /// An upload session the caller's device may continue, commit or cancel (expired or not).

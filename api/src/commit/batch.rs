@@ -32,8 +32,7 @@ use crate::error::{ApiError, ApiResult};
 pub async fn fast(tx: &mut impl BatchTx, batch: &[Commit<'_>], now: i64) -> ApiResult<Answers> {
     let (mut plain, mut answers) = rules::split(batch);
     rules::keep_order(batch, &answers, &mut plain);
-    let namespaces = rules::distinct(batch.iter().map(|c| c.caller.namespace_id));
-    sql::lock_namespaces(tx, &namespaces).await?;
+    sql::lock_namespaces(tx, &rules::namespaces(batch)).await?;
     let (plain, seqs) = plan(tx, batch, &answers, plain).await?;
     if !plain.is_empty() {
         for (at, answer) in write(tx, batch, plain, &seqs, now).await? {
@@ -55,7 +54,7 @@ pub async fn finish(
     for (c, answer) in batch.iter().zip(answers) {
         let r = match answer {
             Some(r) => r,
-            None => one::commit_in(tx, c.caller, c.upload, c.req, now).await,
+            None => one::commit_in(tx, *c, now).await,
         };
         match r {
             Err(ApiError::Internal(e)) => return Err(ApiError::Internal(e)),
@@ -151,7 +150,7 @@ async fn plan(
         .map(|c| (c.namespace_id, c.delta, c.commits, c.quota))
         .collect();
     let seqs = usage::charge_many(tx, &charges).await?;
-    plain.retain(|p| seqs.contains_key(&batch[p.at].caller.namespace_id));
+    plain.retain(|p| seqs.contains_key(&batch[p.at].namespace_id));
     Ok((plain, seqs))
 }
 
@@ -169,7 +168,7 @@ async fn write(
         .iter()
         .filter(|p| p.node_id.is_none())
         .map(|p| {
-            let ns = batch[p.at].caller.namespace_id;
+            let ns = batch[p.at].namespace_id;
             (
                 ns,
                 p.parent_id,

@@ -40,6 +40,9 @@ struct Job {
     caller: Caller,
     upload: Upload,
     req: CommitRequest,
+    /// Where it writes, and whose quota pays (see [`Commit`]).
+    namespace_id: i64,
+    quota_bytes: u64,
     reply: oneshot::Sender<ApiResult<CommitResponse>>,
 }
 
@@ -71,18 +74,24 @@ impl Committer {
         Committer { queue }
     }
 
+    /// Queues `req` and answers once it is durable. `target`: the namespace its folder lives
+    /// in and that namespace's owner's quota (`access::commit_target`).
     pub async fn commit(
         &self,
         caller: Caller,
         upload: Upload,
         req: CommitRequest,
+        target: (i64, u64),
     ) -> ApiResult<CommitResponse> {
         rules::validate(&req)?;
         let (reply, answer) = oneshot::channel();
+        let (namespace_id, quota_bytes) = target;
         let job = Job {
             caller,
             upload,
             req,
+            namespace_id,
+            quota_bytes,
             reply,
         };
         self.queue.try_send(job).map_err(|e| match e {
@@ -109,7 +118,7 @@ async fn writer(db: Arc<Db>, metrics: Arc<Metrics>, clock: Clock, mut rx: mpsc::
         }
         // Namespace locks in ascending order, so two API nodes' batches on one PostgreSQL never
         // wait on each other in a cycle; the sort is stable, so one namespace keeps its order.
-        batch.sort_by_key(|job| job.caller.namespace_id);
+        batch.sort_by_key(|job| job.namespace_id);
         metrics.observe_batch(batch.len());
         run_batch(&db, &metrics, native.as_mut(), batch, clock.now_ms()).await;
     }
@@ -188,6 +197,8 @@ fn commits(batch: &[Job]) -> Vec<Commit<'_>> {
             caller: &j.caller,
             upload: &j.upload,
             req: &j.req,
+            namespace_id: j.namespace_id,
+            quota_bytes: j.quota_bytes,
         })
         .collect()
 }
@@ -240,9 +251,16 @@ async fn write_batch(
 ) -> sqlx::Result<Option<Vec<ApiResult<CommitResponse>>>> {
     let mut w = db.write_commits().await?;
     let answers = if careful {
+        let commits = commits(batch);
+        // Every lock first, in the one order (`rules::namespaces`), as the plain pass takes them.
+        let mut tx = SqlxTx {
+            tx: &mut w.tx,
+            backend: db.backend,
+        };
+        sql::lock_namespaces(&mut tx, &rules::namespaces(&commits)).await?;
         let mut answers = Vec::with_capacity(batch.len());
-        for job in batch {
-            answers.push(savepoint(&mut w.tx, job, now).await?);
+        for c in commits {
+            answers.push(savepoint(&mut w.tx, c, now).await?);
         }
         answers
     } else {
@@ -277,11 +295,11 @@ async fn write_batch(
 /// broken; the inner result is this commit's own answer.
 async fn savepoint(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    job: &Job,
+    c: Commit<'_>,
     now: i64,
 ) -> sqlx::Result<ApiResult<CommitResponse>> {
     sql::savepoint(tx, Savepoint::Start).await?;
-    let r = one::commit_in(tx, &job.caller, &job.upload, &job.req, now).await;
+    let r = one::commit_in(tx, c, now).await;
     if r.is_err() {
         sql::savepoint(tx, Savepoint::RollBack).await?;
     }

@@ -4,17 +4,19 @@
 //! again between savepoints.
 
 use sqlx::{Any, Transaction};
-use wire::{CommitRequest, CommitResponse, Conflict};
+use wire::{CommitResponse, Conflict};
 
-use super::rules::{self, Outcome};
+use super::rules::{self, Commit, Outcome};
 use crate::access;
-use crate::db::uploads::{self, Upload};
-use crate::db::users::Caller;
+use crate::db::uploads;
 use crate::db::{changes, chunks, commit as sql, nodes, usage};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 
-/// The commit inside the caller's transaction, which must commit it (or roll it back).
+/// The commit inside the caller's transaction, which must commit it (or roll it back). It
+/// writes into `c.namespace_id`: the caller's home, or a shared folder's namespace, whose
+/// owner's quota it is charged to while the caller's home gives back the upload's
+/// reservation and grants the shared namespace the chunks it names (rows, never bytes).
 ///
 /// Invariant the group committer builds on: every refusal (a replayed key, a missing folder,
 /// a name held by a folder, missing chunks, the quota) is decided before the first write, so
@@ -22,14 +24,12 @@ use crate::names::{self, Name};
 /// itself can fail once writing has begun.
 pub async fn commit_in(
     tx: &mut Transaction<'static, Any>,
-    caller: &Caller,
-    upload: &Upload,
-    req: &CommitRequest,
+    c: Commit<'_>,
     now: i64,
 ) -> ApiResult<CommitResponse> {
-    match plan(tx, caller, upload, req, now).await? {
+    match plan(tx, c, now).await? {
         Plan::Answer(response) => Ok(response),
-        Plan::Write(w) => write(tx, caller, upload, req, w, now).await,
+        Plan::Write(w) => write(tx, c, w, now).await,
     }
 }
 
@@ -52,26 +52,31 @@ struct Placement {
 /// Reads and decides; its writes are the quota charge, the last step, and the old versions
 /// dropped to make room for it, which happen only once the charge is sure to apply (it either
 /// applies whole or refuses without writing).
-async fn plan(
-    tx: &mut Transaction<'static, Any>,
-    caller: &Caller,
-    upload: &Upload,
-    req: &CommitRequest,
-    now: i64,
-) -> ApiResult<Plan> {
+async fn plan(tx: &mut Transaction<'static, Any>, c: Commit<'_>, now: i64) -> ApiResult<Plan> {
+    let Commit {
+        caller,
+        upload,
+        req,
+        namespace_id: ns,
+        ..
+    } = c;
     let name = rules::validate(req)?;
     let manifest = &upload.manifest;
     // Commits to one namespace take turns from here on (PostgreSQL row lock; SQLite already
-    // has one writer), so "read current version, then write" cannot interleave.
-    nodes::lock_namespace(tx, caller.namespace_id).await?;
+    // has one writer), so "read current version, then write" cannot interleave. A member's
+    // commit also changes its home's counters: both locks, in ascending order.
+    let mut locks = [ns, caller.namespace_id];
+    locks.sort_unstable();
+    nodes::lock_namespace(tx, locks[0]).await?;
+    if locks[1] != locks[0] {
+        nodes::lock_namespace(tx, locks[1]).await?;
+    }
     if let Some(response) = sql::replayed(&mut **tx, caller.device_id, &req.idempotency_key).await?
     {
         return Ok(Plan::Answer(response));
     }
 
-    let parent_id = access::folder_in(tx, caller, req.parent_id, caller.namespace_id)
-        .await?
-        .id;
+    let parent_id = access::folder_in(tx, caller, req.parent_id, ns).await?.id;
 
     let mut replaced_size = 0u64;
     let held = nodes::child_by_name(tx, parent_id, &name).await?;
@@ -108,7 +113,13 @@ async fn plan(
         (Outcome::StaleBase, Some(e)) => {
             let current = e.node.version_id.unwrap_or_default();
             let author = sql::author_of(tx, current).await?;
-            let tag = names::conflict_tag(&caller.device_name, now);
+            // In a shared tree the device alone does not say whose copy it is.
+            let by = if access::is_home(caller, ns) {
+                caller.device_name.clone()
+            } else {
+                format!("{} {}", caller.username, caller.device_name)
+            };
+            let tag = names::conflict_tag(&by, now);
             let copy = nodes::free_name(tx, parent_id, &name.display, &tag, false).await?;
             Placement {
                 parent_id,
@@ -129,38 +140,49 @@ async fn plan(
     // The chunks must still be there, usable by this namespace at the sizes the manifest
     // gives, and stay so: their rows are locked against the collector until this transaction
     // ends.
+    // The chunks are the caller's to name: its home holds them, whichever namespace the file
+    // goes to.
     let stored = chunks::pin(tx, caller.namespace_id, &manifest.chunks).await?;
     rules::check_chunks(&manifest.chunks, &stored)?;
     let reserved = uploads::reserved(tx, &upload.id)
         .await?
         .ok_or(ApiError::UploadExpired)?;
     let delta = rules::delta(manifest, replaced_size, reserved);
-    usage::charge_making_room(tx, caller.namespace_id, delta, caller.quota_bytes).await?;
+    if access::is_home(caller, ns) {
+        usage::charge_making_room(tx, ns, delta, c.quota_bytes).await?;
+    } else {
+        let (there, home) = rules::split_delta(delta);
+        usage::charge_making_room(tx, ns, there, c.quota_bytes).await?;
+        // Giving back never fails: it does not grow the total.
+        usage::charge(tx, caller.namespace_id, home, caller.quota_bytes).await?;
+    }
     Ok(Plan::Write(placement))
 }
 
 /// Writes the version the plan decided on. Fails only if the database does.
 async fn write(
     tx: &mut Transaction<'static, Any>,
-    caller: &Caller,
-    upload: &Upload,
-    req: &CommitRequest,
+    c: Commit<'_>,
     p: Placement,
     now: i64,
 ) -> ApiResult<CommitResponse> {
+    let Commit {
+        caller,
+        upload,
+        req,
+        namespace_id: ns,
+        ..
+    } = c;
     let manifest = &upload.manifest;
+    if !access::is_home(caller, ns) {
+        let hashes = rules::distinct(manifest.chunks.iter().map(|ch| ch.hash));
+        for hash in &hashes {
+            chunks::grant(tx, ns, hash).await?;
+        }
+    }
     let node_id = match p.node_id {
         Some(id) => id,
-        None => {
-            nodes::insert(
-                tx,
-                caller.namespace_id,
-                p.parent_id,
-                &p.name,
-                wire::NodeKind::File,
-            )
-            .await?
-        }
+        None => nodes::insert(tx, ns, p.parent_id, &p.name, wire::NodeKind::File).await?,
     };
     let version_id = sql::insert_version(
         tx,
@@ -171,14 +193,7 @@ async fn write(
         now,
     )
     .await?;
-    changes::log(
-        tx,
-        caller.namespace_id,
-        node_id,
-        "version",
-        Some(caller.device_id),
-    )
-    .await?;
+    changes::log(tx, ns, node_id, "version", Some(caller.device_id)).await?;
     let mut response = rules::written(
         node_id,
         p.parent_id,
@@ -200,7 +215,7 @@ async fn write(
     tracing::info!(
         node_id,
         version_id,
-        namespace_id = caller.namespace_id,
+        namespace_id = ns,
         conflict = response.conflict.is_some(),
         "commit written"
     );

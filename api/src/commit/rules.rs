@@ -64,6 +64,19 @@ pub fn delta(manifest: &Manifest, replaced: u64, reserved: i64) -> Delta {
     }
 }
 
+/// A member's commit into a shared folder, `d` split between the namespaces it touches: the
+/// file's bytes go to the shared namespace (its owner pays for them), the upload's
+/// reservation is given back to the caller's home, which made it.
+pub fn split_delta(d: Delta) -> (Delta, Delta) {
+    (
+        Delta { staged: 0, ..d },
+        Delta {
+            staged: d.staged,
+            ..Delta::default()
+        },
+    )
+}
+
 /// Refuses a chunk list that names chunks the namespace cannot use (`upload_incomplete`, how
 /// many) or names a stored chunk at another size (`invalid_manifest`). `stored`: the chunks of
 /// the list the namespace may use, with their verified sizes.
@@ -114,6 +127,24 @@ pub struct Commit<'a> {
     pub caller: &'a Caller,
     pub upload: &'a Upload,
     pub req: &'a CommitRequest,
+    /// The namespace the commit writes into: its folder's, read when it was queued. The
+    /// caller's home, or a shared folder's namespace for a member's commit.
+    pub namespace_id: i64,
+    /// That namespace's owner's quota (the caller's own for its home).
+    pub quota_bytes: u64,
+}
+
+impl<'a> Commit<'a> {
+    /// A commit into the caller's own home.
+    pub fn home(caller: &'a Caller, upload: &'a Upload, req: &'a CommitRequest) -> Self {
+        Commit {
+            caller,
+            upload,
+            req,
+            namespace_id: caller.namespace_id,
+            quota_bytes: caller.quota_bytes,
+        }
+    }
 }
 
 /// A commit of a batch that may be written set-based, as it is planned.
@@ -182,11 +213,11 @@ pub fn keep_order(batch: &[Commit<'_>], answers: &Answers, plain: &mut Vec<Plain
     let mut first_left: HashMap<i64, usize> = HashMap::new();
     for (at, c) in batch.iter().enumerate() {
         if answers[at].is_none() && !kept.contains(&at) {
-            first_left.entry(c.caller.namespace_id).or_insert(at);
+            first_left.entry(c.namespace_id).or_insert(at);
         }
     }
     plain.retain(|p| {
-        let ns = batch[p.at].caller.namespace_id;
+        let ns = batch[p.at].namespace_id;
         first_left.get(&ns).is_none_or(|&left| p.at < left)
     });
 }
@@ -198,9 +229,10 @@ pub struct Folder {
     pub kind: NodeKind,
 }
 
-/// Keeps `p` on the set-based path if its folder is the caller's and what its name holds makes
-/// it a new file or the next version; fills in the version it replaces. The rest (refusals,
-/// unchanged content, conflicted copies) goes one at a time.
+/// Keeps `p` on the set-based path if its folder is in the caller's home (the namespace it was
+/// queued for) and what its name holds makes it a new file or the next version; fills in the
+/// version it replaces. The rest (refusals, unchanged content, conflicted copies, a member's
+/// commit into a shared folder) goes one at a time.
 pub fn keep_plain(
     p: &mut Plain,
     c: Commit<'_>,
@@ -208,7 +240,10 @@ pub fn keep_plain(
     held: Option<&Node>,
 ) -> bool {
     match folder {
-        Some(f) if access::is_home(c.caller, f.namespace_id) && f.kind == NodeKind::Folder => {}
+        Some(f)
+            if access::is_home(c.caller, f.namespace_id)
+                && access::is_home(c.caller, c.namespace_id)
+                && f.kind == NodeKind::Folder => {}
         _ => return false,
     }
     match (outcome(held, &c.upload.manifest, c.req), held) {
@@ -285,7 +320,7 @@ pub fn number_changes(
 ) -> Vec<(i64, i64, i64, Option<i64>)> {
     let mut count: HashMap<i64, i64> = HashMap::new();
     for p in plain {
-        *count.entry(batch[p.at].caller.namespace_id).or_default() += 1;
+        *count.entry(batch[p.at].namespace_id).or_default() += 1;
     }
     let mut next: HashMap<i64, i64> = count
         .iter()
@@ -294,13 +329,27 @@ pub fn number_changes(
     plain
         .iter()
         .map(|p| {
-            let ns = batch[p.at].caller.namespace_id;
+            let ns = batch[p.at].namespace_id;
             let seq = next.get_mut(&ns).expect("counted above");
             *seq += 1;
             let actor = Some(batch[p.at].caller.device_id);
             (ns, *seq - 1, p.node_id.unwrap_or_default(), actor)
         })
         .collect()
+}
+
+/// Every namespace the batch's commits lock, in ascending order: the ones they write into, and
+/// the homes whose upload reservations members' commits into shared folders give back. One
+/// order for every transaction that takes several, so two API nodes' batches on one
+/// PostgreSQL never wait on each other in a cycle.
+pub fn namespaces(batch: &[Commit<'_>]) -> Vec<i64> {
+    let mut ids: Vec<i64> = batch
+        .iter()
+        .flat_map(|c| [c.namespace_id, c.caller.namespace_id])
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The values in first-seen order, without repeats.

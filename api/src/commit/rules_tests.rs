@@ -126,11 +126,7 @@ fn chunk_checks_count_missing_and_catch_wrong_sizes() {
 fn only_a_folder_of_the_callers_namespace_keeps_a_commit_plain() {
     let (c, u) = (caller(1, 1), upload("u", b"x"));
     let req = request(1, "a.txt", "k", Some(3));
-    let commit = Commit {
-        caller: &c,
-        upload: &u,
-        req: &req,
-    };
+    let commit = Commit::home(&c, &u, &req);
     let (mut plain, _) = split(&[commit]);
     let p = &mut plain[0];
     let mine = Folder {
@@ -166,21 +162,9 @@ fn charges_sum_per_namespace_in_first_seen_order() {
         request(1, "z", "3", None),
     ];
     let batch = [
-        Commit {
-            caller: &b,
-            upload: &u1,
-            req: &reqs[0],
-        },
-        Commit {
-            caller: &a,
-            upload: &u2,
-            req: &reqs[1],
-        },
-        Commit {
-            caller: &b,
-            upload: &u3,
-            req: &reqs[2],
-        },
+        Commit::home(&b, &u1, &reqs[0]),
+        Commit::home(&a, &u2, &reqs[1]),
+        Commit::home(&b, &u3, &reqs[2]),
     ];
     let (plain, _) = split(&batch);
     let c = charges(&batch, &plain);
@@ -228,11 +212,7 @@ impl Distinct {
             .iter()
             .zip(&self.reqs)
             .zip(&self.uploads)
-            .map(|((caller, req), upload)| Commit {
-                caller,
-                upload,
-                req,
-            })
+            .map(|((caller, req), upload)| Commit::home(caller, upload, req))
             .collect()
     }
 }
@@ -256,7 +236,7 @@ proptest! {
             .iter()
             .zip(&reqs)
             .zip(&shape)
-            .map(|((caller, req), s)| Commit { caller, upload: &ups[usize::from(s.3) % 4], req })
+            .map(|((caller, req), s)| Commit::home(caller, &ups[usize::from(s.3) % 4], req))
             .collect();
         let (plain, answers) = split(&batch);
         let valid: Vec<Option<Name>> = batch.iter().map(|c| validate(c.req).ok()).collect();
@@ -296,12 +276,12 @@ proptest! {
         keep_order(&batch, &answers, &mut plain);
         for ns in [1, 2] {
             let valid: Vec<usize> = (0..batch.len())
-                .filter(|&at| batch[at].caller.namespace_id == ns && answers[at].is_none())
+                .filter(|&at| batch[at].namespace_id == ns && answers[at].is_none())
                 .collect();
             let kept: Vec<usize> = plain
                 .iter()
                 .map(|p| p.at)
-                .filter(|&at| batch[at].caller.namespace_id == ns)
+                .filter(|&at| batch[at].namespace_id == ns)
                 .collect();
             prop_assert_eq!(&valid[..kept.len()], &kept[..]);
             if let Some(&next) = valid.get(kept.len()) {

@@ -38,3 +38,41 @@ where
         .await?;
     Ok(row.map(|r| (node_from_row(&r), parse(r.opt_text(9)))))
 }
+
+/// The namespace of trash item `id` (the top of what was trashed with it), with `user_id`'s
+/// role there as an accepted member, in one statement.
+pub async fn trashed_with_role<'e, E>(
+    exec: E,
+    id: i64,
+    user_id: i64,
+) -> sqlx::Result<Option<(i64, Option<Role>)>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT n.namespace_id, m.role FROM nodes n \
+         LEFT JOIN members m ON m.namespace_id = n.namespace_id AND m.user_id = $2 \
+         AND m.accepted_at IS NOT NULL \
+         WHERE n.id = $1 AND n.trashed_with = n.id",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(exec)
+    .await?;
+    Ok(row.map(|r| (r.int(0), parse(r.opt_text(1)))))
+}
+
+/// The shared namespaces `user_id` has accepted to be a member of, in id order.
+pub async fn namespaces_of<'e, E>(exec: E, user_id: i64) -> sqlx::Result<Vec<i64>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT namespace_id FROM members WHERE user_id = $1 AND accepted_at IS NOT NULL \
+         ORDER BY namespace_id",
+    )
+    .bind(user_id)
+    .fetch_all(exec)
+    .await?;
+    Ok(rows.iter().map(|r| r.int(0)).collect())
+}

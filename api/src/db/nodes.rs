@@ -272,6 +272,18 @@ pub async fn trashed(
         }))
 }
 
+/// The root folder of namespace `namespace_id`.
+pub async fn namespace_root(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query("SELECT root_id FROM namespaces WHERE id = $1")
+        .bind(namespace_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map(|r| r.get(0))
+}
+
 /// Brings back what was trashed with `id`, the top node under `parent_id` as `name`.
 pub async fn restore_subtree(
     tx: &mut Transaction<'static, Any>,

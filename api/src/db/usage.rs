@@ -134,17 +134,16 @@ pub async fn charge_many(
 
 /// The quota of namespace `namespace_id`'s owner (its user's own, or `default`): what a
 /// member's write there is charged against.
-pub async fn owner_quota(
-    tx: &mut Transaction<'static, Any>,
-    namespace_id: i64,
-    default: u64,
-) -> sqlx::Result<u64> {
+pub async fn owner_quota<'e, E>(db: E, namespace_id: i64, default: u64) -> sqlx::Result<u64>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let row = sqlx::query(
         "SELECT u.quota_bytes FROM namespaces n JOIN users u \
          ON u.id = n.owner_user_id OR u.namespace_id = n.id WHERE n.id = $1",
     )
     .bind(namespace_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(db)
     .await?;
     Ok(row
         .and_then(|r| r.get::<Option<i64>, _>(0))

@@ -231,12 +231,15 @@ pub async fn commit(
         Err(ApiError::NotFound(_)) => return replay(&state, &c, &req).await,
         Err(e) => return Err(e),
     };
+    // The folder's namespace: the caller's home, or a shared folder they edit.
+    let target =
+        access::commit_target(&state.db, &c, req.parent_id, state.settings.quota_bytes).await?;
     // S3: staged chunks are hashed and promoted before the commit may name them.
     promote::settle(&state, &upload, true).await?;
     // Through the group committer: one transaction (one fsync) for all commits waiting now.
     // Missing chunks are refused there (`commit::rules::check_chunks`, 409 `upload_incomplete`), where the
     // check also holds until the commit is durable; checking here too would only cost a query.
-    Ok(Json(state.committer.commit(c, upload, req).await?))
+    Ok(Json(state.committer.commit(c, upload, req, target).await?))
 }
 
 async fn replay(

@@ -315,6 +315,8 @@ pub async fn commit(
         w.rollback().await?;
         n
     };
+    // Into the owner's own tree (a link's folder is its owner's home).
+    let home = (c.namespace_id, c.quota_bytes);
     let done = state
         .committer
         .commit(
@@ -327,6 +329,7 @@ pub async fn commit(
                 base_version: None,
                 idempotency_key: req.upload_id,
             },
+            home,
         )
         .await?;
     db_links::add_served(&state.db, share.link.id, done.version_id, r.size).await?;

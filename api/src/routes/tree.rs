@@ -49,11 +49,13 @@ pub async fn children(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let seq = nodes::namespace_seq(&state.db, c.namespace_id).await?;
-    let folder = access::node(&state.db, &c, id, Role::Viewer).await?;
+    let (folder, ns) = access::node_where(&state.db, &c, id, Role::Viewer).await?;
     if folder.kind != NodeKind::Folder {
         return Err(ApiError::WrongKind("that node is a file, not a folder"));
     }
+    // The folder's own namespace (a shared folder's changes move its seq, not the caller's),
+    // read before the children so the tag is never newer than the listing it names.
+    let seq = nodes::namespace_seq(&state.db, ns).await?;
     let etag = format!("\"{id}.{seq}\"");
     let tag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
     let cache = HeaderValue::from_static("private, no-cache");
@@ -238,49 +240,62 @@ pub async fn delete_node(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/trash", tag = "tree", security(("bearer" = [])), responses((status = 200, description = "Trashed nodes", body = wire::TrashList), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/trash", tag = "tree", security(("bearer" = [])), responses((status = 200, description = "Trashed nodes of the caller's tree and of the shared folders they belong to, newest first", body = wire::TrashList), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn list_trash(
     State(state): State<AppState>,
     Auth(c): Auth,
 ) -> ApiResult<Json<TrashList>> {
-    let items = nodes::trash(&state.db, c.namespace_id)
-        .await?
-        .into_iter()
-        .map(|t| TrashItem {
-            original_parent_id: t.row.node.parent_id,
-            node: t.row.node,
-            deleted_at: t.deleted_at,
-        })
-        .collect();
+    let mut items = Vec::new();
+    for ns in access::readable(&state.db, &c).await? {
+        items.extend(
+            nodes::trash(&state.db, ns)
+                .await?
+                .into_iter()
+                .map(|t| TrashItem {
+                    original_parent_id: t.row.node.parent_id,
+                    node: t.row.node,
+                    deleted_at: t.deleted_at,
+                }),
+        );
+    }
+    // Newest first across the caller's own tree and the shared ones.
+    items.sort_by_key(|t| std::cmp::Reverse((t.deleted_at, t.node.id)));
     Ok(Json(TrashList { items }))
 }
 
 /// `POST /trash/{id}/restore`: back where it was (the root folder if that folder is gone, or
 /// now lies so deep that the restored folders would pass the depth limit), and if its name
 /// was taken meanwhile, as `name (restored).ext`, `name (restored 2).ext`, …
-#[utoipa::path(post, path = "/api/v1/trash/{id}/restore", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 200, description = "Restored", body = wire::Node), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/trash/{id}/restore", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 200, description = "Restored (into the root of its tree — the caller's, or the shared folder's — if its folder is gone)", body = wire::Node), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 404, description = "No such trash item in a tree the caller may see", body = wire::ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Node>> {
-    let mut w = begin(&state, c.namespace_id).await?;
-    let t = nodes::trashed(&mut w.tx, c.namespace_id, id)
+    let ns = access::trash_namespace(&state.db, &c, id, Role::Editor).await?;
+    let mut w = begin(&state, ns).await?;
+    let t = nodes::trashed(&mut w.tx, ns, id)
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;
+    // The top of the tree it was trashed from: the caller's root, or the shared folder's.
+    let root = if access::is_home(&c, ns) {
+        c.root_id
+    } else {
+        nodes::namespace_root(&mut w.tx, ns).await?
+    };
     let parent = match t.row.node.parent_id {
-        Some(p) => match access::folder_in(&mut w.tx, &c, p, c.namespace_id).await {
+        Some(p) => match access::folder_in(&mut w.tx, &c, p, ns).await {
             Ok(f) => f.id,
-            Err(ApiError::NotFound(_)) => c.root_id,
+            Err(ApiError::NotFound(_)) => root,
             Err(e) => return Err(e),
         },
-        None => c.root_id,
+        None => root,
     };
-    let parent = if t.row.node.kind == NodeKind::Folder && parent != c.root_id {
+    let parent = if t.row.node.kind == NodeKind::Folder && parent != root {
         let height = nodes::folder_height(&mut w.tx, id, true, names::MAX_FOLDER_DEPTH).await?;
         match fits_below(&mut w, parent, height).await {
             Ok(()) => parent,
-            Err(ApiError::TooDeep(_)) => c.root_id,
+            Err(ApiError::TooDeep(_)) => root,
             Err(e) => return Err(e),
         }
     } else {
@@ -288,7 +303,7 @@ pub async fn restore(
     };
     let name = nodes::free_name(&mut w.tx, parent, &t.row.node.name, "restored", true).await?;
     nodes::restore_subtree(&mut w.tx, id, parent, &name).await?;
-    changes::log(&mut w.tx, c.namespace_id, id, "restore", Some(c.device_id)).await?;
+    changes::log(&mut w.tx, ns, id, "restore", Some(c.device_id)).await?;
     let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(node_id = id, parent_id = parent, "restored");
@@ -296,14 +311,16 @@ pub async fn restore(
 }
 
 /// `DELETE /trash/{id}`: gone for good, with everything beneath it; its bytes leave the quota.
-#[utoipa::path(delete, path = "/api/v1/trash/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 204, description = "Purged for good"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/trash/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 204, description = "Purged for good"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 403, description = "`role_too_low`: only the owner of a shared folder purges its trash", body = wire::ErrorBody), (status = 404, description = "No such trash item in a tree the caller may see", body = wire::ErrorBody)))]
 pub async fn purge(
     State(state): State<AppState>,
     Auth(c): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    let mut w = begin(&state, c.namespace_id).await?;
-    let freed = nodes::purge_trashed(&mut w.tx, c.namespace_id, id, Some(c.device_id))
+    // Gone for good is the owner's call alone; members may trash and restore.
+    let ns = access::trash_namespace(&state.db, &c, id, Role::Owner).await?;
+    let mut w = begin(&state, ns).await?;
+    let freed = nodes::purge_trashed(&mut w.tx, ns, id, Some(c.device_id))
         .await?
         .ok_or(ApiError::NotFound("trash item"))?;
     w.commit().await?;

@@ -64,7 +64,7 @@ pub async fn restore(
     let quota = if access::is_home(&c, ns) {
         c.quota_bytes
     } else {
-        usage::owner_quota(&mut w.tx, ns, state.settings.quota_bytes).await?
+        usage::owner_quota(&mut *w.tx, ns, state.settings.quota_bytes).await?
     };
     usage::charge_making_room(&mut w.tx, ns, delta, quota).await?;
     changes::log(&mut w.tx, ns, id, "version", Some(c.device_id)).await?;

@@ -196,7 +196,7 @@ async fn one_at_a_time(db: &Db, batch: &[Commit<'_>]) -> End {
     let mut answers = Vec::new();
     let now = api::db::now_ms();
     for c in batch {
-        answers.push(one::commit_in(&mut w.tx, c.caller, c.upload, c.req, now).await);
+        answers.push(one::commit_in(&mut w.tx, *c, now).await);
     }
     let e = end(&mut w.tx, &answers).await;
     w.rollback().await.unwrap();
@@ -283,11 +283,7 @@ async fn a_batch_ends_as_one_at_a_time_commits_would(backend: Backend) {
         let batch: Vec<Commit<'_>> = who
             .iter()
             .zip(&reqs)
-            .map(|(&(d, upload), req)| Commit {
-                caller: &devices[d].caller,
-                upload,
-                req,
-            })
+            .map(|(&(d, upload), req)| Commit::home(&devices[d].caller, upload, req))
             .collect();
         let a = set_based(&db, &batch).await;
         let b = one_at_a_time(&db, &batch).await;

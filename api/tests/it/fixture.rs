@@ -341,6 +341,39 @@ impl TestServer {
         api::db::Db::connect(&self.database_url).await.unwrap()
     }
 
+    /// Makes `member` a member of `owner`'s tree with `role` (accepted or only invited), as
+    /// the sharing routes will.
+    pub async fn join(&self, owner: &User<'_>, member: &User<'_>, role: &str, accepted: bool) {
+        let db = self.db().await;
+        let at = self.now_ms();
+        sqlx::query(
+            "INSERT INTO members (namespace_id, user_id, role, invited_by, created_at, \
+             accepted_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(owner.session.namespace_id)
+        .bind(member.session.user_id)
+        .bind(role)
+        .bind(owner.session.user_id)
+        .bind(at)
+        .bind(accepted.then_some(at))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        db.pool.close().await;
+    }
+
+    /// Takes `member` out of `owner`'s tree.
+    pub async fn leave(&self, owner: &User<'_>, member: &User<'_>) {
+        let db = self.db().await;
+        sqlx::query("DELETE FROM members WHERE namespace_id = $1 AND user_id = $2")
+            .bind(owner.session.namespace_id)
+            .bind(member.session.user_id)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        db.pool.close().await;
+    }
+
     /// The namespace's change log sequence numbers, in order.
     pub async fn change_seqs(&self, namespace_id: i64) -> Vec<i64> {
         use sqlx::Row as _;
