@@ -128,13 +128,15 @@ pub async fn positions(db: &Db, namespace_id: i64) -> sqlx::Result<(i64, i64)> {
 }
 
 /// Up to `limit` changes with `seq > after`, in seq order, each with its node's current state
-/// (`None` when the node left the live tree). One statement, hence one snapshot.
+/// (`None` when the node left the live tree, or this namespace for another). One statement,
+/// hence one snapshot.
 pub async fn page(db: &Db, namespace_id: i64, after: i64, limit: i64) -> sqlx::Result<Vec<Change>> {
     let rows = sqlx::query(
         "SELECT c.seq, c.kind, c.node_id, n.id, n.parent_id, n.name, n.kind, n.version_id, \
          COALESCE(v.size, 0), v.content_hash, n.modified_at, d.id, d.name, u.id, u.username \
          FROM changes c \
          LEFT JOIN nodes n ON n.id = c.node_id AND n.deleted_at IS NULL \
+         AND n.namespace_id = c.namespace_id \
          LEFT JOIN versions v ON v.id = n.version_id \
          LEFT JOIN devices d ON d.id = c.actor_device_id \
          LEFT JOIN users u ON u.id = d.user_id \

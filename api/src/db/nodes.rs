@@ -334,6 +334,63 @@ pub async fn trashed_before(db: &Db, before: i64) -> sqlx::Result<Vec<(i64, i64)
     .collect())
 }
 
+/// The recursive subtree of `$1`, trashed descendants included.
+const SUBTREE: &str = "WITH RECURSIVE sub(id) AS ( \
+     SELECT id FROM nodes WHERE id = $1 \
+     UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)";
+
+/// The bytes the subtree under `id` holds (trashed descendants included): its current
+/// versions and the older ones kept, as a positive delta.
+async fn subtree_bytes(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> sqlx::Result<super::usage::Delta> {
+    let row = sqlx::query(&format!(
+        "{SUBTREE} SELECT \
+         CAST(COALESCE(SUM(CASE WHEN v.id = n.version_id THEN v.size ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN v.id = n.version_id THEN 0 ELSE v.size END), 0) AS BIGINT) \
+         FROM nodes n JOIN versions v ON v.node_id = n.id WHERE n.id IN (SELECT id FROM sub)"
+    ))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(super::usage::Delta {
+        current: row.get::<i64, _>(0).max(0),
+        history: row.get::<i64, _>(1).max(0),
+        staged: 0,
+    })
+}
+
+/// Hands the subtree under `id` (trashed descendants, versions and history with it) to
+/// namespace `to`: its rows change namespace and `to` is granted every chunk their versions
+/// name — rows, never bytes. Returns the bytes it holds, which the caller moves between the
+/// two namespaces' counters.
+pub async fn hand_over(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    to: i64,
+) -> sqlx::Result<super::usage::Delta> {
+    let bytes = subtree_bytes(tx, id).await?;
+    sqlx::query(&format!(
+        "{SUBTREE} INSERT INTO namespace_chunks (namespace_id, hash) \
+         SELECT DISTINCT CAST($2 AS BIGINT), vc.hash FROM version_chunks vc JOIN versions v ON v.id = vc.version_id \
+         WHERE v.node_id IN (SELECT id FROM sub) \
+         ON CONFLICT (namespace_id, hash) DO NOTHING"
+    ))
+    .bind(id)
+    .bind(to)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "{SUBTREE} UPDATE nodes SET namespace_id = $2 WHERE id IN (SELECT id FROM sub)"
+    ))
+    .bind(id)
+    .bind(to)
+    .execute(&mut **tx)
+    .await?;
+    Ok(bytes)
+}
+
 /// Deletes `id` and everything beneath it for good (nodes trashed separately earlier
 /// included); returns the logical bytes freed, as the change to the namespace's usage
 /// (current versions and kept old versions). Chunk bytes stay in the store for a later garbage
@@ -342,21 +399,11 @@ pub async fn purge_subtree(
     tx: &mut Transaction<'static, Any>,
     id: i64,
 ) -> sqlx::Result<super::usage::Delta> {
-    const SUB: &str = "WITH RECURSIVE sub(id) AS ( \
-         SELECT id FROM nodes WHERE id = $1 \
-         UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)";
-    let row = sqlx::query(&format!(
-        "{SUB} SELECT \
-         CAST(COALESCE(SUM(CASE WHEN v.id = n.version_id THEN v.size ELSE 0 END), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(CASE WHEN v.id = n.version_id THEN 0 ELSE v.size END), 0) AS BIGINT) \
-         FROM nodes n JOIN versions v ON v.node_id = n.id WHERE n.id IN (SELECT id FROM sub)"
-    ))
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?;
+    const SUB: &str = SUBTREE;
+    let held = subtree_bytes(tx, id).await?;
     let freed = super::usage::Delta {
-        current: -row.get::<i64, _>(0).max(0),
-        history: -row.get::<i64, _>(1).max(0),
+        current: -held.current,
+        history: -held.history,
         staged: 0,
     };
     sqlx::query(&format!(

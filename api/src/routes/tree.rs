@@ -14,7 +14,8 @@ use wire::{
 
 use crate::access;
 use crate::auth::Auth;
-use crate::db::{changes, nodes, WriteTx};
+use crate::db::users::Caller;
+use crate::db::{changes, nodes, usage, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::names;
@@ -81,6 +82,16 @@ async fn begin(state: &AppState, namespace_id: i64) -> ApiResult<WriteTx<'_>> {
     Ok(w)
 }
 
+/// [`begin`] for a change in two namespaces: both locks, in ascending id order (every writer
+/// that takes several takes them in that order, so none waits on another in a cycle).
+async fn begin_both(state: &AppState, a: i64, b: i64) -> ApiResult<WriteTx<'_>> {
+    let mut w = begin(state, a.min(b)).await?;
+    if a != b {
+        nodes::lock_namespace(&mut w.tx, a.max(b)).await?;
+    }
+    Ok(w)
+}
+
 /// `400 too_deep` unless a folder with `height` levels of folders beneath it may go into
 /// `parent`: no folder may lie more than `MAX_FOLDER_DEPTH` levels below the root.
 async fn fits_below(w: &mut WriteTx<'_>, parent: i64, height: u32) -> ApiResult<()> {
@@ -136,7 +147,7 @@ pub async fn create_folder(
 /// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
 /// or below itself; the name must be free in the target folder (a case-only rename is fine),
 /// unless `keep_both` asks for a conflicted-copy name instead of a 409.
-#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody), (status = 507, description = "`quota_exceeded`: moved into a tree another user owns (a shared folder), the subtree does not fit that owner's quota even without their old versions; nothing moved", body = wire::ErrorBody)))]
 pub async fn update_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -148,14 +159,13 @@ pub async fn update_node(
     }
     let new_name = req.name.as_deref().map(names::check).transpose()?;
     let ns = access::namespace_for(&state.db, &c, id, Role::Editor).await?;
-    if let Some(to) = req.parent_id {
-        if access::namespace_for(&state.db, &c, to, Role::Editor).await? != ns {
-            return Err(ApiError::InvalidMove(
-                "moving between a shared folder and another tree is not possible yet".into(),
-            ));
-        }
-    }
-    let mut w = begin(&state, ns).await?;
+    // The tree it goes to: the same one, or (a move between the caller's own tree and a
+    // shared one, or two shared ones) another namespace, both locked in ascending order.
+    let to_ns = match req.parent_id {
+        Some(to) => access::namespace_for(&state.db, &c, to, Role::Editor).await?,
+        None => ns,
+    };
+    let mut w = begin_both(&state, ns, to_ns).await?;
     let node = access::node_in(&mut w.tx, &c, id, ns).await?;
     let Some(old_parent) = node.parent_id else {
         return Err(ApiError::InvalidMove(
@@ -168,7 +178,7 @@ pub async fn update_node(
     };
     let parent_id = req.parent_id.unwrap_or(old_parent);
     if parent_id != old_parent {
-        access::folder_in(&mut w.tx, &c, parent_id, ns).await?;
+        access::folder_in(&mut w.tx, &c, parent_id, to_ns).await?;
         if node.kind == NodeKind::Folder
             && nodes::is_ancestor_or_self(&mut w.tx, id, parent_id).await?
         {
@@ -201,6 +211,9 @@ pub async fn update_node(
             (copy, Some(clash))
         }
     };
+    if to_ns != ns {
+        hand_over(&state, &mut w, &c, id, ns, to_ns).await?;
+    }
     nodes::place(&mut w.tx, id, parent_id, &name).await?;
     let kind = if parent_id != old_parent {
         "move"
@@ -208,6 +221,10 @@ pub async fn update_node(
         "rename"
     };
     changes::log(&mut w.tx, ns, id, kind, Some(c.device_id)).await?;
+    if to_ns != ns {
+        // The source's devices see it leave (its state there is gone), the target's arrive.
+        changes::log(&mut w.tx, to_ns, id, kind, Some(c.device_id)).await?;
+    }
     let node = written(&mut w, id).await?;
     w.commit().await?;
     tracing::info!(
@@ -218,6 +235,34 @@ pub async fn update_node(
         "node placed"
     );
     Ok(Json(PlacedNode { node, clash }))
+}
+
+/// Moves node `id`'s subtree from namespace `from` to `to`: its rows, its chunk references
+/// and its bytes (from one namespace's counters to the other's, against the quota of `to`'s
+/// owner, old versions there giving way first). Both namespaces are locked.
+async fn hand_over(
+    state: &AppState,
+    w: &mut WriteTx<'_>,
+    c: &Caller,
+    id: i64,
+    from: i64,
+    to: i64,
+) -> ApiResult<()> {
+    let bytes = nodes::hand_over(&mut w.tx, id, to).await?;
+    let quota = if access::is_home(c, to) {
+        c.quota_bytes
+    } else {
+        usage::owner_quota(&mut *w.tx, to, state.settings.quota_bytes).await?
+    };
+    usage::charge_making_room(&mut w.tx, to, bytes, quota).await?;
+    let out = usage::Delta {
+        current: -bytes.current,
+        history: -bytes.history,
+        staged: 0,
+    };
+    // Giving bytes back never fails: it does not grow the total.
+    usage::charge(&mut w.tx, from, out, u64::MAX).await?;
+    Ok(())
 }
 
 /// `DELETE /nodes/{id}`: to the trash, with the whole subtree of a folder.

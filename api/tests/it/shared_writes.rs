@@ -3,7 +3,8 @@
 //! back the upload's reservation; a viewer's, an invitee's or a removed member's changes
 //! nothing; commits into shared and own trees at once, from both sides, never deadlock; and
 //! the shared tree's trash is every member's to see, an editor's to restore from and its
-//! owner's alone to purge.
+//! owner's alone to purge; and a move between the caller's tree and a shared one hands over
+//! rows, chunk references and quota charge, never bytes.
 
 use reqwest::{Method, StatusCode};
 
@@ -13,6 +14,7 @@ crate::both!(
     an_editors_upload_lands_in_the_owners_tree_and_quota,
     commits_into_shared_and_own_trees_at_once_all_land,
     a_shared_trash_is_seen_by_members_restored_by_editors_and_purged_by_its_owner,
+    a_move_between_trees_hands_over_rows_and_bytes_without_copying,
 );
 
 /// (files, versions, uploads) bytes as `/me` reports them.
@@ -231,4 +233,79 @@ async fn a_shared_trash_is_seen_by_members_restored_by_editors_and_purged_by_its
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
     let of_bob: wire::TrashList = bob.ok(Method::GET, "/api/v1/trash", None).await;
     assert!(of_bob.items.is_empty());
+}
+
+async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend: Backend) {
+    let server = TestServer::on(backend)
+        .settings(|s| s.quota_bytes = 10_000)
+        .start()
+        .await;
+    let alice = server.register("alice").await;
+    let frank = server.register("frank").await;
+    let vera = server.register("vera").await;
+    server.join(&alice, &frank, "editor", true).await;
+    server.join(&alice, &vera, "viewer", true).await;
+    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let v1 = alice
+        .upload_to(docs.id, "a.txt", &bytes(1, 100), None)
+        .await;
+    let v2 = alice
+        .upload_to(docs.id, "a.txt", &bytes(2, 300), v1.node.version_id)
+        .await;
+    let stored = server.stored_files();
+    let node = |id: i64| format!("/api/v1/nodes/{id}");
+    let to = |parent: i64| Some(serde_json::json!({ "parent_id": parent }));
+
+    // Out of the shared tree into the editor's own: the file, its history and its bytes.
+    let mine = frank.mkdir(frank.session.root_id, "mine").await;
+    let moved: wire::PlacedNode = frank
+        .ok(Method::PATCH, &node(v2.node.id), to(mine.id))
+        .await;
+    assert_eq!(moved.node.parent_id, Some(mine.id));
+    assert_eq!(usage(&alice).await, (0, 0, 0));
+    assert_eq!(usage(&frank).await, (300, 100, 0));
+    assert_eq!(frank.download(v2.node.id).await, bytes(2, 300));
+    let versions: wire::VersionList = frank
+        .ok(Method::GET, &format!("{}/versions", node(v2.node.id)), None)
+        .await;
+    assert_eq!(versions.versions.len(), 2);
+    assert!(alice.names(docs.id).await.is_empty());
+    assert_eq!(server.stored_files(), stored, "no byte was copied");
+    // The owner's devices see it leave; the editor's see it arrive.
+    let gone: wire::ChangesResponse = alice.ok(Method::GET, "/api/v1/changes", None).await;
+    let last = gone.changes.last().unwrap();
+    assert_eq!((last.node_id, last.kind.as_str()), (v2.node.id, "move"));
+    assert!(last.node.is_none());
+    let came: wire::ChangesResponse = frank.ok(Method::GET, "/api/v1/changes", None).await;
+    let last = came.changes.last().unwrap();
+    assert_eq!(last.node.as_ref().unwrap().parent_id, Some(mine.id));
+
+    // A whole folder back into the shared tree: the owner holds it again, and may name its
+    // chunks without sending them.
+    let _: wire::PlacedNode = frank.ok(Method::PATCH, &node(mine.id), to(docs.id)).await;
+    assert_eq!(alice.names(docs.id).await, ["mine"]);
+    assert_eq!(alice.names(mine.id).await, ["a.txt"]);
+    assert_eq!(usage(&alice).await, (300, 100, 0));
+    assert_eq!(usage(&frank).await, (0, 0, 0));
+    let (_, up) = alice.start_upload(&bytes(2, 300)).await;
+    assert!(up.missing.is_empty(), "the chunk references came along");
+
+    // Past the owner's quota even without old versions: refused, nothing moved.
+    let big = frank.upload_file("big.bin", &bytes(3, 9_800), None).await;
+    let r = frank
+        .call(Method::PATCH, &node(big.node.id), to(docs.id))
+        .await;
+    assert_error(r, StatusCode::INSUFFICIENT_STORAGE, "quota_exceeded").await;
+    assert_eq!(usage(&frank).await, (9_800, 0, 0));
+    assert_eq!(frank.names(frank.session.root_id).await, ["big.bin"]);
+    // A viewer moves nothing in, nor out.
+    let hers = vera.upload_file("v.txt", &bytes(4, 10), None).await;
+    let r = vera
+        .call(Method::PATCH, &node(hers.node.id), to(docs.id))
+        .await;
+    assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
+    let r = vera
+        .call(Method::PATCH, &node(mine.id), to(vera.session.root_id))
+        .await;
+    assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
 }
