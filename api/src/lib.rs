@@ -24,6 +24,7 @@ pub mod names;
 pub mod rekey;
 pub mod retention;
 pub mod routes;
+pub mod scrub;
 pub mod serve;
 pub mod settings;
 pub mod state;
@@ -124,6 +125,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let _collector = gc::spawn(state.clone());
+    let _scrubber = scrub::spawn(state.clone());
     let app = router(state.clone());
     let header_read_timeout = state.settings.header_read_timeout;
     let shutdown = async move {

@@ -54,6 +54,10 @@ pub struct Settings {
     /// objects) and deletes unreferenced chunks. Default 10 minutes; `0` turns it off.
     /// `CAIRN_GC_INTERVAL_SECS`.
     pub gc_interval: Duration,
+    /// How often the server reads every stored chunk back to find rot early (`scrub`; the
+    /// first pass one interval after start). Default 7 days; `0` turns it off (`cairn scrub`
+    /// still runs one pass by hand). `CAIRN_SCRUB_INTERVAL_SECS`.
+    pub scrub_interval: Duration,
     /// How long change-log entries are kept. A device offline for longer gets `cursor_reset`
     /// and re-lists its tree, so keep this above the longest offline period you expect.
     /// Default 30 days; `CAIRN_CHANGE_RETENTION_SECS`.
@@ -192,6 +196,7 @@ impl std::fmt::Debug for Settings {
             .field("signup_open", &self.signup_open)
             .field("version_keep", &self.version_keep)
             .field("gc_interval", &self.gc_interval)
+            .field("scrub_interval", &self.scrub_interval)
             .field("quota_bytes", &self.quota_bytes)
             .field("change_retention", &self.change_retention)
             .field("feed_max_inflight", &self.feed_max_inflight)
@@ -238,6 +243,7 @@ impl Default for Settings {
             signup_open: true,
             version_keep: 100,
             gc_interval: Duration::from_secs(10 * 60),
+            scrub_interval: Duration::from_secs(7 * 24 * 3600),
             quota_bytes: DEFAULT_QUOTA_BYTES,
             change_retention: Duration::from_secs(30 * 24 * 3600),
             feed_max_inflight: 64,
@@ -306,6 +312,9 @@ impl Settings {
         }
         if let Some(v) = env("CAIRN_GC_INTERVAL_SECS") {
             s.gc_interval = Duration::from_secs(v.parse().context("CAIRN_GC_INTERVAL_SECS")?);
+        }
+        if let Some(v) = env("CAIRN_SCRUB_INTERVAL_SECS") {
+            s.scrub_interval = Duration::from_secs(v.parse().context("CAIRN_SCRUB_INTERVAL_SECS")?);
         }
         if let Some(bucket) = env("CAIRN_S3_BUCKET") {
             let secret = |a: &str, b: &str| {

@@ -106,3 +106,29 @@ pub async fn forget_chunk(tx: &mut Transaction<'static, Any>, hash: &str) -> sql
         .await?;
     Ok(())
 }
+
+/// Up to `limit` chunk rows after `after` in hash order, with their sizes: the scrubber's walk.
+pub async fn chunks_after(db: &Db, after: &str, limit: usize) -> sqlx::Result<Vec<(String, i64)>> {
+    Ok(
+        sqlx::query("SELECT hash, size FROM chunks WHERE hash > $1 ORDER BY hash LIMIT $2")
+            .bind(after)
+            .bind(limit as i64)
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect(),
+    )
+}
+
+/// Takes chunk `hash` away from every namespace that could name it (its bytes were found
+/// rotten or gone): uploads list it as missing again, so the next client that has the bytes
+/// sends them and heals it, and commits cannot name it until then. The row stays: versions
+/// still refer to it.
+pub async fn unlist_chunk(tx: &mut Transaction<'static, Any>, hash: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM namespace_chunks WHERE hash = $1")
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}

@@ -28,6 +28,7 @@ mod quota;
 mod requests;
 mod s3_content;
 mod s3_store;
+mod scrub;
 mod search;
 mod security;
 mod share_budget;
