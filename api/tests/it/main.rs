@@ -10,6 +10,7 @@ mod chunk_sizes;
 mod commit_order;
 mod concurrency;
 mod content_verify;
+mod crash;
 mod dedup_timing;
 mod depth;
 mod devices;
