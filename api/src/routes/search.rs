@@ -4,6 +4,7 @@
 use axum::extract::State;
 use wire::{SearchQuery, SearchResponse, SearchResult};
 
+use crate::access;
 use crate::auth::Auth;
 use crate::db::{nodes, search};
 use crate::error::{ApiError, ApiResult};
@@ -13,7 +14,7 @@ use crate::state::AppState;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
-#[utoipa::path(get, path = "/api/v1/search", tag = "search", security(("bearer" = [])), params(("q" = Option<String>, Query, description = "Matches anywhere in the name, ignoring case"), ("kind" = Option<String>, Query, description = "file or folder"), ("min_size" = Option<u64>, Query), ("max_size" = Option<u64>, Query), ("modified_after" = Option<i64>, Query), ("modified_before" = Option<i64>, Query), ("limit" = Option<u32>, Query, description = "1 to 200, default 50")), responses((status = 200, description = "Matching live nodes with their paths", body = wire::SearchResponse), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", security(("bearer" = [])), params(("q" = Option<String>, Query, description = "Matches anywhere in the name, ignoring case"), ("kind" = Option<String>, Query, description = "file or folder"), ("min_size" = Option<u64>, Query), ("max_size" = Option<u64>, Query), ("modified_after" = Option<i64>, Query), ("modified_before" = Option<i64>, Query), ("limit" = Option<u32>, Query, description = "1 to 200, default 50")), responses((status = 200, description = "Matching live nodes with their paths, in the caller's tree and the shared folders they belong to, by name", body = wire::SearchResponse), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -54,7 +55,13 @@ pub async fn search(
         modified_before: q.modified_before,
         limit,
     };
-    let rows = search::search(&state.db, c.namespace_id, &filter).await?;
+    // The caller's tree and every shared one they belong to, merged in name order.
+    let mut rows = Vec::new();
+    for ns in access::readable(&state.db, &c).await? {
+        rows.extend(search::search(&state.db, ns, &filter).await?);
+    }
+    rows.sort_by_cached_key(|r| (crate::names::stored(&r.node.name).key, r.node.id));
+    rows.truncate(limit as usize);
     let ids: Vec<i64> = rows.iter().map(|r| r.node.id).collect();
     let mut paths = nodes::paths(&state.db, &ids).await?;
     let results = rows

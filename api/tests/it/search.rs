@@ -9,6 +9,7 @@ crate::both!(
     search_matches_names_with_filters_and_paths,
     search_uses_the_database_text_index,
     bad_search_queries_are_refused,
+    members_find_what_is_shared_with_them_and_no_more,
 );
 
 async fn find(u: &User<'_>, query: &str) -> Vec<String> {
@@ -165,4 +166,32 @@ async fn bad_search_queries_are_refused(backend: Backend) {
         "bad_request",
     )
     .await;
+}
+
+/// A member's search covers their own tree and the shared ones they accepted, merged by name;
+/// an invitation not yet accepted, or a tree they left, shows nothing.
+async fn members_find_what_is_shared_with_them_and_no_more(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let frank = server.register("frank").await;
+    let ivan = server.register("ivan").await;
+    server.join(&alice, &frank, "viewer", true).await;
+    server.join(&alice, &ivan, "editor", false).await;
+    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    alice
+        .upload_to(docs.id, "b plan.txt", &bytes(1, 10), None)
+        .await;
+    frank.upload_file("a plan.txt", &bytes(2, 10), None).await;
+    frank.upload_file("c plan.txt", &bytes(3, 10), None).await;
+    assert_eq!(
+        find(&frank, "q=plan").await,
+        ["/a plan.txt", "/docs/b plan.txt", "/c plan.txt"]
+    );
+    assert_eq!(
+        find(&frank, "q=plan&limit=2").await,
+        ["/a plan.txt", "/docs/b plan.txt"]
+    );
+    assert!(find(&ivan, "q=plan").await.is_empty());
+    server.leave(&alice, &frank).await;
+    assert_eq!(find(&frank, "q=plan").await, ["/a plan.txt", "/c plan.txt"]);
 }
