@@ -62,6 +62,7 @@ fn row(
 fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
     let reads = [
         "/api/v1/trash",
+        "/api/v1/search",
         "/api/v1/nodes/{id}/children",
         "/api/v1/nodes/{id}/download",
         "/api/v1/nodes/{id}/content",
