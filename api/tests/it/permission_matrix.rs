@@ -3,7 +3,9 @@
 //! a user only invited, a removed member, a stranger (another account), a revoked device of
 //! the owner, and nobody (no token) — with the answer each must get, and the owner's tree,
 //! trash, versions, links, devices and change log unchanged by everyone but the owner.
-//! An editor's powers, which change the owner's state, have a test of their own below.
+//! The editor column changes the owner's state, so it runs on a world of its own
+//! (`the_editor_column_holds`: every row, the owner's answer on the tree, 403 for what only
+//! the owner may do); `an_editor_changes_the_tree_it_is_given` follows an editor's work.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +17,7 @@ use crate::fixture::{assert_error, bytes, fresh_client, Backend, TestServer, Use
 crate::both!(
     no_caller_reaches_more_than_it_may,
     an_editor_changes_the_tree_it_is_given,
+    the_editor_column_holds,
 );
 
 /// What a caller other than the owner must be answered.
@@ -92,6 +95,32 @@ fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
     }
 }
 
+/// What an accepted editor gets: the owner's answer on the owner's tree, reads and changes
+/// alike; 403 `role_too_low` for what only the owner may do (purge, share links); and for
+/// what belongs to an account (devices, uploads, the feed's cursor, links by id) what a
+/// stranger gets, since those are the owner's, not the tree's.
+fn editor_answer(r: &Row) -> (u16, Option<&'static str>) {
+    let owner_only = [
+        (Method::DELETE, "/api/v1/trash/{id}"),
+        (Method::POST, "/api/v1/links"),
+    ];
+    if owner_only
+        .iter()
+        .any(|(m, route)| *m == r.method && *route == r.route)
+    {
+        return (403, Some("role_too_low"));
+    }
+    let tree = r.route.starts_with("/api/v1/nodes/")
+        || r.route == "/api/v1/folders"
+        || r.route == "/api/v1/trash/{id}/restore";
+    match r.stranger {
+        Stranger::Own(s) => (s, None),
+        Stranger::Cursor => (400, Some("bad_request")),
+        Stranger::Hidden if tree => (r.owner, None),
+        Stranger::Hidden => (404, Some("not_found")),
+    }
+}
+
 /// Everything of the owner's a caller could read or change, as the owner sees it.
 async fn state_of(owner: &User<'_>, folder: i64) -> Vec<String> {
     let mut out = Vec::new();
@@ -117,8 +146,18 @@ async fn state_of(owner: &User<'_>, folder: i64) -> Vec<String> {
     out
 }
 
-async fn no_caller_reaches_more_than_it_may(backend: Backend) {
-    let server = TestServer::on(backend).start().await;
+/// The owner's tree and account, with one thing for each change a row makes, and the rows.
+struct World<'a> {
+    alice: User<'a>,
+    spare: User<'a>,
+    old: User<'a>,
+    bob: User<'a>,
+    folder: wire::Node,
+    cursor: String,
+    rows: Vec<Row>,
+}
+
+async fn world(server: &TestServer) -> World<'_> {
     let alice = server.register("alice").await;
     let spare = server.sign_in("alice", "phone").await;
     let old = server.sign_in("alice", "old laptop").await;
@@ -450,6 +489,29 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
             204,
         ),
     ];
+    World {
+        alice,
+        spare,
+        old,
+        bob,
+        folder,
+        cursor,
+        rows,
+    }
+}
+
+async fn no_caller_reaches_more_than_it_may(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let World {
+        alice,
+        spare,
+        old,
+        bob,
+        folder,
+        rows,
+        ..
+    } = world(&server).await;
+    use Stranger::*;
 
     // Every operation a device token opens has a row (`/metrics` takes the operator's metrics
     // token instead: `ops.rs`).
@@ -658,4 +720,49 @@ async fn an_editor_changes_the_tree_it_is_given(backend: Backend) {
     // Nothing landed in the editor's own tree or log.
     assert!(frank.names(frank.session.root_id).await.is_empty());
     assert!(server.changes(frank.session.namespace_id).await.is_empty());
+}
+
+/// The matrix's editor column, on a world of its own (an editor changes what the other
+/// columns must find unchanged): every row as an accepted editor, in the order the owner's
+/// pass takes them, each answered as `editor_answer` says; every change the editor made is in
+/// the owner's log under the editor's name.
+async fn the_editor_column_holds(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let w = world(&server).await;
+    let erin = server.register("erin").await;
+    server.join(&w.alice, &erin, "editor", true).await;
+    let (last, first): (Vec<&Row>, Vec<&Row>) = w.rows.iter().partition(|r| {
+        (r.method == Method::DELETE && r.route == "/api/v1/devices")
+            || r.route == "/api/v1/sessions"
+    });
+    for r in first.into_iter().chain(last) {
+        let answer = erin.call(r.method.clone(), &r.path, r.body.clone()).await;
+        let status = answer.status().as_u16();
+        let text = if r.route == "/api/v1/events" {
+            String::new()
+        } else {
+            answer.text().await.unwrap()
+        };
+        let (want, code) = editor_answer(r);
+        assert_eq!(status, want, "editor: {} {}: {text}", r.method, r.path);
+        if let Some(code) = code {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["error"]["code"], code, "editor: {} {}", r.method, r.path);
+        }
+    }
+    let feed: wire::ChangesResponse = w
+        .alice
+        .ok(
+            Method::GET,
+            &format!("/api/v1/changes?cursor={}", w.cursor),
+            None,
+        )
+        .await;
+    let actors: Vec<&str> = feed
+        .changes
+        .iter()
+        .map(|c| c.actor.as_ref().unwrap().username.as_str())
+        .collect();
+    assert!(actors.len() >= 6, "{actors:?}");
+    assert!(actors.iter().all(|a| *a == "erin"), "{actors:?}");
 }
