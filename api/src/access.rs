@@ -10,7 +10,7 @@
 use sqlx::{Any, Transaction};
 use wire::{Node, NodeKind, Role};
 
-use crate::db::changes::Cursor;
+use crate::db::changes::Position;
 use crate::db::nodes::NodeRow;
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
@@ -54,11 +54,16 @@ async fn live(db: &Db, caller: &Caller, id: i64, need: Role) -> ApiResult<NodeRo
     granted(row, role, need, "node")
 }
 
-/// A change-feed cursor the caller may read from (`invalid_cursor` otherwise).
-pub fn cursor(caller: &Caller, s: &str) -> ApiResult<Cursor> {
-    Cursor::decode(s)
-        .filter(|k| is_home(caller, k.namespace_id))
-        .ok_or(ApiError::InvalidCursor)
+/// The namespaces the caller's feed follows (`readable`), and where cursor `s` stands in
+/// them. A cursor must name the caller's own tree (`invalid_cursor` otherwise: it is another
+/// account's, or forged); pairs of namespaces the caller may no longer read are dropped.
+pub async fn position(db: &Db, caller: &Caller, s: &str) -> ApiResult<(Vec<i64>, Position)> {
+    let mut p = Position::decode(s)
+        .filter(|p| is_home(caller, p.home))
+        .ok_or(ApiError::InvalidCursor)?;
+    let readable = readable(db, caller).await?;
+    p.seqs.retain(|ns, _| readable.contains(ns));
+    Ok((readable, p))
 }
 
 /// A live node on which the caller's role is at least `need`, read from the pool.

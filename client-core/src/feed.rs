@@ -24,6 +24,9 @@ pub enum Action {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Change {
     pub seq: i64,
+    /// The namespace whose log `seq` counts in: the user's own tree or a shared one.
+    #[serde(default)]
+    pub namespace_id: i64,
     pub node_id: i64,
     #[serde(default)]
     pub node: Option<ChangedNode>,
@@ -54,8 +57,9 @@ pub struct Applied {
 #[derive(Debug, Default)]
 pub struct Feed {
     cursor: Option<String>,
-    /// Highest seq applied; hints at or below it are old news.
-    seq: i64,
+    /// Highest seq applied per namespace (each has its own log); hints at or below it are
+    /// old news.
+    seqs: HashMap<i64, i64>,
     pulling: bool,
     /// A hint came while pulling: pull once more afterwards.
     again: bool,
@@ -81,10 +85,12 @@ impl Feed {
         self.parents.insert(node_id, parent_id);
     }
 
-    /// The start, a reconnect, or an SSE hint that namespace is at `seq` (`None`: unknown).
-    pub fn hint(&mut self, seq: Option<i64>) -> Action {
-        if seq.is_some_and(|s| s <= self.seq) {
-            return Action::Idle;
+    /// The start, a reconnect, or an SSE hint that `namespace` is at `seq` (`None`: unknown).
+    pub fn hint(&mut self, namespace: Option<i64>, seq: Option<i64>) -> Action {
+        if let (Some(ns), Some(seq)) = (namespace, seq) {
+            if self.seqs.get(&ns).is_some_and(|&known| seq <= known) {
+                return Action::Idle;
+            }
         }
         if self.pulling {
             self.again = true;
@@ -116,7 +122,8 @@ impl Feed {
         self.failures = 0;
         let mut folders = BTreeSet::new();
         for c in changes {
-            self.seq = self.seq.max(c.seq);
+            let known = self.seqs.entry(c.namespace_id).or_insert(0);
+            *known = (*known).max(c.seq);
             if let Some(Some(old)) = self.parents.get(&c.node_id) {
                 folders.insert(*old);
             }
@@ -144,7 +151,7 @@ impl Feed {
     pub fn error(&mut self, status: u16, code: &str, retry_after: Option<u32>) -> Action {
         if status == 410 || code == wire::ErrorCode::CursorReset.as_str() {
             self.cursor = None;
-            self.seq = 0;
+            self.seqs.clear();
             self.failures = 0;
             self.pulling = false;
             self.parents.clear();
@@ -170,6 +177,7 @@ mod tests {
     fn change(seq: i64, node_id: i64, parent: Option<i64>) -> Change {
         Change {
             seq,
+            namespace_id: 1,
             node_id,
             node: Some(ChangedNode { parent_id: parent }),
         }
@@ -178,9 +186,9 @@ mod tests {
     #[test]
     fn hints_pull_once_and_old_news_is_ignored() {
         let mut f = Feed::new(None);
-        assert_eq!(f.hint(Some(3)), Action::Pull { cursor: None });
+        assert_eq!(f.hint(Some(1), Some(3)), Action::Pull { cursor: None });
         // A second hint while pulling queues exactly one more pull.
-        assert_eq!(f.hint(Some(4)), Action::Idle);
+        assert_eq!(f.hint(Some(1), Some(4)), Action::Idle);
         let (_, next) = f.page(&[change(3, 5, Some(1))], "c3".into(), false);
         assert_eq!(
             next,
@@ -190,11 +198,28 @@ mod tests {
         );
         let (_, next) = f.page(&[change(4, 6, Some(1))], "c4".into(), false);
         assert_eq!(next, Action::Idle);
-        assert_eq!(f.hint(Some(4)), Action::Idle);
+        assert_eq!(f.hint(Some(1), Some(4)), Action::Idle);
         assert_eq!(
-            f.hint(Some(5)),
+            f.hint(Some(1), Some(5)),
             Action::Pull {
                 cursor: Some("c4".into())
+            }
+        );
+    }
+
+    #[test]
+    fn each_namespace_counts_its_own_seqs() {
+        let mut f = Feed::new(None);
+        f.hint(None, None);
+        let mut shared = change(40, 8, Some(2));
+        shared.namespace_id = 7;
+        f.page(&[change(3, 5, Some(1)), shared], "c".into(), false);
+        // The user's own tree at 4 is news although a shared one is at 40; 40 there is not.
+        assert_eq!(f.hint(Some(7), Some(40)), Action::Idle);
+        assert_eq!(
+            f.hint(Some(1), Some(4)),
+            Action::Pull {
+                cursor: Some("c".into())
             }
         );
     }
@@ -203,13 +228,14 @@ mod tests {
     fn a_move_refreshes_both_folders() {
         let mut f = Feed::new(Some("c0".into()));
         f.saw(9, Some(1));
-        f.hint(None);
+        f.hint(None, None);
         let (folders, _) = f.page(&[change(1, 9, Some(2))], "c1".into(), false);
         assert_eq!(folders.into_iter().collect::<Vec<_>>(), vec![1, 2, 9]);
         // A deletion (node gone) still refreshes where it was.
-        f.hint(None);
+        f.hint(None, None);
         let gone = Change {
             seq: 2,
+            namespace_id: 1,
             node_id: 9,
             node: None,
         };
@@ -220,7 +246,7 @@ mod tests {
     #[test]
     fn a_page_reads_the_json_the_server_sends() {
         let mut f = Feed::new(None);
-        f.hint(None);
+        f.hint(None, None);
         let page: Page = serde_json::from_str(
             r#"{"changes":[{"seq":4,"node_id":7,"kind":"create","node":{"parent_id":1,"name":"x"}}],
                 "cursor":42,"has_more":true}"#,
@@ -239,7 +265,7 @@ mod tests {
     #[test]
     fn reset_relists_and_backoff_waits_longer_each_time() {
         let mut f = Feed::new(Some("c9".into()));
-        f.hint(None);
+        f.hint(None, None);
         assert_eq!(f.error(410, "cursor_reset", None), Action::Relist);
         assert_eq!(f.cursor(), None);
         let waits: Vec<u32> = (0..8)

@@ -82,8 +82,13 @@ impl SyncFeed {
         self.0.saw(node_id as i64, parent_id.map(|p| p as i64));
     }
 
-    pub fn hint(&mut self, seq: Option<f64>) -> JsValue {
-        to_js(&self.0.hint(seq.map(|s| s as i64)))
+    /// An SSE hint that namespace `namespace_id` is at `seq` (either unknown: `undefined`).
+    pub fn hint(&mut self, namespace_id: Option<f64>, seq: Option<f64>) -> JsValue {
+        to_js(
+            &self
+                .0
+                .hint(namespace_id.map(|n| n as i64), seq.map(|s| s as i64)),
+        )
     }
 
     /// `page` is the `/changes` answer; returns `{folders: [ids], next: Action}`.

@@ -498,8 +498,13 @@ pub struct SearchResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
-    /// The namespace's server sequence number; strictly increasing within a page and across pages.
+    /// The namespace's server sequence number; strictly increasing within a page and across
+    /// pages for one namespace.
     pub seq: i64,
+    /// The namespace whose log this is: the caller's own tree, or a shared folder's. A page
+    /// lists each namespace's changes in seq order, the namespaces one after another.
+    #[serde(default)]
+    pub namespace_id: i64,
     /// What the writer logged: `create` (a folder made), `version` (a file's new current
     /// version, a new file included), `rename`, `move`, `trash` (the node and its subtree went
     /// to the trash), `restore` (back from the trash) or `purge` (deleted for good). `trash`,

@@ -26,7 +26,7 @@ export async function startLive() {
   unsupported = false;
   feed = new SyncFeed((await store.get('meta', 'cursor')) ?? undefined);
   connect();
-  drive(feed.hint(undefined));
+  drive(feed.hint(undefined, undefined));
 }
 
 export function stopLive() {
@@ -67,12 +67,14 @@ async function connect() {
   es.onopen = () => {
     retry = 1000;
     document.body.dataset.live = 'open';
-    drive(feed.hint(undefined)); // catch up on what happened while disconnected
+    drive(feed.hint(undefined, undefined)); // catch up on what happened while disconnected
   };
   es.onmessage = (ev) => {
-    let seq;
-    try { seq = JSON.parse(ev.data).seq; } catch { seq = undefined; }
-    drive(feed.hint(typeof seq === 'number' ? seq : undefined));
+    // "namespace N is at seq S": the user's own tree or a shared one, each with its own log.
+    let hint;
+    try { hint = JSON.parse(ev.data); } catch { hint = {}; }
+    const num = (v) => (typeof v === 'number' ? v : undefined);
+    drive(feed.hint(num(hint.namespace_id), num(hint.seq)));
   };
   // This device was revoked elsewhere: stop, and let a refresh meet the 401 that signs out.
   es.addEventListener('revoked', () => {
@@ -97,7 +99,7 @@ function scheduleReconnect() {
 window.addEventListener('online', () => {
   if (stopped) return;
   if (!source || source.readyState !== EventSource.OPEN) { retry = 1000; connect(); }
-  drive(feed.hint(undefined));
+  drive(feed.hint(undefined, undefined));
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -123,7 +125,7 @@ async function drive(action) {
         await store.del('meta', 'cursor');
         await forgetAllListings();
         await app.refresh();
-        action = feed.hint(undefined);
+        action = feed.hint(undefined, undefined);
       } else if (action.action === 'wait') {
         await sleep(action.ms);
         action = { action: 'pull', cursor: action.cursor };

@@ -110,6 +110,84 @@ impl Cursor {
     }
 }
 
+/// Where a device stands in every namespace it follows (its own tree, `home`, and the shared
+/// ones it belongs to): one seq per namespace. Shown to clients as an opaque string: the own
+/// tree alone in the `v1` form above (what a user with no shared folders always sees), more
+/// as `v2.<home hex>.<ns hex>-<seq hex>_<ns hex>-<seq hex>….<check>`, pairs in namespace
+/// order. The home namespace is named apart, so one account's cursor never passes for
+/// another's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub home: i64,
+    pub seqs: std::collections::BTreeMap<i64, i64>,
+}
+
+impl Position {
+    /// No seq known yet in any namespace.
+    pub fn new(home: i64) -> Position {
+        Position {
+            home,
+            seqs: Default::default(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let only_home = self.seqs.keys().all(|&ns| ns == self.home);
+        if only_home {
+            let seq = self.seqs.get(&self.home).copied().unwrap_or(0);
+            let namespace_id = self.home;
+            return Cursor { namespace_id, seq }.encode();
+        }
+        let pairs: Vec<String> = self
+            .seqs
+            .iter()
+            .map(|(ns, seq)| format!("{ns:x}-{seq:x}"))
+            .collect();
+        format!("v2.{:x}.{}.{}", self.home, pairs.join("_"), self.check())
+    }
+
+    /// A `v1` cursor is a position in the own tree alone.
+    pub fn decode(s: &str) -> Option<Position> {
+        if let Some(c) = Cursor::decode(s) {
+            return Some(Position {
+                home: c.namespace_id,
+                seqs: [(c.namespace_id, c.seq)].into(),
+            });
+        }
+        let mut parts = s.split('.');
+        let (v, home, pairs, sum) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if v != "v2" || parts.next().is_some() || home.len() > 16 || pairs.len() > 64 * 34 {
+            return None;
+        }
+        let home = i64::from_str_radix(home, 16).ok().filter(|&h| h >= 0)?;
+        let mut seqs = std::collections::BTreeMap::new();
+        for pair in pairs.split('_') {
+            let (ns, seq) = pair.split_once('-')?;
+            if ns.len() > 16 || seq.len() > 16 {
+                return None;
+            }
+            let ns = i64::from_str_radix(ns, 16).ok()?;
+            let seq = i64::from_str_radix(seq, 16).ok()?;
+            if ns < 0 || seq < 0 || seqs.insert(ns, seq).is_some() {
+                return None;
+            }
+        }
+        let p = Position { home, seqs };
+        (sum == p.check()).then_some(p)
+    }
+
+    fn check(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"cairn cursor v2");
+        h.update(&self.home.to_le_bytes());
+        for (ns, seq) in &self.seqs {
+            h.update(&ns.to_le_bytes());
+            h.update(&seq.to_le_bytes());
+        }
+        h.finalize().to_hex()[..8].to_owned()
+    }
+}
+
 fn check(namespace_id: i64, seq: i64) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"cairn cursor v1");
@@ -147,7 +225,13 @@ pub async fn page(db: &Db, namespace_id: i64, after: i64, limit: i64) -> sqlx::R
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    Ok(rows.iter().map(change_from_row).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Change {
+            namespace_id,
+            ..change_from_row(r)
+        })
+        .collect())
 }
 
 fn change_from_row(r: &Row) -> Change {
@@ -179,6 +263,7 @@ fn change_from_row(r: &Row) -> Change {
     });
     Change {
         seq: r.get(0),
+        namespace_id: 0,
         kind: r.get(1),
         node_id: r.get(2),
         node,
@@ -268,6 +353,39 @@ mod tests {
             &format!("{s}.x"),
         ] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn positions_round_trip_and_reject_edits() {
+        let one = Position {
+            home: 42,
+            seqs: [(42, 7)].into(),
+        };
+        let v1 = Cursor {
+            namespace_id: 42,
+            seq: 7,
+        };
+        assert_eq!(one.encode(), v1.encode());
+        assert_eq!(Position::new(42).encode(), Cursor { seq: 0, ..v1 }.encode());
+        let many = Position {
+            home: 42,
+            seqs: [(42, 7), (3, 1_000_000), (900, 0)].into(),
+        };
+        let s = many.encode();
+        assert!(s.starts_with("v2.2a.3-f4240_2a-7_384-0."), "{s}");
+        assert_eq!(Position::decode(&s), Some(many));
+        assert_eq!(Position::decode(&one.encode()), Some(one));
+        for bad in [
+            s.replacen("2a-7", "2a-8", 1),
+            s.replacen("v2.2a.", "v2.3.", 1),
+            s.replacen("_384-0", "", 1),
+            "v2.3.3-1_3-2.00000000".into(),
+            "v2.3..00000000".into(),
+            "v2.3.3-1".into(),
+            format!("{s}.x"),
+        ] {
+            assert_eq!(Position::decode(&bad), None, "{bad}");
         }
     }
 }

@@ -1,5 +1,7 @@
-//! The change feed: what changed in the caller's namespace since a cursor, in server order,
-//! so a device can catch up after being offline or after an SSE hint.
+//! The change feed: what changed since a cursor in every namespace the caller follows — their
+//! own tree and each shared folder they belong to — each namespace's changes in its server
+//! order, so a device can catch up after being offline or after an SSE hint. One cursor
+//! carries a seq per namespace (`db::changes::Position`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,7 +10,7 @@ use wire::{AckRequest, ChangesResponse};
 
 use crate::access;
 use crate::auth::Auth;
-use crate::db::changes::{self, Cursor};
+use crate::db::changes::{self, Cursor, Position};
 use crate::db::users::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
@@ -25,10 +27,19 @@ pub struct ChangesQuery {
     limit: Option<i64>,
 }
 
-/// Remembers that the device has applied everything up to `cursor` (it asked for what follows).
-async fn remember(state: &AppState, c: &Caller, cursor: Cursor) -> ApiResult<()> {
-    if cursor.seq > 0 && state.db.hub.note_seen(c.device_id, cursor.seq) {
-        changes::ack(&state.db, c.device_id, cursor).await?;
+/// Remembers that the device has applied everything up to `at` in its own tree (it asked for
+/// what follows): SSE announces nothing up to it again. (Hints of shared namespaces are not
+/// suppressed per device; a device pulls on them and finds little.)
+async fn remember(state: &AppState, c: &Caller, at: &Position) -> ApiResult<()> {
+    let Some(&seq) = at.seqs.get(&at.home) else {
+        return Ok(());
+    };
+    if seq > 0 && state.db.hub.note_seen(c.device_id, seq) {
+        let home = Cursor {
+            namespace_id: at.home,
+            seq,
+        };
+        changes::ack(&state.db, c.device_id, home).await?;
     }
     Ok(())
 }
@@ -36,7 +47,7 @@ async fn remember(state: &AppState, c: &Caller, cursor: Cursor) -> ApiResult<()>
 #[utoipa::path(get, path = "/api/v1/changes", tag = "sync", params(ChangesQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Changes after the cursor, in seq order", body = ChangesResponse),
+        (status = 200, description = "Changes after the cursor: the caller's own tree's, then each shared folder's (namespace order), each in seq order; the cursor holds a seq per namespace", body = ChangesResponse),
         (status = 400, description = "Malformed or foreign cursor, bad limit", body = wire::ErrorBody),
         (status = 410, description = "`cursor_reset`: the cursor is older than the retained log (or newer than the server); list the tree again", body = wire::ErrorBody),
         (status = 503, description = "`backoff`: too many feed reads at once; retry after `Retry-After` seconds", body = wire::ErrorBody),
@@ -56,27 +67,47 @@ pub async fn list(
             "limit must be 1 to {MAX_LIMIT}"
         )));
     }
-    let from = match &q.cursor {
-        Some(s) => access::cursor(&c, s)?,
-        None => Cursor {
-            namespace_id: c.namespace_id,
-            seq: 0,
-        },
+    let (readable, from) = match &q.cursor {
+        Some(s) => access::position(&state.db, &c, s).await?,
+        None => (
+            access::readable(&state.db, &c).await?,
+            Position::new(c.namespace_id),
+        ),
     };
-    // The page first, the horizon after: retention running in between can only make us answer
-    // `cursor_reset` needlessly, never hand out a page with a hole.
-    let mut page = changes::page(&state.db, c.namespace_id, from.seq, limit + 1).await?;
-    let (seq, pruned) = changes::positions(&state.db, c.namespace_id).await?;
-    if from.seq < pruned || from.seq > seq {
-        return Err(ApiError::CursorReset);
+    let mut next = from.clone();
+    let mut page = Vec::new();
+    let mut has_more = false;
+    for ns in readable {
+        let room = limit as usize - page.len();
+        let start = from.seqs.get(&ns).copied();
+        // A shared tree the cursor does not know yet (joined since): from what its log keeps;
+        // the device lists that tree when it opens it.
+        let after = match start {
+            Some(seq) => seq,
+            None if access::is_home(&c, ns) => 0,
+            None => changes::positions(&state.db, ns).await?.1,
+        };
+        // The page first, the horizon after: retention running in between can only make us
+        // answer `cursor_reset` needlessly, never hand out a page with a hole.
+        let mut changes = if room > 0 {
+            changes::page(&state.db, ns, after, room as i64 + 1).await?
+        } else {
+            Vec::new()
+        };
+        let (seq, pruned) = changes::positions(&state.db, ns).await?;
+        let known = start.is_some() || access::is_home(&c, ns);
+        if known && (after < pruned || after > seq) {
+            return Err(ApiError::CursorReset);
+        }
+        if changes.len() > room || (room == 0 && after < seq) {
+            has_more = true;
+        }
+        changes.truncate(room);
+        next.seqs
+            .insert(ns, changes.last().map_or(after, |ch| ch.seq));
+        page.extend(changes);
     }
-    let has_more = page.len() as i64 > limit;
-    page.truncate(limit as usize);
-    let next = Cursor {
-        namespace_id: c.namespace_id,
-        seq: page.last().map_or(from.seq, |ch| ch.seq),
-    };
-    remember(&state, &c, from).await?;
+    remember(&state, &c, &from).await?;
     Ok(Json(ChangesResponse {
         changes: page,
         cursor: next.encode(),
@@ -94,14 +125,14 @@ pub async fn latest(
     State(state): State<AppState>,
     Auth(c): Auth,
 ) -> ApiResult<Json<ChangesResponse>> {
-    let (seq, _) = changes::positions(&state.db, c.namespace_id).await?;
+    let mut at = Position::new(c.namespace_id);
+    for ns in access::readable(&state.db, &c).await? {
+        at.seqs
+            .insert(ns, changes::positions(&state.db, ns).await?.0);
+    }
     Ok(Json(ChangesResponse {
         changes: vec![],
-        cursor: Cursor {
-            namespace_id: c.namespace_id,
-            seq,
-        }
-        .encode(),
+        cursor: at.encode(),
         has_more: false,
     }))
 }
@@ -120,11 +151,12 @@ pub async fn ack(
     Auth(c): Auth,
     Json(req): Json<AckRequest>,
 ) -> ApiResult<StatusCode> {
-    let cursor = access::cursor(&c, &req.cursor)?;
-    let (seq, _) = changes::positions(&state.db, c.namespace_id).await?;
-    if cursor.seq > seq {
-        return Err(ApiError::CursorReset);
+    let (_, at) = access::position(&state.db, &c, &req.cursor).await?;
+    for (&ns, &at) in &at.seqs {
+        if at > changes::positions(&state.db, ns).await?.0 {
+            return Err(ApiError::CursorReset);
+        }
     }
-    remember(&state, &c, cursor).await?;
+    remember(&state, &c, &at).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,9 @@
 //! Server-sent events: push hints "namespace N is at seq S", never the changes themselves — a
-//! device that hears one pulls `/api/v1/changes`. Hints only move forward and skip what the
-//! device has already seen (its acknowledged cursor, `Last-Event-ID`, earlier hints).
+//! device that hears one pulls `/api/v1/changes`. One stream carries every namespace the user
+//! follows: their own tree and the shared ones they belong to when it opens. Hints only move
+//! forward and skip what the device has already seen (its acknowledged cursor,
+//! `Last-Event-ID`, earlier hints); the event id is the own tree's seq, and a shared tree's
+//! hint carries none, so `Last-Event-ID` always speaks of the own tree.
 //!
 //! A revoked device's open stream ends at once, with a last `event: revoked`.
 //!
@@ -69,7 +72,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         ("Last-Event-ID" = Option<i64>, Header, description = "The last hint's id: nothing up to it is announced again")),
     security(("bearer" = []), ("stream_ticket" = [])),
     responses(
-        (status = 200, description = "`text/event-stream`: events `id: <seq>`, `data: EventHint` as JSON, and keep-alive comments", body = EventHint, content_type = "text/event-stream"),
+        (status = 200, description = "`text/event-stream`: events `data: EventHint` as JSON — with `id: <seq>` for the caller's own tree, without an id for a shared folder's namespace — and keep-alive comments", body = EventHint, content_type = "text/event-stream"),
         (status = 401, description = "Missing, unknown or revoked token; a ticket that is malformed, expired, forged or of a revoked device", body = wire::ErrorBody),
         (status = 429, description = "`rate_limited`: the user already holds the most streams allowed on this node; retry after `Retry-After`", body = wire::ErrorBody),
     ))]
@@ -97,39 +100,57 @@ pub async fn stream(
     let acked = changes::device_cursor(&state.db, c.device_id).await?;
     state.db.hub.note_seen(c.device_id, acked);
 
-    // Subscribe before reading the current seq, so a commit in between is not missed.
-    let sub = state.db.hub.subscribe(c.namespace_id, 0);
-    let (seq, _) = changes::positions(&state.db, c.namespace_id).await?;
-    state.db.hub.publish(c.namespace_id, seq);
+    // Every namespace the user follows: their own tree and the shared ones they belong to
+    // (one joined later is followed from the next stream on). Subscribe before reading the
+    // current seq, so a commit in between is not missed.
+    let mut subs = Vec::new();
+    for ns in crate::access::readable(&state.db, &c).await? {
+        let sub = state.db.hub.subscribe(ns, 0);
+        let (seq, _) = changes::positions(&state.db, ns).await?;
+        state.db.hub.publish(ns, seq);
+        // The own tree's floor is what the device has seen; a shared one's hint comes once
+        // at the start (the device pulls), then with each commit.
+        let floor = if crate::access::is_home(&c, ns) {
+            last_event_id
+        } else {
+            0
+        };
+        subs.push(Watched { ns, sub, floor });
+    }
 
     let hub = std::sync::Arc::clone(&state.db.hub);
     let guard = state.metrics.sse_client();
     let stopping = state.stopping.subscribe();
-    let namespace_id = c.namespace_id;
+    let home = c.namespace_id;
     let device_id = c.device_id;
     tracing::info!(
         device_id,
-        namespace_id,
+        namespaces = subs.len(),
         last_event_id,
         "event stream opened"
     );
 
-    struct Live {
+    struct Watched {
+        ns: i64,
         sub: crate::hub::Subscription,
+        floor: i64,
+    }
+    struct Live {
+        subs: Vec<Watched>,
         stopping: tokio::sync::watch::Receiver<bool>,
         revocations: tokio::sync::watch::Receiver<u64>,
-        floor: i64,
-        first: bool,
+        /// Look at every namespace before waiting: at the start, and after each hint (one
+        /// hint per turn; others may be waiting behind it).
+        scan: bool,
         ended: bool,
         _guard: crate::metrics::SseGuard,
         _slot: crate::stream_cap::StreamSlot,
     }
     let live = Live {
-        sub,
+        subs,
         stopping,
         revocations,
-        floor: last_event_id,
-        first: true,
+        scan: true,
         ended: false,
         _guard: guard,
         _slot: slot,
@@ -147,22 +168,38 @@ pub async fn stream(
                     l.ended = true;
                     return Some((Ok(Event::default().event("revoked").data("{}")), l));
                 }
-                if !l.first {
+                if !l.scan {
+                    let changed = futures::future::select_all(
+                        l.subs.iter_mut().map(|w| Box::pin(w.sub.rx.changed())),
+                    );
                     tokio::select! {
-                        r = l.sub.rx.changed() => if r.is_err() { return None },
+                        (r, _, _) = changed => if r.is_err() { return None },
                         _ = l.stopping.wait_for(|s| *s) => return None,
                         r = l.revocations.changed() => if r.is_err() { return None } else { continue },
                     }
                 }
-                l.first = false;
-                let seq = *l.sub.rx.borrow_and_update();
-                l.floor = l.floor.max(hub.seen(device_id));
-                if seq > l.floor {
-                    l.floor = seq;
-                    let data =
-                        serde_json::to_string(&EventHint { namespace_id, seq }).unwrap_or_default();
-                    let event = Event::default().id(seq.to_string()).data(data);
-                    return Some((Ok(event), l));
+                l.scan = false;
+                let seen = hub.seen(device_id);
+                for w in &mut l.subs {
+                    let seq = *w.sub.rx.borrow_and_update();
+                    if w.ns == home {
+                        w.floor = w.floor.max(seen);
+                    }
+                    if seq > w.floor {
+                        w.floor = seq;
+                        let hint = EventHint {
+                            namespace_id: w.ns,
+                            seq,
+                        };
+                        let data = serde_json::to_string(&hint).unwrap_or_default();
+                        let mut event = Event::default().data(data);
+                        // `Last-Event-ID` speaks of the own tree's log alone.
+                        if w.ns == home {
+                            event = event.id(seq.to_string());
+                        }
+                        l.scan = true;
+                        return Some((Ok(event), l));
+                    }
                 }
             }
         }

@@ -36,6 +36,7 @@ mod share_budget;
 mod share_bytes;
 mod share_page;
 mod share_tools;
+mod shared_sync;
 mod shared_writes;
 mod slow_body;
 mod sse;

@@ -27,6 +27,8 @@ pub enum Frame {
         id: i64,
         hint: EventHint,
     },
+    /// A hint of a shared namespace: no `id` (`Last-Event-ID` speaks of the own tree alone).
+    Shared(EventHint),
     /// An event with an `event:` name (the hints have none), e.g. `revoked`.
     Named(String),
     Comment(String),
@@ -98,6 +100,7 @@ impl Events {
                 }
                 return match (id, data, comment) {
                     (Some(id), Some(hint), _) => Frame::Event { id, hint },
+                    (None, Some(hint), _) => Frame::Shared(hint),
                     (_, _, Some(c)) => Frame::Comment(c),
                     other => panic!("unexpected frame {other:?} in {block:?}"),
                 };
@@ -111,7 +114,17 @@ impl Events {
         }
     }
 
-    /// The next event, skipping keep-alives.
+    /// The next hint of any namespace, skipping keep-alives.
+    pub async fn next_hint(&mut self, within: Duration) -> EventHint {
+        loop {
+            match self.next(within).await {
+                Frame::Event { hint, .. } | Frame::Shared(hint) => return hint,
+                _ => {}
+            }
+        }
+    }
+
+    /// The next event of the own tree, skipping keep-alives and shared namespaces' hints.
     pub async fn next_event(&mut self, within: Duration) -> (i64, EventHint) {
         loop {
             if let Frame::Event { id, hint } = self.next(within).await {
