@@ -33,6 +33,8 @@ const HELP: &str = "cargo xtask <command>
                       throwaway Garage (CAIRN_BENCH_MIB, BENCH_ROUNDS, BENCH_ONLY)
   bench-access        what the role check costs: access::node and a listing, as the
                       owner (no lookup) and as a shared folder's member (one)
+  bench-members       commit -> SSE hint at members' devices (1 and 100 members, two
+                      devices each); feed, latest and search following 100 trees
   setup               only install what the tests need
   bench-chunker [--mib N] [--rounds N] [--json]
                       chunker figures in one run: native (1 thread, all cores),
@@ -54,6 +56,14 @@ fn main() -> Result<()> {
         "bench-access" => {
             sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_access"])
         }
+        "bench-members" => sh::cargo(&[
+            "run",
+            "--release",
+            "-p",
+            "api",
+            "--example",
+            "bench_members",
+        ]),
         "setup" => tools::setup_for_tests(),
         "bench-chunker" => bench::bench_chunker(&rest),
         "" | "help" | "-h" | "--help" => {

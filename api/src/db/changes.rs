@@ -205,6 +205,28 @@ pub async fn positions(db: &Db, namespace_id: i64) -> sqlx::Result<(i64, i64)> {
     Ok((row.get(0), row.get(1)))
 }
 
+/// [`positions`] of many namespaces in one statement (a user following many shared trees
+/// asks for all of them on every pull).
+pub async fn positions_of(
+    db: &Db,
+    namespaces: &[i64],
+) -> sqlx::Result<std::collections::HashMap<i64, (i64, i64)>> {
+    let list: Vec<String> = (1..=namespaces.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id, seq, pruned_seq FROM namespaces WHERE id IN ({})",
+        list.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for ns in namespaces {
+        q = q.bind(*ns);
+    }
+    Ok(q.fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect())
+}
+
 /// Up to `limit` changes with `seq > after`, in seq order, each with its node's current state
 /// (`None` when the node left the live tree, or this namespace for another). One statement,
 /// hence one snapshot.

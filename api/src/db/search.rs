@@ -41,12 +41,19 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-/// The one statement (and its parameters) that answers `f`.
-fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Value>) {
-    let mut params: Vec<Value> = vec![Value::Int(Some(namespace_id))];
+/// The one statement (and its parameters) that answers `f` over `namespaces` (at least one).
+fn build(db: &Db, namespaces: &[i64], f: &Filter) -> (String, Vec<Value>) {
+    let mut params: Vec<Value> = namespaces.iter().map(|&ns| Value::Int(Some(ns))).collect();
+    let within = match namespaces.len() {
+        1 => "n.namespace_id = $1".to_owned(),
+        n => {
+            let list: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+            format!("n.namespace_id IN ({})", list.join(", "))
+        }
+    };
     let mut from = NODE_FROM.to_owned();
     let mut conds = vec![
-        "n.namespace_id = $1".to_owned(),
+        within,
         "n.deleted_at IS NULL".to_owned(),
         "n.parent_id IS NOT NULL".to_owned(),
     ];
@@ -100,9 +107,10 @@ fn build(db: &Db, namespace_id: i64, f: &Filter) -> (String, Vec<Value>) {
     (sql, params)
 }
 
-/// Live nodes (never the root) of `namespace_id` matching `f`, by name.
-pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<NodeRow>> {
-    let (sql, params) = build(db, namespace_id, f);
+/// Live nodes (never the root) of `namespaces` matching `f`, by name: one statement however
+/// many trees the caller follows.
+pub async fn search(db: &Db, namespaces: &[i64], f: &Filter) -> sqlx::Result<Vec<NodeRow>> {
+    let (sql, params) = build(db, namespaces, f);
     Ok(bind(sqlx::query(&sql), params)
         .fetch_all(&db.pool)
         .await?
@@ -114,7 +122,7 @@ pub async fn search(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<
 /// The plan the database chooses for exactly the statement `search` runs for `f`, one line
 /// per step, so tests can check that it reads the text index rather than every row.
 pub async fn explain(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec<String>> {
-    let (sql, params) = build(db, namespace_id, f);
+    let (sql, params) = build(db, &[namespace_id], f);
     let sql = match db.backend {
         Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
         Backend::Postgres => format!("EXPLAIN {sql}"),

@@ -77,35 +77,48 @@ pub async fn list(
     let mut next = from.clone();
     let mut page = Vec::new();
     let mut has_more = false;
+    // Where every namespace stands (one statement), so only those with news are read.
+    let before = changes::positions_of(&state.db, &readable).await?;
+    let mut read = Vec::new();
     for ns in readable {
-        let room = limit as usize - page.len();
+        let (top, pruned) = before.get(&ns).copied().unwrap_or_default();
         let start = from.seqs.get(&ns).copied();
+        let known = start.is_some() || access::is_home(&c, ns);
         // A shared tree the cursor does not know yet (joined since): from what its log keeps;
         // the device lists that tree when it opens it.
-        let after = match start {
-            Some(seq) => seq,
-            None if access::is_home(&c, ns) => 0,
-            None => changes::positions(&state.db, ns).await?.1,
-        };
-        // The page first, the horizon after: retention running in between can only make us
-        // answer `cursor_reset` needlessly, never hand out a page with a hole.
-        let mut changes = if room > 0 {
-            changes::page(&state.db, ns, after, room as i64 + 1).await?
-        } else {
-            Vec::new()
-        };
-        let (seq, pruned) = changes::positions(&state.db, ns).await?;
-        let known = start.is_some() || access::is_home(&c, ns);
-        if known && (after < pruned || after > seq) {
+        let after = start.unwrap_or(if known { 0 } else { pruned });
+        next.seqs.insert(ns, after);
+        if known && after > top {
             return Err(ApiError::CursorReset);
         }
-        if changes.len() > room || (room == 0 && after < seq) {
-            has_more = true;
+        if after >= top {
+            continue;
         }
+        let room = limit as usize - page.len();
+        if room == 0 {
+            has_more = true;
+            continue;
+        }
+        let mut changes = changes::page(&state.db, ns, after, room as i64 + 1).await?;
+        has_more |= changes.len() > room;
         changes.truncate(room);
         next.seqs
             .insert(ns, changes.last().map_or(after, |ch| ch.seq));
         page.extend(changes);
+        read.push((ns, after, known));
+    }
+    // The horizon after the pages: retention running in between can only make us answer
+    // `cursor_reset` needlessly, never hand out a page with a hole.
+    // (A namespace not read had no news: its cursor is at its top, above any horizon.)
+    read.retain(|(_, _, known)| *known);
+    if !read.is_empty() {
+        let ids: Vec<i64> = read.iter().map(|(ns, ..)| *ns).collect();
+        let now = changes::positions_of(&state.db, &ids).await?;
+        for (ns, after, _) in read {
+            if after < now.get(&ns).map_or(0, |p| p.1) {
+                return Err(ApiError::CursorReset);
+            }
+        }
     }
     remember(&state, &c, &from).await?;
     Ok(Json(ChangesResponse {
@@ -125,10 +138,10 @@ pub async fn latest(
     State(state): State<AppState>,
     Auth(c): Auth,
 ) -> ApiResult<Json<ChangesResponse>> {
+    let readable = access::readable(&state.db, &c).await?;
     let mut at = Position::new(c.namespace_id);
-    for ns in access::readable(&state.db, &c).await? {
-        at.seqs
-            .insert(ns, changes::positions(&state.db, ns).await?.0);
+    for (ns, (seq, _)) in changes::positions_of(&state.db, &readable).await? {
+        at.seqs.insert(ns, seq);
     }
     Ok(Json(ChangesResponse {
         changes: vec![],
@@ -152,10 +165,14 @@ pub async fn ack(
     Json(req): Json<AckRequest>,
 ) -> ApiResult<StatusCode> {
     let (_, at) = access::position(&state.db, &c, &req.cursor).await?;
-    for (&ns, &at) in &at.seqs {
-        if at > changes::positions(&state.db, ns).await?.0 {
-            return Err(ApiError::CursorReset);
-        }
+    let ids: Vec<i64> = at.seqs.keys().copied().collect();
+    let tops = changes::positions_of(&state.db, &ids).await?;
+    if at
+        .seqs
+        .iter()
+        .any(|(ns, &seq)| seq > tops.get(ns).map_or(0, |p| p.0))
+    {
+        return Err(ApiError::CursorReset);
     }
     remember(&state, &c, &at).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -55,13 +55,9 @@ pub async fn search(
         modified_before: q.modified_before,
         limit,
     };
-    // The caller's tree and every shared one they belong to, merged in name order.
-    let mut rows = Vec::new();
-    for ns in access::readable(&state.db, &c).await? {
-        rows.extend(search::search(&state.db, ns, &filter).await?);
-    }
-    rows.sort_by_cached_key(|r| (crate::names::stored(&r.node.name).key, r.node.id));
-    rows.truncate(limit as usize);
+    // The caller's tree and every shared one they belong to, in one statement.
+    let readable = access::readable(&state.db, &c).await?;
+    let rows = search::search(&state.db, &readable, &filter).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.node.id).collect();
     let mut paths = nodes::paths(&state.db, &ids).await?;
     let results = rows

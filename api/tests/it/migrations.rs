@@ -43,7 +43,7 @@ async fn upgrading_from_0001_keeps_data_and_fills_usage_and_search(backend: Back
     assert_eq!(api::db::usage::read(&db, 1).await.unwrap().current, 1234);
     let found = api::db::search::search(
         &db,
-        1,
+        &[1],
         &api::db::search::Filter {
             q: Some("photo".into()),
             limit: 10,
