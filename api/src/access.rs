@@ -88,20 +88,36 @@ pub async fn namespace_for(db: &Db, caller: &Caller, id: i64, need: Role) -> Api
 /// caller's home and their own quota, or a shared folder's namespace (editors only) and its
 /// owner's quota (`default` when the owner has none of their own). Read without a lock;
 /// `commit_in` checks the folder again under the namespace's lock.
+///
+/// `folder` is what [`upload_and_folder`] read with the upload: the common case (the caller's
+/// own tree) costs the commit no read of its own.
 pub async fn commit_target(
     db: &Db,
     caller: &Caller,
-    parent_id: i64,
+    folder: Option<uploads::FolderAt>,
     default: u64,
 ) -> ApiResult<(i64, u64)> {
-    let ns = match live(db, caller, parent_id, Role::Editor).await {
-        Err(ApiError::NotFound(_)) => return Err(ApiError::NotFound("folder")),
-        r => r?.namespace_id,
-    };
-    if is_home(caller, ns) {
-        return Ok((ns, caller.quota_bytes));
+    let (ns, member) = folder.ok_or(ApiError::NotFound("folder"))?;
+    match role_at(caller, ns, member) {
+        None => Err(ApiError::NotFound("folder")),
+        Some(r) if r < Role::Editor => Err(ApiError::RoleTooLow),
+        Some(_) if is_home(caller, ns) => Ok((ns, caller.quota_bytes)),
+        Some(_) => Ok((ns, usage::owner_quota(&db.pool, ns, default).await?)),
     }
-    Ok((ns, usage::owner_quota(&db.pool, ns, default).await?))
+}
+
+/// An upload session the caller's device may commit, with where folder `parent_id` lives
+/// (for [`commit_target`]), in one read.
+pub async fn upload_and_folder(
+    db: &Db,
+    caller: &Caller,
+    id: &str,
+    parent_id: i64,
+) -> ApiResult<(Upload, Option<uploads::FolderAt>)> {
+    uploads::get_with_folder(db, id, parent_id, caller.user_id)
+        .await?
+        .filter(|(u, _)| is_home(caller, u.namespace_id))
+        .ok_or(ApiError::NotFound("upload"))
 }
 
 /// A live node the caller may change, inside its transaction, which has locked namespace

@@ -7,7 +7,8 @@ use wire::Role;
 use super::batch_tx::Cells;
 use super::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
 
-fn parse(role: Option<String>) -> Option<Role> {
+/// A stored role (`None`: not a role, or no row).
+pub fn parse(role: Option<String>) -> Option<Role> {
     match role.as_deref() {
         Some("editor") => Some(Role::Editor),
         Some("viewer") => Some(Role::Viewer),

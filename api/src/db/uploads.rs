@@ -180,6 +180,48 @@ pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Upload>> {
     }))
 }
 
+/// Where a commit's folder lives: its namespace, and the committing user's role there as an
+/// accepted member (`None`: not a member).
+pub type FolderAt = (i64, Option<wire::Role>);
+
+/// Upload `id` and, in the same statement, where live folder `parent_id` lives and `user_id`'s
+/// role there (`None` when there is no such live node): all a commit's route reads.
+pub async fn get_with_folder(
+    db: &Db,
+    id: &str,
+    parent_id: i64,
+    user_id: i64,
+) -> anyhow::Result<Option<(Upload, Option<FolderAt>)>> {
+    let row = db
+        .read_row(
+            "SELECT u.id, u.namespace_id, u.device_id, u.manifest, u.expires_at, \
+             u.reserved_bytes, n.namespace_id, m.role FROM uploads u \
+             LEFT JOIN nodes n ON n.id = $2 AND n.deleted_at IS NULL \
+             LEFT JOIN members m ON m.namespace_id = n.namespace_id AND m.user_id = $3 \
+             AND m.accepted_at IS NOT NULL \
+             WHERE u.id = $1",
+            vec![
+                Value::Text(Some(id.to_owned())),
+                Value::Int(Some(parent_id)),
+                Value::Int(Some(user_id)),
+            ],
+        )
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let upload = Upload {
+        id: r.text(0),
+        namespace_id: r.int(1),
+        device_id: r.int(2),
+        manifest: serde_json::from_str(&r.text(3))?,
+        expires_at: r.int(4),
+        reserved_bytes: r.int(5),
+    };
+    let folder = r
+        .opt_int(6)
+        .map(|ns| (ns, super::members::parse(r.opt_text(7))));
+    Ok(Some((upload, folder)))
+}
+
 /// What a chunk PUT needs to know, in one row: the upload's namespace and expiry, and the
 /// chunk's size, if upload `id` may send chunk `hash` at all.
 pub struct ChunkSlot {

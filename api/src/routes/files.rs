@@ -225,15 +225,18 @@ pub async fn commit(
     Auth(c): Auth,
     Json(req): Json<CommitRequest>,
 ) -> ApiResult<Json<CommitResponse>> {
-    let upload = match live_upload(&state, &c, &req.upload_id).await {
-        Ok(u) => u,
-        // A retry after a successful commit finds its session gone: answer from the record.
-        Err(ApiError::NotFound(_)) => return replay(&state, &c, &req).await,
-        Err(e) => return Err(e),
-    };
+    let (upload, folder) =
+        match access::upload_and_folder(&state.db, &c, &req.upload_id, req.parent_id).await {
+            Ok(found) => found,
+            // A retry after a successful commit finds its session gone: answer from the record.
+            Err(ApiError::NotFound(_)) => return replay(&state, &c, &req).await,
+            Err(e) => return Err(e),
+        };
+    if upload.expires_at < state.clock.now_ms() {
+        return Err(ApiError::UploadExpired);
+    }
     // The folder's namespace: the caller's home, or a shared folder they edit.
-    let target =
-        access::commit_target(&state.db, &c, req.parent_id, state.settings.quota_bytes).await?;
+    let target = access::commit_target(&state.db, &c, folder, state.settings.quota_bytes).await?;
     // S3: staged chunks are hashed and promoted before the commit may name them.
     promote::settle(&state, &upload, true).await?;
     // Through the group committer: one transaction (one fsync) for all commits waiting now.
