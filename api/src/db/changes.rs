@@ -410,4 +410,49 @@ mod tests {
             assert_eq!(Position::decode(&bad), None, "{bad}");
         }
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever a client sends as a cursor is read back as exactly the position it was
+        /// made from, or refused (`None`, a 400): never a panic, never another position.
+        #[test]
+        fn any_string_is_a_position_made_here_or_refused(s in "\\PC{0,80}") {
+            if let Some(p) = Position::decode(&s) {
+                prop_assert_eq!(p.encode(), s);
+            }
+        }
+
+        /// Every position round-trips, and changing any one character of its text is refused
+        /// or reads as the very same position (hex digits are read in either case): no edit
+        /// moves a cursor.
+        #[test]
+        fn positions_round_trip_and_edits_are_caught(
+            home in 0i64..1 << 40,
+            seqs in prop::collection::btree_map(0i64..1 << 40, 0i64..1 << 40, 0..6),
+            at in any::<prop::sample::Index>(),
+            to in prop::char::range('-', 'z'),
+        ) {
+            let p = Position { home, seqs };
+            let s = p.encode();
+            // (Equal up to the own tree's implicit 0: `{}` and `{home: 0}` say the same.)
+            let back = Position::decode(&s).unwrap();
+            prop_assert_eq!(back.home, home);
+            prop_assert_eq!(back.encode(), s.clone());
+            for (ns, seq) in &p.seqs {
+                prop_assert_eq!(back.seqs.get(ns), Some(seq));
+            }
+            let mut chars: Vec<char> = s.chars().collect();
+            let i = at.index(chars.len());
+            if chars[i] != to {
+                chars[i] = to;
+                let edited: String = chars.into_iter().collect();
+                if let Some(q) = Position::decode(&edited) {
+                    prop_assert_eq!(q, back);
+                }
+            }
+        }
+    }
 }

@@ -279,7 +279,11 @@ async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend:
     // (The editor follows both trees: the move is in each log, gone from one, in the other.)
     let came: wire::ChangesResponse = frank.ok(Method::GET, "/api/v1/changes", None).await;
     let own = frank.session.namespace_id;
-    let last = came.changes.iter().rfind(|c| c.namespace_id == own).unwrap();
+    let last = came
+        .changes
+        .iter()
+        .rfind(|c| c.namespace_id == own)
+        .unwrap();
     assert_eq!(last.node.as_ref().unwrap().parent_id, Some(mine.id));
     let there = came.changes.last().unwrap();
     assert_eq!(there.namespace_id, alice.session.namespace_id);
