@@ -169,15 +169,20 @@ pub async fn get(db: &Db, id: &str) -> anyhow::Result<Option<Upload>> {
             vec![Value::Text(Some(id.to_owned()))],
         )
         .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(Upload {
+    row.as_ref().map(upload_from).transpose()
+}
+
+/// An upload from the first six columns of a row (`id, namespace_id, device_id, manifest,
+/// expires_at, reserved_bytes`).
+fn upload_from(r: &impl Cells) -> anyhow::Result<Upload> {
+    Ok(Upload {
         id: r.text(0),
         namespace_id: r.int(1),
         device_id: r.int(2),
         manifest: serde_json::from_str(&r.text(3))?,
         expires_at: r.int(4),
         reserved_bytes: r.int(5),
-    }))
+    })
 }
 
 /// Where a commit's folder lives: its namespace, and the committing user's role there as an
@@ -208,14 +213,7 @@ pub async fn get_with_folder(
         )
         .await?;
     let Some(r) = row else { return Ok(None) };
-    let upload = Upload {
-        id: r.text(0),
-        namespace_id: r.int(1),
-        device_id: r.int(2),
-        manifest: serde_json::from_str(&r.text(3))?,
-        expires_at: r.int(4),
-        reserved_bytes: r.int(5),
-    };
+    let upload = upload_from(&r)?;
     let folder = r
         .opt_int(6)
         .map(|ns| (ns, super::members::parse(r.opt_text(7))));
