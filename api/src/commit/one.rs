@@ -65,12 +65,7 @@ async fn plan(tx: &mut Transaction<'static, Any>, c: Commit<'_>, now: i64) -> Ap
     // Commits to one namespace take turns from here on (PostgreSQL row lock; SQLite already
     // has one writer), so "read current version, then write" cannot interleave. A member's
     // commit also changes its home's counters: both locks, in ascending order.
-    let mut locks = [ns, caller.namespace_id];
-    locks.sort_unstable();
-    nodes::lock_namespace(tx, locks[0]).await?;
-    if locks[1] != locks[0] {
-        nodes::lock_namespace(tx, locks[1]).await?;
-    }
+    nodes::lock_both(tx, ns, caller.namespace_id).await?;
     if let Some(response) = sql::replayed(&mut **tx, caller.device_id, &req.idempotency_key).await?
     {
         return Ok(Plan::Answer(response));

@@ -151,6 +151,16 @@ pub async fn lock_namespace(
     Ok(())
 }
 
+/// [`lock_namespace`] on two namespaces (or one, if the same), in ascending id order: the one
+/// order every writer that takes several keeps, so none waits on another in a cycle.
+pub async fn lock_both(tx: &mut Transaction<'static, Any>, a: i64, b: i64) -> sqlx::Result<()> {
+    lock_namespace(tx, a.min(b)).await?;
+    if a != b {
+        lock_namespace(tx, a.max(b)).await?;
+    }
+    Ok(())
+}
+
 /// The namespace's change sequence: it moves on every change to the tree, so it doubles as
 /// the tree's version for listings' ETags.
 pub async fn namespace_seq(db: &Db, namespace_id: i64) -> sqlx::Result<i64> {

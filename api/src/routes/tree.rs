@@ -82,13 +82,10 @@ async fn begin(state: &AppState, namespace_id: i64) -> ApiResult<WriteTx<'_>> {
     Ok(w)
 }
 
-/// [`begin`] for a change in two namespaces: both locks, in ascending id order (every writer
-/// that takes several takes them in that order, so none waits on another in a cycle).
+/// [`begin`] for a change in two namespaces: both locks (`nodes::lock_both`).
 async fn begin_both(state: &AppState, a: i64, b: i64) -> ApiResult<WriteTx<'_>> {
-    let mut w = begin(state, a.min(b)).await?;
-    if a != b {
-        nodes::lock_namespace(&mut w.tx, a.max(b)).await?;
-    }
+    let mut w = state.db.write().await?;
+    nodes::lock_both(&mut w.tx, a, b).await?;
     Ok(w)
 }
 
