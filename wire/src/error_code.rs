@@ -114,6 +114,15 @@ codes! {
     RequestClosed = "request_closed",
     /// 413: the upload would exceed the file request's size limit.
     RequestTooLarge = "request_too_large",
+    /// 409: a shared folder's rule: a folder inside a shared folder (or holding one) cannot be
+    /// shared on its own, a shared folder cannot move into another, and the shared folder
+    /// itself is stopped sharing before it is deleted.
+    SharedFolder = "shared_folder",
+    /// 409: the user already is a member of this shared folder (or has an invitation to it),
+    /// or is its owner.
+    AlreadyMember = "already_member",
+    /// 400: a member's role is `viewer` or `editor` (a shared folder has one owner).
+    InvalidRole = "invalid_role",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -11,6 +11,7 @@ pub mod manifest_doc;
 mod error_code;
 pub mod links;
 pub mod names;
+pub mod shares;
 
 pub use error_code::{js_module as error_codes_js, ErrorCode};
 
@@ -73,6 +74,12 @@ pub mod paths {
     pub const SHARE_DOWNLOAD: &str = "/s/{token}/download";
     pub const SHARE_FILE: &str = "/s/{token}/files/{*path}";
     pub const SHARE_ZIP: &str = "/s/{token}/zip";
+    pub const NODE_SHARE: &str = "/api/v1/nodes/{id}/share";
+    pub const SHARES: &str = "/api/v1/shares";
+    pub const SHARE: &str = "/api/v1/shares/{id}";
+    pub const SHARE_ACCEPT: &str = "/api/v1/shares/{id}/accept";
+    pub const SHARE_MEMBERS: &str = "/api/v1/shares/{id}/members";
+    pub const SHARE_MEMBER: &str = "/api/v1/shares/{id}/members/{user_id}";
 
     /// Every route the server answers, each once (`NODES` and `PUBLIC` are prefixes only).
     pub const ALL: &[&str] = &[
@@ -121,6 +128,12 @@ pub mod paths {
         SHARE_DOWNLOAD,
         SHARE_FILE,
         SHARE_ZIP,
+        NODE_SHARE,
+        SHARES,
+        SHARE,
+        SHARE_ACCEPT,
+        SHARE_MEMBERS,
+        SHARE_MEMBER,
     ];
 }
 
