@@ -18,6 +18,7 @@ mod names;
 mod offline;
 mod planners;
 mod public;
+mod shares;
 mod upload;
 // Compiled for the native tests too, which check it against the committed vectors.
 #[cfg(any(test, feature = "hooks"))]
