@@ -357,10 +357,11 @@ export async function swReady(page) {
   await page.evaluate(async () => { await navigator.serviceWorker.ready; });
 }
 
-/** One device of `user` in its own browser context (created with `create`), with page errors
+/** One device of `user` in its own browser context (created with `create`; `options` are the
+ * context's, e.g. `serviceWorkers: 'block'` where a test routes API requests), with page errors
  * collected so a test can assert there were none. */
-export async function openDevice(browser, base, user, { create = false } = {}) {
-  const context = await browser.newContext({ acceptDownloads: true });
+export async function openDevice(browser, base, user, { create = false, options = {} } = {}) {
+  const context = await browser.newContext({ acceptDownloads: true, ...options });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));

@@ -11,8 +11,11 @@ import { startLive, stopLive, sawListing } from './live.js';
 import { downloadFile, downloadZip, saveBlob } from './download.js';
 import { showTrash, showVersions, runSearch, showDevices, showUsage, showConflicts, wireAccount } from './screens.js';
 import { formatBytes, formatDate } from './format.js';
+import { ROLE_TOO_LOW } from '../pkg/error_codes.js';
 import { share } from './share-dialog.js';
 import { showLinks } from './links.js';
+import { loadShares, onShares, shareAt, shareHere, roleHere, canWriteHere, sharedRoots, forgetShares } from './shares.js';
+import { showShared, wireShared } from './shared-with-me.js';
 
 /** The browser's offer to install the app, while it stands (see "install" below). */
 let installPrompt = null;
@@ -29,7 +32,7 @@ app.session = JSON.parse(localStorage.getItem(SESSION_KEY) || 'null');
 
 // ---- views ---------------------------------------------------------------------------------
 
-const VIEWS = ['auth', 'files', 'search', 'trash', 'conflicts', 'links', 'devices'];
+const VIEWS = ['auth', 'files', 'shared', 'search', 'trash', 'conflicts', 'links', 'devices'];
 let view = 'auth';
 
 function show(v) {
@@ -53,10 +56,20 @@ async function open(v) {
   else if (v === 'conflicts') await showConflicts();
   else if (v === 'devices') await showDevices(signOutLocally);
   else if (v === 'links') await showLinks();
+  else if (v === 'shared') await showShared();
   else if (v === 'search') await runSearch(openSearchResult);
 }
 
-for (const b of document.querySelectorAll('#nav button[data-view]')) b.addEventListener('click', () => open(b.dataset.view));
+for (const b of document.querySelectorAll('#nav button[data-view]')) {
+  b.addEventListener('click', () => {
+    // "My files" from inside a folder shared with the user goes back to the user's own tree.
+    if (b.dataset.view === 'files' && app.path[0]?.share != null) app.path = [home()];
+    open(b.dataset.view);
+  });
+}
+
+/** The first breadcrumb of the user's own tree. */
+function home() { return { id: app.session.root_id, name: 'My files' }; }
 
 // ---- session -------------------------------------------------------------------------------
 
@@ -71,11 +84,12 @@ async function signedIn(s, username) {
   app.session = { ...s, username };
   localStorage.setItem(SESSION_KEY, JSON.stringify(app.session));
   app.client.setToken(app.session.token);
-  app.path = [{ id: app.session.root_id, name: 'My files' }];
+  app.path = [home()];
   $('#whoami').textContent = username;
   show('files');
   // Ask the browser not to evict the offline tree, outbox and pinned files.
   navigator.storage?.persist?.().then((granted) => { document.body.dataset.persisted = String(granted); }).catch(() => {});
+  loadShares();
   await refresh();
   offline.updateBadge();
   startLive();
@@ -109,6 +123,7 @@ async function authenticate(kind) {
  * sign-out); an expired or revoked session keeps it, so unsent changes survive a new sign-in. */
 async function signOutLocally({ wipe = false } = {}) {
   stopLive();
+  forgetShares();
   localStorage.removeItem(SESSION_KEY);
   app.session = null;
   app.client.setToken(undefined);
@@ -140,12 +155,17 @@ async function refresh({ quiet = false } = {}) {
     l = await app.client.list(id, kept?.etag);
     if (l) await offline.saveListing(l); else l = kept;
   } catch (e) {
+    // The user went elsewhere meanwhile (or was taken home from a share that is gone).
+    if (folder()?.id !== id) return;
     if (e.status === 401) { say('Your session ended; please sign in again.', 'error'); await signOutLocally(); return; }
     if (e.status === 404 && app.path.length > 1) { app.path = app.path.slice(0, -1); return refresh({ quiet }); }
+    // A folder shared with the user that is no longer theirs: back to their own files.
+    if (e.status === 404 && app.path[0].share != null) { leaveShare(`${app.path[0].name} is no longer shared with you.`); return; }
     l = await offline.cachedListing(id);
     stale = true;
     if (!l) { if (!quiet) say(`Could not load the folder: ${explain(e)}`, 'error'); return; }
   }
+  if (folder()?.id !== id) return;
   app.listing = l;
   offlineIds = await pins.pinnedIds();
   document.body.dataset.stale = String(stale);
@@ -157,13 +177,38 @@ async function refresh({ quiet = false } = {}) {
 app.refresh = refresh;
 
 function openFolder(node) {
-  app.path.push({ id: node.id, name: node.name });
+  // A shared root keeps its share in the path, so the role is known all the way down.
+  const s = shareAt(node.id);
+  app.path.push({ id: node.id, name: node.name, ...(s ? { share: s.id } : {}) });
   refresh().then(() => $('#files tbody tr')?.focus());
 }
 
+/** Opens a shared folder (from Shared with me): the breadcrumbs start at its name. */
+function openShare(s) {
+  app.path = [{ id: s.root_id, name: s.name, share: s.id }];
+  open('files').then(() => $('#files tbody tr')?.focus());
+}
+
+/** Back to the user's own files, saying why. */
+function leaveShare(why) {
+  app.path = [home()];
+  say(why, 'error');
+  if (view === 'files') refresh({ quiet: true });
+}
+
+// The shares were re-read (at start, or a membership change came through the feed): redraw
+// the badges and the role's buttons, and leave a shared folder that is no longer the user's.
+onShares(() => {
+  if (!app.session) return;
+  const s = shareHere();
+  if (s && (s.gone || !s.accepted)) { leaveShare(`${app.path.find((p) => p.share === s.id)?.name || 'That folder'} is no longer shared with you.`); return; }
+  if (view === 'files' && app.listing) render();
+});
+wireShared(openShare, () => view === 'shared');
+
 function openSearchResult(r) {
   const target = r.node.kind === 'folder' ? r.node : { id: r.node.parent_id, name: (r.path || '').split('/').filter(Boolean).pop() || 'My files' };
-  app.path = [app.path[0]];
+  app.path = [home()];
   if (target.id !== app.path[0].id) app.path.push({ id: target.id, name: target.name });
   open('files');
 }
@@ -178,12 +223,18 @@ function render() {
     crumbs.append(b);
   });
   const body = $('#files tbody');
+  // A redraw (a live change, a new role) keeps the keyboard where it was: on the same row.
+  const focused = document.activeElement?.closest?.('#files tbody tr')?.dataset.id;
   body.replaceChildren();
   const children = [...app.listing.children].sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'folder' ? -1 : 1));
   for (const node of children) body.append(row(node));
+  if (focused) [...body.rows].find((r) => r.dataset.id === focused)?.focus();
   $('#empty').hidden = children.length > 0;
   // An empty home folder is most likely a new account: say what Cairn can do.
-  const atHome = app.path.length === 1;
+  const atHome = app.path.length === 1 && app.path[0].share == null;
+  const writable = canWriteHere();
+  $('#view-only').hidden = writable || roleHere() == null;
+  for (const b of [$('#new-folder'), $('label[for="folder-input"]'), $('label[for="file-input"]')]) b.hidden = !writable;
   $('#welcome').hidden = !atHome;
   $('#empty-title').textContent = atHome ? 'Welcome to Cairn. Your files go here.' : 'This folder is empty.';
   $('#install-app').hidden = !(atHome && installPrompt);
@@ -197,8 +248,13 @@ function row(node) {
   tr.dataset.id = node.id;
   tr.setAttribute('aria-label', `${node.kind === 'folder' ? 'Folder' : 'File'} ${node.name}`);
   const name = el('td', { className: 'name' });
+  const shared = node.kind === 'folder' && sharedRoots().has(node.id);
   if (node.kind === 'folder') {
-    name.append(el('span', { className: 'icon folder', ariaHidden: 'true' }), button(node.name, () => openFolder(node), 'open', `Open ${node.name}`));
+    name.append(el('span', { className: `icon folder${shared ? ' shared' : ''}`, ariaHidden: 'true' }), button(node.name, () => openFolder(node), 'open', `Open ${node.name}`));
+    if (shared) {
+      tr.dataset.shared = 'true';
+      name.append(el('span', { className: 'tag shared', textContent: 'shared', title: 'A shared folder' }));
+    }
   } else {
     name.append(el('span', { className: 'icon file', ariaHidden: 'true' }), el('span', { textContent: node.name }));
   }
@@ -212,27 +268,37 @@ function row(node) {
     // A file waiting to sync is on this device already and has no history on the server yet.
     if (!node.pending) {
       actions.append(button(offlineIds.has(node.id) ? 'Offline ✓' : 'Keep offline', () => togglePin(node), 'secondary small pin', `Keep ${node.name} available offline`));
-      actions.append(button('History', () => showVersions(node), 'secondary small versions', `Versions of ${node.name}`));
+      actions.append(button('History', () => showVersions(node, { restore: canWriteHere() }), 'secondary small versions', `Versions of ${node.name}`));
     }
   } else {
     actions.append(button('Zip', () => zip(node), 'secondary small zip', `Download ${node.name} as a zip`));
   }
-  // Made offline, it does not exist on the server yet: nothing to link to.
-  if (!node.pending) actions.append(button('Share', () => shareRow(node), 'secondary small share', `Share ${node.name}`));
-  actions.append(button('Rename', () => rename(node), 'secondary small rename', `Rename ${node.name}`));
-  actions.append(button('Move', () => move(node), 'secondary small move', `Move ${node.name}`));
-  actions.append(button('Delete', () => remove(node), 'danger small delete', `Delete ${node.name}`));
+  // Made offline, it does not exist on the server yet: nothing to link to. Links (and people)
+  // are the owner's to give.
+  if (!node.pending && roleHere() === 'owner') actions.append(button('Share', () => shareRow(node), 'secondary small share', `Share ${node.name}`));
+  if (canWriteHere()) {
+    actions.append(button('Rename', () => rename(node), 'secondary small rename', `Rename ${node.name}`));
+    actions.append(button('Move', () => move(node), 'secondary small move', `Move ${node.name}`));
+    actions.append(button('Delete', () => remove(node), 'danger small delete', `Delete ${node.name}`));
+  }
   tr.append(name, size, when, actions);
   tr.addEventListener('keydown', (e) => {
     if (e.target !== tr) return;
     if (e.key === 'Enter') { e.preventDefault(); if (node.kind === 'folder') openFolder(node); else download(node); }
-    else if (e.key === 'F2') { e.preventDefault(); rename(node); }
-    else if (e.key === 'Delete') { e.preventDefault(); remove(node); }
+    else if (e.key === 'F2') { e.preventDefault(); if (writeAllowed()) rename(node); }
+    else if (e.key === 'Delete') { e.preventDefault(); if (writeAllowed()) remove(node); }
     else if (e.key === 'ArrowDown') { e.preventDefault(); tr.nextElementSibling?.focus(); }
     else if (e.key === 'ArrowUp') { e.preventDefault(); tr.previousElementSibling?.focus(); }
     else if (e.key === 'Backspace' && app.path.length > 1) { e.preventDefault(); app.path.pop(); refresh(); }
   });
   return tr;
+}
+
+/** False (and says why) where the user's role only lets them view. */
+function writeAllowed() {
+  if (canWriteHere()) return true;
+  say(explain({ code: ROLE_TOO_LOW }), 'error');
+  return false;
 }
 
 async function shareRow(node) {
@@ -345,6 +411,7 @@ $('#install-app').addEventListener('click', async () => {
 // ---- toolbar, drop zone, search, network -----------------------------------------------------
 
 $('#new-folder').addEventListener('click', async () => {
+  if (!writeAllowed()) return;
   const parent = folder().id;
   const name = await ask({
     title: 'New folder', input: '', label: 'Folder name', ok: 'Create',
@@ -367,12 +434,13 @@ zone.addEventListener('dragleave', (e) => { if (!zone.contains(e.relatedTarget))
 zone.addEventListener('drop', (e) => {
   e.preventDefault();
   zone.classList.remove('over');
+  if (!writeAllowed()) return;
   const collect = takeDrop(e.dataTransfer);
   const parentId = folder().id;
   collect().then((items) => uploadItems(items, parentId)).catch((err) => say(`Could not read what was dropped: ${explain(err)}`, 'error'));
 });
-$('#file-input').addEventListener('change', (e) => { uploadItems(fromPicker(e.target.files).map((i) => ({ ...i, dirs: [] })), folder().id); e.target.value = ''; });
-$('#folder-input').addEventListener('change', (e) => { uploadItems(fromPicker(e.target.files), folder().id); e.target.value = ''; });
+$('#file-input').addEventListener('change', (e) => { if (writeAllowed()) uploadItems(fromPicker(e.target.files).map((i) => ({ ...i, dirs: [] })), folder().id); e.target.value = ''; });
+$('#folder-input').addEventListener('change', (e) => { if (writeAllowed()) uploadItems(fromPicker(e.target.files), folder().id); e.target.value = ''; });
 
 $('#search-form').addEventListener('submit', (e) => { e.preventDefault(); open('search'); });
 $('#search-filters').addEventListener('submit', (e) => { e.preventDefault(); runSearch(openSearchResult); });

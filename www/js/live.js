@@ -5,10 +5,13 @@
 // /api/v1/events/ticket), never the device token, so every (re)connect fetches a fresh one:
 // on an error we close the EventSource ourselves (its own retry would reuse a stale ticket)
 // and reconnect with backoff, or at once when the network comes back, then pull to catch up.
+// A page that carries a membership change (shared, invited, joined, left, role, …) also
+// re-reads the shared folders (shares.js), so invitations and removals show live.
 import { SyncFeed } from '../pkg/web_client.js';
 import * as store from './store.js';
 import { app, folder } from './state.js';
 import { forgetListing, forgetAllListings } from './offline.js';
+import { MEMBERSHIP_KINDS, loadShares } from './shares.js';
 
 let feed = null;
 let source = null;
@@ -115,6 +118,8 @@ async function drive(action) {
           const page = await app.client.changes(action.cursor ?? undefined, 500);
           const { folders, next } = feed.page(page);
           await store.put('meta', 'cursor', feed.cursor);
+          // Not awaited: the shares screen redraws when it lands, the feed goes on.
+          if (page.changes.some((c) => MEMBERSHIP_KINDS.includes(c.kind))) loadShares();
           await stale(folders);
           action = next;
         } catch (e) {

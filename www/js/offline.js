@@ -9,8 +9,9 @@ import {
 } from '../pkg/web_client.js';
 import { drive } from './upload-run.js';
 import * as store from './store.js';
-import { NAME_TAKEN } from '../pkg/error_codes.js';
-import { app, newKey, isOffline, say } from './state.js';
+import { NAME_TAKEN, ROLE_TOO_LOW } from '../pkg/error_codes.js';
+import { app, newKey, isOffline, say, explain } from './state.js';
+import { loadShares } from './shares.js';
 
 export async function cachedListing(id) { return store.get('listings', id); }
 
@@ -155,7 +156,9 @@ async function doReplay() {
       answer = await send(s.op, bySeq.get(planned.seq));
       outcome = { outcome: 'ok', id: answer?.node?.id ?? null, conflict: !!(answer?.conflict || answer?.clash) };
     } catch (e) {
-      outcome = { outcome: 'failed', status: e.status ?? 0, code: e.code || 'error', message: e.message || '' };
+      // A shared folder's viewer (the role may have changed while offline) is told so in words.
+      if (e?.code === ROLE_TOO_LOW) loadShares();
+      outcome = { outcome: 'failed', status: e.status ?? 0, code: e.code || 'error', message: e?.code === ROLE_TOO_LOW ? explain(e) : e.message || '' };
     }
     const v = r.outcome(s.op, outcome);
     if (v.verdict === 'retry_later') break;

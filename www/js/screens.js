@@ -5,7 +5,7 @@ import { chunkFile } from './chunk-pool.js';
 import { app, $, el, button, say, explain, ask } from './state.js';
 import { conflicts, dropConflict } from './offline.js';
 import { formatBytes, formatDate } from './format.js';
-import { WRONG_CURRENT_PASSWORD } from '../pkg/error_codes.js';
+import { WRONG_CURRENT_PASSWORD, ROLE_TOO_LOW } from '../pkg/error_codes.js';
 
 function item(title, meta, ...actions) {
   const li = el('li', { className: 'item' });
@@ -49,7 +49,9 @@ export async function showTrash() {
         }, 'secondary restore', `Restore ${t.node.name}`),
         button('Delete forever', async () => {
           if (!(await ask({ title: `Delete ${t.node.name} forever?`, text: 'It cannot be restored afterwards.', ok: 'Delete forever' }))) return;
-          try { await app.client.purgeFromTrash(t.node.id); say(`${t.node.name} deleted forever.`); showTrash(); } catch (e) { say(explain(e), 'error'); }
+          try { await app.client.purgeFromTrash(t.node.id); say(`${t.node.name} deleted forever.`); showTrash(); } catch (e) {
+            say(e.code === ROLE_TOO_LOW ? `${t.node.name} is in a folder shared with you: only its owner deletes it forever.` : explain(e), 'error');
+          }
         }, 'danger purge', `Delete ${t.node.name} forever`));
       li.dataset.name = t.node.name;
       list.append(li);
@@ -63,7 +65,8 @@ export async function showTrash() {
 
 // ---- versions ------------------------------------------------------------------------------
 
-export async function showVersions(node) {
+/** `restore: false` where the user may only view (a shared folder's viewer): no Restore. */
+export async function showVersions(node, { restore = true } = {}) {
   const d = $('#versions-dialog');
   $('#versions-title').textContent = `Versions of ${node.name}`;
   const list = $('#versions-list');
@@ -80,7 +83,7 @@ export async function showVersions(node) {
     list.replaceChildren();
     for (const v of versions) {
       const li = item(`${formatDate(v.created_at)}${v.current ? ' (current)' : ''}`, `${formatBytes(v.size)} · from ${v.device_name || 'unknown device'}`,
-        v.current ? null : button('Restore', async () => {
+        v.current || !restore ? null : button('Restore', async () => {
           try {
             await app.client.restoreVersion(node.id, v.id);
             d.close();

@@ -1,9 +1,11 @@
 // The Share dialog of a file or folder row: a link with an expiry, a password, a download
 // limit and — for a file — whether it follows the newest version or pins this one; for a
-// folder, a file request instead (people drop files in, see nothing). Create shows the link
+// folder, a file request instead (people drop files in, see nothing), and above the link the
+// People of the folder (share-people.js: share it with accounts, by role). Create shows the link
 // once (the server keeps only its hash) with a Copy button. The fields are a form inside the
 // shared dialog (`ask`), so Enter creates, Esc closes and a refusal shows in `#dialog-error`.
 import { app, el, button, ask, say, explain } from './state.js';
+import { peopleSection } from './share-people.js';
 
 /** A `<label>` around `input`, with a hint line under it when given. */
 export function field(text, input, hint) {
@@ -74,6 +76,8 @@ export async function share(node) {
   let kind = null;
   let version = null;
   if (isFolder) {
+    form.append(peopleSection(node), el('h3', { className: 'share-link-title', textContent: 'Link' }),
+      el('p', { className: 'hint', textContent: 'Anyone with the link can open it, without an account.' }));
     kind = choice('share-kind', 'People with the link can', [['download', 'See and download what is in it'], ['request', 'Only upload files into it (a file request)']]);
     form.append(kind);
   }
@@ -108,7 +112,7 @@ export async function share(node) {
   }).catch(() => {});
   const created = await ask({
     title: `Share ${node.name}`,
-    text: isFolder ? 'Anyone with the link can open it, without an account.' : 'Anyone with the link can download it, without an account.',
+    text: isFolder ? '' : 'Anyone with the link can download it, without an account.',
     body: form,
     ok: 'Create link',
     focus: kind ? kind.querySelector('input') : expires,

@@ -1,6 +1,6 @@
 // What every screen shares: the WASM client, the session, the open folder, small DOM helpers
 // and the dialog. app.js fills it at start; the other modules only read and call it.
-import { NOT_FOUND } from '../pkg/error_codes.js';
+import { NOT_FOUND, ROLE_TOO_LOW } from '../pkg/error_codes.js';
 
 export const app = {
   client: null,
@@ -45,9 +45,14 @@ export function isOffline(e) {
   return !navigator.onLine || (e && e.status === 0 && e.code === 'network');
 }
 
+/** What a write refused for the user's role in a shared folder says (a viewer's, or one sent
+ * before the user learnt their role had changed). */
+export const VIEW_ONLY = 'You can only view this shared folder.';
+
 /** A clear sentence for an API error. */
 export function explain(e) {
   if (!e) return 'Something went wrong.';
+  if (e.code === ROLE_TOO_LOW) return VIEW_ONLY;
   // A refusal (the server's, or the same rule applied here, like a bad name) says what is
   // wrong whether or not the network is there.
   if (e.status === 400 && e.message) return e.message;

@@ -6,11 +6,12 @@
 import { findChild, UploadJob } from '../pkg/web_client.js';
 import { drive } from './upload-run.js';
 import * as store from './store.js';
-import { NAME_TAKEN } from '../pkg/error_codes.js';
+import { NAME_TAKEN, ROLE_TOO_LOW } from '../pkg/error_codes.js';
 import { app, $, el, button, say, newKey, explain } from './state.js';
 import { queueUpload, mkdir, addConflict } from './offline.js';
 import { formatBytes, formatRate } from './format.js';
 import { slots } from './slots.js';
+import { loadShares } from './shares.js';
 
 export { takeDrop, fromPicker } from './picked.js';
 
@@ -199,6 +200,9 @@ async function start(job) {
     await finished(job, result, began);
   } catch (e) {
     job.set('failed', `Failed: ${explain(e)}`);
+    // The role changed under the user (a viewer now): say it where it is seen, and learn it
+    // so the upload buttons go.
+    if (e?.code === ROLE_TOO_LOW) { say(`${job.label} was not uploaded: ${explain(e)}`, 'error'); loadShares(); }
   } finally {
     uploading.give();
   }
