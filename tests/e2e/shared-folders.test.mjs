@@ -4,7 +4,8 @@
 // name) and uploads into it; Ann sees the file appear live. Ann makes Ben a viewer: an upload
 // Ben sends before his page has learnt that is refused with a clear message, and once it has,
 // his upload and edit buttons are gone. Ann removes Ben and the folder leaves his "Shared with
-// me" live. A second test: declining an invitation, leaving, and stopping sharing.
+// me" live. A second test: declining an invitation, leaving, an offline change replayed after
+// a role change, and stopping sharing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, openDevice, newFolder, uploadText, sharedServerAndBrowser } from './harness.mjs';
@@ -76,6 +77,7 @@ test('share, invite, accept, live changes both ways, a role change, removal', { 
   await b.waitForSelector('#files-view:not([hidden]) #crumbs button[aria-current="location"]:text("Project")');
   await b.waitForSelector('#empty:not([hidden])');
   assert.deepEqual(await b.locator('#crumbs button').allTextContents(), ['Project'], 'the breadcrumbs start at the share');
+  assert.equal(await b.getAttribute('#nav button[data-view="shared"]', 'aria-current'), 'page', 'the nav says where it was opened from');
   assert.ok(await b.locator('label[for="file-input"]').isVisible(), 'an editor uploads');
 
   // Ann watches the folder; Ben uploads into it.
@@ -145,7 +147,7 @@ test('share, invite, accept, live changes both ways, a role change, removal', { 
   await ben.context.close();
 });
 
-test('decline, leave, and stop sharing: each leaves the member live', { timeout: 180_000 }, async () => {
+test('decline, leave, an offline change replayed after a role change, stop sharing', { timeout: 180_000 }, async () => {
   const cleo = await openDevice(shared.browser, shared.server.base, 'cleo', { create: true });
   const dan = await openDevice(shared.browser, shared.server.base, 'dan', { create: true });
   const [c, d] = [cleo.page, dan.page];
@@ -195,6 +197,22 @@ test('decline, leave, and stop sharing: each leaves the member live', { timeout:
   await d.click('#invitations li[data-name="Plans"] button.accept');
   await d.click('#shared-with-me li[data-name="Plans"] button.open-share');
   await d.waitForSelector('#crumbs button:text("Plans")');
+
+  // A change Dan made offline as an editor, replayed after he became a viewer, is refused in
+  // words (not dropped silently), and his page learns the new role.
+  await d.context().setOffline(true);
+  await newFolder(d, 'Offline idea');
+  await openShareDialog(c, 'Plans');
+  await c.waitForSelector('#members li[data-user="dan"][data-accepted="true"]');
+  await c.selectOption('#members li[data-user="dan"] select.member-role', 'viewer');
+  await c.waitForSelector('#members li[data-user="dan"][data-role="viewer"]');
+  await c.keyboard.press('Escape');
+  await d.context().setOffline(false);
+  await d.waitForSelector('#status:has-text("could not be applied")', { timeout: 15_000 });
+  assert.match(await d.locator('#status').textContent(), /mkdir Offline idea: You can only view this shared folder/);
+  await d.waitForSelector('#files tr[data-name="Offline idea"]', { state: 'detached' });
+  await d.waitForSelector('#view-only:not([hidden])');
+
   await openShareDialog(c, 'Plans');
   await c.click('#unshare');
   await c.click('#unshare-yes');

@@ -42,8 +42,10 @@ function show(v) {
   $('#account').hidden = !signedIn;
   $('#nav').hidden = !signedIn;
   $('#search-form').hidden = !signedIn;
+  // A folder shared with the user is where "Shared with me" led.
+  const here = v === 'files' && app.path[0]?.share != null ? 'shared' : v;
   for (const b of document.querySelectorAll('#nav button[data-view]')) {
-    if (b.dataset.view === v) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+    if (b.dataset.view === here) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
   }
   document.body.dataset.view = v;
 }
@@ -193,7 +195,7 @@ function openShare(s) {
 function leaveShare(why) {
   app.path = [home()];
   say(why, 'error');
-  if (view === 'files') refresh({ quiet: true });
+  if (view === 'files') { show('files'); refresh({ quiet: true }); }
 }
 
 // The shares were re-read (at start, or a membership change came through the feed): redraw
@@ -237,6 +239,7 @@ function render() {
   for (const b of [$('#new-folder'), $('label[for="folder-input"]'), $('label[for="file-input"]')]) b.hidden = !writable;
   $('#welcome').hidden = !atHome;
   $('#empty-title').textContent = atHome ? 'Welcome to Cairn. Your files go here.' : 'This folder is empty.';
+  $('#empty-hint').hidden = !writable;
   $('#install-app').hidden = !(atHome && installPrompt);
   $('#files').hidden = children.length === 0;
   $('#download-folder').disabled = children.length === 0;

@@ -24,7 +24,7 @@ export function peopleSection(node) {
   const error = el('p', { className: 'dialog-error', id: 'people-error', role: 'alert', hidden: true });
   const status = el('p', { className: 'hint', id: 'people-status', role: 'status' });
   box.append(body, error, status);
-  const fail = (text) => { error.textContent = text; error.hidden = false; };
+  const fail = (text) => { status.textContent = ''; error.textContent = text; error.hidden = false; };
   const ok = (text) => { error.hidden = true; status.textContent = text; };
   // What is drawn (`private`, `inside`, `owner`, `member`): for tests, and for styles.
   const drawn = (state) => { box.dataset.state = state; };

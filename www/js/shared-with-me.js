@@ -56,10 +56,10 @@ function draw() {
     button('Decline', () => answer(s, false), 'secondary decline', `Decline ${s.name}`))));
   fill('#shared-with-me', joined.map((s) => item(s, `shared by ${s.owner} · you ${CAN[s.role] || s.role}`,
     button('Open', () => openFolderOf(s), 'secondary open-share', `Open ${s.name}`),
-    button('People', () => people(s), 'secondary small people', `People of ${s.name}`))));
+    button('People', () => people(s), 'secondary people', `People of ${s.name}`))));
   fill('#shared-by-me', mine.map((s) => item(s, `${s.members} ${s.members === 1 ? 'person' : 'people'} besides you`,
     button('Open', () => openFolderOf(s), 'secondary open-share', `Open ${s.name}`),
-    button('People', () => people(s), 'secondary small people', `People of ${s.name}`))));
+    button('People', () => people(s), 'secondary people', `People of ${s.name}`))));
   $('#invitations-block').hidden = invited.length === 0;
   $('#shared-by-me-block').hidden = mine.length === 0;
   $('#shared-empty').hidden = joined.length > 0;

@@ -78,6 +78,7 @@ export function ask({ title, text = '', input, label = 'Name', ok = 'OK', body, 
   const error = $('#dialog-error');
   $('#dialog-title').textContent = title;
   $('#dialog-text').textContent = text;
+  $('#dialog-text').hidden = !text;
   $('#dialog-label').hidden = input === undefined;
   $('#dialog-label-text').textContent = label;
   $('#dialog-input').value = input ?? '';
