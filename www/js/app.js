@@ -168,6 +168,9 @@ async function refresh({ quiet = false } = {}) {
     if (!l) { if (!quiet) say(`Could not load the folder: ${explain(e)}`, 'error'); return; }
   }
   if (folder()?.id !== id) return;
+  // Renamed elsewhere (a shared folder's root by its owner, say): the breadcrumb follows. The
+  // home folder keeps its own label.
+  if (app.path.length > 1 || app.path[0].share != null) folder().name = l.folder.name;
   app.listing = l;
   offlineIds = await pins.pinnedIds();
   document.body.dataset.stale = String(stale);
