@@ -12,10 +12,11 @@ use wire::{Node, NodeKind, Role};
 
 use crate::db::changes::Position;
 use crate::db::nodes::NodeRow;
+use crate::db::shares::{self, Shared};
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
-use crate::db::Db;
 use crate::db::{members, usage};
+use crate::db::{Db, WriteTx};
 use crate::error::{ApiError, ApiResult};
 
 /// Whether `namespace_id` is the caller's own tree, where they are the owner (the batch
@@ -101,7 +102,7 @@ pub async fn commit_target(
     match role_at(caller, ns, member) {
         None => Err(ApiError::NotFound("folder")),
         Some(r) if r < Role::Editor => Err(ApiError::RoleTooLow),
-        Some(_) if is_home(caller, ns) => Ok((ns, caller.quota_bytes)),
+        Some(_) if is_home(caller, ns) => Ok((ns, caller.home_room())),
         Some(_) => Ok((ns, usage::owner_quota(&db.pool, ns, default).await?)),
     }
 }
@@ -187,8 +188,8 @@ pub async fn trash_namespace(db: &Db, caller: &Caller, id: i64, need: Role) -> A
     }
 }
 
-/// Every namespace the caller may read: their home first, then the shared ones they have
-/// accepted, in id order.
+/// Every namespace the caller may read: their home first, then the shared folders they own or
+/// have accepted, in id order.
 pub async fn readable(db: &Db, caller: &Caller) -> ApiResult<Vec<i64>> {
     let mut out = vec![caller.namespace_id];
     out.extend(members::namespaces_of(&db.pool, caller.user_id).await?);
@@ -201,4 +202,71 @@ pub async fn upload(db: &Db, caller: &Caller, id: &str) -> ApiResult<Upload> {
         .await?
         .filter(|u| is_home(caller, u.namespace_id))
         .ok_or(ApiError::NotFound("upload"))
+}
+
+/// The caller's role in shared folder `id`: its owner's, or an accepted member's.
+fn share_granted(
+    c: &Caller,
+    shared: Option<Shared>,
+    member: Option<(Role, bool)>,
+    need: Role,
+) -> ApiResult<Shared> {
+    let shared = shared.ok_or(ApiError::NotFound("shared folder"))?;
+    let role = if shared.owner_id == c.user_id {
+        Some(Role::Owner)
+    } else {
+        member.filter(|(_, accepted)| *accepted).map(|(r, _)| r)
+    };
+    match role {
+        None => Err(ApiError::NotFound("shared folder")),
+        Some(r) if r < need => Err(ApiError::RoleTooLow),
+        Some(_) => Ok(shared),
+    }
+}
+
+/// Shared folder `id`, if the caller's role there is at least `need` (404 or 403 otherwise).
+/// Read without a lock; [`share_role_in`] reads it again under it.
+pub async fn share_role(db: &Db, c: &Caller, id: i64, need: Role) -> ApiResult<Shared> {
+    let shared = shares::get(&db.pool, id).await?;
+    let member = shares::membership(&db.pool, id, c.user_id).await?;
+    share_granted(c, shared, member, need)
+}
+
+/// [`share_role`] inside a transaction that has locked the shared folder's namespace.
+pub async fn share_role_in(
+    w: &mut WriteTx<'_>,
+    c: &Caller,
+    id: i64,
+    need: Role,
+) -> ApiResult<Shared> {
+    let shared = shares::get(&mut *w.tx, id).await?;
+    let member = shares::membership(&mut *w.tx, id, c.user_id).await?;
+    share_granted(c, shared, member, need)
+}
+
+/// Shared folder `namespace_id`, if node `id` is that folder itself (the folder that was
+/// shared): only its owner renames it or moves it (within their own tree, with a change in
+/// both logs), no one trashes it while it is shared, and to members it is a top folder. A
+/// shared folder's root never changes, so this reads without a lock.
+pub async fn share_root(
+    db: &Db,
+    c: &Caller,
+    id: i64,
+    namespace_id: i64,
+) -> ApiResult<Option<Shared>> {
+    if is_home(c, namespace_id) {
+        return Ok(None);
+    }
+    Ok(shares::get(&db.pool, namespace_id)
+        .await?
+        .filter(|s| s.root_id == id))
+}
+
+/// [`share_root`], refused with 403 `role_too_low` to anyone but the owner: whether the
+/// caller, who may change node `id`, is changing a shared folder itself.
+pub async fn owns_share_root(db: &Db, c: &Caller, id: i64, namespace_id: i64) -> ApiResult<bool> {
+    match share_root(db, c, id, namespace_id).await? {
+        Some(s) if s.owner_id != c.user_id => Err(ApiError::RoleTooLow),
+        found => Ok(found.is_some()),
+    }
 }

@@ -120,6 +120,12 @@ pub enum ApiError {
     RequestClosed(&'static str),
     #[error("this upload would exceed the file request's size limit")]
     RequestTooLarge,
+    #[error("{0}")]
+    SharedFolder(&'static str),
+    #[error("{0} already has a place in this shared folder (as its owner, a member or invited)")]
+    AlreadyMember(String),
+    #[error("a member's role is viewer or editor: a shared folder has one owner")]
+    InvalidRole,
 }
 
 impl ApiError {
@@ -130,7 +136,7 @@ impl ApiError {
             | InvalidLink(_) | InvalidSearch(_) | InvalidUploader | TooManyPaths(_)
             | UnreadableBody(_) | NotAForm | NothingToChange | RootFolder | InvalidKey(_)
             | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch | InvalidMove(_)
-            | TooDeep(_) => StatusCode::BAD_REQUEST,
+            | TooDeep(_) | InvalidRole => StatusCode::BAD_REQUEST,
             TooLarge | RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
             BadSignature | Forbidden | RoleTooLow | SignupClosed | CurrentPasswordWrong
@@ -138,7 +144,9 @@ impl ApiError {
             LinkGone(_) | LinkExhausted | RequestClosed(_) => StatusCode::GONE,
             NotFound(_) => StatusCode::NOT_FOUND,
             UsernameTaken | UnrestorableVersion | NoFreeName(_) | NameTaken
-            | UploadIncomplete(_) | TooManyUploads(_) => StatusCode::CONFLICT,
+            | UploadIncomplete(_) | TooManyUploads(_) | SharedFolder(_) | AlreadyMember(_) => {
+                StatusCode::CONFLICT
+            }
             UploadExpired | CursorReset => StatusCode::GONE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Backoff(_) | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -194,6 +202,9 @@ impl ApiError {
             WrongPassword => ErrorCode::WrongPassword,
             RequestClosed(_) => ErrorCode::RequestClosed,
             RequestTooLarge => ErrorCode::RequestTooLarge,
+            SharedFolder(_) => ErrorCode::SharedFolder,
+            AlreadyMember(_) => ErrorCode::AlreadyMember,
+            InvalidRole => ErrorCode::InvalidRole,
         }
     }
 }

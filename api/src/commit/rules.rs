@@ -142,7 +142,7 @@ impl<'a> Commit<'a> {
             upload,
             req,
             namespace_id: caller.namespace_id,
-            quota_bytes: caller.quota_bytes,
+            quota_bytes: caller.home_room(),
         }
     }
 }

@@ -12,6 +12,7 @@ fn caller(device_id: i64, namespace_id: i64) -> Caller {
         namespace_id,
         root_id: 1,
         quota_bytes: 1_000,
+        shared_bytes: 0,
         last_seen_at: 0,
     }
 }

@@ -7,9 +7,20 @@ use wire::Role;
 use super::batch_tx::Cells;
 use super::nodes::{node_from_row, NodeRow, NODE_COLUMNS, NODE_FROM};
 
+/// Joined to a statement whose node (alias `n`) is asked about by user `$2`: their role where
+/// it lives is [`ROLE`] — `owner` of a namespace they own (their home, or a folder they
+/// shared), else their role as an accepted member, else NULL.
+pub const ROLE_JOIN: &str = "LEFT JOIN namespaces s ON s.id = n.namespace_id \
+     LEFT JOIN members m ON m.namespace_id = n.namespace_id AND m.user_id = $2 \
+     AND m.accepted_at IS NOT NULL";
+
+/// The role column of [`ROLE_JOIN`].
+pub const ROLE: &str = "CASE WHEN s.owner_user_id = $2 THEN 'owner' ELSE m.role END";
+
 /// A stored role (`None`: not a role, or no row).
 pub fn parse(role: Option<String>) -> Option<Role> {
     match role.as_deref() {
+        Some("owner") => Some(Role::Owner),
         Some("editor") => Some(Role::Editor),
         Some("viewer") => Some(Role::Viewer),
         _ => None,
@@ -17,7 +28,7 @@ pub fn parse(role: Option<String>) -> Option<Role> {
 }
 
 /// A live node by id, with `user_id`'s role as an accepted member of its namespace (`None`
-/// when they are not one: their own namespace, or a stranger's), in one statement.
+/// when they have none there: a stranger's), in one statement.
 pub async fn node_with_role<'e, E>(
     exec: E,
     id: i64,
@@ -27,9 +38,7 @@ where
     E: sqlx::Executor<'e, Database = Any>,
 {
     let sql = format!(
-        "SELECT {NODE_COLUMNS}, m.role FROM {NODE_FROM} \
-         LEFT JOIN members m ON m.namespace_id = n.namespace_id AND m.user_id = $2 \
-         AND m.accepted_at IS NOT NULL \
+        "SELECT {NODE_COLUMNS}, {ROLE} FROM {NODE_FROM} {ROLE_JOIN} \
          WHERE n.id = $1 AND n.deleted_at IS NULL"
     );
     let row = sqlx::query(&sql)
@@ -50,27 +59,27 @@ pub async fn trashed_with_role<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(
-        "SELECT n.namespace_id, m.role FROM nodes n \
-         LEFT JOIN members m ON m.namespace_id = n.namespace_id AND m.user_id = $2 \
-         AND m.accepted_at IS NOT NULL \
-         WHERE n.id = $1 AND n.trashed_with = n.id",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(exec)
-    .await?;
+    let sql = format!(
+        "SELECT n.namespace_id, {ROLE} FROM nodes n {ROLE_JOIN} \
+         WHERE n.id = $1 AND n.trashed_with = n.id"
+    );
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(exec)
+        .await?;
     Ok(row.map(|r| (r.int(0), parse(r.opt_text(1)))))
 }
 
-/// The shared namespaces `user_id` has accepted to be a member of, in id order.
+/// The shared folders `user_id` owns or has accepted to be a member of, in id order.
 pub async fn namespaces_of<'e, E>(exec: E, user_id: i64) -> sqlx::Result<Vec<i64>>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
     let rows = sqlx::query(
         "SELECT namespace_id FROM members WHERE user_id = $1 AND accepted_at IS NOT NULL \
-         ORDER BY namespace_id",
+         UNION SELECT id FROM namespaces WHERE owner_user_id = $1 AND shared_at IS NOT NULL \
+         ORDER BY 1",
     )
     .bind(user_id)
     .fetch_all(exec)

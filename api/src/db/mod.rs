@@ -23,6 +23,7 @@ pub mod rekey;
 pub mod requests;
 pub mod retention;
 pub mod search;
+pub mod shares;
 pub mod uploads;
 pub mod usage;
 pub mod users;

@@ -401,6 +401,24 @@ pub async fn hand_over(
     Ok(bytes)
 }
 
+/// Whether the subtree under `id` holds a node of a namespace other than `namespace_id`: the
+/// root of a shared folder (whose tree is its own) somewhere beneath.
+pub async fn holds_other_tree(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    namespace_id: i64,
+) -> sqlx::Result<bool> {
+    let row = sqlx::query(&format!(
+        "{SUBTREE} SELECT n.id FROM nodes n WHERE n.id IN (SELECT id FROM sub) \
+         AND n.namespace_id <> $2 LIMIT 1"
+    ))
+    .bind(id)
+    .bind(namespace_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Deletes `id` and everything beneath it for good (nodes trashed separately earlier
 /// included); returns the logical bytes freed, as the change to the namespace's usage
 /// (current versions and kept old versions). Chunk bytes stay in the store for a later garbage

@@ -140,8 +140,10 @@ pub async fn caller(
     default_quota: u64,
 ) -> sqlx::Result<Option<Caller>> {
     Ok(sqlx::query(
-        "SELECT u.id, u.username, u.namespace_id, n.root_id, u.quota_bytes FROM users u \
-         JOIN namespaces n ON n.id = u.namespace_id WHERE u.id = $1",
+        "SELECT u.id, u.username, u.namespace_id, n.root_id, u.quota_bytes, \
+         CAST((SELECT COALESCE(SUM(o.used_bytes + o.history_bytes + o.staged_bytes), 0) \
+         FROM namespaces o WHERE o.owner_user_id = u.id AND o.shared_at IS NOT NULL) AS BIGINT) \
+         FROM users u JOIN namespaces n ON n.id = u.namespace_id WHERE u.id = $1",
     )
     .bind(owner_id)
     .fetch_optional(&db.pool)
@@ -157,5 +159,6 @@ pub async fn caller(
             .get::<Option<i64>, _>(4)
             .map_or(default_quota, |q| q.max(0) as u64),
         last_seen_at: now_ms(),
+        shared_bytes: r.get::<i64, _>(5).max(0) as u64,
     }))
 }

@@ -132,22 +132,30 @@ pub async fn charge_many(
         .collect())
 }
 
-/// The quota of namespace `namespace_id`'s owner (its user's own, or `default`): what a
-/// member's write there is charged against.
+/// What namespace `namespace_id` may hold: its owner's quota (their own, or `default`) less
+/// what the owner's other trees hold (their home, their other shared folders). A member's
+/// write there is charged against it.
 pub async fn owner_quota<'e, E>(db: E, namespace_id: i64, default: u64) -> sqlx::Result<u64>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
     let row = sqlx::query(
-        "SELECT u.quota_bytes FROM namespaces n JOIN users u \
+        "SELECT u.quota_bytes, \
+         CAST((SELECT COALESCE(SUM(o.used_bytes + o.history_bytes + o.staged_bytes), 0) \
+         FROM namespaces o WHERE o.id <> n.id \
+         AND (o.id = u.namespace_id OR (o.owner_user_id = u.id AND o.shared_at IS NOT NULL))) \
+         AS BIGINT) \
+         FROM namespaces n JOIN users u \
          ON u.id = n.owner_user_id OR u.namespace_id = n.id WHERE n.id = $1",
     )
     .bind(namespace_id)
     .fetch_optional(db)
     .await?;
-    Ok(row
-        .and_then(|r| r.get::<Option<i64>, _>(0))
-        .map_or(default, |q| q.max(0) as u64))
+    let Some(r) = row else { return Ok(default) };
+    let quota = r
+        .get::<Option<i64>, _>(0)
+        .map_or(default, |q| q.max(0) as u64);
+    Ok(quota.saturating_sub(r.get::<i64, _>(1).max(0) as u64))
 }
 
 /// [`charge`], first dropping as many of the namespace's old versions as the change needs room

@@ -18,8 +18,20 @@ pub struct Caller {
     /// The bytes this caller's namespace may hold: the user's own quota, or the server's
     /// default (which the loaders are given, so no caller exists without one).
     pub quota_bytes: u64,
+    /// What the folders this user shared hold (their owner pays for them): the home may hold
+    /// the rest of the quota ([`Caller::home_room`]).
+    pub shared_bytes: u64,
     /// When this device last made an authenticated request (kept to the minute).
     pub last_seen_at: i64,
+}
+
+impl Caller {
+    /// The bytes the caller's home may hold: their quota less what their shared folders hold.
+    /// (Each namespace's check is under its own lock, so two writers in two of one owner's
+    /// trees at the same instant may together pass the quota by at most one write each.)
+    pub fn home_room(&self) -> u64 {
+        self.quota_bytes.saturating_sub(self.shared_bytes)
+    }
 }
 
 pub struct NewAccount {
@@ -185,7 +197,10 @@ pub async fn caller_by_token(
 /// A device with its user, namespace and root: a `Caller` (`caller_from_row`), then the
 /// device's token hash.
 const CALLER_FROM: &str = "SELECT u.id, u.username, d.id, d.name, u.namespace_id, n.root_id, \
-     u.quota_bytes, d.last_seen_at, d.token_hash FROM devices d \
+     u.quota_bytes, d.last_seen_at, d.token_hash, \
+     CAST((SELECT COALESCE(SUM(o.used_bytes + o.history_bytes + o.staged_bytes), 0) \
+     FROM namespaces o WHERE o.owner_user_id = u.id AND o.shared_at IS NOT NULL) AS BIGINT) \
+     FROM devices d \
      JOIN users u ON u.id = d.user_id JOIN namespaces n ON n.id = u.namespace_id";
 
 /// A `Caller` from a row of `CALLER_FROM`.
@@ -199,6 +214,7 @@ fn caller_from_row(r: &impl Cells, default_quota: u64) -> Caller {
         root_id: r.int(5),
         quota_bytes: r.opt_int(6).map_or(default_quota, |q| q.max(0) as u64),
         last_seen_at: r.int(7),
+        shared_bytes: r.int(9).max(0) as u64,
     }
 }
 

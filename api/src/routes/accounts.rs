@@ -181,7 +181,8 @@ pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<
         device_name: c.device_name,
         namespace_id: c.namespace_id,
         root_id: c.root_id,
-        used_bytes: usage.total(),
+        // The account's whole holding: its own tree and the folders it shared.
+        used_bytes: usage.total() + c.shared_bytes,
         quota_bytes: c.quota_bytes,
         files_bytes: usage.current,
         versions_bytes: usage.history,

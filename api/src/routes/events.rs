@@ -104,6 +104,7 @@ pub async fn stream(
     // (one joined later is followed from the next stream on). Subscribe before reading the
     // current seq, so a commit in between is not missed.
     let mut subs = Vec::new();
+    let mut home_at = 0;
     for ns in crate::access::readable(&state.db, &c).await? {
         let sub = state.db.hub.subscribe(ns, 0);
         let (seq, _) = changes::positions(&state.db, ns).await?;
@@ -115,10 +116,14 @@ pub async fn stream(
         } else {
             0
         };
+        if crate::access::is_home(&c, ns) {
+            home_at = seq;
+        }
         subs.push(Watched { ns, sub, floor });
     }
 
     let hub = std::sync::Arc::clone(&state.db.hub);
+    let follow = (state.clone(), c.clone());
     let guard = state.metrics.sse_client();
     let stopping = state.stopping.subscribe();
     let home = c.namespace_id;
@@ -143,6 +148,8 @@ pub async fn stream(
         /// hint per turn; others may be waiting behind it).
         scan: bool,
         ended: bool,
+        /// The own tree's seq when the followed trees were last read.
+        home_at: i64,
         _guard: crate::metrics::SseGuard,
         _slot: crate::stream_cap::StreamSlot,
     }
@@ -152,11 +159,13 @@ pub async fn stream(
         revocations,
         scan: true,
         ended: false,
+        home_at,
         _guard: guard,
         _slot: slot,
     };
     let events = futures::stream::unfold(live, move |mut l| {
         let hub = std::sync::Arc::clone(&hub);
+        let follow = follow.clone();
         async move {
             loop {
                 if l.ended {
@@ -179,6 +188,28 @@ pub async fn stream(
                     }
                 }
                 l.scan = false;
+                let home_at = l
+                    .subs
+                    .iter()
+                    .find(|w| w.ns == home)
+                    .map(|w| *w.sub.rx.borrow());
+                if home_at.is_some_and(|at| at != l.home_at) {
+                    l.home_at = home_at.unwrap_or_default();
+                    // The own tree moved: a share begun or ended, an invitation accepted or a
+                    // membership ended may have changed which trees this stream follows.
+                    let (state, c) = &follow;
+                    if let Ok(now) = crate::access::readable(&state.db, c).await {
+                        l.subs.retain(|w| now.contains(&w.ns));
+                        for ns in now {
+                            if !l.subs.iter().any(|w| w.ns == ns) {
+                                let sub = hub.subscribe(ns, 0);
+                                // Hints from here on: the device pulls on the home hint anyway.
+                                let floor = *sub.rx.borrow();
+                                l.subs.push(Watched { ns, sub, floor });
+                            }
+                        }
+                    }
+                }
                 let seen = hub.seen(device_id);
                 for w in &mut l.subs {
                     let seq = *w.sub.rx.borrow_and_update();

@@ -118,7 +118,7 @@ pub async fn create_upload(
         staged: upload.reserved_bytes,
         ..Default::default()
     };
-    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.quota_bytes).await?;
+    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.home_room()).await?;
     uploads::insert(&mut w.tx, &upload, &missing).await?;
     w.commit().await?;
     let answer = answer(&state, &upload, missing).await?;
@@ -177,7 +177,7 @@ pub async fn get_upload(
             staged: bytes_of(&more),
             ..Default::default()
         };
-        usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.quota_bytes).await?;
+        usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.home_room()).await?;
         uploads::add_chunks(&mut w.tx, &upload.id, &more).await?;
         w.commit().await?;
     }

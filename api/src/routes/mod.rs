@@ -17,6 +17,7 @@ pub mod requests;
 pub mod search;
 pub mod share_bytes;
 pub mod share_page;
+pub mod shares;
 pub mod timeouts;
 pub mod tree;
 pub mod versions;
@@ -116,6 +117,14 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             get(share_bytes::file_in_folder),
         ),
         (Method::GET, paths::SHARE_ZIP, get(share_bytes::selection)),
+        (Method::POST, paths::NODE_SHARE, post(shares::share)),
+        (Method::GET, paths::SHARES, get(shares::list)),
+        (Method::DELETE, paths::SHARE, delete(shares::unshare)),
+        (Method::GET, paths::SHARE_MEMBERS, get(shares::members)),
+        (Method::POST, paths::SHARE_MEMBERS, post(shares::invite)),
+        (Method::POST, paths::SHARE_ACCEPT, post(shares::accept)),
+        (Method::PATCH, paths::SHARE_MEMBER, patch(shares::set_role)),
+        (Method::DELETE, paths::SHARE_MEMBER, delete(shares::remove)),
     ]
 }
 

@@ -63,8 +63,16 @@ use crate::routes;
         routes::share_bytes::selection,
         routes::share_page::page,
         routes::share_page::unlock_form,
+        routes::shares::share,
+        routes::shares::list,
+        routes::shares::unshare,
+        routes::shares::members,
+        routes::shares::invite,
+        routes::shares::accept,
+        routes::shares::set_role,
+        routes::shares::remove,
     ),
-    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::ErrorCode, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::Actor, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef)),
+    components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::ErrorCode, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::Actor, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef, wire::Role)),
     modifiers(&Security)
 )]
 struct ApiDoc;

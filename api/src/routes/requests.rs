@@ -161,7 +161,7 @@ pub async fn start(
         staged: upload.reserved_bytes,
         ..Default::default()
     };
-    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.quota_bytes).await?;
+    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.home_room()).await?;
     uploads::insert(&mut w.tx, &upload, &all).await?;
     let path = folders
         .iter()
@@ -316,7 +316,7 @@ pub async fn commit(
         n
     };
     // Into the owner's own tree (a link's folder is its owner's home).
-    let home = (c.namespace_id, c.quota_bytes);
+    let home = (c.namespace_id, c.home_room());
     let done = state
         .committer
         .commit(

@@ -68,6 +68,14 @@ pub async fn children(
             .into_response());
     }
     let children = nodes::children(&state.db, id).await?;
+    let mut folder = folder;
+    if access::share_root(&state.db, &c, id, ns)
+        .await?
+        .is_some_and(|s| s.owner_id != c.user_id)
+    {
+        // To a member the shared folder is a top: where it sits in its owner's tree is theirs.
+        folder.parent_id = None;
+    }
     Ok((
         [(header::ETAG, tag), (header::CACHE_CONTROL, cache)],
         Json(Listing { folder, children }),
@@ -144,7 +152,7 @@ pub async fn create_folder(
 /// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
 /// or below itself; the name must be free in the target folder (a case-only rename is fine),
 /// unless `keep_both` asks for a conflicted-copy name instead of a 409.
-#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "Name taken", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody), (status = 507, description = "`quota_exceeded`: moved into a tree another user owns (a shared folder), the subtree does not fit that owner's quota even without their old versions; nothing moved", body = wire::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "`name_taken`; or `shared_folder`: a shared folder (or a folder holding one) cannot move into another shared folder", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody), (status = 507, description = "`quota_exceeded`: moved into a tree another user owns (a shared folder), the subtree does not fit that owner's quota even without their old versions; nothing moved", body = wire::ErrorBody)))]
 pub async fn update_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -162,7 +170,16 @@ pub async fn update_node(
         Some(to) => access::namespace_for(&state.db, &c, to, Role::Editor).await?,
         None => ns,
     };
-    let mut w = begin_both(&state, ns, to_ns).await?;
+    // A shared folder itself is its owner's to rename, and to move within their own tree;
+    // its place there is a change of the owner's tree too.
+    let share_root = access::owns_share_root(&state.db, &c, id, ns).await?;
+    if share_root && req.parent_id.is_some() && !access::is_home(&c, to_ns) {
+        return Err(ApiError::SharedFolder(
+            "a shared folder stays in its owner's own tree: it cannot move into another shared folder",
+        ));
+    }
+    let also = if share_root { c.namespace_id } else { to_ns };
+    let mut w = begin_both(&state, ns, also).await?;
     let node = access::node_in(&mut w.tx, &c, id, ns).await?;
     let Some(old_parent) = node.parent_id else {
         return Err(ApiError::InvalidMove(
@@ -208,7 +225,12 @@ pub async fn update_node(
             (copy, Some(clash))
         }
     };
-    if to_ns != ns {
+    if to_ns != ns && !share_root {
+        if nodes::holds_other_tree(&mut w.tx, id, ns).await? {
+            return Err(ApiError::SharedFolder(
+                "this folder holds a shared folder, which cannot move into another tree",
+            ));
+        }
         hand_over(&state, &mut w, &c, id, ns, to_ns).await?;
     }
     nodes::place(&mut w.tx, id, parent_id, &name).await?;
@@ -218,9 +240,10 @@ pub async fn update_node(
         "rename"
     };
     changes::log(&mut w.tx, ns, id, kind, Some(c.device_id)).await?;
-    if to_ns != ns {
-        // The source's devices see it leave (its state there is gone), the target's arrive.
-        changes::log(&mut w.tx, to_ns, id, kind, Some(c.device_id)).await?;
+    if also != ns {
+        // The source's devices see it leave (its state there is gone), the target's arrive;
+        // for a shared folder itself, the owner's tree (where it sits) sees it move.
+        changes::log(&mut w.tx, also, id, kind, Some(c.device_id)).await?;
     }
     let node = written(&mut w, id).await?;
     w.commit().await?;
@@ -247,7 +270,7 @@ async fn hand_over(
 ) -> ApiResult<()> {
     let bytes = nodes::hand_over(&mut w.tx, id, to).await?;
     let quota = if access::is_home(c, to) {
-        c.quota_bytes
+        c.home_room()
     } else {
         usage::owner_quota(&mut *w.tx, to, state.settings.quota_bytes).await?
     };
@@ -263,7 +286,7 @@ async fn hand_over(
 }
 
 /// `DELETE /nodes/{id}`: to the trash, with the whole subtree of a folder.
-#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 204, description = "Moved to the trash with its subtree"), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 204, description = "Moved to the trash with its subtree"), (status = 409, description = "`shared_folder`: a shared folder itself, or a folder holding one, is not trashed while it is shared", body = wire::ErrorBody), (status = 400, description = "Bad input", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody)))]
 pub async fn delete_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -274,6 +297,16 @@ pub async fn delete_node(
     let node = access::node_in(&mut w.tx, &c, id, ns).await?;
     if node.parent_id.is_none() {
         return Err(ApiError::RootFolder);
+    }
+    if access::owns_share_root(&state.db, &c, id, ns).await? {
+        return Err(ApiError::SharedFolder(
+            "a shared folder is not deleted while it is shared: stop sharing it first",
+        ));
+    }
+    if nodes::holds_other_tree(&mut w.tx, id, ns).await? {
+        return Err(ApiError::SharedFolder(
+            "this folder holds a shared folder: stop sharing that one first",
+        ));
     }
     let count = nodes::trash_subtree(&mut w.tx, id).await?;
     changes::log(&mut w.tx, ns, id, "trash", Some(c.device_id)).await?;

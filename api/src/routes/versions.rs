@@ -62,7 +62,7 @@ pub async fn restore(
     };
     // Charged to the tree's owner.
     let quota = if access::is_home(&c, ns) {
-        c.quota_bytes
+        c.home_room()
     } else {
         usage::owner_quota(&mut *w.tx, ns, state.settings.quota_bytes).await?
     };

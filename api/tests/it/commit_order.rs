@@ -74,6 +74,7 @@ fn caller(u: &User<'_>, username: &str, device_name: &str, quota: u64) -> Caller
         namespace_id: u.session.namespace_id,
         root_id: u.session.root_id,
         quota_bytes: quota,
+        shared_bytes: 0,
         last_seen_at: 0,
     }
 }

@@ -38,6 +38,7 @@ mod share_page;
 mod share_tools;
 mod shared_sync;
 mod shared_writes;
+mod sharing;
 mod slow_body;
 mod sse;
 mod tree;
