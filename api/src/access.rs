@@ -270,3 +270,9 @@ pub async fn owns_share_root(db: &Db, c: &Caller, id: i64, namespace_id: i64) ->
         found => Ok(found.is_some()),
     }
 }
+
+/// The shared folders the caller is a member of (not the owner), as (namespace, root): to
+/// them each is a top folder, so paths start there and its root shows no parent.
+pub async fn member_tops(db: &Db, c: &Caller) -> ApiResult<Vec<(i64, i64)>> {
+    Ok(shares::member_tops(db, c.user_id).await?)
+}

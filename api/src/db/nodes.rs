@@ -511,7 +511,9 @@ pub async fn folder_height(
 /// lie, and results that share ancestors at the same height share their rows (`UNION`), so
 /// 200 results in one folder cost one row per level, and any 200 results at most 200 × 66
 /// rows. A node stored deeper (before the limit existed) gets a path starting with `/…/`.
-pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
+/// A node in `tops` (shared folders the caller is a member of) starts its path: what lies
+/// above it is its owner's.
+pub async fn paths(db: &Db, ids: &[i64], tops: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
     let mut out = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
@@ -540,7 +542,7 @@ pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
         let mut names: Vec<&str> = Vec::new();
         let mut at = Some(*id);
         let mut whole = false;
-        while let Some((parent, name)) = at.and_then(|a| known.get(&a)) {
+        while let Some((cur, (parent, name))) = at.and_then(|a| known.get(&a).map(|k| (a, k))) {
             if parent.is_none() {
                 whole = true; // the root, whose name is not part of a path
                 break;
@@ -549,6 +551,10 @@ pub async fn paths(db: &Db, ids: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
                 break;
             }
             names.push(name);
+            if tops.contains(&cur) {
+                whole = true; // a shared folder, the top of a member's view of it
+                break;
+            }
             at = *parent;
         }
         // Cut short of the root: a node stored deeper than the limit (or gone meanwhile).

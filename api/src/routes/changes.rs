@@ -120,6 +120,18 @@ pub async fn list(
             }
         }
     }
+    if page.iter().any(|ch| !access::is_home(&c, ch.namespace_id)) {
+        // A shared folder is a top to its members: where it sits in its owner's tree is not
+        // theirs to see.
+        let tops = access::member_tops(&state.db, &c).await?;
+        for ch in &mut page {
+            if tops.contains(&(ch.namespace_id, ch.node_id)) {
+                if let Some(n) = ch.node.as_mut() {
+                    n.parent_id = None;
+                }
+            }
+        }
+    }
     remember(&state, &c, &from).await?;
     Ok(Json(ChangesResponse {
         changes: page,

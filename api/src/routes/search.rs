@@ -59,7 +59,16 @@ pub async fn search(
     let readable = access::readable(&state.db, &c).await?;
     let rows = search::search(&state.db, &readable, &filter).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.node.id).collect();
-    let mut paths = nodes::paths(&state.db, &ids).await?;
+    let tops: Vec<i64> = if readable.len() > 1 {
+        access::member_tops(&state.db, &c)
+            .await?
+            .into_iter()
+            .map(|(_, root)| root)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut paths = nodes::paths(&state.db, &ids, &tops).await?;
     let results = rows
         .into_iter()
         .map(|r| SearchResult {

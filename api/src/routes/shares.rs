@@ -85,7 +85,9 @@ pub async fn share(
     let mut w = begin(&state, &[ns]).await?;
     let folder = access::folder_in(&mut w.tx, &c, id, ns).await?;
     if folder.parent_id.is_none() {
-        return Err(ApiError::RootFolder);
+        return Err(ApiError::WrongKind(
+            "the root folder is the whole tree: share a folder inside it",
+        ));
     }
     if nodes::holds_other_tree(&mut w.tx, id, ns).await? {
         return Err(ApiError::SharedFolder(
@@ -343,6 +345,7 @@ pub async fn set_role(
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
         (status = 403, description = "`role_too_low`: only the owner removes others", body = wire::ErrorBody),
         (status = 404, description = "No such shared folder the caller belongs to or is invited to, or no such member", body = wire::ErrorBody),
+        (status = 409, description = "`shared_folder`: the owner cannot leave (they stop sharing instead)", body = wire::ErrorBody),
     ))]
 pub async fn remove(
     State(state): State<AppState>,
@@ -352,10 +355,15 @@ pub async fn remove(
     let own = user_id == c.user_id;
     let shared = if own {
         // Leaving or declining: the caller's own row (an invitation too) is all it takes.
-        shares::get(&state.db.pool, id)
+        let s = shares::get(&state.db.pool, id)
             .await?
-            .filter(|s| s.owner_id != c.user_id)
-            .ok_or(ApiError::NotFound("shared folder"))?
+            .ok_or(ApiError::NotFound("shared folder"))?;
+        if s.owner_id == c.user_id {
+            return Err(ApiError::SharedFolder(
+                "an owner does not leave their shared folder: stop sharing it instead",
+            ));
+        }
+        s
     } else {
         access::share_role(&state.db, &c, id, Role::Owner).await?
     };

@@ -70,6 +70,7 @@ fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
         "/api/v1/nodes/{id}/download",
         "/api/v1/nodes/{id}/content",
         "/api/v1/nodes/{id}/versions",
+        "/api/v1/shares/{id}/members",
     ];
     let changes = [
         (Method::POST, "/api/v1/folders"),
@@ -82,6 +83,11 @@ fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
         (Method::POST, "/api/v1/links"),
         (Method::POST, "/api/v1/trash/{id}/restore"),
         (Method::DELETE, "/api/v1/trash/{id}"),
+        (Method::POST, "/api/v1/nodes/{id}/share"),
+        (Method::DELETE, "/api/v1/shares/{id}"),
+        (Method::POST, "/api/v1/shares/{id}/members"),
+        (Method::PATCH, "/api/v1/shares/{id}/members/{user_id}"),
+        (Method::DELETE, "/api/v1/shares/{id}/members/{user_id}"),
     ];
     if r.method == Method::GET && reads.contains(&r.route) {
         Some((r.owner, None))
@@ -103,6 +109,7 @@ fn editor_answer(r: &Row) -> (u16, Option<&'static str>) {
     let owner_only = [
         (Method::DELETE, "/api/v1/trash/{id}"),
         (Method::POST, "/api/v1/links"),
+        (Method::POST, "/api/v1/nodes/{id}/share"),
     ];
     if owner_only
         .iter()
@@ -122,9 +129,11 @@ fn editor_answer(r: &Row) -> (u16, Option<&'static str>) {
 }
 
 /// Everything of the owner's a caller could read or change, as the owner sees it.
-async fn state_of(owner: &User<'_>, folder: i64) -> Vec<String> {
+async fn state_of(owner: &User<'_>, folder: i64, share: i64) -> Vec<String> {
     let mut out = Vec::new();
     for path in [
+        format!("/api/v1/shares/{share}/members"),
+        "/api/v1/shares".to_string(),
         format!("/api/v1/nodes/{}/children", owner.session.root_id),
         format!("/api/v1/nodes/{folder}/children"),
         "/api/v1/trash".to_string(),
@@ -141,8 +150,10 @@ async fn state_of(owner: &User<'_>, folder: i64) -> Vec<String> {
         }
         out.push(v.to_string());
     }
-    let seqs = owner.server.change_seqs(owner.session.namespace_id).await;
-    out.push(format!("{seqs:?}"));
+    for ns in [owner.session.namespace_id, share] {
+        let seqs = owner.server.change_seqs(ns).await;
+        out.push(format!("{seqs:?}"));
+    }
     out
 }
 
@@ -153,6 +164,9 @@ struct World<'a> {
     old: User<'a>,
     bob: User<'a>,
     folder: wire::Node,
+    /// A folder of the owner's shared the sharing routes' way (the other rows' tree is shared
+    /// by `TestServer::join`), with one accepted viewer of its own.
+    team: wire::shares::Share,
     cursor: String,
     rows: Vec<Row>,
 }
@@ -192,6 +206,37 @@ async fn world(server: &TestServer) -> World<'_> {
         .await;
     let l2: Value = alice
         .ok(Method::POST, "/api/v1/links", Some(link(folder.id)))
+        .await;
+    // The sharing routes' things: a shared folder with a member to remove, one no one is
+    // invited to, a folder to share, and a user to invite.
+    let share = |id: i64| format!("/api/v1/nodes/{id}/share");
+    let shared = |name: &'static str| {
+        let alice = &alice;
+        async move {
+            let f = alice.mkdir(alice.session.root_id, name).await;
+            let s: wire::shares::Share = alice.ok(Method::POST, &share(f.id), None).await;
+            s
+        }
+    };
+    let team = shared("team").await;
+    let lonely = shared("lonely").await;
+    let unshared = alice.mkdir(alice.session.root_id, "to share").await;
+    let zoe = server.register("zoe").await;
+    server.register("zed").await;
+    let members = format!("/api/v1/shares/{}/members", team.id);
+    let _: Value = alice
+        .ok(
+            Method::POST,
+            &members,
+            Some(json!({"username": "zoe", "role": "viewer"})),
+        )
+        .await;
+    let _: Value = zoe
+        .ok(
+            Method::POST,
+            &format!("/api/v1/shares/{}/accept", team.id),
+            None,
+        )
         .await;
     let latest: Value = alice.ok(Method::GET, "/api/v1/changes/latest", None).await;
     let cursor = latest["cursor"].as_str().unwrap().to_string();
@@ -481,6 +526,71 @@ async fn world(server: &TestServer) -> World<'_> {
             200,
         ),
         row(
+            Method::POST,
+            "/api/v1/nodes/{id}/share",
+            share(unshared.id),
+            None,
+            Hidden,
+            201,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/shares",
+            "/api/v1/shares".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/shares/{id}/members",
+            members.clone(),
+            None,
+            Hidden,
+            200,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/shares/{id}/members",
+            members.clone(),
+            Some(json!({"username": "zed", "role": "viewer"})),
+            Hidden,
+            201,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/shares/{id}/accept",
+            format!("/api/v1/shares/{}/accept", lonely.id),
+            None,
+            Hidden,
+            404,
+        ),
+        row(
+            Method::PATCH,
+            "/api/v1/shares/{id}/members/{user_id}",
+            format!("{members}/{}", zoe.session.user_id),
+            Some(json!({"role": "editor"})),
+            Hidden,
+            200,
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/shares/{id}/members/{user_id}",
+            format!("{members}/{}", zoe.session.user_id),
+            None,
+            Hidden,
+            204,
+        ),
+        // Last of the sharing rows: the owner's pass ends the share.
+        row(
+            Method::DELETE,
+            "/api/v1/shares/{id}",
+            format!("/api/v1/shares/{}", team.id),
+            None,
+            Hidden,
+            204,
+        ),
+        row(
             Method::DELETE,
             "/api/v1/sessions",
             "/api/v1/sessions".into(),
@@ -495,6 +605,7 @@ async fn world(server: &TestServer) -> World<'_> {
         old,
         bob,
         folder,
+        team,
         cursor,
         rows,
     }
@@ -508,6 +619,7 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         old,
         bob,
         folder,
+        team,
         rows,
         ..
     } = world(&server).await;
@@ -546,6 +658,21 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
     server.join(&alice, &dave, "viewer", false).await;
     server.join(&alice, &erin, "editor", true).await;
     server.leave(&alice, &erin).await;
+    // The same roles in the folder shared the sharing routes' way.
+    let members = format!("/api/v1/shares/{}/members", team.id);
+    for (who, role) in [("carol", "viewer"), ("dave", "viewer"), ("erin", "editor")] {
+        let body = json!({"username": who, "role": role});
+        let _: Value = alice.ok(Method::POST, &members, Some(body)).await;
+    }
+    for who in [&carol, &erin] {
+        let accept = format!("/api/v1/shares/{}/accept", team.id);
+        let _: Value = who.ok(Method::POST, &accept, None).await;
+    }
+    let out = format!("{members}/{}", erin.session.user_id);
+    assert_eq!(
+        alice.call(Method::DELETE, &out, None).await.status(),
+        StatusCode::NO_CONTENT
+    );
     // A viewer's own upload, committed into the owner's folder: refused for its role.
     let (m, up) = carol.start_upload(&bytes(12, 700)).await;
     carol.put_missing(&m, &up, &bytes(12, 700)).await;
@@ -560,7 +687,7 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         ("removed member", &erin, false),
         ("viewer", &carol, true),
     ];
-    let before = state_of(&alice, folder.id).await;
+    let before = state_of(&alice, folder.id, team.id).await;
     for r in &rows {
         // Nobody, and a revoked device of the owner: 401, whatever the route.
         let anonymous = fresh_client()
@@ -619,7 +746,7 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         }
     }
     assert_eq!(
-        state_of(&alice, folder.id).await,
+        state_of(&alice, folder.id, team.id).await,
         before,
         "a non-owner changed the owner's state"
     );

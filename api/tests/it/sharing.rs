@@ -72,7 +72,8 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let carol = server.register("carol").await;
-    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let work = alice.mkdir(alice.session.root_id, "work").await;
+    let docs = alice.mkdir(work.id, "docs").await;
     let plan = alice
         .upload_to(docs.id, "plan.txt", &bytes(1, 2_000), None)
         .await;
@@ -85,7 +86,7 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
     assert_eq!((s.root_id, s.name.as_str()), (docs.id, "docs"));
     assert_eq!((s.role, s.accepted, s.members), (Role::Owner, true, 0));
     // The owner's tree, contents and history are as they were.
-    assert_eq!(alice.names(alice.session.root_id).await, ["docs"]);
+    assert_eq!(alice.names(work.id).await, ["docs"]);
     assert_eq!(alice.names(docs.id).await, ["plan.txt"]);
     let versions: wire::VersionList = alice
         .ok(
@@ -155,6 +156,26 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
     let (k, bob_at) = kinds(&bob, &bob_at).await;
     // The new tree's log comes along from what it keeps (a device lists it anyway).
     assert_eq!(k, ["joined", "create", "members", "members"]);
+    // To the member the shared folder is a top: no parent on the feed, paths start there.
+    let page: ChangesResponse = bob.ok(Method::GET, "/api/v1/changes", None).await;
+    let root = page
+        .changes
+        .iter()
+        .find_map(|c| c.node.as_ref().filter(|n| n.id == docs.id));
+    assert_eq!(root.map(|n| n.parent_id), Some(None));
+    let found: wire::SearchResponse = bob.ok(Method::GET, "/api/v1/search?q=plan", None).await;
+    let paths: Vec<&str> = found.results.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/docs/plan.txt"]);
+    let found: wire::SearchResponse = alice.ok(Method::GET, "/api/v1/search?q=plan", None).await;
+    assert_eq!(found.results[0].path, "/work/docs/plan.txt");
+    // The owner does not leave; they stop sharing.
+    let owner = format!("/api/v1/shares/{}/members/{}", s.id, alice.session.user_id);
+    assert_error(
+        alice.call(Method::DELETE, &owner, None).await,
+        StatusCode::CONFLICT,
+        "shared_folder",
+    )
+    .await;
 
     // The shared folder is a top to the member, and theirs to work in.
     let top: wire::Listing = bob.ok(Method::GET, &listing, None).await;
