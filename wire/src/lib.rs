@@ -80,6 +80,7 @@ pub mod paths {
     pub const SHARE_ACCEPT: &str = "/api/v1/shares/{id}/accept";
     pub const SHARE_MEMBERS: &str = "/api/v1/shares/{id}/members";
     pub const SHARE_MEMBER: &str = "/api/v1/shares/{id}/members/{user_id}";
+    pub const SHARE_ACTIVITY: &str = "/api/v1/shares/{id}/activity";
 
     /// Every route the server answers, each once (`NODES` and `PUBLIC` are prefixes only).
     pub const ALL: &[&str] = &[
@@ -134,6 +135,7 @@ pub mod paths {
         SHARE_ACCEPT,
         SHARE_MEMBERS,
         SHARE_MEMBER,
+        SHARE_ACTIVITY,
     ];
 }
 

@@ -96,3 +96,29 @@ pub mod kinds {
     /// Every kind above.
     pub const ALL: &[&str] = &[SHARED, UNSHARED, INVITED, JOINED, LEFT, ROLE, MEMBERS];
 }
+
+/// One change in a shared folder, as its activity list shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActivityItem {
+    pub seq: i64,
+    /// What happened: `create`, `version`, `rename`, `move`, `trash`, `restore`, `purge`,
+    /// `members`, … (the change feed's kinds).
+    pub kind: String,
+    pub node_id: i64,
+    /// The node's name now (also when it is in the trash or gone), if it still has a row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When, in ms since the epoch.
+    pub at: i64,
+    /// Who did it; absent for the server's own doing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::Actor>,
+}
+
+/// `GET /api/v1/shares/{id}/activity`: the newest changes first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Activity {
+    pub items: Vec<ActivityItem>,
+}

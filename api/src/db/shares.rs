@@ -3,7 +3,8 @@
 //! a node's role is read with the node (`members::node_with_role`).
 
 use sqlx::{Any, Row as _, Transaction};
-use wire::shares::{Member, Share};
+use wire::shares::{ActivityItem, Member, Share};
+use wire::Actor;
 use wire::Role;
 
 use super::batch_tx::Cells;
@@ -300,4 +301,35 @@ pub async fn end(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx::Result<()
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The newest `limit` changes of shared folder `id`, newest first, each with its node's name
+/// (live, trashed or purged: whatever row is left) and who made it.
+pub async fn activity(db: &Db, id: i64, limit: i64) -> sqlx::Result<Vec<ActivityItem>> {
+    let rows = sqlx::query(
+        "SELECT c.seq, c.kind, c.node_id, c.created_at, n.name, d.id, d.name, u.id, u.username \
+         FROM changes c LEFT JOIN nodes n ON n.id = c.node_id \
+         LEFT JOIN devices d ON d.id = c.actor_device_id LEFT JOIN users u ON u.id = d.user_id \
+         WHERE c.namespace_id = $1 ORDER BY c.seq DESC LIMIT $2",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ActivityItem {
+            seq: r.int(0),
+            kind: r.text(1),
+            node_id: r.int(2),
+            at: r.int(3),
+            name: r.opt_text(4),
+            actor: r.opt_int(5).map(|device_id| Actor {
+                device_id,
+                device_name: r.text(6),
+                user_id: r.int(7),
+                username: r.text(8),
+            }),
+        })
+        .collect())
 }

@@ -125,6 +125,7 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, paths::SHARE_ACCEPT, post(shares::accept)),
         (Method::PATCH, paths::SHARE_MEMBER, patch(shares::set_role)),
         (Method::DELETE, paths::SHARE_MEMBER, delete(shares::remove)),
+        (Method::GET, paths::SHARE_ACTIVITY, get(shares::activity)),
     ]
 }
 

@@ -71,6 +71,7 @@ use crate::routes;
         routes::shares::accept,
         routes::shares::set_role,
         routes::shares::remove,
+        routes::shares::activity,
     ),
     components(schemas(wire::ErrorBody, wire::ErrorDetail, wire::ErrorCode, wire::Node, wire::NodeKind, wire::Conflict, wire::ChunkTarget, wire::Change, wire::Actor, wire::StreamTicket, wire::manifest_doc::Manifest, wire::manifest_doc::ChunkRef, wire::Role)),
     modifiers(&Security)

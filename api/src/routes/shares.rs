@@ -11,7 +11,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use wire::shares::{kinds, InviteRequest, Member, MemberList, RoleRequest, Share, ShareList};
+use serde::Deserialize;
+use wire::shares::{
+    kinds, Activity, InviteRequest, Member, MemberList, RoleRequest, Share, ShareList,
+};
 use wire::Role;
 
 use crate::access;
@@ -19,7 +22,7 @@ use crate::auth::Auth;
 use crate::db::users::Caller;
 use crate::db::{changes, nodes, shares, usage, WriteTx};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::routes::accounts::username_key;
 use crate::state::AppState;
 
@@ -403,4 +406,34 @@ async fn member_home(state: &AppState, user_id: i64) -> ApiResult<i64> {
         .first()
         .map(|(_, home)| *home)
         .ok_or(ApiError::NotFound("member"))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ActivityQuery {
+    /// 1 to 200, default 50.
+    limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/shares/{id}/activity", tag = "sharing", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "A shared folder (its namespace id)"), ActivityQuery),
+    responses(
+        (status = 200, description = "Who did what in the shared folder, newest first: uploads, renames, moves, deletes, restores, member changes (as long as the change log keeps them)", body = Activity),
+        (status = 400, description = "`bad_request`: a limit out of range", body = wire::ErrorBody),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
+        (status = 404, description = "No such shared folder the caller belongs to", body = wire::ErrorBody),
+    ))]
+pub async fn activity(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<ActivityQuery>,
+) -> ApiResult<Json<Activity>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::OutOfRange("limit must be 1 to 200".into()));
+    }
+    access::share_role(&state.db, &c, id, Role::Viewer).await?;
+    Ok(Json(Activity {
+        items: shares::activity(&state.db, id, limit).await?,
+    }))
 }

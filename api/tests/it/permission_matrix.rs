@@ -71,6 +71,7 @@ fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
         "/api/v1/nodes/{id}/content",
         "/api/v1/nodes/{id}/versions",
         "/api/v1/shares/{id}/members",
+        "/api/v1/shares/{id}/activity",
     ];
     let changes = [
         (Method::POST, "/api/v1/folders"),
@@ -580,6 +581,14 @@ async fn world(server: &TestServer) -> World<'_> {
             None,
             Hidden,
             204,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/shares/{id}/activity",
+            format!("/api/v1/shares/{}/activity", team.id),
+            None,
+            Hidden,
+            200,
         ),
         // Last of the sharing rows: the owner's pass ends the share.
         row(

@@ -186,6 +186,46 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
     assert_eq!(alice.names(docs.id).await, ["notes.txt", "plan.txt"]);
     let (k, bob_at) = kinds(&bob, &bob_at).await;
     assert_eq!(k, ["version"]);
+    // Who did what, newest first, for every member to read.
+    let log: wire::shares::Activity = alice
+        .ok(
+            Method::GET,
+            &format!("/api/v1/shares/{}/activity?limit=3", s.id),
+            None,
+        )
+        .await;
+    let lines: Vec<(&str, &str, Option<&str>)> = log
+        .items
+        .iter()
+        .map(|i| {
+            let who = i.actor.as_ref().map_or("", |a| a.username.as_str());
+            (i.kind.as_str(), who, i.name.as_deref())
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("version", "bob", Some("notes.txt")),
+            ("members", "bob", Some("docs")),
+            ("members", "alice", Some("docs")),
+        ]
+    );
+    let r = carol
+        .call(
+            Method::GET,
+            &format!("/api/v1/shares/{}/activity", s.id),
+            None,
+        )
+        .await;
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let r = bob
+        .call(
+            Method::GET,
+            &format!("/api/v1/shares/{}/activity?limit=0", s.id),
+            None,
+        )
+        .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
     // The shared folder itself is the owner's to rename, move and delete.
     let rename = json!({ "name": "mine now" });
     let node = format!("/api/v1/nodes/{}", docs.id);
