@@ -1,6 +1,6 @@
 //! Shared folders (`/api/v1/shares`, `/api/v1/nodes/{id}/share`) as `Client` methods: make a
 //! folder shared, list the caller's shares and invitations, invite, change roles, remove,
-//! accept, leave, stop sharing. Answers pass through as plain JS objects (the page only draws
+//! accept, leave, stop sharing, read a shared folder's activity. Answers pass through as plain JS objects (the page only draws
 //! them), as in `links.rs`; the paths are built here from `wire::paths`, and every id the page
 //! hands in is checked to be a whole number first, so none can turn into another path.
 
@@ -48,6 +48,19 @@ fn share_path(template: &str, id: f64, user_id: Option<f64>) -> Result<String, F
         path = path.replace("{user_id}", &id_of(u, "user")?.to_string());
     }
     Ok(path)
+}
+
+/// `?limit=N` for an activity read: the server takes 1..=200, so anything else is refused here,
+/// in the server's words, before a request is made; no limit leaves the server's default.
+fn activity_query(limit: Option<u32>) -> Result<String, Failure> {
+    match limit {
+        None => Ok(String::new()),
+        Some(n @ 1..=200) => Ok(format!("?limit={n}")),
+        Some(_) => Err(Failure::local(
+            "bad_argument",
+            "an activity limit is between 1 and 200",
+        )),
+    }
 }
 
 /// `viewer` or `editor`, the roles a member may be given; refused here with the server's own
@@ -135,6 +148,14 @@ impl Client {
         .await
     }
 
+    /// `GET /shares/{id}/activity`: `{items: [ActivityItem]}`, the shared folder's changes
+    /// newest first (who, on which device, what, when), `limit` of them at most (1..=200;
+    /// unset, the server's default). Any member or the owner may read it.
+    pub async fn activity(&self, id: f64, limit: Option<u32>) -> Result<JsValue, JsValue> {
+        let path = share_path(paths::SHARE_ACTIVITY, id, None)? + &activity_query(limit)?;
+        self.shares_call("GET", &path, None).await
+    }
+
     /// `POST /shares/{id}/accept`: the invitee accepts; answers the `Share`.
     #[wasm_bindgen(js_name = acceptShare)]
     pub async fn accept_share(&self, id: f64) -> Result<JsValue, JsValue> {
@@ -171,6 +192,24 @@ mod tests {
             "/api/v1/shares/7/accept"
         );
         assert!(share_path(paths::SHARE_MEMBER, 7.0, Some(0.5)).is_err());
+        assert_eq!(
+            share_path(paths::SHARE_ACTIVITY, 7.0, None).unwrap(),
+            "/api/v1/shares/7/activity"
+        );
+    }
+
+    #[test]
+    fn activity_limits_are_the_servers() {
+        assert_eq!(activity_query(None).unwrap(), "");
+        assert_eq!(activity_query(Some(1)).unwrap(), "?limit=1");
+        assert_eq!(activity_query(Some(200)).unwrap(), "?limit=200");
+        for bad in [0, 201, u32::MAX] {
+            assert_eq!(
+                activity_query(Some(bad)).unwrap_err().code,
+                "bad_argument",
+                "{bad}"
+            );
+        }
     }
 
     #[test]
