@@ -6,7 +6,8 @@
 // on an error we close the EventSource ourselves (its own retry would reuse a stale ticket)
 // and reconnect with backoff, or at once when the network comes back, then pull to catch up.
 // A page that carries a membership change (shared, invited, joined, left, role, …) also
-// re-reads the shared folders (shares.js), so invitations and removals show live.
+// re-reads the shared folders (shares.js), so invitations and removals show live; screens that
+// follow one namespace (a shared folder's activity) subscribe to every page with `onChanges`.
 import { SyncFeed } from '../pkg/web_client.js';
 import * as store from './store.js';
 import { app, folder } from './state.js';
@@ -22,6 +23,10 @@ let queued = null;
 let stopped = true;
 let unsupported = false;
 let attempt = 0; // the newest connect(); an older one still awaiting its ticket gives up
+const pageListeners = new Set();
+
+/** Calls `fn(changes)` with the changes of every page pulled from the feed. */
+export function onChanges(fn) { pageListeners.add(fn); }
 
 export async function startLive() {
   stopLive();
@@ -120,6 +125,7 @@ async function drive(action) {
           await store.put('meta', 'cursor', feed.cursor);
           // Not awaited: the shares screen redraws when it lands, the feed goes on.
           if (page.changes.some((c) => MEMBERSHIP_KINDS.includes(c.kind))) loadShares();
+          if (page.changes.length) for (const fn of pageListeners) fn(page.changes);
           await stale(folders);
           action = next;
         } catch (e) {

@@ -2,10 +2,12 @@
 // a shared folder is shared with, and as what. For a private folder of the user's own tree it
 // offers "Share with people"; for a shared folder the owner invites by username with a role,
 // changes roles, removes people and can stop sharing; a member sees the list and can leave.
+// Either can open the folder's activity (over this dialog).
 // It lives inside the dialog's form, so its own Enter (in the username field) invites rather
 // than submitting the dialog, and its refusals show in its own line, in words.
 import { app, $, el, button, ask, explain } from './state.js';
 import { shareAt, shareHere, loadShares } from './shares.js';
+import { showActivity } from './share-activity.js';
 import { NOT_FOUND, ALREADY_MEMBER, SHARED_FOLDER } from '../pkg/error_codes.js';
 
 const ROLES = [['viewer', 'Can view'], ['editor', 'Can edit']];
@@ -73,7 +75,9 @@ export function peopleSection(node) {
     }
     const list = el('ul', { className: 'list members', id: 'members' });
     for (const m of members) list.append(memberRow(share, m, owner));
-    const parts = [list];
+    const activity = button('Activity', () => showActivity(share), 'secondary small', `Activity in ${share.name}`);
+    activity.id = 'share-activity';
+    const parts = [list, el('p', { className: 'row activity-link' }, activity, el('span', { className: 'hint', textContent: 'who uploaded, renamed, moved or deleted what' }))];
     if (owner) parts.unshift(inviteForm(share));
     parts.push(owner ? stopSharing(share) : leave(share));
     if (!owner) parts.unshift(el('p', { className: 'hint', textContent: `Shared by ${share.owner}; you ${share.role === 'editor' ? 'can edit it' : 'can view it'}.` }));

@@ -1,5 +1,5 @@
 // The "Shared with me" screen: invitations waiting for an answer (Accept / Decline), the shared
-// folders the user belongs to (owner, role; Open, People, Leave) and those they share
+// folders the user belongs to (owner, role; Open, People, Activity) and those they share
 // themselves. It draws from shares.js's list, which the change feed keeps current, so an
 // invitation appears and a removed share disappears while the screen is open. Open shows the
 // share's folder with breadcrumbs starting at its name, the share remembered in the path so
@@ -7,6 +7,7 @@
 import { app, $, el, button, say, explain } from './state.js';
 import { shares, loadShares, onShares } from './shares.js';
 import { people } from './share-people.js';
+import { showActivity } from './share-activity.js';
 import { formatDate } from './format.js';
 
 const CAN = { owner: 'owner', editor: 'can edit', viewer: 'can view' };
@@ -56,10 +57,12 @@ function draw() {
     button('Decline', () => answer(s, false), 'secondary decline', `Decline ${s.name}`))));
   fill('#shared-with-me', joined.map((s) => item(s, `shared by ${s.owner} · you ${CAN[s.role] || s.role}`,
     button('Open', () => openFolderOf(s), 'secondary open-share', `Open ${s.name}`),
-    button('People', () => people(s), 'secondary people', `People of ${s.name}`))));
+    button('People', () => people(s), 'secondary people', `People of ${s.name}`),
+    button('Activity', () => showActivity(s), 'secondary activity', `Activity in ${s.name}`))));
   fill('#shared-by-me', mine.map((s) => item(s, `${s.members} ${s.members === 1 ? 'person' : 'people'} besides you`,
     button('Open', () => openFolderOf(s), 'secondary open-share', `Open ${s.name}`),
-    button('People', () => people(s), 'secondary people', `People of ${s.name}`))));
+    button('People', () => people(s), 'secondary people', `People of ${s.name}`),
+    button('Activity', () => showActivity(s), 'secondary activity', `Activity in ${s.name}`))));
   $('#invitations-block').hidden = invited.length === 0;
   $('#shared-by-me-block').hidden = mine.length === 0;
   $('#shared-empty').hidden = joined.length > 0;
