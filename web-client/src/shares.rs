@@ -50,16 +50,14 @@ fn share_path(template: &str, id: f64, user_id: Option<f64>) -> Result<String, F
     Ok(path)
 }
 
-/// `?limit=N` for an activity read: the server takes 1..=200, so anything else is refused here,
-/// in the server's words, before a request is made; no limit leaves the server's default.
+/// `?limit=N` for an activity read: the server takes 1..=200, so anything else is refused here
+/// with the server's code and words, before a request is made; no limit leaves the server's
+/// default.
 fn activity_query(limit: Option<u32>) -> Result<String, Failure> {
     match limit {
         None => Ok(String::new()),
         Some(n @ 1..=200) => Ok(format!("?limit={n}")),
-        Some(_) => Err(Failure::local(
-            "bad_argument",
-            "an activity limit is between 1 and 200",
-        )),
+        Some(_) => Err(Failure::local("bad_request", "limit must be 1 to 200")),
     }
 }
 
@@ -206,7 +204,7 @@ mod tests {
         for bad in [0, 201, u32::MAX] {
             assert_eq!(
                 activity_query(Some(bad)).unwrap_err().code,
-                "bad_argument",
+                "bad_request",
                 "{bad}"
             );
         }
