@@ -6,6 +6,7 @@
 // server keeps no earlier ones, and a hint says so.
 import { app, $, el, explain } from './state.js';
 import { onChanges } from './live.js';
+import { onShares } from './shares.js';
 import { formatAgo, formatDate } from './format.js';
 
 /** How many changes one read shows (the server's default; it takes up to 200). */
@@ -39,6 +40,11 @@ let ticker = null;
 
 onChanges((changes) => {
   if (shown && changes.some((c) => c.namespace_id === shown.id)) reload();
+});
+// Stopped sharing, or the user removed, while the list is open: its log is no longer theirs to
+// read, and the re-read says so instead of leaving a list that no longer follows anything.
+onShares((list) => {
+  if (shown && !list.some((s) => s.id === shown.id && s.accepted)) reload();
 });
 
 /** "Ana uploaded plan.txt": one item as a sentence (pure, for the list and its tests). */
@@ -95,9 +101,15 @@ async function readOnce() {
     if (shown !== share) return;
     $('#activity-loading').hidden = true;
     const error = $('#activity-error');
-    error.textContent = e.status === 404
-      ? `You no longer have ${share.name}, so its activity is not yours to see.`
-      : `Could not load the activity of ${share.name}: ${explain(e)}`;
+    if (e.status === 404) {
+      // Not a passing failure: what was listed is no longer the user's to see.
+      $('#activity-list').replaceChildren();
+      $('#activity-empty').hidden = true;
+      $('#activity-names').hidden = true;
+    }
+    error.textContent = e.status !== 404 ? `Could not load the activity of ${share.name}: ${explain(e)}`
+      : share.role === 'owner' ? `${share.name} is no longer shared, so it has no activity to show.`
+        : `${share.name} is no longer shared with you, so its activity cannot be shown.`;
     error.hidden = false;
     return;
   }
