@@ -2,7 +2,8 @@
 // folder with Ben, Ben uploads into it and renames the file; Ana's activity (from Shared with
 // me) says so in words, newest first, with who and on which device, and a new upload of Ben's
 // shows in it while it stays open. Ana also reaches it from the Share dialog's People part (it
-// opens over that dialog, which stays), Ben from his Shared with me, and a failed read is said.
+// opens over that dialog, which stays), Ben from his Shared with me; a failed read is said, and
+// so is Ben's removal while his list is open.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDevice, newFolder, uploadText, sharedServerAndBrowser } from './harness.mjs';
@@ -117,6 +118,15 @@ test('uploads, renames and member changes in a shared folder\'s activity, live',
   await b.waitForSelector('#activity-dialog[open] #activity-list li[data-name="second.txt"]');
   assert.ok(await b.locator('#activity-error').isHidden());
   assert.equal((await lines(b))[0].text, 'You uploaded second.txt');
+
+  // Ana removes Ben while his activity is open: it says the folder is no longer his.
+  await a.click('#files tr[data-name="Team"] button.share');
+  await a.click('#members li[data-user="ben"] button.remove-member');
+  await a.waitForSelector('#members li[data-user="ben"]', { state: 'detached' });
+  await a.keyboard.press('Escape');
+  await b.waitForSelector('#activity-error:not([hidden])', { timeout: 10_000 });
+  assert.equal(await b.locator('#activity-error').textContent(), 'Team is no longer shared with you, so its activity cannot be shown.');
+  assert.equal(await b.locator('#activity-list li').count(), 0);
   await b.keyboard.press('Escape');
 
   assert.deepEqual(ana.errors, []);
