@@ -1,9 +1,11 @@
-//! `cargo xtask bench-members`: what sharing a tree costs the sync plane. An owner commits
-//! into their tree while its members follow it, each member with two devices holding an event
-//! stream: the time from sending a commit to the hint at one member device (p50/p99) and at
-//! every member device (fan-out), with 1 and with 100 members. Then the feed and search of a
-//! user who follows 100 shared trees against one who follows none. SQLite, in process, over
-//! HTTP on loopback.
+//! `cargo xtask bench-members`: what sharing a folder costs the sync plane. An owner shares a
+//! folder (the sharing routes: share, invite, accept) and commits into it while its members
+//! follow it, each member with two devices holding an event stream: the time from sending a
+//! commit to the hint at one member device (p50/p99) and at every member device (fan-out),
+//! with 1 and with 100 members. Then a user who belongs to 100 shared folders against one who
+//! belongs to none: their list of shared folders, the feed, search, and a folder listing in
+//! their own tree against one in a shared folder (the role check's cost). SQLite, in process,
+//! over HTTP on loopback.
 
 use std::time::{Duration, Instant};
 
@@ -59,22 +61,39 @@ async fn main() -> Result<()> {
         );
     }
 
-    println!("\n| user | GET /changes (no news) µs | GET /changes/latest µs | GET /search µs |");
-    println!("|---|---|---|---|");
+    println!("\n| user | GET /shares µs | GET /changes (no news) µs | GET /changes/latest µs | GET /search µs |");
+    println!("|---|---|---|---|---|");
     let lone = b.register("lone").await?;
     let many = b.register("many").await?;
+    let mut shared_root = 0;
     for i in 0..100 {
         let owner = b.register(&format!("owner{i}")).await?;
-        b.upload(&owner, &format!("file {i}.txt")).await?;
-        b.join(&owner, &many).await?;
+        let (ns, root) = b.share(&owner, &format!("team {i}")).await?;
+        b.upload(&owner, root, &format!("file {i}.txt")).await?;
+        b.join(&owner, ns, &many).await?;
+        shared_root = root;
     }
-    for (name, who) in [("follows no shared tree", &lone), ("follows 100", &many)] {
+    b.upload(&lone, lone.root_id, "file.txt").await?;
+    for (name, who) in [("in no shared folder", &lone), ("in 100", &many)] {
         let latest: wire::ChangesResponse = b.get(who, "/api/v1/changes/latest").await?;
         let pull = format!("/api/v1/changes?cursor={}", latest.cursor);
+        let shares = b.time(who, "/api/v1/shares").await?;
         let feed = b.time(who, &pull).await?;
         let top = b.time(who, "/api/v1/changes/latest").await?;
         let search = b.time(who, "/api/v1/search?q=file").await?;
-        println!("| {name} | {feed:.0} | {top:.0} | {search:.0} |");
+        println!("| {name} | {shares:.0} | {feed:.0} | {top:.0} | {search:.0} |");
+    }
+    println!("\n| GET /nodes/{{id}}/children of | µs |");
+    println!("|---|---|");
+    let own = format!("/api/v1/nodes/{}/children", many.root_id);
+    let shared = format!("/api/v1/nodes/{shared_root}/children");
+    let lone_root = format!("/api/v1/nodes/{}/children", lone.root_id);
+    for (name, who, path) in [
+        ("a user's own root (in no shared folder)", &lone, &lone_root),
+        ("a member's own root", &many, &own),
+        ("a shared folder, as its member", &many, &shared),
+    ] {
+        println!("| {name} | {:.0} |", b.time(who, path).await?);
     }
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
@@ -111,18 +130,56 @@ impl Bench {
         Ok(r.error_for_status()?.json().await?)
     }
 
-    /// `member` an accepted editor of `owner`'s tree (what the sharing routes will write).
-    async fn join(&self, owner: &SessionResponse, member: &SessionResponse) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO members (namespace_id, user_id, role, invited_by, created_at, \
-             accepted_at) VALUES ($1, $2, 'editor', $3, 0, 0)",
-        )
-        .bind(owner.namespace_id)
-        .bind(member.user_id)
-        .bind(owner.user_id)
-        .execute(&self.state.db.pool)
-        .await?;
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        who: &SessionResponse,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<T> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&who.token)
+            .json(&body)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("POST {path}: {} {}", r.status(), r.text().await?);
+        }
+        Ok(r.json().await?)
+    }
+
+    /// A new folder `name` of `owner`'s, shared: (its namespace, its root).
+    async fn share(&self, owner: &SessionResponse, name: &str) -> Result<(i64, i64)> {
+        let body = json!({"parent_id": owner.root_id, "name": name});
+        let folder: wire::Node = self.post(owner, "/api/v1/folders", body).await?;
+        let path = format!("/api/v1/nodes/{}/share", folder.id);
+        let s: wire::shares::Share = self.post(owner, &path, json!(null)).await?;
+        Ok((s.id, s.root_id))
+    }
+
+    /// `member` an accepted editor of shared folder `ns`: invited, and accepting.
+    async fn join(&self, owner: &SessionResponse, ns: i64, member: &SessionResponse) -> Result<()> {
+        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+            .bind(member.user_id)
+            .fetch_one(&self.state.db.pool)
+            .await?;
+        let invite = json!({"username": username, "role": "editor"});
+        let path = format!("/api/v1/shares/{ns}/members");
+        let _: serde_json::Value = self.post(owner, &path, invite).await?;
+        let path = format!("/api/v1/shares/{ns}/accept");
+        let _: serde_json::Value = self.post(member, &path, json!(null)).await?;
         Ok(())
+    }
+
+    /// Namespace `ns`'s change sequence now.
+    async fn seq(&self, ns: i64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT seq FROM namespaces WHERE id = $1")
+                .bind(ns)
+                .fetch_one(&self.state.db.pool)
+                .await?,
+        )
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -180,13 +237,19 @@ impl Bench {
         Ok(up.upload_id)
     }
 
-    async fn commit(&self, who: &SessionResponse, upload_id: &str, name: &str) -> Result<()> {
+    async fn commit(
+        &self,
+        who: &SessionResponse,
+        upload_id: &str,
+        parent: i64,
+        name: &str,
+    ) -> Result<()> {
         let r = self
             .http
             .post(format!("{}/api/v1/commits", self.base))
             .bearer_auth(&who.token)
             .json(
-                &json!({"upload_id": upload_id, "parent_id": who.root_id, "name": name,
+                &json!({"upload_id": upload_id, "parent_id": parent, "name": name,
                 "base_version": null, "idempotency_key": upload_id}),
             )
             .send()
@@ -197,23 +260,25 @@ impl Bench {
         Ok(())
     }
 
-    async fn upload(&self, who: &SessionResponse, name: &str) -> Result<()> {
+    async fn upload(&self, who: &SessionResponse, parent: i64, name: &str) -> Result<()> {
         let id = self.prepare(who, name).await?;
-        self.commit(who, &id, name).await
+        self.commit(who, &id, parent, name).await
     }
 
-    /// An owner with `members` members, two streams each; `COMMITS` commits by the owner:
+    /// An owner's shared folder with `members` members, two streams each; `COMMITS` commits
+    /// into it by the owner:
     /// (p50, p99) ms to the first member device's hint, and to every member device's.
     async fn hints(&self, members: usize) -> Result<((f64, f64), (f64, f64))> {
         let tag = format!("h{members}");
         let owner = self.register(&format!("{tag}-owner")).await?;
+        let (ns, root) = self.share(&owner, "team").await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, i64, Instant)>();
         let mut readers = Vec::new();
         let devices = 2 * members;
         for m in 0..members {
             let name = format!("{tag}-member{m}");
             let first = self.register(&name).await?;
-            self.join(&owner, &first).await?;
+            self.join(&owner, ns, &first).await?;
             let second = self.sign_in(&name).await?;
             for (d, session) in [first, second].into_iter().enumerate() {
                 let mut stream = Client::new()
@@ -222,7 +287,7 @@ impl Bench {
                     .send()
                     .await?
                     .error_for_status()?;
-                let (tx, ns, device) = (tx.clone(), owner.namespace_id, 2 * m + d);
+                let (tx, device) = (tx.clone(), 2 * m + d);
                 readers.push(tokio::spawn(async move {
                     let mut buf = String::new();
                     while let Ok(seq) = next_hint(&mut stream, &mut buf, ns).await {
@@ -241,11 +306,12 @@ impl Bench {
         // Let every stream open and say its first hint.
         tokio::time::sleep(Duration::from_millis(500)).await;
         while rx.try_recv().is_ok() {}
+        let base = self.seq(ns).await?;
         let (mut one, mut all) = (Vec::new(), Vec::new());
         for (i, id) in spare.iter().enumerate() {
             let t0 = Instant::now();
-            self.commit(&owner, id, &format!("{tag}-{i}")).await?;
-            let want = (i + 1) as i64;
+            self.commit(&owner, id, root, &format!("{tag}-{i}")).await?;
+            let want = base + (i + 1) as i64;
             let mut heard = vec![false; devices];
             let mut got = 0;
             while got < devices {
