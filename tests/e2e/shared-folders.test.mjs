@@ -89,6 +89,8 @@ test('share, invite, accept, live changes both ways, a role change, removal', { 
   const seen = Date.now() - uploaded;
   console.log(`Ben's upload showed in Ann's open folder after ${seen} ms`);
   assert.ok(seen < 3000, `Ann saw Ben's file after ${seen} ms`);
+  assert.match(await a.locator('#files tr[data-name="from-ben.txt"] td.when').textContent(), /^edited by ben, (just now|\d+ min ago)$/);
+  await b.waitForSelector('#files tr[data-name="from-ben.txt"] td.when:text("edited by you")');
   // And the other way: Ann's new folder shows in Ben's.
   await newFolder(a, 'From Ann');
   await b.waitForSelector('#files tr[data-name="From Ann"]', { timeout: 10_000 });

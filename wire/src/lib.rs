@@ -249,6 +249,10 @@ pub struct Node {
     pub content_hash: Option<Hash>,
     /// Server time of the last change, milliseconds since the Unix epoch.
     pub modified_at: i64,
+    /// Who wrote a file's current version: in a shared folder's listing only ("edited by
+    /// Ana"); absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ import { takeDrop, fromPicker, uploadItems, resumeStored } from './uploads.js';
 import { startLive, stopLive, sawListing } from './live.js';
 import { downloadFile, downloadZip, saveBlob } from './download.js';
 import { showTrash, showVersions, runSearch, showDevices, showUsage, showConflicts, wireAccount } from './screens.js';
-import { formatBytes, formatDate } from './format.js';
+import { formatAgo, formatBytes, formatDate } from './format.js';
 import { ROLE_TOO_LOW } from '../pkg/error_codes.js';
 import { share } from './share-dialog.js';
 import { showLinks } from './links.js';
@@ -268,6 +268,12 @@ function row(node) {
   if (offlineIds.has(node.id)) name.append(el('span', { className: 'tag ok', textContent: 'available offline' }));
   const size = el('td', { className: 'num', textContent: node.kind === 'file' ? formatBytes(node.size) : '' });
   const when = el('td', { className: 'when', textContent: formatDate(node.modified_at) });
+  // In a shared folder the server says who wrote each file's current version.
+  if (node.modified_by) {
+    const by = node.modified_by === app.session?.username ? 'you' : node.modified_by;
+    when.textContent = `edited by ${by}, ${formatAgo(node.modified_at)}`;
+    when.title = formatDate(node.modified_at);
+  }
   const actions = el('td', { className: 'actions' });
   if (node.kind === 'file') {
     actions.append(button('Download', () => download(node), 'secondary small download', `Download ${node.name}`));

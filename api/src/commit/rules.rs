@@ -114,6 +114,7 @@ pub fn written(
             size: manifest.size,
             content_hash: Some(manifest.hash),
             modified_at: now,
+            modified_by: None,
         },
         version_id,
         unchanged: false,

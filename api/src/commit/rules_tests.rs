@@ -58,6 +58,7 @@ fn file(id: i64, name: &str, version: i64, bytes: &[u8]) -> Node {
         size: bytes.len() as u64,
         content_hash: Some(manifest(bytes).hash),
         modified_at: 0,
+        modified_by: None,
     }
 }
 

@@ -274,6 +274,7 @@ fn change_from_row(r: &Row) -> Change {
             size: r.get::<i64, _>(8).max(0) as u64,
             content_hash: hash.and_then(|h| h.parse().ok()),
             modified_at: r.get(10),
+            modified_by: None,
         }
     });
     let device_id: Option<i64> = r.get(11);

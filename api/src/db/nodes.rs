@@ -37,6 +37,7 @@ pub fn node_from_row(r: &impl Cells) -> NodeRow {
             size: r.int(5).max(0) as u64,
             content_hash: r.opt_text(6).and_then(|h| h.parse().ok()),
             modified_at: r.int(7),
+            modified_by: None,
         },
         namespace_id: r.int(8),
     }

@@ -1,6 +1,8 @@
 //! A file's history: immutable versions, listed newest first, and restore, which writes a new
 //! version pointing at the old version's chunk rows (no chunk byte is copied or re-sent).
 
+use std::collections::HashMap;
+
 use sqlx::{Any, Row as _, Transaction};
 use wire::{Manifest, VersionInfo};
 
@@ -204,4 +206,26 @@ pub async fn facts(
     .fetch_optional(&db.pool)
     .await?
     .map(|r| (r.get::<i64, _>(0).max(0) as u64, r.get(1), r.get(2))))
+}
+
+/// The username of each version's author (the user whose device wrote it), for `versions`.
+pub async fn authors(db: &Db, versions: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
+    if versions.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list: Vec<String> = (1..=versions.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT v.id, u.username FROM versions v JOIN devices d ON d.id = v.author_device_id \
+         JOIN users u ON u.id = d.user_id WHERE v.id IN ({})",
+        list.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for v in versions {
+        q = q.bind(*v);
+    }
+    Ok(q.fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }

@@ -15,7 +15,7 @@ use wire::{
 use crate::access;
 use crate::auth::Auth;
 use crate::db::users::Caller;
-use crate::db::{changes, nodes, usage, WriteTx};
+use crate::db::{changes, nodes, usage, versions, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::names;
@@ -67,7 +67,15 @@ pub async fn children(
         )
             .into_response());
     }
-    let children = nodes::children(&state.db, id).await?;
+    let mut children = nodes::children(&state.db, id).await?;
+    if !access::is_home(&c, ns) {
+        // In a shared folder, who wrote each file's current version ("edited by Ana").
+        let versions: Vec<i64> = children.iter().filter_map(|n| n.version_id).collect();
+        let mut authors = versions::authors(&state.db, &versions).await?;
+        for n in &mut children {
+            n.modified_by = n.version_id.and_then(|v| authors.remove(&v));
+        }
+    }
     let mut folder = folder;
     if access::share_root(&state.db, &c, id, ns)
         .await?

@@ -184,6 +184,14 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
         .upload_to(docs.id, "notes.txt", &bytes(3, 500), None)
         .await;
     assert_eq!(alice.names(docs.id).await, ["notes.txt", "plan.txt"]);
+    // Each file says who wrote what it holds now.
+    let inside: wire::Listing = alice.ok(Method::GET, &listing, None).await;
+    let by: Vec<Option<&str>> = inside
+        .children
+        .iter()
+        .map(|n| n.modified_by.as_deref())
+        .collect();
+    assert_eq!(by, [Some("bob"), Some("alice")]);
     let (k, bob_at) = kinds(&bob, &bob_at).await;
     assert_eq!(k, ["version"]);
     // Who did what, newest first, for every member to read.
