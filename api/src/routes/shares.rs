@@ -38,6 +38,36 @@ async fn begin<'a>(state: &'a AppState, namespaces: &[i64]) -> ApiResult<WriteTx
     Ok(w)
 }
 
+/// Hands the subtree under `root` from namespace `from` to `to`, both the same owner's (sharing,
+/// and its end): rows and chunk references change hands, the bytes move from one counter to
+/// the other, so the quota can be neither passed nor dodged.
+async fn hand_over(w: &mut WriteTx<'_>, root: i64, from: i64, to: i64) -> ApiResult<()> {
+    let bytes = nodes::hand_over(&mut w.tx, root, to).await?;
+    usage::charge(&mut w.tx, to, bytes, u64::MAX).await?;
+    let out = usage::Delta {
+        current: -bytes.current,
+        history: -bytes.history,
+        staged: 0,
+    };
+    usage::charge(&mut w.tx, from, out, u64::MAX).await?;
+    Ok(())
+}
+
+/// A membership change, logged twice: `members` in shared folder `id`'s log (every member's
+/// devices see the list move) and `kind` in the affected user's own (`home`).
+async fn announce(
+    w: &mut WriteTx<'_>,
+    c: &Caller,
+    id: i64,
+    root: i64,
+    home: i64,
+    kind: &str,
+) -> ApiResult<()> {
+    changes::log(&mut w.tx, id, root, kinds::MEMBERS, Some(c.device_id)).await?;
+    changes::log(&mut w.tx, home, root, kind, Some(c.device_id)).await?;
+    Ok(())
+}
+
 /// The caller's view of shared folder `id` now (after a change, in its transaction's wake).
 async fn view(state: &AppState, c: &Caller, id: i64) -> ApiResult<Share> {
     shares::of_user(&state.db, c.user_id)
@@ -98,16 +128,7 @@ pub async fn share(
         ));
     }
     let s = shares::create(&mut w.tx, c.user_id, id, state.clock.now_ms()).await?;
-    // Rows and chunk references change hands; the bytes move from one counter to the other
-    // of the same owner, so the quota cannot be passed.
-    let bytes = nodes::hand_over(&mut w.tx, id, s).await?;
-    usage::charge(&mut w.tx, s, bytes, u64::MAX).await?;
-    let out = usage::Delta {
-        current: -bytes.current,
-        history: -bytes.history,
-        staged: 0,
-    };
-    usage::charge(&mut w.tx, ns, out, u64::MAX).await?;
+    hand_over(&mut w, id, ns, s).await?;
     changes::log(&mut w.tx, ns, id, kinds::SHARED, Some(c.device_id)).await?;
     changes::log(&mut w.tx, s, id, "create", Some(c.device_id)).await?;
     w.commit().await?;
@@ -162,14 +183,7 @@ pub async fn unshare(
         }
     };
     let root = shared.root_id;
-    let bytes = nodes::hand_over(&mut w.tx, root, c.namespace_id).await?;
-    usage::charge(&mut w.tx, c.namespace_id, bytes, u64::MAX).await?;
-    let out = usage::Delta {
-        current: -bytes.current,
-        history: -bytes.history,
-        staged: 0,
-    };
-    usage::charge(&mut w.tx, id, out, u64::MAX).await?;
+    hand_over(&mut w, root, id, c.namespace_id).await?;
     shares::end(&mut w.tx, id).await?;
     changes::log(&mut w.tx, id, root, kinds::UNSHARED, Some(c.device_id)).await?;
     changes::log(
@@ -241,8 +255,7 @@ pub async fn invite(
         .await?
         .ok_or(ApiError::NotFound("shared folder"))?
         .root_id;
-    changes::log(&mut w.tx, id, root, kinds::MEMBERS, Some(c.device_id)).await?;
-    changes::log(&mut w.tx, home, root, kinds::INVITED, Some(c.device_id)).await?;
+    announce(&mut w, &c, id, root, home, kinds::INVITED).await?;
     let member = person(&mut w, id, user_id).await?;
     w.commit().await?;
     tracing::info!(namespace_id = id, user_id, ?role, "member invited");
@@ -268,20 +281,13 @@ pub async fn accept(
     if !shares::accept(&mut w.tx, id, c.user_id, state.clock.now_ms()).await? {
         return Err(ApiError::NotFound("invitation"));
     }
-    changes::log(
-        &mut w.tx,
+    announce(
+        &mut w,
+        &c,
         id,
         shared.root_id,
-        kinds::MEMBERS,
-        Some(c.device_id),
-    )
-    .await?;
-    changes::log(
-        &mut w.tx,
         c.namespace_id,
-        shared.root_id,
         kinds::JOINED,
-        Some(c.device_id),
     )
     .await?;
     w.commit().await?;
@@ -318,22 +324,7 @@ pub async fn set_role(
     if !shares::set_role(&mut w.tx, id, user_id, role).await? {
         return Err(ApiError::NotFound("member"));
     }
-    changes::log(
-        &mut w.tx,
-        id,
-        shared.root_id,
-        kinds::MEMBERS,
-        Some(c.device_id),
-    )
-    .await?;
-    changes::log(
-        &mut w.tx,
-        home,
-        shared.root_id,
-        kinds::ROLE,
-        Some(c.device_id),
-    )
-    .await?;
+    announce(&mut w, &c, id, shared.root_id, home, kinds::ROLE).await?;
     let member = person(&mut w, id, user_id).await?;
     w.commit().await?;
     tracing::info!(namespace_id = id, user_id, ?role, "member role changed");
@@ -378,22 +369,7 @@ pub async fn remove(
     if !shares::remove(&mut w.tx, id, user_id).await? {
         return Err(ApiError::NotFound("member"));
     }
-    changes::log(
-        &mut w.tx,
-        id,
-        shared.root_id,
-        kinds::MEMBERS,
-        Some(c.device_id),
-    )
-    .await?;
-    changes::log(
-        &mut w.tx,
-        home,
-        shared.root_id,
-        kinds::LEFT,
-        Some(c.device_id),
-    )
-    .await?;
+    announce(&mut w, &c, id, shared.root_id, home, kinds::LEFT).await?;
     w.commit().await?;
     tracing::info!(namespace_id = id, user_id, own, "member removed");
     Ok(StatusCode::NO_CONTENT)
