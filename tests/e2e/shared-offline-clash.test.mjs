@@ -2,6 +2,7 @@
 // saves his edit of plan.txt while offline, Ann saves hers online; when Ben's page reconnects
 // its replay finds Ann's version newer than the one it edited, and both are kept: Ann's as
 // plan.txt, Ben's beside it as a conflicted copy that names Ben, shown under his Conflicts.
+// And when Ann removes Ben, what Ben kept offline from her folder leaves his device.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, until, openDevice, uploadText, sharedServerAndBrowser } from './harness.mjs';
@@ -59,4 +60,60 @@ test('an offline edit in a shared folder that crossed the owner\'s keeps both ve
   assert.deepEqual(ben.errors, []);
   await ann.context.close();
   await ben.context.close();
+});
+
+/** The ids of the files the page keeps offline (its IndexedDB `pins` store). */
+const keptIds = (page) => page.evaluate(async () => {
+  const db = await new Promise((resolve, reject) => {
+    const r = indexedDB.open('cairn');
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  const ids = await new Promise((resolve, reject) => {
+    const r = db.transaction('pins').objectStore('pins').getAllKeys();
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  db.close();
+  return ids;
+});
+
+test('a member removed from a shared folder loses what they kept offline from it', { timeout: 180_000 }, async () => {
+  const base = shared.server.base;
+  const ana = await openDevice(shared.browser, base, 'ana', { create: true });
+  const bo = await openDevice(shared.browser, base, 'bo', { create: true });
+  const [a, b] = [ana.page, bo.page];
+  await Promise.all([live(a), live(b)]);
+  const anaApi = await api(base, 'ana');
+  const boApi = await api(base, 'bo');
+  const trip = await anaApi.call('POST', '/api/v1/folders', { parent_id: anaApi.session.root_id, name: 'Trip' });
+  const share = await anaApi.call('POST', `/api/v1/nodes/${trip.id}/share`);
+  await anaApi.call('POST', `/api/v1/shares/${share.id}/members`, { username: 'bo', role: 'viewer' });
+  await boApi.call('POST', `/api/v1/shares/${share.id}/accept`);
+  await a.click('#files tr[data-name="Trip"] button.open');
+  await a.waitForSelector('#crumbs button[aria-current="location"]:text("Trip")');
+  await uploadText(a, 'route.txt', 'north, then east\n');
+
+  // Bo keeps a file of his own and one of Ana's folder on his device.
+  const keep = async (name) => {
+    await b.click(`#files tr[data-name="${name}"] button.pin`);
+    await b.waitForSelector(`#files tr[data-name="${name}"] button.pin:text("Offline ✓")`);
+  };
+  await uploadText(b, 'mine.txt', 'my own notes\n');
+  await keep('mine.txt');
+  await b.click('#nav button[data-view="shared"]');
+  await b.click('#shared-with-me li[data-name="Trip"] button.open-share');
+  await b.waitForSelector('#crumbs button[aria-current="location"]:text("Trip")');
+  await keep('route.txt');
+  const mine = (await boApi.child(boApi.session.root_id, 'mine.txt')).id;
+  const route = (await anaApi.child(trip.id, 'route.txt')).id;
+  assert.deepEqual((await keptIds(b)).sort(), [mine, route].sort());
+
+  // Ana removes Bo: the folder leaves his page, and its file his device; his own stays.
+  await anaApi.call('DELETE', `/api/v1/shares/${share.id}/members/${boApi.session.user_id}`);
+  await until(async () => (await keptIds(b)).join() === String(mine), { timeout: 30_000, what: "Ana's file to leave Bo's device" });
+  assert.deepEqual(ana.errors, []);
+  assert.deepEqual(bo.errors, []);
+  await ana.context.close();
+  await bo.context.close();
 });

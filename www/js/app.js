@@ -126,6 +126,7 @@ async function authenticate(kind) {
 async function signOutLocally({ wipe = false } = {}) {
   stopLive();
   forgetShares();
+  joined = null;
   localStorage.removeItem(SESSION_KEY);
   app.session = null;
   app.client.setToken(undefined);
@@ -203,8 +204,20 @@ function leaveShare(why) {
 
 // The shares were re-read (at start, or a membership change came through the feed): redraw
 // the badges and the role's buttons, and leave a shared folder that is no longer the user's.
-onShares(() => {
+let joined = null;
+onShares((list) => {
   if (!app.session) return;
+  // A shared folder that left the user takes its offline copies with it.
+  const now = new Set(list.filter((x) => x.accepted && x.role !== 'owner').map((x) => x.id));
+  if (joined && [...joined].some((id) => !now.has(id))) {
+    pins.dropUnreachable().then(async (n) => {
+      if (n === 0) return;
+      offlineIds = await pins.pinnedIds();
+      say(`${n} file${n === 1 ? '' : 's'} kept offline from a folder no longer shared with you ${n === 1 ? 'was' : 'were'} removed from this device.`);
+      if (view === 'files' && app.listing) render();
+    }).catch(() => {});
+  }
+  joined = now;
   const s = shareHere();
   if (s && (s.gone || !s.accepted)) { leaveShare(`${app.path.find((p) => p.share === s.id)?.name || 'That folder'} is no longer shared with you.`); return; }
   if (view === 'files' && app.listing) render();

@@ -47,6 +47,24 @@ export async function refreshPins(children) {
   }
 }
 
+/** Drops the offline copies of files the user may no longer read: after a shared folder left
+ * them (they left, were removed, or it stopped being shared) every kept file is asked for once,
+ * and one the server no longer shows them (404) goes. Answers how many went. */
+export async function dropUnreachable() {
+  if (!navigator.onLine) return 0;
+  let dropped = 0;
+  for (const id of await keptIds()) {
+    try {
+      await app.client.versions(id);
+    } catch (e) {
+      if (e.status !== 404) continue; // offline or failing: kept, asked again next time
+      await unpin(id);
+      dropped += 1;
+    }
+  }
+  return dropped;
+}
+
 /** Re-pins, as chunks, the files pinned whole by an older version of the app. */
 export async function upgradeWholeCopies() {
   if (!navigator.onLine) return;
