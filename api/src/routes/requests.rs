@@ -13,9 +13,10 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use wire::links::{LinkKind, RequestCommit, RequestLanded, RequestUpload};
-use wire::{ChunkTarget, CommitRequest, Hash, NodeKind, UploadResponse};
+use wire::{ChunkTarget, CommitRequest, Hash, NodeKind, Role, UploadResponse};
 
 use crate::abuse::ClientIp;
+use crate::access;
 use crate::blob::promote;
 use crate::db::users::Caller;
 use crate::db::{changes, links as db_links, nodes, requests, uploads, usage};
@@ -235,7 +236,7 @@ pub async fn resume(
 async fn folder_for(
     state: &AppState,
     c: &Caller,
-    root: i64,
+    (root, ns): (i64, i64),
     names_: &[names::Name],
     tag: &str,
 ) -> ApiResult<i64> {
@@ -243,7 +244,7 @@ async fn folder_for(
         return Ok(root);
     }
     let mut w = state.db.write().await?;
-    nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
+    nodes::lock_namespace(&mut w.tx, ns).await?;
     let mut at = root;
     let mut depth = nodes::depth(&mut w.tx, root, names::MAX_FOLDER_DEPTH + 1).await?;
     for name in names_ {
@@ -259,9 +260,8 @@ async fn folder_for(
                 } else {
                     name.clone()
                 };
-                let id =
-                    nodes::insert(&mut w.tx, c.namespace_id, at, &free, NodeKind::Folder).await?;
-                changes::log(&mut w.tx, c.namespace_id, id, "create", Some(c.device_id)).await?;
+                let id = nodes::insert(&mut w.tx, ns, at, &free, NodeKind::Folder).await?;
+                changes::log(&mut w.tx, ns, id, "create", Some(c.device_id)).await?;
                 at = id;
             }
         }
@@ -301,10 +301,13 @@ pub async fn commit(
     fits(&state, &share, r.size).await?;
     let c = owner(&state, &share).await?;
     let tag = format!("from {}", r.uploader);
+    // Where the link's folder lives now (the owner's home, a folder they shared since, or one
+    // an editor moved it into), if the link's owner may still write there.
+    let ns = access::namespace_for(&state.db, &c, share.root.node.id, Role::Editor).await?;
     let folder = folder_for(
         &state,
         &c,
-        share.root.node.id,
+        (share.root.node.id, ns),
         &folder_names(&r.path)?,
         &tag,
     )
@@ -315,8 +318,14 @@ pub async fn commit(
         w.rollback().await?;
         n
     };
-    // Into the owner's own tree (a link's folder is its owner's home).
-    let home = (c.namespace_id, c.home_room());
+    // Into the tree the link's folder lives in, charged to that tree's owner.
+    let target = access::commit_target(
+        &state.db,
+        &c,
+        Some((ns, Some(Role::Editor))),
+        state.settings.quota_bytes,
+    )
+    .await?;
     let done = state
         .committer
         .commit(
@@ -329,7 +338,7 @@ pub async fn commit(
                 base_version: None,
                 idempotency_key: req.upload_id,
             },
-            home,
+            target,
         )
         .await?;
     db_links::add_served(&state.db, share.link.id, done.version_id, r.size).await?;

@@ -11,7 +11,10 @@ use wire::{Manifest, UploadResponse};
 use crate::fixture::{assert_error, bytes, Backend, TestServer, User};
 use crate::links::make;
 
-crate::both!(a_stranger_drops_files_and_learns_nothing);
+crate::both!(
+    a_stranger_drops_files_and_learns_nothing,
+    a_request_into_a_shared_folder_lands_in_it,
+);
 
 #[tokio::test]
 async fn file_requests_work_on_s3_too() {
@@ -213,4 +216,72 @@ async fn landed_id(u: &User<'_>, folder: i64, name: &str) -> i64 {
         )
         .await;
     list.children.iter().find(|n| n.name == name).unwrap().id
+}
+
+/// A file request on a folder that was shared after the link was made: what is dropped, with
+/// the folders its path names, lands in the shared folder (its log, its owner's quota), where
+/// a member sees it.
+async fn a_request_into_a_shared_folder_lands_in_it(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let bob = server.register("bob").await;
+    let team = alice.mkdir(alice.session.root_id, "Team").await;
+    let inbox = alice.mkdir(team.id, "Inbox").await;
+    let link = make(&alice, json!({"node_id": inbox.id, "kind": "request"})).await;
+    let s: wire::shares::Share = alice
+        .ok(
+            Method::POST,
+            &format!("/api/v1/nodes/{}/share", team.id),
+            None,
+        )
+        .await;
+    let invite = json!({"username": "bob", "role": "viewer"});
+    let _: serde_json::Value = alice
+        .ok(
+            Method::POST,
+            &format!("/api/v1/shares/{}/members", s.id),
+            Some(invite),
+        )
+        .await;
+    let _: wire::shares::Share = bob
+        .ok(
+            Method::POST,
+            &format!("/api/v1/shares/{}/accept", s.id),
+            None,
+        )
+        .await;
+
+    let d = Dropper {
+        server: &server,
+        base: format!("/api/v1/public/{}", link.token),
+    };
+    let data = bytes(3, 5_000);
+    let (m, r) = d.start("scan.pdf", "2026/june", &data).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let up: UploadResponse = r.json().await.unwrap();
+    d.put(&m, &up, &data, |_| true).await;
+    assert_eq!(d.commit(&up.upload_id).await.status(), StatusCode::OK);
+
+    // The member finds it where the path says, inside the shared folder.
+    let year = landed_id(&bob, inbox.id, "2026").await;
+    let month = landed_id(&bob, year, "june").await;
+    let scan = landed_id(&bob, month, "scan.pdf").await;
+    assert_eq!(bob.download(scan).await, data);
+    let kinds: Vec<String> = server
+        .changes(s.id)
+        .await
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "create").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"version".to_owned()), "{kinds:?}");
+    let me: wire::MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(
+        me.used_bytes, 5_000,
+        "charged to the owner, reservation given back"
+    );
 }
