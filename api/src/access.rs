@@ -11,6 +11,7 @@ use sqlx::{Any, Transaction};
 use wire::{Node, NodeKind, Role};
 
 use crate::db::changes::Position;
+use crate::db::mounts::{self, Mounts};
 use crate::db::nodes::NodeRow;
 use crate::db::shares::{self, Shared};
 use crate::db::uploads::{self, Upload};
@@ -271,8 +272,9 @@ pub async fn owns_share_root(db: &Db, c: &Caller, id: i64, namespace_id: i64) ->
     }
 }
 
-/// The shared folders the caller is a member of (not the owner), as (namespace, root): to
-/// them each is a top folder, so paths start there and its root shows no parent.
-pub async fn member_tops(db: &Db, c: &Caller) -> ApiResult<Vec<(i64, i64)>> {
-    Ok(shares::member_tops(db, c.user_id).await?)
+/// The shared folders the caller is a member of (not the owner), each with where they placed
+/// it in their own tree (`db::mounts`): what every node leaving the server for them passes
+/// through (`Mounts::present`).
+pub async fn mounts(db: &Db, c: &Caller) -> ApiResult<Mounts> {
+    Ok(mounts::of_member(db, c.user_id, c.namespace_id).await?)
 }

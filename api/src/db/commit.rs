@@ -173,7 +173,8 @@ pub async fn live_nodes(
     let t = Rows::new(backend, &[Col::Int], &ids)?;
     let sql = format!(
         "SELECT {NODE_COLUMNS} FROM {NODE_FROM} \
-         WHERE n.id IN (SELECT column1 FROM {} AS r) AND n.deleted_at IS NULL",
+         WHERE n.id IN (SELECT column1 FROM {} AS r) AND n.deleted_at IS NULL \
+         AND n.mount_of IS NULL",
         t.table(1)
     );
     Ok(tx

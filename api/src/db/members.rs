@@ -28,7 +28,8 @@ pub fn parse(role: Option<String>) -> Option<Role> {
 }
 
 /// A live node by id, with `user_id`'s role as an accepted member of its namespace (`None`
-/// when they have none there: a stranger's), in one statement.
+/// when they have none there: a stranger's), in one statement. A member's mount of a shared
+/// folder is no node to address (`db::mounts`: clients know it by the shared root's id).
 pub async fn node_with_role<'e, E>(
     exec: E,
     id: i64,
@@ -39,7 +40,7 @@ where
 {
     let sql = format!(
         "SELECT {NODE_COLUMNS}, {ROLE} FROM {NODE_FROM} {ROLE_JOIN} \
-         WHERE n.id = $1 AND n.deleted_at IS NULL"
+         WHERE n.id = $1 AND n.deleted_at IS NULL AND n.mount_of IS NULL"
     );
     let row = sqlx::query(&sql)
         .bind(id)

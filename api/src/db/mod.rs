@@ -17,6 +17,7 @@ pub mod commit;
 pub mod json_rows;
 pub mod links;
 pub mod members;
+pub mod mounts;
 pub mod native_sqlite;
 pub mod nodes;
 pub mod rekey;

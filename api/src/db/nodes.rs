@@ -58,10 +58,12 @@ where
         .map(node_from_row))
 }
 
+/// A folder's live children, without the member's mounts of shared folders (`db::mounts`):
+/// what a public link to the folder shows, where a shared folder is not the linker's to give.
 pub async fn children(db: &Db, parent_id: i64) -> sqlx::Result<Vec<Node>> {
     let sql = format!(
         "SELECT {NODE_COLUMNS} FROM {NODE_FROM} WHERE n.parent_id = $1 AND n.deleted_at IS NULL \
-         ORDER BY n.kind DESC, n.name_key"
+         AND n.mount_of IS NULL ORDER BY n.kind DESC, n.name_key"
     );
     Ok(sqlx::query(&sql)
         .bind(parent_id)
@@ -69,6 +71,29 @@ pub async fn children(db: &Db, parent_id: i64) -> sqlx::Result<Vec<Node>> {
         .await?
         .iter()
         .map(|r| node_from_row(r).node)
+        .collect())
+}
+
+/// A folder's live children as its tree's user sees them: a mount (`db::mounts`) as the
+/// shared folder it stands for (the shared root's id, under the mount's name).
+pub async fn listing(db: &Db, parent_id: i64) -> sqlx::Result<Vec<Node>> {
+    let sql = format!(
+        "SELECT {NODE_COLUMNS}, mt.root_id FROM {NODE_FROM} \
+         LEFT JOIN namespaces mt ON mt.id = n.mount_of \
+         WHERE n.parent_id = $1 AND n.deleted_at IS NULL ORDER BY n.kind DESC, n.name_key"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(parent_id)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let mut n = node_from_row(r).node;
+            if let Some(root) = r.opt_int(9) {
+                n.id = root;
+            }
+            n
+        })
         .collect())
 }
 
@@ -105,6 +130,21 @@ pub async fn free_name(
         }
     }
     Err(ApiError::NoFreeName(name.to_owned()))
+}
+
+/// `400 too_deep` unless a folder with `height` levels of folders beneath it may go into
+/// `parent`: no folder may lie more than `MAX_FOLDER_DEPTH` levels below the root.
+pub async fn fits_below(
+    tx: &mut Transaction<'static, Any>,
+    parent: i64,
+    height: u32,
+) -> ApiResult<()> {
+    let max = names::MAX_FOLDER_DEPTH;
+    let level = depth(tx, parent, max + 1).await? + 1 + height;
+    if level > max {
+        return Err(ApiError::TooDeep(level));
+    }
+    Ok(())
 }
 
 pub async fn insert(
@@ -402,8 +442,9 @@ pub async fn hand_over(
     Ok(bytes)
 }
 
-/// Whether the subtree under `id` holds a node of a namespace other than `namespace_id`: the
-/// root of a shared folder (whose tree is its own) somewhere beneath.
+/// Whether the subtree under `id` holds a node of a namespace other than `namespace_id` (the
+/// root of a shared folder, whose tree is its own) or a member's mount of one (`db::mounts`),
+/// `id` itself included.
 pub async fn holds_other_tree(
     tx: &mut Transaction<'static, Any>,
     id: i64,
@@ -411,7 +452,7 @@ pub async fn holds_other_tree(
 ) -> sqlx::Result<bool> {
     let row = sqlx::query(&format!(
         "{SUBTREE} SELECT n.id FROM nodes n WHERE n.id IN (SELECT id FROM sub) \
-         AND n.namespace_id <> $2 LIMIT 1"
+         AND (n.namespace_id <> $2 OR n.mount_of IS NOT NULL) LIMIT 1"
     ))
     .bind(id)
     .bind(namespace_id)
@@ -512,15 +553,25 @@ pub async fn folder_height(
 /// lie, and results that share ancestors at the same height share their rows (`UNION`), so
 /// 200 results in one folder cost one row per level, and any 200 results at most 200 × 66
 /// rows. A node stored deeper (before the limit existed) gets a path starting with `/…/`.
-/// A node in `tops` (shared folders the caller is a member of) starts its path: what lies
-/// above it is its owner's.
-pub async fn paths(db: &Db, ids: &[i64], tops: &[i64]) -> sqlx::Result<HashMap<i64, String>> {
+/// A node in `tops` (the roots of shared folders the caller is a member of) goes on from the
+/// caller's mount of it (`db::mounts`), or starts the path if they have none: what lies above
+/// it is its owner's.
+pub async fn paths(
+    db: &Db,
+    ids: &[i64],
+    tops: &HashMap<i64, Option<i64>>,
+) -> sqlx::Result<HashMap<i64, String>> {
     let mut out = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
     let cap = names::MAX_FOLDER_DEPTH as usize + 1;
-    let params: Vec<String> = (2..=ids.len() + 1).map(|i| format!("${i}")).collect();
+    let starts: Vec<i64> = ids
+        .iter()
+        .copied()
+        .chain(tops.values().flatten().copied())
+        .collect();
+    let params: Vec<String> = (2..=starts.len() + 1).map(|i| format!("${i}")).collect();
     let sql = format!(
         "WITH RECURSIVE up(id, parent_id, name, height) AS ( \
              SELECT id, parent_id, name, 0 FROM nodes WHERE id IN ({}) \
@@ -530,7 +581,7 @@ pub async fn paths(db: &Db, ids: &[i64], tops: &[i64]) -> sqlx::Result<HashMap<i
         params.join(", ")
     );
     let mut q = sqlx::query(&sql).bind(cap as i64);
-    for id in ids {
+    for id in &starts {
         q = q.bind(*id);
     }
     let known: HashMap<i64, (Option<i64>, String)> = q
@@ -551,12 +602,19 @@ pub async fn paths(db: &Db, ids: &[i64], tops: &[i64]) -> sqlx::Result<HashMap<i
             if names.len() > cap {
                 break;
             }
-            names.push(name);
-            if tops.contains(&cur) {
-                whole = true; // a shared folder, the top of a member's view of it
-                break;
+            match tops.get(&cur) {
+                // A shared folder: on from where the member placed it, under their name.
+                Some(Some(mount)) => at = Some(*mount),
+                Some(None) => {
+                    names.push(name);
+                    whole = true; // unplaced: the top of a member's view of it
+                    break;
+                }
+                None => {
+                    names.push(name);
+                    at = *parent;
+                }
             }
-            at = *parent;
         }
         // Cut short of the root: a node stored deeper than the limit (or gone meanwhile).
         let cut = !whole && !names.is_empty();

@@ -56,6 +56,8 @@ fn build(db: &Db, namespaces: &[i64], f: &Filter) -> (String, Vec<Value>) {
         within,
         "n.deleted_at IS NULL".to_owned(),
         "n.parent_id IS NOT NULL".to_owned(),
+        // A member's mount stands for a shared folder, found as itself (its root).
+        "n.mount_of IS NULL".to_owned(),
     ];
     let push = |params: &mut Vec<Value>, p: Value| {
         params.push(p);

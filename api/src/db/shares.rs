@@ -117,19 +117,6 @@ pub async fn of_user(db: &Db, user_id: i64) -> sqlx::Result<Vec<Share>> {
         .collect())
 }
 
-/// The roots of the shared folders `user_id` is an accepted member of (not its owner): where
-/// their view of those trees starts.
-pub async fn member_tops(db: &Db, user_id: i64) -> sqlx::Result<Vec<(i64, i64)>> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.root_id FROM members m JOIN namespaces s ON s.id = m.namespace_id \
-         WHERE m.user_id = $1 AND m.accepted_at IS NOT NULL AND s.shared_at IS NOT NULL",
-    )
-    .bind(user_id)
-    .fetch_all(&db.pool)
-    .await?;
-    Ok(rows.iter().map(|r| (r.int(0), r.int(1))).collect())
-}
-
 /// The people of shared folder `id`: its owner first, then members and invitations in the
 /// order they were invited.
 pub async fn members_of<'e, E>(exec: E, id: i64) -> sqlx::Result<Vec<Member>>

@@ -202,7 +202,7 @@ pub async fn get_with_folder(
             "SELECT u.id, u.namespace_id, u.device_id, u.manifest, u.expires_at, \
              u.reserved_bytes, n.namespace_id, \
              CASE WHEN s.owner_user_id = $3 THEN 'owner' ELSE m.role END FROM uploads u \
-             LEFT JOIN nodes n ON n.id = $2 AND n.deleted_at IS NULL \
+             LEFT JOIN nodes n ON n.id = $2 AND n.deleted_at IS NULL AND n.mount_of IS NULL \
              LEFT JOIN namespaces s ON s.id = n.namespace_id \
              LEFT JOIN members m ON m.namespace_id = n.namespace_id AND m.user_id = $3 \
              AND m.accepted_at IS NOT NULL \

@@ -6,11 +6,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use wire::{AckRequest, ChangesResponse};
+use wire::{AckRequest, Change, ChangesResponse};
 
 use crate::access;
 use crate::auth::Auth;
 use crate::db::changes::{self, Cursor, Position};
+use crate::db::nodes;
 use crate::db::users::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
@@ -40,6 +41,40 @@ async fn remember(state: &AppState, c: &Caller, at: &Position) -> ApiResult<()> 
             seq,
         };
         changes::ack(&state.db, c.device_id, home).await?;
+    }
+    Ok(())
+}
+
+/// A shared folder's root as a member sees it: where they placed it in their own tree, under
+/// their name for it (`db::mounts`), not where it sits in its owner's. A change of the mount
+/// itself (placed on joining, renamed, moved, a new role) is logged on the root's id in the
+/// member's own log, where the root does not live: it is answered with the root's state now.
+async fn place_mounts(state: &AppState, c: &Caller, page: &mut [Change]) -> ApiResult<()> {
+    let shared = page.iter().any(|ch| !access::is_home(c, ch.namespace_id));
+    let about_mounts = page.iter().any(|ch| {
+        access::is_home(c, ch.namespace_id)
+            && ch.node.is_none()
+            && !matches!(ch.kind.as_str(), "trash" | "purge")
+    });
+    if !shared && !about_mounts {
+        return Ok(());
+    }
+    let mounts = access::mounts(&state.db, c).await?;
+    if mounts.is_empty() {
+        return Ok(());
+    }
+    for ch in page.iter_mut() {
+        let Some(place) = mounts.place(ch.node_id) else {
+            continue;
+        };
+        if access::is_home(c, ch.namespace_id) && place.mount.is_some() {
+            ch.node = nodes::get(&state.db.pool, ch.node_id)
+                .await?
+                .map(|r| r.node);
+        }
+        if let Some(n) = ch.node.as_mut() {
+            mounts.present(n);
+        }
     }
     Ok(())
 }
@@ -120,18 +155,7 @@ pub async fn list(
             }
         }
     }
-    if page.iter().any(|ch| !access::is_home(&c, ch.namespace_id)) {
-        // A shared folder is a top to its members: where it sits in its owner's tree is not
-        // theirs to see.
-        let tops = access::member_tops(&state.db, &c).await?;
-        for ch in &mut page {
-            if tops.contains(&(ch.namespace_id, ch.node_id)) {
-                if let Some(n) = ch.node.as_mut() {
-                    n.parent_id = None;
-                }
-            }
-        }
-    }
+    place_mounts(&state, &c, &mut page).await?;
     remember(&state, &c, &from).await?;
     Ok(Json(ChangesResponse {
         changes: page,

@@ -9,6 +9,7 @@ pub mod events;
 pub mod files;
 pub mod headers;
 pub mod links;
+pub mod mounts;
 pub mod openapi;
 pub mod ops;
 pub mod password;

@@ -1,5 +1,8 @@
 //! `GET /api/v1/search`: names matching a query, with filters, over everything the caller can
-//! read (today: the home namespace), each with its derived path.
+//! read (their own tree and the shared folders they belong to), each with its derived path:
+//! a shared folder's nodes from where the caller placed it.
+
+use std::collections::HashMap;
 
 use axum::extract::State;
 use wire::{SearchQuery, SearchResponse, SearchResult};
@@ -59,21 +62,24 @@ pub async fn search(
     let readable = access::readable(&state.db, &c).await?;
     let rows = search::search(&state.db, &readable, &filter).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.node.id).collect();
-    let tops: Vec<i64> = if readable.len() > 1 {
-        access::member_tops(&state.db, &c)
-            .await?
-            .into_iter()
-            .map(|(_, root)| root)
-            .collect()
+    // A shared folder the caller belongs to starts where they placed it (`db::mounts`).
+    let mounts = if readable.len() > 1 {
+        access::mounts(&state.db, &c).await?
     } else {
-        Vec::new()
+        Default::default()
     };
+    let tops: HashMap<i64, Option<i64>> = mounts
+        .tops()
+        .map(|p| (p.root_id, p.mount.as_ref().map(|m| m.id)))
+        .collect();
     let mut paths = nodes::paths(&state.db, &ids, &tops).await?;
     let results = rows
         .into_iter()
-        .map(|r| SearchResult {
-            path: paths.remove(&r.node.id).unwrap_or_default(),
-            node: r.node,
+        .map(|r| {
+            let mut node = r.node;
+            let path = paths.remove(&node.id).unwrap_or_default();
+            mounts.present(&mut node);
+            SearchResult { path, node }
         })
         .collect();
     Ok(Json(SearchResponse { results }))

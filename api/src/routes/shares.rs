@@ -20,7 +20,7 @@ use wire::Role;
 use crate::access;
 use crate::auth::Auth;
 use crate::db::users::Caller;
-use crate::db::{changes, nodes, shares, usage, WriteTx};
+use crate::db::{changes, mounts, nodes, shares, usage, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::routes::accounts::username_key;
@@ -184,6 +184,7 @@ pub async fn unshare(
     };
     let root = shared.root_id;
     hand_over(&mut w, root, id, c.namespace_id).await?;
+    mounts::remove(&mut w.tx, id, None).await?;
     shares::end(&mut w.tx, id).await?;
     changes::log(&mut w.tx, id, root, kinds::UNSHARED, Some(c.device_id)).await?;
     changes::log(
@@ -278,9 +279,17 @@ pub async fn accept(
         .await?
         .ok_or(ApiError::NotFound("invitation"))?;
     let mut w = begin(&state, &[id, c.namespace_id]).await?;
-    if !shares::accept(&mut w.tx, id, c.user_id, state.clock.now_ms()).await? {
+    let now = state.clock.now_ms();
+    if !shares::accept(&mut w.tx, id, c.user_id, now).await? {
         return Err(ApiError::NotFound("invitation"));
     }
+    // Placed at the top of the member's tree under the folder's name (or `Name (shared)`, …,
+    // when that is taken there); they rename or move it as any folder of theirs.
+    let root = nodes::get(&mut *w.tx, shared.root_id)
+        .await?
+        .ok_or(ApiError::NotFound("invitation"))?;
+    let name = nodes::free_name(&mut w.tx, c.root_id, &root.node.name, "shared", true).await?;
+    mounts::place(&mut w.tx, c.namespace_id, c.root_id, &name, id, now).await?;
     announce(
         &mut w,
         &c,
@@ -369,6 +378,7 @@ pub async fn remove(
     if !shares::remove(&mut w.tx, id, user_id).await? {
         return Err(ApiError::NotFound("member"));
     }
+    mounts::remove(&mut w.tx, id, Some(home)).await?;
     announce(&mut w, &c, id, shared.root_id, home, kinds::LEFT).await?;
     w.commit().await?;
     tracing::info!(namespace_id = id, user_id, own, "member removed");

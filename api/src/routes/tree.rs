@@ -15,7 +15,7 @@ use wire::{
 use crate::access;
 use crate::auth::Auth;
 use crate::db::users::Caller;
-use crate::db::{changes, nodes, usage, versions, WriteTx};
+use crate::db::{changes, mounts, nodes, usage, versions, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::names;
@@ -67,7 +67,7 @@ pub async fn children(
         )
             .into_response());
     }
-    let mut children = nodes::children(&state.db, id).await?;
+    let mut children = nodes::listing(&state.db, id).await?;
     if !access::is_home(&c, ns) {
         // In a shared folder, who wrote each file's current version ("edited by Ana").
         let versions: Vec<i64> = children.iter().filter_map(|n| n.version_id).collect();
@@ -81,8 +81,9 @@ pub async fn children(
         .await?
         .is_some_and(|s| s.owner_id != c.user_id)
     {
-        // To a member the shared folder is a top: where it sits in its owner's tree is theirs.
-        folder.parent_id = None;
+        // To a member the shared folder is where they placed it: where it sits in its
+        // owner's tree, and what its owner calls it, are the owner's.
+        access::mounts(&state.db, &c).await?.present(&mut folder);
     }
     Ok((
         [(header::ETAG, tag), (header::CACHE_CONTROL, cache)],
@@ -103,17 +104,6 @@ async fn begin_both(state: &AppState, a: i64, b: i64) -> ApiResult<WriteTx<'_>> 
     let mut w = state.db.write().await?;
     nodes::lock_both(&mut w.tx, a, b).await?;
     Ok(w)
-}
-
-/// `400 too_deep` unless a folder with `height` levels of folders beneath it may go into
-/// `parent`: no folder may lie more than `MAX_FOLDER_DEPTH` levels below the root.
-async fn fits_below(w: &mut WriteTx<'_>, parent: i64, height: u32) -> ApiResult<()> {
-    let max = names::MAX_FOLDER_DEPTH;
-    let level = nodes::depth(&mut w.tx, parent, max + 1).await? + 1 + height;
-    if level > max {
-        return Err(ApiError::TooDeep(level));
-    }
-    Ok(())
 }
 
 /// A node as this transaction just wrote it, for the answer.
@@ -143,7 +133,7 @@ pub async fn create_folder(
     let ns = access::namespace_for(&state.db, &c, req.parent_id, Role::Editor).await?;
     let mut w = begin(&state, ns).await?;
     let parent = access::folder_in(&mut w.tx, &c, req.parent_id, ns).await?;
-    fits_below(&mut w, parent.id, 0).await?;
+    nodes::fits_below(&mut w.tx, parent.id, 0).await?;
     if nodes::child_by_name(&mut w.tx, parent.id, &name)
         .await?
         .is_some()
@@ -159,8 +149,10 @@ pub async fn create_folder(
 
 /// `PATCH /nodes/{id}`: rename and/or move. One row changes; a folder never moves into itself
 /// or below itself; the name must be free in the target folder (a case-only rename is fine),
-/// unless `keep_both` asks for a conflicted-copy name instead of a 409.
-#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "Renamed and/or moved", body = wire::PlacedNode), (status = 409, description = "`name_taken`; or `shared_folder`: a shared folder (or a folder holding one) cannot move into another shared folder", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody), (status = 507, description = "`quota_exceeded`: moved into a tree another user owns (a shared folder), the subtree does not fit that owner's quota even without their old versions; nothing moved", body = wire::ErrorBody)))]
+/// unless `keep_both` asks for a conflicted-copy name instead of a 409. On a shared folder the
+/// caller is a member of (not its owner), it renames or moves their own place for it, in
+/// their own tree only (`routes::mounts`).
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "tree", security(("bearer" = [])), params(("id" = i64, Path, description = "A node id")), request_body = wire::UpdateNodeRequest, responses((status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody), (status = 200, description = "Renamed and/or moved (a shared folder the caller is a member of: their place for it, in their tree only)", body = wire::PlacedNode), (status = 409, description = "`name_taken`; or `shared_folder`: a shared folder (or a folder holding one) cannot move into another shared folder. A member renaming or moving a shared folder they belong to changes only their own tree (their place for it, under their name)", body = wire::ErrorBody), (status = 400, description = "Bad input: `invalid_name`, `invalid_move`, or `too_deep` when a moved folder's subtree would lie too deep", body = wire::ErrorBody), (status = 401, description = "Not signed in", body = wire::ErrorBody), (status = 404, description = "Not found in the caller's namespace", body = wire::ErrorBody), (status = 507, description = "`quota_exceeded`: moved into a tree another user owns (a shared folder), the subtree does not fit that owner's quota even without their old versions; nothing moved", body = wire::ErrorBody)))]
 pub async fn update_node(
     State(state): State<AppState>,
     Auth(c): Auth,
@@ -171,6 +163,11 @@ pub async fn update_node(
         return Err(ApiError::NothingToChange);
     }
     let new_name = req.name.as_deref().map(names::check).transpose()?;
+    // A shared folder the caller belongs to is their mount of it: theirs to arrange.
+    if let Some(mount) = mounts::of_root(&state.db, c.namespace_id, id).await? {
+        let placed = crate::routes::mounts::place(&state, &c, id, mount, new_name, &req).await?;
+        return Ok(Json(placed));
+    }
     let ns = access::namespace_for(&state.db, &c, id, Role::Editor).await?;
     // The tree it goes to: the same one, or (a move between the caller's own tree and a
     // shared one, or two shared ones) another namespace, both locked in ascending order.
@@ -211,7 +208,7 @@ pub async fn update_node(
         if node.kind == NodeKind::Folder {
             let height =
                 nodes::folder_height(&mut w.tx, id, false, names::MAX_FOLDER_DEPTH).await?;
-            fits_below(&mut w, parent_id, height).await?;
+            nodes::fits_below(&mut w.tx, parent_id, height).await?;
         }
     } else if name.display == node.name {
         return Ok(Json(PlacedNode { node, clash: None }));
@@ -228,7 +225,7 @@ pub async fn update_node(
             let copy = nodes::free_name(&mut w.tx, parent_id, &name.display, &tag, false).await?;
             let clash = NameClash {
                 wanted: name.display,
-                holder_id: holder.node.id,
+                holder_id: access::mounts(&state.db, &c).await?.id_of(holder.node.id),
             };
             (copy, Some(clash))
         }
@@ -376,7 +373,7 @@ pub async fn restore(
     };
     let parent = if t.row.node.kind == NodeKind::Folder && parent != root {
         let height = nodes::folder_height(&mut w.tx, id, true, names::MAX_FOLDER_DEPTH).await?;
-        match fits_below(&mut w, parent, height).await {
+        match nodes::fits_below(&mut w.tx, parent, height).await {
             Ok(()) => parent,
             Err(ApiError::TooDeep(_)) => root,
             Err(e) => return Err(e),

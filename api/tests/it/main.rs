@@ -22,6 +22,7 @@ mod group_commit;
 mod keep;
 mod links;
 mod migrations;
+mod mounts;
 mod names;
 mod ops;
 mod permission_matrix;

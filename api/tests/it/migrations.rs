@@ -54,7 +54,9 @@ async fn upgrading_from_0001_keeps_data_and_fills_usage_and_search(backend: Back
     .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].node.name, "Holiday Photo.JPG");
-    let paths = api::db::nodes::paths(&db, &[3], &[]).await.unwrap();
+    let paths = api::db::nodes::paths(&db, &[3], &Default::default())
+        .await
+        .unwrap();
     assert_eq!(paths[&3], "/Trips/Holiday Photo.JPG");
     let n: i64 = sqlx::query("SELECT COUNT(*) FROM nodes")
         .fetch_one(&db.pool)

@@ -156,13 +156,14 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
     let (k, bob_at) = kinds(&bob, &bob_at).await;
     // The new tree's log comes along from what it keeps (a device lists it anyway).
     assert_eq!(k, ["joined", "create", "members", "members"]);
-    // To the member the shared folder is a top: no parent on the feed, paths start there.
+    // To the member the shared folder sits where accepting placed it, at the top of their
+    // own tree (`mounts.rs` has the rest): on the feed, and where paths start.
     let page: ChangesResponse = bob.ok(Method::GET, "/api/v1/changes", None).await;
     let root = page
         .changes
         .iter()
         .find_map(|c| c.node.as_ref().filter(|n| n.id == docs.id));
-    assert_eq!(root.map(|n| n.parent_id), Some(None));
+    assert_eq!(root.map(|n| n.parent_id), Some(Some(bob.session.root_id)));
     let found: wire::SearchResponse = bob.ok(Method::GET, "/api/v1/search?q=plan", None).await;
     let paths: Vec<&str> = found.results.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(paths, ["/docs/plan.txt"]);
@@ -177,9 +178,9 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
     )
     .await;
 
-    // The shared folder is a top to the member, and theirs to work in.
+    // The shared folder is in the member's tree, and theirs to work in.
     let top: wire::Listing = bob.ok(Method::GET, &listing, None).await;
-    assert_eq!(top.folder.parent_id, None);
+    assert_eq!(top.folder.parent_id, Some(bob.session.root_id));
     let mine = bob
         .upload_to(docs.id, "notes.txt", &bytes(3, 500), None)
         .await;
@@ -234,15 +235,13 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
         )
         .await;
     assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
-    // The shared folder itself is the owner's to rename, move and delete.
+    // A member renames their own place for the shared folder (its owner's name stays);
+    // deleting it is the owner's call.
     let rename = json!({ "name": "mine now" });
     let node = format!("/api/v1/nodes/{}", docs.id);
-    assert_error(
-        bob.call(Method::PATCH, &node, Some(rename.clone())).await,
-        StatusCode::FORBIDDEN,
-        "role_too_low",
-    )
-    .await;
+    let placed: wire::PlacedNode = bob.ok(Method::PATCH, &node, Some(rename.clone())).await;
+    assert_eq!(placed.node.name, "mine now");
+    assert_eq!(alice.names(work.id).await, ["docs"]);
     assert_error(
         bob.call(Method::DELETE, &node, None).await,
         StatusCode::FORBIDDEN,
@@ -267,7 +266,7 @@ async fn a_folder_is_shared_members_join_work_and_leave(backend: Backend) {
     let (k, bob_at) = kinds(&bob, &bob_at).await;
     assert_eq!(
         k,
-        ["role", "members"],
+        ["rename", "role", "members"],
         "the own tree's news, then the shared one's"
     );
     let r = bob
