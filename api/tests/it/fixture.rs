@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::Connection;
 use tokio::sync::oneshot;
+use wire::shares::Share;
 use wire::{CommitResponse, Manifest, SessionResponse, UploadResponse};
 
 /// Which metadata database a test server runs on.
@@ -341,37 +342,13 @@ impl TestServer {
         api::db::Db::connect(&self.database_url).await.unwrap()
     }
 
-    /// Makes `member` a member of `owner`'s tree with `role` (accepted or only invited), as
-    /// the sharing routes will.
-    pub async fn join(&self, owner: &User<'_>, member: &User<'_>, role: &str, accepted: bool) {
+    /// The namespace's usage counters (files, old versions, open uploads), read beneath the
+    /// API: one tree's apart from its owner's others (a shared folder's, their own tree's).
+    pub async fn counters(&self, namespace_id: i64) -> (u64, u64, u64) {
         let db = self.db().await;
-        let at = self.now_ms();
-        sqlx::query(
-            "INSERT INTO members (namespace_id, user_id, role, invited_by, created_at, \
-             accepted_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(owner.session.namespace_id)
-        .bind(member.session.user_id)
-        .bind(role)
-        .bind(owner.session.user_id)
-        .bind(at)
-        .bind(accepted.then_some(at))
-        .execute(&db.pool)
-        .await
-        .unwrap();
+        let u = api::db::usage::read(&db, namespace_id).await.unwrap();
         db.pool.close().await;
-    }
-
-    /// Takes `member` out of `owner`'s tree.
-    pub async fn leave(&self, owner: &User<'_>, member: &User<'_>) {
-        let db = self.db().await;
-        sqlx::query("DELETE FROM members WHERE namespace_id = $1 AND user_id = $2")
-            .bind(owner.session.namespace_id)
-            .bind(member.session.user_id)
-            .execute(&db.pool)
-            .await
-            .unwrap();
-        db.pool.close().await;
+        (u.current, u.history, u.staged)
     }
 
     /// The namespace's change log sequence numbers, in order.
@@ -572,6 +549,54 @@ impl User<'_> {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// Shares folder `folder` of the caller's own tree (`POST /nodes/{id}/share`): it becomes
+    /// a namespace of its own (`Share::id`) rooted at the folder (`Share::root_id`).
+    pub async fn share(&self, folder: i64) -> Share {
+        let r = self
+            .call(Method::POST, &format!("/api/v1/nodes/{folder}/share"), None)
+            .await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "share {folder}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Invites `member` (signed up as `username`) into the caller's shared folder `share` with
+    /// `role`, as the owner does; when `accepted`, the member accepts, which places the folder
+    /// at the top of their own tree.
+    pub async fn invite(
+        &self,
+        share: i64,
+        member: &User<'_>,
+        username: &str,
+        role: &str,
+        accepted: bool,
+    ) {
+        let body = json!({ "username": username, "role": role });
+        let path = format!("/api/v1/shares/{share}/members");
+        let r = self.call(Method::POST, &path, Some(body)).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "invite {username}: {text}");
+        if accepted {
+            let _: Share = member
+                .ok(
+                    Method::POST,
+                    &format!("/api/v1/shares/{share}/accept"),
+                    None,
+                )
+                .await;
+        }
+    }
+
+    /// `DELETE /shares/{share}/members/{user_id}`: the owner removes a member, or a member
+    /// (their own id) leaves.
+    pub async fn drop_member(&self, share: i64, user_id: i64) {
+        let path = format!("/api/v1/shares/{share}/members/{user_id}");
+        let r = self.call(Method::DELETE, &path, None).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path}");
+    }
+
     /// Moves node `id` (and what is below it) to the trash.
     pub async fn trash(&self, id: i64) {
         let r = self
@@ -631,6 +656,23 @@ impl User<'_> {
         }
         out
     }
+}
+
+/// `owner` shares their folder `folder` with `member` (signed up as `member_username`) in
+/// `role`: the sharing routes' way, invited and (when `accepted`) accepted.
+pub async fn share_with(
+    owner: &User<'_>,
+    folder: i64,
+    member: &User<'_>,
+    member_username: &str,
+    role: &str,
+    accepted: bool,
+) -> Share {
+    let s = owner.share(folder).await;
+    owner
+        .invite(s.id, member, member_username, role, accepted)
+        .await;
+    s
 }
 
 /// A client that never reuses a connection. A server may answer a request it refuses before

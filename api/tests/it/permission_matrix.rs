@@ -1,8 +1,9 @@
 //! The permission matrix, as data: every secured operation of `/openapi.json` (the test fails
-//! if one has no row) asked by each kind of caller — the owner, a viewer of the owner's tree,
-//! a user only invited, a removed member, a stranger (another account), a revoked device of
-//! the owner, and nobody (no token) — with the answer each must get, and the owner's tree,
-//! trash, versions, links, devices and change log unchanged by everyone but the owner.
+//! if one has no row) asked by each kind of caller — the owner, a viewer of the folder the
+//! owner shared (where the owner's things are), a user only invited, a removed member, a
+//! stranger (another account), a revoked device of the owner, and nobody (no token) — with the
+//! answer each must get, and the owner's trees, trash, versions, links, devices and change
+//! logs unchanged by everyone but the owner.
 //! The editor column changes the owner's state, so it runs on a world of its own
 //! (`the_editor_column_holds`: every row, the owner's answer on the tree, 403 for what only
 //! the owner may do); `an_editor_changes_the_tree_it_is_given` follows an editor's work.
@@ -12,7 +13,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::fixture::{assert_error, bytes, fresh_client, Backend, TestServer, User};
+use crate::fixture::{assert_error, bytes, fresh_client, share_with, Backend, TestServer, User};
 
 crate::both!(
     no_caller_reaches_more_than_it_may,
@@ -27,6 +28,9 @@ enum Stranger {
     Hidden,
     /// A cursor of the owner's namespace: 400 `bad_request`.
     Cursor,
+    /// The owner's thing outside the folder they shared (a folder of their own tree, to share
+    /// next): invisible to every caller but the owner, the folder's members too.
+    Private,
     /// The route acts on the caller's own account (its devices, its feed, its uploads): this
     /// status, and nothing of the owner's.
     Own(u16),
@@ -63,6 +67,9 @@ fn row(
 /// What an accepted viewer gets where it differs from a stranger: the owner's answer where
 /// it reads the owner's nodes, 403 `role_too_low` where it would change them or share them.
 fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
+    if r.stranger == Stranger::Private {
+        return None;
+    }
     let reads = [
         "/api/v1/trash",
         "/api/v1/search",
@@ -102,11 +109,15 @@ fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
     }
 }
 
-/// What an accepted editor gets: the owner's answer on the owner's tree, reads and changes
-/// alike; 403 `role_too_low` for what only the owner may do (purge, share links); and for
-/// what belongs to an account (devices, uploads, the feed's cursor, links by id) what a
-/// stranger gets, since those are the owner's, not the tree's.
+/// What an accepted editor gets: the owner's answer on the shared tree, reads and changes
+/// alike; 403 `role_too_low` for what only the owner may do (purge, share links, sharing);
+/// for what belongs to an account (devices, uploads, the feed's cursor, links by id) what a
+/// stranger gets, since those are the owner's, not the tree's; and nothing of the owner's
+/// own tree outside the shared folder.
 fn editor_answer(r: &Row) -> (u16, Option<&'static str>) {
+    if r.stranger == Stranger::Private {
+        return (404, Some("not_found"));
+    }
     let owner_only = [
         (Method::DELETE, "/api/v1/trash/{id}"),
         (Method::POST, "/api/v1/links"),
@@ -125,23 +136,25 @@ fn editor_answer(r: &Row) -> (u16, Option<&'static str>) {
         Stranger::Own(s) => (s, None),
         Stranger::Cursor => (400, Some("bad_request")),
         Stranger::Hidden if tree => (r.owner, None),
-        Stranger::Hidden => (404, Some("not_found")),
+        Stranger::Hidden | Stranger::Private => (404, Some("not_found")),
     }
 }
 
-/// Everything of the owner's a caller could read or change, as the owner sees it.
-async fn state_of(owner: &User<'_>, folder: i64, share: i64) -> Vec<String> {
+/// Everything of the owner's a caller could read or change, as the owner sees it: `shares`
+/// (their members and logs), the listings of `folders`, the owner's own tree and account.
+async fn state_of(owner: &User<'_>, folders: &[i64], shares: &[i64]) -> Vec<String> {
     let mut out = Vec::new();
-    for path in [
-        format!("/api/v1/shares/{share}/members"),
-        "/api/v1/shares".to_string(),
-        format!("/api/v1/nodes/{}/children", owner.session.root_id),
-        format!("/api/v1/nodes/{folder}/children"),
-        "/api/v1/trash".to_string(),
-        "/api/v1/links".to_string(),
-        "/api/v1/devices".to_string(),
-        "/api/v1/me".to_string(),
-    ] {
+    let listed = std::iter::once(&owner.session.root_id).chain(folders);
+    let paths = shares
+        .iter()
+        .map(|s| format!("/api/v1/shares/{s}/members"))
+        .chain(listed.map(|f| format!("/api/v1/nodes/{f}/children")))
+        .chain(
+            ["shares", "trash", "links", "devices", "me"]
+                .iter()
+                .map(|p| format!("/api/v1/{p}")),
+        );
+    for path in paths {
         let mut v: Value = owner.ok(Method::GET, &path, None).await;
         // "Last seen" moves with every request of the owner's own devices.
         if let Some(devices) = v.as_array_mut() {
@@ -151,8 +164,8 @@ async fn state_of(owner: &User<'_>, folder: i64, share: i64) -> Vec<String> {
         }
         out.push(v.to_string());
     }
-    for ns in [owner.session.namespace_id, share] {
-        let seqs = owner.server.change_seqs(ns).await;
+    for ns in std::iter::once(&owner.session.namespace_id).chain(shares) {
+        let seqs = owner.server.change_seqs(*ns).await;
         out.push(format!("{seqs:?}"));
     }
     out
@@ -164,11 +177,14 @@ struct World<'a> {
     spare: User<'a>,
     old: User<'a>,
     bob: User<'a>,
+    /// A folder inside `tree`.
     folder: wire::Node,
-    /// A folder of the owner's shared the sharing routes' way (the other rows' tree is shared
-    /// by `TestServer::join`), with one accepted viewer of its own.
+    /// The owner's folder "shared", shared with no one yet (the tests add members): it holds
+    /// the owner's things the tree rows act on.
+    tree: wire::shares::Share,
+    /// Another shared folder of the owner's, for the membership rows, with one accepted viewer
+    /// of its own.
     team: wire::shares::Share,
-    cursor: String,
     rows: Vec<Row>,
 }
 
@@ -178,8 +194,13 @@ async fn world(server: &TestServer) -> World<'_> {
     let old = server.sign_in("alice", "old laptop").await;
     let bob = server.register("bob").await;
 
-    // The owner's things, one for each change a row makes.
-    let folder = alice.mkdir(alice.session.root_id, "docs").await;
+    // The owner's things, one for each change a row makes, in a folder they share (members
+    // come in each test): a member only ever reaches a shared folder, never a whole tree.
+    let tree = alice
+        .share(alice.mkdir(alice.session.root_id, "shared").await.id)
+        .await;
+    let top = tree.root_id;
+    let folder = alice.mkdir(top, "docs").await;
     let file = alice
         .upload_to(folder.id, "a.txt", &bytes(1, 3_000), None)
         .await;
@@ -187,13 +208,13 @@ async fn world(server: &TestServer) -> World<'_> {
         .upload_to(folder.id, "a.txt", &bytes(2, 3_000), file.node.version_id)
         .await;
     let (renamed, moved) = (
-        alice.upload_file("r.txt", &bytes(3, 100), None).await,
-        alice.upload_file("m.txt", &bytes(4, 100), None).await,
+        alice.upload_to(top, "r.txt", &bytes(3, 100), None).await,
+        alice.upload_to(top, "m.txt", &bytes(4, 100), None).await,
     );
-    let doomed = alice.upload_file("d.txt", &bytes(5, 100), None).await;
+    let doomed = alice.upload_to(top, "d.txt", &bytes(5, 100), None).await;
     let (purged, restored) = (
-        alice.upload_file("p.txt", &bytes(6, 100), None).await,
-        alice.upload_file("t.txt", &bytes(7, 100), None).await,
+        alice.upload_to(top, "p.txt", &bytes(6, 100), None).await,
+        alice.upload_to(top, "t.txt", &bytes(7, 100), None).await,
     );
     alice.trash(purged.node.id).await;
     alice.trash(restored.node.id).await;
@@ -209,7 +230,8 @@ async fn world(server: &TestServer) -> World<'_> {
         .ok(Method::POST, "/api/v1/links", Some(link(folder.id)))
         .await;
     // The sharing routes' things: a shared folder with a member to remove, one no one is
-    // invited to, a folder to share, and a user to invite.
+    // invited to, a folder to share (in the owner's own tree, outside every shared one), and
+    // a user to invite.
     let share = |id: i64| format!("/api/v1/nodes/{id}/share");
     let shared = |name: &'static str| {
         let alice = &alice;
@@ -531,8 +553,18 @@ async fn world(server: &TestServer) -> World<'_> {
             "/api/v1/nodes/{id}/share",
             share(unshared.id),
             None,
-            Hidden,
+            Private,
             201,
+        ),
+        // What a member can see to share lies in a shared folder: not theirs to share, and
+        // not the owner's either (no folder is shared inside another).
+        row(
+            Method::POST,
+            "/api/v1/nodes/{id}/share",
+            share(folder.id),
+            None,
+            Hidden,
+            409,
         ),
         row(
             Method::GET,
@@ -614,8 +646,8 @@ async fn world(server: &TestServer) -> World<'_> {
         old,
         bob,
         folder,
+        tree,
         team,
-        cursor,
         rows,
     }
 }
@@ -628,6 +660,7 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         old,
         bob,
         folder,
+        tree,
         team,
         rows,
         ..
@@ -659,29 +692,17 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         "secured operations without a row in the matrix: {missing:?}"
     );
 
-    // Members of the owner's tree: an accepted viewer, one only invited, one removed.
+    // Members of both the owner's shared folders: an accepted viewer, one only invited, one
+    // removed.
     let carol = server.register("carol").await;
     let dave = server.register("dave").await;
     let erin = server.register("erin").await;
-    server.join(&alice, &carol, "viewer", true).await;
-    server.join(&alice, &dave, "viewer", false).await;
-    server.join(&alice, &erin, "editor", true).await;
-    server.leave(&alice, &erin).await;
-    // The same roles in the folder shared the sharing routes' way.
-    let members = format!("/api/v1/shares/{}/members", team.id);
-    for (who, role) in [("carol", "viewer"), ("dave", "viewer"), ("erin", "editor")] {
-        let body = json!({"username": who, "role": role});
-        let _: Value = alice.ok(Method::POST, &members, Some(body)).await;
+    for s in [&tree, &team] {
+        alice.invite(s.id, &carol, "carol", "viewer", true).await;
+        alice.invite(s.id, &dave, "dave", "viewer", false).await;
+        alice.invite(s.id, &erin, "erin", "editor", true).await;
+        alice.drop_member(s.id, erin.session.user_id).await;
     }
-    for who in [&carol, &erin] {
-        let accept = format!("/api/v1/shares/{}/accept", team.id);
-        let _: Value = who.ok(Method::POST, &accept, None).await;
-    }
-    let out = format!("{members}/{}", erin.session.user_id);
-    assert_eq!(
-        alice.call(Method::DELETE, &out, None).await.status(),
-        StatusCode::NO_CONTENT
-    );
     // A viewer's own upload, committed into the owner's folder: refused for its role.
     let (m, up) = carol.start_upload(&bytes(12, 700)).await;
     carol.put_missing(&m, &up, &bytes(12, 700)).await;
@@ -696,7 +717,8 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         ("removed member", &erin, false),
         ("viewer", &carol, true),
     ];
-    let before = state_of(&alice, folder.id, team.id).await;
+    let (folders, shares) = ([tree.root_id, folder.id], [tree.id, team.id]);
+    let before = state_of(&alice, &folders, &shares).await;
     for r in &rows {
         // Nobody, and a revoked device of the owner: 401, whatever the route.
         let anonymous = fresh_client()
@@ -726,7 +748,7 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
             let status = answer.status().as_u16();
             let (want, code) = match (viewer.then(|| viewer_answer(r)).flatten(), r.stranger) {
                 (Some(v), _) => v,
-                (None, Hidden) => (404, Some("not_found")),
+                (None, Hidden | Private) => (404, Some("not_found")),
                 (None, Cursor) => (400, Some("bad_request")),
                 (None, Own(s)) => (s, None),
             };
@@ -755,7 +777,7 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
         }
     }
     assert_eq!(
-        state_of(&alice, folder.id, team.id).await,
+        state_of(&alice, &folders, &shares).await,
         before,
         "a non-owner changed the owner's state"
     );
@@ -781,17 +803,20 @@ async fn no_caller_reaches_more_than_it_may(backend: Backend) {
     }
 }
 
-/// An accepted editor changes the owner's tree as the owner would — new folders, renames,
-/// moves within it, version restores (charged to the owner), the trash — each change logged in the owner's namespace with the editor
-/// as its actor; a viewer may do none of it (moves between trees: `shared_writes.rs`).
+/// An accepted editor changes the owner's shared folder as the owner would — new folders,
+/// renames, moves within it, version restores (charged to the owner), the trash — each change
+/// logged in the shared folder's namespace with the editor as its actor; a viewer may do none
+/// of it (moves between trees: `shared_writes.rs`).
 async fn an_editor_changes_the_tree_it_is_given(backend: Backend) {
     let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let frank = server.register("frank").await;
     let vera = server.register("vera").await;
-    server.join(&alice, &frank, "editor", true).await;
-    server.join(&alice, &vera, "viewer", true).await;
-    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let shared = alice.mkdir(alice.session.root_id, "shared").await;
+    let s = share_with(&alice, shared.id, &frank, "frank", "editor", true).await;
+    alice.invite(s.id, &vera, "vera", "viewer", true).await;
+    let since: wire::ChangesResponse = alice.ok(Method::GET, "/api/v1/changes/latest", None).await;
+    let docs = alice.mkdir(s.root_id, "docs").await;
     let file = alice
         .upload_to(docs.id, "a.txt", &bytes(1, 100), None)
         .await;
@@ -825,37 +850,54 @@ async fn an_editor_changes_the_tree_it_is_given(backend: Backend) {
     assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
     let back: wire::RestoreVersionResponse = frank.ok(Method::POST, &restore, None).await;
     assert_eq!(back.node.size, 100);
+    // (The shared folder's own counters, read beneath the API: `/me` itemises the owner's own
+    // tree alone, and counts the shared folder in its total.)
     let owner: wire::MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
     let editor: wire::MeResponse = frank.ok(Method::GET, "/api/v1/me", None).await;
-    assert_eq!((owner.files_bytes, owner.versions_bytes), (100, 400));
+    assert_eq!(server.counters(s.id).await, (100, 400, 0));
+    assert_eq!(owner.used_bytes, 500);
     assert_eq!(editor.used_bytes, 0);
     assert!(v2.version_id < back.version_id);
     frank.trash(sub.id).await;
     assert_eq!(alice.names(docs.id).await, Vec::<String>::new());
 
-    // Each change is in the owner's log, with its actor.
-    let feed: wire::ChangesResponse = alice.ok(Method::GET, "/api/v1/changes", None).await;
-    let by: Vec<(&str, &str)> = feed
+    // Each change is in the shared folder's log (none in the owner's own), with its actor.
+    let feed: wire::ChangesResponse = alice
+        .ok(
+            Method::GET,
+            &format!("/api/v1/changes?cursor={}", since.cursor),
+            None,
+        )
+        .await;
+    let by: Vec<(i64, &str, &str)> = feed
         .changes
         .iter()
-        .map(|c| (c.kind.as_str(), c.actor.as_ref().unwrap().username.as_str()))
+        .map(|c| {
+            let who = c.actor.as_ref().unwrap().username.as_str();
+            (c.namespace_id, c.kind.as_str(), who)
+        })
         .collect();
     assert_eq!(
         by,
         [
-            ("create", "alice"),
-            ("version", "alice"),
-            ("create", "frank"),
-            ("rename", "frank"),
-            ("move", "frank"),
-            ("version", "alice"),
-            ("version", "frank"),
-            ("trash", "frank"),
+            (s.id, "create", "alice"),
+            (s.id, "version", "alice"),
+            (s.id, "create", "frank"),
+            (s.id, "rename", "frank"),
+            (s.id, "move", "frank"),
+            (s.id, "version", "alice"),
+            (s.id, "version", "frank"),
+            (s.id, "trash", "frank"),
         ]
     );
-    // Nothing landed in the editor's own tree or log.
-    assert!(frank.names(frank.session.root_id).await.is_empty());
-    assert!(server.changes(frank.session.namespace_id).await.is_empty());
+    // Nothing landed in the editor's own tree or log: the tree holds only their place for
+    // the shared folder, the log only the news of their membership.
+    assert_eq!(frank.names(frank.session.root_id).await, ["shared"]);
+    let own = server.changes(frank.session.namespace_id).await;
+    assert_eq!(
+        own,
+        [(shared.id, "invited".into()), (shared.id, "joined".into())]
+    );
 }
 
 /// The matrix's editor column, on a world of its own (an editor changes what the other
@@ -866,7 +908,14 @@ async fn the_editor_column_holds(backend: Backend) {
     let server = TestServer::on(backend).start().await;
     let w = world(&server).await;
     let erin = server.register("erin").await;
-    server.join(&w.alice, &erin, "editor", true).await;
+    w.alice
+        .invite(w.tree.id, &erin, "erin", "editor", true)
+        .await;
+    // (The owner's invitation is in the shared folder's log: the editor's work comes after.)
+    let since: Value = w
+        .alice
+        .ok(Method::GET, "/api/v1/changes/latest", None)
+        .await;
     let (last, first): (Vec<&Row>, Vec<&Row>) = w.rows.iter().partition(|r| {
         (r.method == Method::DELETE && r.route == "/api/v1/devices")
             || r.route == "/api/v1/sessions"
@@ -890,7 +939,10 @@ async fn the_editor_column_holds(backend: Backend) {
         .alice
         .ok(
             Method::GET,
-            &format!("/api/v1/changes?cursor={}", w.cursor),
+            &format!(
+                "/api/v1/changes?cursor={}",
+                since["cursor"].as_str().unwrap()
+            ),
             None,
         )
         .await;

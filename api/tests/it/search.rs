@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use wire::SearchResponse;
 
-use crate::fixture::{assert_error, bytes, Backend, TestServer, User};
+use crate::fixture::{assert_error, bytes, share_with, Backend, TestServer, User};
 
 crate::both!(
     search_matches_names_with_filters_and_paths,
@@ -169,15 +169,16 @@ async fn bad_search_queries_are_refused(backend: Backend) {
 }
 
 /// A member's search covers their own tree and the shared ones they accepted, merged by name;
-/// an invitation not yet accepted, or a tree they left, shows nothing.
+/// an invitation not yet accepted, or a tree they left, shows nothing. (The shared folder is
+/// `docs`, at the top of the member's tree once accepted: paths start there.)
 async fn members_find_what_is_shared_with_them_and_no_more(backend: Backend) {
     let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let frank = server.register("frank").await;
     let ivan = server.register("ivan").await;
-    server.join(&alice, &frank, "viewer", true).await;
-    server.join(&alice, &ivan, "editor", false).await;
     let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let s = share_with(&alice, docs.id, &frank, "frank", "viewer", true).await;
+    alice.invite(s.id, &ivan, "ivan", "editor", false).await;
     alice
         .upload_to(docs.id, "b plan.txt", &bytes(1, 10), None)
         .await;
@@ -192,6 +193,6 @@ async fn members_find_what_is_shared_with_them_and_no_more(backend: Backend) {
         ["/a plan.txt", "/docs/b plan.txt"]
     );
     assert!(find(&ivan, "q=plan").await.is_empty());
-    server.leave(&alice, &frank).await;
+    frank.drop_member(s.id, frank.session.user_id).await;
     assert_eq!(find(&frank, "q=plan").await, ["/a plan.txt", "/c plan.txt"]);
 }

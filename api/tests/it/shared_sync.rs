@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use wire::ChangesResponse;
 
-use crate::fixture::{assert_error, bytes, Backend, TestServer, User};
+use crate::fixture::{assert_error, bytes, share_with, Backend, TestServer, User};
 use crate::sse::Events;
 
 crate::both!(
@@ -43,31 +43,48 @@ async fn a_members_feed_and_stream_carry_the_shared_tree(backend: Backend) {
         .await;
     let alice = server.register("alice").await;
     let frank = server.register("frank").await;
-    let (a, f) = (alice.session.namespace_id, frank.session.namespace_id);
     let docs = alice.mkdir(alice.session.root_id, "docs").await;
-    server.join(&alice, &frank, "editor", true).await;
+    let s = share_with(&alice, docs.id, &frank, "frank", "editor", true).await;
+    let (a, f) = (s.id, frank.session.namespace_id);
 
-    // From the start: the own tree (nothing yet), then the shared one's log.
+    // From the start: the own tree (the invitation and the acceptance, on the shared folder
+    // as the member placed it), then the shared one's log.
     let first = pull(&frank, None, 100).await;
-    assert_eq!(seen(&first), [(a, "create".into(), Some("docs".into()))]);
+    assert_eq!(
+        seen(&first),
+        [
+            (f, "invited".into(), Some("docs".into())),
+            (f, "joined".into(), Some("docs".into())),
+            (a, "create".into(), Some("docs".into())),
+            (a, "members".into(), Some("docs".into())),
+            (a, "members".into(), Some("docs".into())),
+        ]
+    );
     let latest: ChangesResponse = frank.ok(Method::GET, "/api/v1/changes/latest", None).await;
     assert!(latest.cursor.starts_with("v2."), "{}", latest.cursor);
     assert_eq!(latest.cursor, first.cursor);
 
-    // A stream that hears both trees.
+    // A stream that hears both trees: the own tree's membership news (no device has
+    // acknowledged it yet), then the shared tree's start.
     let mut events = Events::open(&server.base, &frank.session.token, None).await;
     let hint = events.next_hint(WAIT).await;
     assert_eq!(
         (hint.namespace_id, hint.seq),
-        (a, 1),
+        (f, 2),
+        "the own tree's start"
+    );
+    let hint = events.next_hint(WAIT).await;
+    assert_eq!(
+        (hint.namespace_id, hint.seq),
+        (a, 3),
         "the shared tree's start"
     );
     alice.upload_to(docs.id, "a.txt", &bytes(1, 10), None).await;
     let hint = events.next_hint(WAIT).await;
-    assert_eq!((hint.namespace_id, hint.seq), (a, 2));
+    assert_eq!((hint.namespace_id, hint.seq), (a, 4));
     frank.upload_file("mine.txt", &bytes(2, 10), None).await;
     let hint = events.next_hint(WAIT).await;
-    assert_eq!((hint.namespace_id, hint.seq), (f, 1));
+    assert_eq!((hint.namespace_id, hint.seq), (f, 3));
 
     let next = pull(&frank, Some(&first.cursor), 100).await;
     assert_eq!(
@@ -105,28 +122,36 @@ async fn a_members_feed_and_stream_carry_the_shared_tree(backend: Backend) {
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 
-    // Once out of the tree, its changes are no longer the member's, and the cursor still works.
-    server.leave(&alice, &frank).await;
+    // Once out of the tree, its changes are no longer the member's (only their own tree's
+    // news of leaving is), and the cursor still works.
+    frank.drop_member(s.id, frank.session.user_id).await;
     alice.upload_to(docs.id, "b.txt", &bytes(3, 10), None).await;
     let after = pull(&frank, Some(&next.cursor), 100).await;
-    assert!(after.changes.is_empty(), "{:?}", seen(&after));
+    assert_eq!(seen(&after), [(f, "left".into(), None)]);
     assert!(!after.cursor.starts_with("v2."), "{}", after.cursor);
 }
 
 /// A small page takes the own tree's changes first, then each shared tree's, and a cursor
-/// walks them all without a gap or a repeat.
+/// walks them all without a gap or a repeat: from the start of every log, the membership news
+/// (in the member's own tree and in each shared folder's) included.
 async fn a_page_fills_from_each_namespace_in_turn(backend: Backend) {
     let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let frank = server.register("frank").await;
-    server.join(&alice, &frank, "viewer", true).await;
-    server.join(&bob, &frank, "viewer", true).await;
-    for (i, u) in [&alice, &bob, &frank, &alice, &bob, &frank]
-        .iter()
-        .enumerate()
-    {
-        u.upload_file(&format!("{i}.txt"), &bytes(i as u64, 10), None)
+    let mut trees = Vec::new();
+    for u in [&alice, &bob] {
+        let folder = u.mkdir(u.session.root_id, "shared").await;
+        trees.push(share_with(u, folder.id, &frank, "frank", "viewer", true).await);
+    }
+    // Where each one writes: the two shared folders, and the member's own tree.
+    let (a, b, f) = (trees[0].id, trees[1].id, frank.session.namespace_id);
+    let into = [trees[0].root_id, trees[1].root_id, frank.session.root_id];
+    let writers = [&alice, &bob, &frank];
+    for i in 0..6 {
+        let name = format!("{i}.txt");
+        writers[i % 3]
+            .upload_to(into[i % 3], &name, &bytes(i as u64, 10), None)
             .await;
     }
     let mut cursor: Option<String> = None;
@@ -134,33 +159,41 @@ async fn a_page_fills_from_each_namespace_in_turn(backend: Backend) {
     loop {
         let page = pull(&frank, cursor.as_deref(), 2).await;
         assert!(page.changes.len() <= 2);
-        got.extend(
-            seen(&page)
-                .into_iter()
-                .map(|(ns, _, name)| (ns, name.unwrap())),
-        );
+        got.extend(seen(&page));
         cursor = Some(page.cursor);
         if !page.has_more {
             break;
         }
     }
-    let (a, b, f) = (
-        alice.session.namespace_id,
-        bob.session.namespace_id,
-        frank.session.namespace_id,
-    );
-    let mut want = vec![
-        (f, "2.txt".to_string()),
-        (f, "5.txt".to_string()),
-        (a, "0.txt".to_string()),
-        (a, "3.txt".to_string()),
-        (b, "1.txt".to_string()),
-        (b, "4.txt".to_string()),
+    let change =
+        |ns: i64, kind: &str, name: Option<&str>| (ns, kind.to_string(), name.map(str::to_string));
+    // Bob's folder is the second "shared" at the top of Frank's tree: it takes the next name.
+    let (in_a, in_b) = (Some("shared"), Some("shared (shared)"));
+    let own = vec![
+        change(f, "invited", in_a),
+        change(f, "joined", in_a),
+        change(f, "invited", in_b),
+        change(f, "joined", in_b),
+        change(f, "version", Some("2.txt")),
+        change(f, "version", Some("5.txt")),
     ];
+    let tree = |ns: i64, root: Option<&str>, files: [&str; 2]| {
+        vec![
+            change(ns, "create", root),
+            change(ns, "members", root),
+            change(ns, "members", root),
+            change(ns, "version", Some(files[0])),
+            change(ns, "version", Some(files[1])),
+        ]
+    };
+    let (mut first, mut second) = (
+        tree(a, in_a, ["0.txt", "3.txt"]),
+        tree(b, in_b, ["1.txt", "4.txt"]),
+    );
     // Shared trees come in namespace order after the own one.
     if b < a {
-        want.swap(2, 4);
-        want.swap(3, 5);
+        std::mem::swap(&mut first, &mut second);
     }
+    let want: Vec<_> = [own, first, second].concat();
     assert_eq!(got, want);
 }

@@ -1,6 +1,6 @@
-//! Uploads into a tree shared with the caller: an editor's commit lands in the owner's
-//! namespace (its log, its counters, the owner's quota) while the editor's own home gives
-//! back the upload's reservation; a viewer's, an invitee's or a removed member's changes
+//! Uploads into a folder shared with the caller: an editor's commit lands in the shared
+//! folder's namespace (its log, its counters, the owner's quota) while the editor's own home
+//! gives back the upload's reservation; a viewer's, an invitee's or a former member's changes
 //! nothing; commits into shared and own trees at once, from both sides, never deadlock; and
 //! the shared tree's trash is every member's to see, an editor's to restore from and its
 //! owner's alone to purge; and a move between the caller's tree and a shared one hands over
@@ -8,7 +8,7 @@
 
 use reqwest::{Method, StatusCode};
 
-use crate::fixture::{assert_error, bytes, Backend, TestServer, User};
+use crate::fixture::{assert_error, bytes, share_with, Backend, TestServer, User};
 
 crate::both!(
     an_editors_upload_lands_in_the_owners_tree_and_quota,
@@ -17,10 +17,22 @@ crate::both!(
     a_move_between_trees_hands_over_rows_and_bytes_without_copying,
 );
 
-/// (files, versions, uploads) bytes as `/me` reports them.
+/// (files, versions, uploads) bytes as `/me` reports them: the caller's own tree.
 async fn usage(u: &User<'_>) -> (u64, u64, u64) {
     let me: wire::MeResponse = u.ok(Method::GET, "/api/v1/me", None).await;
     (me.files_bytes, me.versions_bytes, me.uploads_bytes)
+}
+
+/// (files, versions, uploads) bytes charged to `owner`: their own tree's and their shared
+/// folder `share`'s counters together (read beneath the API: `/me` itemises the own tree
+/// alone), which `/me`'s total must equal.
+async fn charged(owner: &User<'_>, share: i64) -> (u64, u64, u64) {
+    let home = owner.server.counters(owner.session.namespace_id).await;
+    let shared = owner.server.counters(share).await;
+    let all = (home.0 + shared.0, home.1 + shared.1, home.2 + shared.2);
+    let me: wire::MeResponse = owner.ok(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me.used_bytes, all.0 + all.1 + all.2, "the owner's total");
+    all
 }
 
 async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) {
@@ -32,10 +44,12 @@ async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) 
     let frank = server.register("frank").await;
     let vera = server.register("vera").await;
     let ivan = server.register("ivan").await;
-    server.join(&alice, &frank, "editor", true).await;
-    server.join(&alice, &vera, "viewer", true).await;
-    server.join(&alice, &ivan, "editor", false).await;
-    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let shared = alice.mkdir(alice.session.root_id, "shared").await;
+    let s = share_with(&alice, shared.id, &frank, "frank", "editor", true).await;
+    alice.invite(s.id, &vera, "vera", "viewer", true).await;
+    alice.invite(s.id, &ivan, "ivan", "editor", false).await;
+    let since: wire::ChangesResponse = alice.ok(Method::GET, "/api/v1/changes/latest", None).await;
+    let docs = alice.mkdir(shared.id, "docs").await;
 
     // The editor's upload is the owner's file, charged to the owner.
     let listing = format!("/api/v1/nodes/{}/children", docs.id);
@@ -55,7 +69,7 @@ async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) 
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(alice.download(first.node.id).await, data);
-    assert_eq!(usage(&alice).await, (3_000, 0, 0));
+    assert_eq!(charged(&alice, s.id).await, (3_000, 0, 0));
     assert_eq!(
         usage(&frank).await,
         (0, 0, 0),
@@ -79,7 +93,7 @@ async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) 
         "{}",
         stale.node.name
     );
-    assert_eq!(usage(&alice).await, (1_500, 3_000, 0));
+    assert_eq!(charged(&alice, s.id).await, (1_500, 3_000, 0));
 
     // Past the owner's quota even without old versions: refused, the editor's upload still
     // open and reserved, nothing of the owner's changed.
@@ -88,7 +102,7 @@ async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) 
     frank.put_missing(&manifest, &up, &big).await;
     let r = frank.commit(&up.upload_id, docs.id, "big.bin", None).await;
     assert_error(r, StatusCode::INSUFFICIENT_STORAGE, "quota_exceeded").await;
-    assert_eq!(usage(&alice).await, (1_500, 3_000, 0));
+    assert_eq!(charged(&alice, s.id).await, (1_500, 3_000, 0));
     assert_eq!(usage(&frank).await, (0, 0, 9_000));
 
     // A viewer, an invitee who has not accepted and a member who left change nothing.
@@ -102,52 +116,91 @@ async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) 
         let r = who.commit(&up.upload_id, docs.id, "x.txt", None).await;
         assert_error(r, status, code).await;
     }
-    server.leave(&alice, &frank).await;
+    frank.drop_member(s.id, frank.session.user_id).await;
     let r = frank.commit(&up.upload_id, docs.id, "big.bin", None).await;
     assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
     let mut names = alice.names(docs.id).await;
     names.sort();
     assert_eq!(names.len(), 2, "{names:?}");
-    assert_eq!(usage(&alice).await, (1_500, 3_000, 0));
+    assert_eq!(charged(&alice, s.id).await, (1_500, 3_000, 0));
 
-    // Each version in the owner's log with its actor; none in the editor's.
-    let feed: wire::ChangesResponse = alice.ok(Method::GET, "/api/v1/changes", None).await;
-    let by: Vec<(&str, &str)> = feed
+    // Each version in the shared folder's log with its actor (then the editor leaving it);
+    // none in the editor's own, which holds only the news of their membership.
+    let feed: wire::ChangesResponse = alice
+        .ok(
+            Method::GET,
+            &format!("/api/v1/changes?cursor={}", since.cursor),
+            None,
+        )
+        .await;
+    let by: Vec<(i64, &str, &str)> = feed
         .changes
         .iter()
-        .map(|c| (c.kind.as_str(), c.actor.as_ref().unwrap().username.as_str()))
+        .map(|c| {
+            let who = c.actor.as_ref().unwrap().username.as_str();
+            (c.namespace_id, c.kind.as_str(), who)
+        })
         .collect();
     assert_eq!(
         by,
         [
-            ("create", "alice"),
-            ("version", "frank"),
-            ("version", "alice"),
-            ("version", "frank"),
+            (s.id, "create", "alice"),
+            (s.id, "version", "frank"),
+            (s.id, "version", "alice"),
+            (s.id, "version", "frank"),
+            (s.id, "members", "frank"),
         ]
     );
-    assert!(server.changes(frank.session.namespace_id).await.is_empty());
+    let own: Vec<String> = server
+        .changes(frank.session.namespace_id)
+        .await
+        .into_iter()
+        .map(|(node, kind)| {
+            assert_eq!(node, shared.id);
+            kind
+        })
+        .collect();
+    assert_eq!(own, ["invited", "joined", "left"]);
 }
 
-/// Commits queued together into the owner's tree, the editor's own tree and another owner's
-/// tree the editor also edits: every one lands, and each namespace's log stays gap-free.
+/// Commits queued together into the owner's shared folder, the editor's own tree and
+/// shared folder, and another owner's shared folder the editor also edits (and each owner
+/// into their own tree): every one lands, and each namespace's log stays gap-free.
 /// (PostgreSQL would answer a lock-order cycle with a deadlock error.)
 async fn commits_into_shared_and_own_trees_at_once_all_land(backend: Backend) {
     let server = TestServer::on(backend).start().await;
     let alice = server.register("alice").await;
     let bob = server.register("bob").await;
     let frank = server.register("frank").await;
-    server.join(&alice, &frank, "editor", true).await;
-    server.join(&bob, &frank, "editor", true).await;
-    server.join(&frank, &alice, "editor", true).await;
+    // Each owner shares a folder: Alice's and Bob's with Frank, Frank's with Alice.
+    let mut trees = Vec::new();
+    for (owner, name, member, username) in [
+        (&alice, "of alice", &frank, "frank"),
+        (&bob, "of bob", &frank, "frank"),
+        (&frank, "of frank", &alice, "alice"),
+    ] {
+        let folder = owner.mkdir(owner.session.root_id, name).await;
+        trees.push(share_with(owner, folder.id, member, username, "editor", true).await);
+    }
+    let (of_alice, of_bob, of_frank) = (trees[0].root_id, trees[1].root_id, trees[2].root_id);
     let targets = [
-        (&frank, alice.session.root_id),
-        (&frank, bob.session.root_id),
+        (&frank, of_alice),
+        (&frank, of_bob),
+        (&frank, of_frank),
         (&frank, frank.session.root_id),
-        (&alice, frank.session.root_id),
+        (&alice, of_frank),
+        (&alice, of_alice),
         (&alice, alice.session.root_id),
+        (&bob, of_bob),
         (&bob, bob.session.root_id),
     ];
+    let logs_before: Vec<Vec<(i64, String)>> = {
+        let mut out = Vec::new();
+        for ns in namespaces(&alice, &bob, &frank, &trees) {
+            out.push(server.changes(ns).await);
+        }
+        out
+    };
     let mut staged = Vec::new();
     for round in 0..5u64 {
         for (i, (who, parent)) in targets.iter().enumerate() {
@@ -166,12 +219,58 @@ async fn commits_into_shared_and_own_trees_at_once_all_land(backend: Backend) {
     for r in answers {
         assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     }
+    // Ten files in each shared folder (five of its owner's, five of its member's), five in
+    // each own tree; every log gap-free, grown by one version per file.
+    for (owner, folder, files) in [
+        (&alice, of_alice, 10),
+        (&bob, of_bob, 10),
+        (&frank, of_frank, 10),
+        (&alice, alice.session.root_id, 5),
+        (&bob, bob.session.root_id, 5),
+        (&frank, frank.session.root_id, 5),
+    ] {
+        let names = owner.names(folder).await;
+        let bins = names.iter().filter(|n| n.ends_with(".bin")).count();
+        assert_eq!(bins, files, "{names:?}");
+    }
+    for (ns, before) in namespaces(&alice, &bob, &frank, &trees)
+        .into_iter()
+        .zip(logs_before)
+    {
+        let seqs = server.change_seqs(ns).await;
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<i64>>());
+        let log = server.changes(ns).await;
+        assert_eq!(log[..before.len()], before[..]);
+        let files = if trees.iter().any(|t| t.id == ns) {
+            10
+        } else {
+            5
+        };
+        assert_eq!(log.len(), before.len() + files);
+        assert!(log[before.len()..]
+            .iter()
+            .all(|(_, kind)| kind == "version"));
+    }
     for u in [&alice, &bob, &frank] {
-        assert_eq!(u.names(u.session.root_id).await.len(), 10);
-        let seqs = server.change_seqs(u.session.namespace_id).await;
-        assert_eq!(seqs, (1..=10).collect::<Vec<i64>>());
         assert_eq!(usage(u).await.2, 0, "no reservation left behind");
     }
+    for t in &trees {
+        assert_eq!(server.counters(t.id).await.2, 0, "nor in a shared folder");
+    }
+}
+
+/// Every namespace of the commits test: the three homes, then the three shared folders.
+fn namespaces(
+    alice: &User<'_>,
+    bob: &User<'_>,
+    frank: &User<'_>,
+    trees: &[wire::shares::Share],
+) -> Vec<i64> {
+    let homes = [alice, bob, frank].map(|u| u.session.namespace_id);
+    homes
+        .into_iter()
+        .chain(trees.iter().map(|t| t.id))
+        .collect()
 }
 
 async fn a_shared_trash_is_seen_by_members_restored_by_editors_and_purged_by_its_owner(
@@ -181,9 +280,10 @@ async fn a_shared_trash_is_seen_by_members_restored_by_editors_and_purged_by_its
     let alice = server.register("alice").await;
     let frank = server.register("frank").await;
     let vera = server.register("vera").await;
-    server.join(&alice, &frank, "editor", true).await;
-    server.join(&alice, &vera, "viewer", true).await;
-    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let shared = alice.mkdir(alice.session.root_id, "shared").await;
+    let s = share_with(&alice, shared.id, &frank, "frank", "editor", true).await;
+    alice.invite(s.id, &vera, "vera", "viewer", true).await;
+    let docs = alice.mkdir(shared.id, "docs").await;
     let sub = alice.mkdir(docs.id, "sub").await;
     let kept = frank
         .upload_to(sub.id, "kept.txt", &bytes(1, 50), None)
@@ -207,16 +307,17 @@ async fn a_shared_trash_is_seen_by_members_restored_by_editors_and_purged_by_its
     assert_eq!(listed(&of_alice), ["kept.txt", "sub"]);
 
     // The viewer restores nothing; the editor restores into the shared tree: the file's
-    // folder is trashed, so into the shared tree's root, not the editor's.
+    // folder is trashed, so into the shared tree's root, not the editor's (whose root holds
+    // only their place for the shared folder).
     let restore = |id: i64| format!("/api/v1/trash/{id}/restore");
     let r = vera.call(Method::POST, &restore(kept.node.id), None).await;
     assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
     let back: wire::Node = frank.ok(Method::POST, &restore(kept.node.id), None).await;
-    assert_eq!(back.parent_id, Some(alice.session.root_id));
-    let mut names = alice.names(alice.session.root_id).await;
+    assert_eq!(back.parent_id, Some(s.root_id));
+    let mut names = alice.names(s.root_id).await;
     names.sort();
     assert_eq!(names, ["docs", "kept.txt"]);
-    assert!(frank.names(frank.session.root_id).await.is_empty());
+    assert_eq!(frank.names(frank.session.root_id).await, ["shared"]);
 
     // Purging is the owner's alone.
     let purge = format!("/api/v1/trash/{}", sub.id);
@@ -243,9 +344,10 @@ async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend:
     let alice = server.register("alice").await;
     let frank = server.register("frank").await;
     let vera = server.register("vera").await;
-    server.join(&alice, &frank, "editor", true).await;
-    server.join(&alice, &vera, "viewer", true).await;
-    let docs = alice.mkdir(alice.session.root_id, "docs").await;
+    let shared = alice.mkdir(alice.session.root_id, "shared").await;
+    let s = share_with(&alice, shared.id, &frank, "frank", "editor", true).await;
+    alice.invite(s.id, &vera, "vera", "viewer", true).await;
+    let docs = alice.mkdir(shared.id, "docs").await;
     let v1 = alice
         .upload_to(docs.id, "a.txt", &bytes(1, 100), None)
         .await;
@@ -262,7 +364,7 @@ async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend:
         .ok(Method::PATCH, &node(v2.node.id), to(mine.id))
         .await;
     assert_eq!(moved.node.parent_id, Some(mine.id));
-    assert_eq!(usage(&alice).await, (0, 0, 0));
+    assert_eq!(charged(&alice, s.id).await, (0, 0, 0));
     assert_eq!(usage(&frank).await, (300, 100, 0));
     assert_eq!(frank.download(v2.node.id).await, bytes(2, 300));
     let versions: wire::VersionList = frank
@@ -286,7 +388,7 @@ async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend:
         .unwrap();
     assert_eq!(last.node.as_ref().unwrap().parent_id, Some(mine.id));
     let there = came.changes.last().unwrap();
-    assert_eq!(there.namespace_id, alice.session.namespace_id);
+    assert_eq!(there.namespace_id, s.id);
     assert!(there.node.is_none());
 
     // A whole folder back into the shared tree: the owner holds it again, and may name its
@@ -294,7 +396,7 @@ async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend:
     let _: wire::PlacedNode = frank.ok(Method::PATCH, &node(mine.id), to(docs.id)).await;
     assert_eq!(alice.names(docs.id).await, ["mine"]);
     assert_eq!(alice.names(mine.id).await, ["a.txt"]);
-    assert_eq!(usage(&alice).await, (300, 100, 0));
+    assert_eq!(charged(&alice, s.id).await, (300, 100, 0));
     assert_eq!(usage(&frank).await, (0, 0, 0));
     let (_, up) = alice.start_upload(&bytes(2, 300)).await;
     assert!(up.missing.is_empty(), "the chunk references came along");
@@ -306,7 +408,10 @@ async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend:
         .await;
     assert_error(r, StatusCode::INSUFFICIENT_STORAGE, "quota_exceeded").await;
     assert_eq!(usage(&frank).await, (9_800, 0, 0));
-    assert_eq!(frank.names(frank.session.root_id).await, ["big.bin"]);
+    assert_eq!(
+        frank.names(frank.session.root_id).await,
+        ["shared", "big.bin"]
+    );
     // A viewer moves nothing in, nor out.
     let hers = vera.upload_file("v.txt", &bytes(4, 10), None).await;
     let r = vera
