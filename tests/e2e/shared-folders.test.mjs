@@ -1,11 +1,11 @@
 // Shared folders between two people, each in their own browser: Ann shares a folder from the
 // Share dialog and invites Ben as an editor (refusals said in words, Enter invites); Ben sees
-// the invitation arrive without a reload, accepts, opens the folder (breadcrumbs start at its
-// name) and uploads into it; Ann sees the file appear live. Ann makes Ben a viewer: an upload
-// Ben sends before his page has learnt that is refused with a clear message, and once it has,
-// his upload and edit buttons are gone. Ann removes Ben and the folder leaves his "Shared with
-// me" live. A second test: declining an invitation, leaving, an offline change replayed after
-// a role change, and stopping sharing.
+// the invitation arrive without a reload, accepts, opens the folder (where it lies in his own
+// files: breadcrumbs from My files) and uploads into it; Ann sees the file appear live. Ann
+// makes Ben a viewer: an upload Ben sends before his page has learnt that is refused with a
+// clear message, and once it has, his upload and edit buttons are gone. Ann removes Ben and
+// the folder leaves his "Shared with me" live. A second test: declining an invitation,
+// leaving, an offline change replayed after a role change, and stopping sharing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, openDevice, newFolder, uploadText, sharedServerAndBrowser } from './harness.mjs';
@@ -76,8 +76,8 @@ test('share, invite, accept, live changes both ways, a role change, removal', { 
   await b.click('#shared-with-me li[data-name="Project"] button.open-share');
   await b.waitForSelector('#files-view:not([hidden]) #crumbs button[aria-current="location"]:text("Project")');
   await b.waitForSelector('#empty:not([hidden])');
-  assert.deepEqual(await b.locator('#crumbs button').allTextContents(), ['Project'], 'the breadcrumbs start at the share');
-  assert.equal(await b.getAttribute('#nav button[data-view="shared"]', 'aria-current'), 'page', 'the nav says where it was opened from');
+  assert.deepEqual(await b.locator('#crumbs button').allTextContents(), ['My files', 'Project'], 'it opens where it lies in Ben\'s own tree');
+  assert.equal(await b.getAttribute('#nav button[data-view="files"]', 'aria-current'), 'page', 'the nav says it is in his files');
   assert.ok(await b.locator('label[for="file-input"]').isVisible(), 'an editor uploads');
 
   // Ann watches the folder; Ben uploads into it.

@@ -81,10 +81,23 @@ impl Client {
 
     /// A folder's `{folder, children, etag}`. Given the `etag` of a listing the page kept, it
     /// answers `null` when the server says that listing is still current (a 304: no body).
-    pub async fn list(&self, folder_id: f64, etag: Option<String>) -> Result<JsValue, JsValue> {
+    /// `fresh` (without an `etag`) reads it from the server, never the browser's HTTP cache:
+    /// for a listing whose ETag does not cover all of it (a shared folder the user is a member
+    /// of: its tag follows the folder's changes, not the name and place the user gave it).
+    pub async fn list(
+        &self,
+        folder_id: f64,
+        etag: Option<String>,
+        fresh: Option<bool>,
+    ) -> Result<JsValue, JsValue> {
         let url = self.url(&format!("{}/{}/children", paths::NODES, folder_id as i64));
         let token = self.token.as_deref();
-        let Some(r) = http::get_unless_match(&url, token, etag.as_deref()).await? else {
+        let held = match (etag.as_deref(), fresh) {
+            (Some(tag), _) => http::Held::Tag(tag),
+            (None, Some(true)) => http::Held::Stale,
+            (None, _) => http::Held::Nothing,
+        };
+        let Some(r) = http::get_unless_match(&url, token, held).await? else {
             return Ok(JsValue::NULL);
         };
         let tag = r.headers().get("etag").ok().flatten();

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, Response};
+use web_sys::{Request, RequestCache, RequestInit, Response};
 
 #[wasm_bindgen]
 extern "C" {
@@ -88,7 +88,7 @@ pub async fn send_with(
     body: Body<'_>,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<Response, Failure> {
-    request(method, url, token, body, signal, None, &[]).await
+    request(method, url, token, body, signal, Held::Nothing, &[]).await
 }
 
 /// `send` with headers of the caller's own (a `Range`, a share link's grant).
@@ -98,7 +98,20 @@ pub async fn send_headers(
     headers: &[(&str, &str)],
     body: Body<'_>,
 ) -> Result<Response, Failure> {
-    request(method, url, None, body, None, None, headers).await
+    request(method, url, None, body, None, Held::Nothing, headers).await
+}
+
+/// What the caller of a GET already holds of what it asks for.
+#[derive(Clone, Copy)]
+pub enum Held<'a> {
+    /// Nothing: the browser's HTTP cache answers as it sees fit.
+    Nothing,
+    /// A copy with this ETag: it goes as `If-None-Match`, and a 304 reaches the caller.
+    Tag(&'a str),
+    /// Nothing worth revalidating: the body comes from the server, never from the browser's
+    /// HTTP cache (whose copy a 304 would confirm even where the ETag does not cover all that
+    /// changed).
+    Stale,
 }
 
 /// A GET that names the ETag of what the caller already holds: `None` when the server answers
@@ -107,9 +120,9 @@ pub async fn send_headers(
 pub async fn get_unless_match(
     url: &str,
     token: Option<&str>,
-    etag: Option<&str>,
+    held: Held<'_>,
 ) -> Result<Option<Response>, Failure> {
-    let r = request("GET", url, token, Body::None, None, etag, &[]).await?;
+    let r = request("GET", url, token, Body::None, None, held, &[]).await?;
     Ok((r.status() != 304).then_some(r))
 }
 
@@ -119,7 +132,7 @@ async fn request(
     token: Option<&str>,
     body: Body<'_>,
     signal: Option<&web_sys::AbortSignal>,
-    if_none_match: Option<&str>,
+    held: Held<'_>,
     extra: &[(&str, &str)],
 ) -> Result<Response, Failure> {
     if signal.is_some_and(|s| s.aborted()) {
@@ -129,6 +142,9 @@ async fn request(
     init.set_method(method);
     if let Some(s) = signal {
         init.set_signal(Some(s));
+    }
+    if let Held::Stale = held {
+        init.set_cache(RequestCache::NoStore);
     }
     match &body {
         Body::None => {}
@@ -150,7 +166,7 @@ async fn request(
     for (name, value) in extra {
         headers.set(name, value).map_err(Failure::network)?;
     }
-    if let Some(tag) = if_none_match {
+    if let Held::Tag(tag) = held {
         headers
             .set("if-none-match", tag)
             .map_err(Failure::network)?;
@@ -159,7 +175,7 @@ async fn request(
         .await
         .map_err(Failure::network)?
         .unchecked_into();
-    if resp.ok() || (if_none_match.is_some() && resp.status() == 304) {
+    if resp.ok() || (matches!(held, Held::Tag(_)) && resp.status() == 304) {
         return Ok(resp);
     }
     let status = resp.status();

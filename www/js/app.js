@@ -14,7 +14,7 @@ import { formatAgo, formatBytes, formatDate } from './format.js';
 import { ROLE_TOO_LOW } from '../pkg/error_codes.js';
 import { share } from './share-dialog.js';
 import { showLinks } from './links.js';
-import { loadShares, onShares, shareAt, shareHere, roleHere, canWriteHere, sharedRoots, forgetShares } from './shares.js';
+import { loadShares, onShares, shareAt, mountAt, leaveFolder, shareHere, roleHere, canWriteHere, sharedRoots, forgetShares } from './shares.js';
 import { showShared, wireShared } from './shared-with-me.js';
 
 /** The browser's offer to install the app, while it stands (see "install" below). */
@@ -42,7 +42,8 @@ function show(v) {
   $('#account').hidden = !signedIn;
   $('#nav').hidden = !signedIn;
   $('#search-form').hidden = !signedIn;
-  // A folder shared with the user is where "Shared with me" led.
+  // A folder shared with the user whose place in their tree could not be read (opened
+  // offline from "Shared with me") is where "Shared with me" led.
   const here = v === 'files' && app.path[0]?.share != null ? 'shared' : v;
   for (const b of document.querySelectorAll('#nav button[data-view]')) {
     if (b.dataset.view === here) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
@@ -155,7 +156,11 @@ async function refresh({ quiet = false } = {}) {
   try {
     // A kept listing whose ETag still matches comes back as a 304: no body travels.
     const kept = await offline.cachedListing(id);
-    l = await app.client.list(id, kept?.etag);
+    // A shared folder the user is a member of is tagged by its own tree's changes, which do
+    // not cover the name and place the user gave it in theirs: read it whole, never a 304
+    // (not even the browser's HTTP cache's).
+    const mounted = mountAt(id) != null;
+    l = await app.client.list(id, mounted ? undefined : kept?.etag, mounted);
     if (l) await offline.saveListing(l); else l = kept;
   } catch (e) {
     // The user went elsewhere meanwhile (or was taken home from a share that is gone).
@@ -189,10 +194,29 @@ function openFolder(node) {
   refresh().then(() => $('#files tbody tr')?.focus());
 }
 
-/** Opens a shared folder (from Shared with me): the breadcrumbs start at its name. */
-function openShare(s) {
-  app.path = [{ id: s.root_id, name: s.name, share: s.id }];
-  open('files').then(() => $('#files tbody tr')?.focus());
+/** Opens a shared folder (from Shared with me) where it lies in the user's own tree (a
+ * member's mount, or the owner's folder): breadcrumbs from My files down to it. Where that
+ * place cannot be read (offline with nothing kept), the breadcrumbs start at its name. */
+async function openShare(s) {
+  app.path = (await placeOf(s)) || [{ id: s.root_id, name: s.name, share: s.id }];
+  await open('files');
+  $('#files tbody tr')?.focus();
+}
+
+/** The path from the user's root down to share `s`'s folder, walked up its parents; null when
+ * some listing on the way cannot be had. */
+async function placeOf(s) {
+  const path = [];
+  let id = s.root_id;
+  for (let depth = 0; id !== app.session.root_id; depth += 1) {
+    if (id == null || depth > 64) return null;
+    let l;
+    try { l = await app.client.list(id, undefined, mountAt(id) != null); await offline.saveListing(l); } catch { l = await offline.cachedListing(id); }
+    if (!l) return null;
+    path.unshift({ id, name: l.folder.name, ...(id === s.root_id ? { share: s.id } : {}) });
+    id = l.folder.parent_id;
+  }
+  return [home(), ...path];
 }
 
 /** Back to the user's own files, saying why. */
@@ -268,11 +292,14 @@ function row(node) {
   tr.setAttribute('aria-label', `${node.kind === 'folder' ? 'Folder' : 'File'} ${node.name}`);
   const name = el('td', { className: 'name' });
   const shared = node.kind === 'folder' && sharedRoots().has(node.id);
+  // A folder shared with the user, where they placed it in their own tree.
+  const mount = shared ? mountAt(node.id) : null;
   if (node.kind === 'folder') {
     name.append(el('span', { className: `icon folder${shared ? ' shared' : ''}`, ariaHidden: 'true' }), button(node.name, () => openFolder(node), 'open', `Open ${node.name}`));
     if (shared) {
       tr.dataset.shared = 'true';
-      name.append(el('span', { className: 'tag shared', textContent: 'shared', title: 'A shared folder' }));
+      if (mount) tr.dataset.mount = 'true';
+      name.append(el('span', { className: 'tag shared', textContent: 'shared', title: mount ? `Shared with you by ${mount.owner}` : 'A shared folder' }));
     }
   } else {
     name.append(el('span', { className: 'icon file', ariaHidden: 'true' }), el('span', { textContent: node.name }));
@@ -299,19 +326,24 @@ function row(node) {
     actions.append(button('Zip', () => zip(node), 'secondary small zip', `Download ${node.name} as a zip`));
   }
   // Made offline, it does not exist on the server yet: nothing to link to. Links (and people)
-  // are the owner's to give.
-  if (!node.pending && roleHere() === 'owner') actions.append(button('Share', () => shareRow(node), 'secondary small share', `Share ${node.name}`));
-  if (canWriteHere()) {
+  // are the owner's to give: not a member's, not even from their own tree.
+  if (!node.pending && !mount && roleHere() === 'owner') actions.append(button('Share', () => shareRow(node), 'secondary small share', `Share ${node.name}`));
+  // A member's mount is theirs to rename and move (whatever their role inside), and to leave
+  // rather than delete: the folder is its owner's.
+  if (canWriteHere() || mount) {
     actions.append(button('Rename', () => rename(node), 'secondary small rename', `Rename ${node.name}`));
     actions.append(button('Move', () => move(node), 'secondary small move', `Move ${node.name}`));
-    actions.append(button('Delete', () => remove(node), 'danger small delete', `Delete ${node.name}`));
+    if (mount) actions.append(button('Leave', () => leave(node), 'danger small leave', `Leave ${node.name}`));
+    else actions.append(button('Delete', () => remove(node), 'danger small delete', `Delete ${node.name}`));
   }
   tr.append(name, size, when, actions);
   tr.addEventListener('keydown', (e) => {
     if (e.target !== tr) return;
+    const mounted = node.kind === 'folder' && mountAt(node.id) != null;
     if (e.key === 'Enter') { e.preventDefault(); if (node.kind === 'folder') openFolder(node); else download(node); }
-    else if (e.key === 'F2') { e.preventDefault(); if (writeAllowed()) rename(node); }
-    else if (e.key === 'Delete') { e.preventDefault(); if (writeAllowed()) remove(node); }
+    else if (e.key === 'F2') { e.preventDefault(); if (mounted || writeAllowed()) rename(node); }
+    // On a folder shared with the user, Delete means what its row offers: Leave (asked first).
+    else if (e.key === 'Delete') { e.preventDefault(); if (mounted) leave(node); else if (writeAllowed()) remove(node); }
     else if (e.key === 'ArrowDown') { e.preventDefault(); tr.nextElementSibling?.focus(); }
     else if (e.key === 'ArrowUp') { e.preventDefault(); tr.previousElementSibling?.focus(); }
     else if (e.key === 'Backspace' && app.path.length > 1) { e.preventDefault(); app.path.pop(); refresh(); }
@@ -344,8 +376,31 @@ async function rename(node) {
 }
 
 async function remove(node) {
+  if (node.kind === 'folder' && mountAt(node.id)) { await leave(node); return; }
   if (!(await ask({ title: `Delete ${node.name}?`, text: node.kind === 'folder' ? 'The folder and everything in it go to the trash.' : 'It goes to the trash; you can restore it from there.', ok: 'Delete' }))) return;
   try { await offline.remove(node); say(`${node.name} moved to the trash.`); } catch (e) { say(`Could not delete: ${explain(e)}`, 'error'); }
+  await refresh({ quiet: true });
+}
+
+/** Leaves the shared folder mounted at row `node`, once the user has said yes: it goes from
+ * their tree (and from every device of theirs); its owner and the other members keep it. */
+async function leave(node) {
+  const s = mountAt(node.id);
+  if (!s) return;
+  if (!navigator.onLine) { say(`Leaving ${node.name} needs the network.`, 'error'); return; }
+  if (!(await ask({ title: `Leave ${node.name}?`, text: `You lose ${node.name} until ${s.owner} invites you again. It stays in ${s.owner}'s files.`, ok: 'Leave' }))) return;
+  try {
+    // Its row goes as soon as the server has taken it out, before the shares are re-read (a
+    // row left behind would be drawn as a plain folder of the user's for a moment).
+    await leaveFolder(s, () => {
+      if (app.listing?.folder.id === node.parent_id) app.listing = { ...app.listing, children: app.listing.children.filter((c) => c.id !== node.id) };
+      if (view === 'files' && app.listing) render();
+    });
+    say(`You left ${node.name}.`);
+  } catch (e) {
+    say(`Could not leave ${node.name}: ${explain(e)}`, 'error');
+  }
+  await offline.forgetListing(node.id);
   await refresh({ quiet: true });
 }
 

@@ -6,7 +6,7 @@
 // It lives inside the dialog's form, so its own Enter (in the username field) invites rather
 // than submitting the dialog, and its refusals show in its own line, in words.
 import { app, $, el, button, ask, explain } from './state.js';
-import { shareAt, shareHere, loadShares } from './shares.js';
+import { shareAt, shareHere, loadShares, leaveFolder } from './shares.js';
 import { showActivity } from './share-activity.js';
 import { NOT_FOUND, ALREADY_MEMBER, SHARED_FOLDER } from '../pkg/error_codes.js';
 
@@ -175,8 +175,7 @@ export function peopleSection(node) {
 
   function leave(share) {
     return confirmed('Leave', `You lose ${share.name} until ${share.owner} invites you again.`, async () => {
-      await app.client.removeMember(share.id, app.session.user_id);
-      await loadShares();
+      await leaveFolder(share);
       ok(`You left ${share.name}.`);
       body.replaceChildren();
     }, 'leave');

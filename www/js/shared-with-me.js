@@ -2,8 +2,9 @@
 // folders the user belongs to (owner, role; Open, People, Activity) and those they share
 // themselves. It draws from shares.js's list, which the change feed keeps current, so an
 // invitation appears and a removed share disappears while the screen is open. Open shows the
-// share's folder with breadcrumbs starting at its name, the share remembered in the path so
-// the role is known all the way down.
+// share's folder where it lies in the user's own tree (a member's mount, placed and named by
+// them; the owner's folder), the share remembered in the path so the role is known all the
+// way down. The names here are the owner's.
 import { app, $, el, button, say, explain } from './state.js';
 import { shares, loadShares, onShares } from './shares.js';
 import { people } from './share-people.js';

@@ -26,6 +26,22 @@ export function shareById(id) { return list.find((s) => s.id === id) || null; }
 /** The accepted share whose folder is `nodeId`, or null. */
 export function shareAt(nodeId) { return list.find((s) => s.root_id === nodeId && s.accepted) || null; }
 
+/** The share whose folder is `nodeId` when the user is a member of it, not its owner: in the
+ * user's own tree that folder is their mount of it, placed and named by them (rename and move
+ * change only their tree), never theirs to share or delete: they leave it instead. */
+export function mountAt(nodeId) {
+  const s = shareAt(nodeId);
+  return s && s.role !== 'owner' ? s : null;
+}
+
+/** Leaves share `s` (the user's own membership ends; the folder stays its owner's), calls
+ * `left()` once the server has taken it out, then re-reads the list. */
+export async function leaveFolder(s, left = () => {}) {
+  await app.client.removeMember(s.id, app.session.user_id);
+  left();
+  await loadShares();
+}
+
 /** Re-reads the list; concurrent calls share one run, and a call during a run reads once more
  * after it (the change that prompted it may have landed after that run's answer). */
 export function loadShares() {
