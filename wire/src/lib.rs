@@ -191,7 +191,8 @@ pub struct MeResponse {
     pub device_name: String,
     pub namespace_id: i64,
     pub root_id: i64,
-    /// Everything that counts against the quota: `files_bytes + versions_bytes + uploads_bytes`.
+    /// Everything that counts against the quota: `files_bytes + versions_bytes + uploads_bytes`,
+    /// each over the user's own tree and the folders they share (whoever wrote into them).
     pub used_bytes: u64,
     /// The most bytes the user may hold on the server: files, kept old versions and open
     /// uploads together.

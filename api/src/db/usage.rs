@@ -61,6 +61,22 @@ pub async fn read(db: &Db, namespace_id: i64) -> sqlx::Result<Usage> {
     Ok(usage_from(&row))
 }
 
+/// What user `user_id` holds in all: their home `home` and every folder they share (they pay
+/// for those), counter by counter.
+pub async fn of_owner(db: &Db, user_id: i64, home: i64) -> sqlx::Result<Usage> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(used_bytes), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(history_bytes), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(staged_bytes), 0) AS BIGINT) FROM namespaces \
+         WHERE id = $1 OR (owner_user_id = $2 AND shared_at IS NOT NULL)",
+    )
+    .bind(home)
+    .bind(user_id)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(usage_from(&row))
+}
+
 fn usage_from(row: &sqlx::any::AnyRow) -> Usage {
     let get = |i: usize| row.get::<i64, _>(i).max(0) as u64;
     Usage {
@@ -156,6 +172,26 @@ where
         .get::<Option<i64>, _>(0)
         .map_or(default, |q| q.max(0) as u64);
     Ok(quota.saturating_sub(r.get::<i64, _>(1).max(0) as u64))
+}
+
+/// Moves `moved` (what a subtree handed from namespace `from` to `to` holds) from one's
+/// counters to the other's: `to` is charged against `quota` ([`charge_making_room`]), `from`
+/// is given it back, which never fails (it does not grow the total). Both are locked.
+pub async fn transfer(
+    tx: &mut Transaction<'static, Any>,
+    from: i64,
+    to: i64,
+    moved: Delta,
+    quota: u64,
+) -> ApiResult<()> {
+    charge_making_room(tx, to, moved, quota).await?;
+    let out = Delta {
+        current: -moved.current,
+        history: -moved.history,
+        staged: 0,
+    };
+    charge(tx, from, out, u64::MAX).await?;
+    Ok(())
 }
 
 /// [`charge`], first dropping as many of the namespace's old versions as the change needs room

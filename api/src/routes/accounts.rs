@@ -173,7 +173,8 @@ pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2F
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
     ))]
 pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<MeResponse>> {
-    let usage = usage::read(&state.db, c.namespace_id).await?;
+    // The account's whole holding, item by item: its own tree and the folders it shared.
+    let usage = usage::of_owner(&state.db, c.user_id, c.namespace_id).await?;
     Ok(Json(MeResponse {
         user_id: c.user_id,
         username: c.username,
@@ -181,8 +182,7 @@ pub async fn me(State(state): State<AppState>, Auth(c): Auth) -> ApiResult<Json<
         device_name: c.device_name,
         namespace_id: c.namespace_id,
         root_id: c.root_id,
-        // The account's whole holding: its own tree and the folders it shared.
-        used_bytes: usage.total() + c.shared_bytes,
+        used_bytes: usage.total(),
         quota_bytes: c.quota_bytes,
         files_bytes: usage.current,
         versions_bytes: usage.history,

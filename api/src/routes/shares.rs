@@ -43,13 +43,8 @@ async fn begin<'a>(state: &'a AppState, namespaces: &[i64]) -> ApiResult<WriteTx
 /// the other, so the quota can be neither passed nor dodged.
 async fn hand_over(w: &mut WriteTx<'_>, root: i64, from: i64, to: i64) -> ApiResult<()> {
     let bytes = nodes::hand_over(&mut w.tx, root, to).await?;
-    usage::charge(&mut w.tx, to, bytes, u64::MAX).await?;
-    let out = usage::Delta {
-        current: -bytes.current,
-        history: -bytes.history,
-        staged: 0,
-    };
-    usage::charge(&mut w.tx, from, out, u64::MAX).await?;
+    // One owner's two counters: their quota covers both already.
+    usage::transfer(&mut w.tx, from, to, bytes, u64::MAX).await?;
     Ok(())
 }
 

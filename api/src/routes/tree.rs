@@ -279,14 +279,7 @@ async fn hand_over(
     } else {
         usage::owner_quota(&mut *w.tx, to, state.settings.quota_bytes).await?
     };
-    usage::charge_making_room(&mut w.tx, to, bytes, quota).await?;
-    let out = usage::Delta {
-        current: -bytes.current,
-        history: -bytes.history,
-        staged: 0,
-    };
-    // Giving bytes back never fails: it does not grow the total.
-    usage::charge(&mut w.tx, from, out, u64::MAX).await?;
+    usage::transfer(&mut w.tx, from, to, bytes, quota).await?;
     Ok(())
 }
 

@@ -15,9 +15,11 @@ crate::both!(
     commits_into_shared_and_own_trees_at_once_all_land,
     a_shared_trash_is_seen_by_members_restored_by_editors_and_purged_by_its_owner,
     a_move_between_trees_hands_over_rows_and_bytes_without_copying,
+    me_itemises_what_it_totals,
 );
 
-/// (files, versions, uploads) bytes as `/me` reports them: the caller's own tree.
+/// (files, versions, uploads) bytes as `/me` reports them: the caller's own tree and the
+/// folders they share.
 async fn usage(u: &User<'_>) -> (u64, u64, u64) {
     let me: wire::MeResponse = u.ok(Method::GET, "/api/v1/me", None).await;
     (me.files_bytes, me.versions_bytes, me.uploads_bytes)
@@ -422,4 +424,31 @@ async fn a_move_between_trees_hands_over_rows_and_bytes_without_copying(backend:
         .call(Method::PATCH, &node(mine.id), to(vera.session.root_id))
         .await;
     assert_error(r, StatusCode::FORBIDDEN, "role_too_low").await;
+}
+
+/// `/me`: `used_bytes` is the sum of `files_bytes`, `versions_bytes` and `uploads_bytes`
+/// (README, `wire::MeResponse`), for an owner of a shared folder too: each item covers their
+/// own tree and the folders they share.
+async fn me_itemises_what_it_totals(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let team = alice.mkdir(alice.session.root_id, "team").await;
+    alice
+        .upload_to(team.id, "a.bin", &bytes(1, 3_000), None)
+        .await;
+    alice
+        .upload_to(alice.session.root_id, "b.bin", &bytes(2, 500), None)
+        .await;
+    alice.share(team.id).await;
+    let me: wire::MeResponse = alice.ok(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(
+        (
+            me.used_bytes,
+            me.files_bytes,
+            me.versions_bytes,
+            me.uploads_bytes
+        ),
+        (3_500, 3_500, 0, 0),
+        "{me:?}"
+    );
 }
