@@ -39,7 +39,7 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
     params(("id" = i64, Path, description = "A folder id"),
         ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a listing the client holds")),
     responses(
-        (status = 200, description = "The folder and its live children, with an `ETag` (the folder and its namespace's change sequence)", body = wire::Listing),
+        (status = 200, description = "The folder and its live children, with an `ETag` (the folder and its namespace's change sequence; for a member's shared folder itself, also their own tree's, where their place for it lives)", body = wire::Listing),
         (status = 304, description = "Not modified: the listing the client holds (`If-None-Match`) is current"),
         (status = 400, description = "The node is a file", body = wire::ErrorBody),
         (status = 404, description = "No such node in the caller's namespace", body = wire::ErrorBody),
@@ -54,10 +54,20 @@ pub async fn children(
     if folder.kind != NodeKind::Folder {
         return Err(ApiError::WrongKind("that node is a file, not a folder"));
     }
+    // To a member, a shared folder itself sits where they placed it, under their name: its
+    // listing changes with their own tree too (a rename of their mount).
+    let member_root = access::share_root(&state.db, &c, id, ns)
+        .await?
+        .is_some_and(|s| s.owner_id != c.user_id);
     // The folder's own namespace (a shared folder's changes move its seq, not the caller's),
     // read before the children so the tag is never newer than the listing it names.
     let seq = nodes::namespace_seq(&state.db, ns).await?;
-    let etag = format!("\"{id}.{seq}\"");
+    let etag = if member_root {
+        let home = nodes::namespace_seq(&state.db, c.namespace_id).await?;
+        format!("\"{id}.{seq}.{home}\"")
+    } else {
+        format!("\"{id}.{seq}\"")
+    };
     let tag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
     let cache = HeaderValue::from_static("private, no-cache");
     if etag_matches(&headers, &etag) {
@@ -77,10 +87,7 @@ pub async fn children(
         }
     }
     let mut folder = folder;
-    if access::share_root(&state.db, &c, id, ns)
-        .await?
-        .is_some_and(|s| s.owner_id != c.user_id)
-    {
+    if member_root {
         // To a member the shared folder is where they placed it: where it sits in its
         // owner's tree, and what its owner calls it, are the owner's.
         access::mounts(&state.db, &c).await?.present(&mut folder);

@@ -98,6 +98,14 @@ async fn a_member_places_a_shared_folder_in_their_own_tree(backend: Backend) {
     let at = page.cursor;
 
     // Renamed and moved: Bob's tree changes, Ana's does not.
+    let listed = bob
+        .call(
+            Method::GET,
+            &format!("/api/v1/nodes/{}/children", team.id),
+            None,
+        )
+        .await;
+    let etag = listed.headers()["etag"].to_str().unwrap().to_owned();
     let r = place(&bob, team.id, json!({ "name": "Ana's team" })).await;
     assert_eq!(r.status(), StatusCode::OK);
     let placed: PlacedNode = r.json().await.unwrap();
@@ -105,6 +113,18 @@ async fn a_member_places_a_shared_folder_in_their_own_tree(backend: Backend) {
         (placed.node.id, placed.node.name.as_str()),
         (team.id, "Ana's team")
     );
+    // A listing Bob holds of it is stale now, though nothing in the folder changed.
+    let again = server
+        .http
+        .get(server.url(&format!("/api/v1/nodes/{}/children", team.id)))
+        .bearer_auth(&bob.session.token)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Listing = again.json().await.unwrap();
+    assert_eq!(again.folder.name, "Ana's team");
     let r = place(&bob, team.id, json!({ "parent_id": projects.id })).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(bob.names(bob_root).await, ["Projects", "Team"]);
