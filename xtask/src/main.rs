@@ -2,6 +2,7 @@
 //! so they behave the same on every machine and need nothing but cargo to start.
 
 mod bench;
+mod fuzz;
 mod sh;
 mod simd;
 mod tidy;
@@ -16,7 +17,7 @@ const HELP: &str = "cargo xtask <command>
                       the embedded default: SQLite + chunk directory in ./data,
                       web app at http://127.0.0.1:8080 (see `cairn --help` for flags)
   test                install what tests need, then fmt, clippy, unit, integration
-                      and browser end-to-end tests
+                      API fuzzing and browser end-to-end tests
   tidy                where code lives: SQL only in api/src/db, no import loops in
                       api/src, no I/O crates in the pure crates
   wasm [--hooks]      build the WASM core and its JS bindings into www/pkg; --hooks adds
@@ -36,6 +37,10 @@ const HELP: &str = "cargo xtask <command>
   bench-members       commit -> SSE hint at members' devices (1 and 100 members, two
                       devices each); feed, latest and search following 100 trees
   setup               only install what the tests need
+  fuzz-api [--examples N] [--seed S]
+                      schemathesis against a real server (from PyPI, into a venv):
+                      no 5xx, every status and body as /openapi.json says (default
+                      100 examples per operation; the test command runs 25)
   bench-chunker [--mib N] [--rounds N] [--json]
                       chunker figures in one run: native (1 thread, all cores),
                       WASM in headless Chromium (1 and N workers), the File
@@ -65,6 +70,7 @@ fn main() -> Result<()> {
             "bench_members",
         ]),
         "setup" => tools::setup_for_tests(),
+        "fuzz-api" => fuzz::command(&rest),
         "bench-chunker" => bench::bench_chunker(&rest),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");
@@ -133,6 +139,7 @@ fn test() -> Result<()> {
     sh::step("server build", || {
         sh::cargo(&["build", "-p", "api", "--bin", "cairn"])
     })?;
+    sh::step("api fuzzing (schemathesis)", || fuzz::run(25, None))?;
     sh::step("browser end-to-end tests", || {
         let bin = sh::target_dir().join("debug/cairn");
         let garage = tools::ensure_garage()?;

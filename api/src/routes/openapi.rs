@@ -100,8 +100,11 @@ impl Modify for Security {
 /// The answers any operation can give for reasons of its kind rather than its own, listed on
 /// each so a client generated from this document knows them all (the integration tests check
 /// every status a test server answered against this document): 500 `internal` everywhere, 401
-/// where a bearer token is needed, 400 `bad_json` and 413 `too_large` where a JSON body is read.
+/// where a bearer token is needed, 400 `bad_json` and 413 `too_large` where a JSON body is read,
+/// 400 `bad_request` where a path or query parameter is read (one that does not parse: an id
+/// past the 64-bit range, a missing signature; found by schema-driven fuzzing).
 fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
     let error = |description: &str| -> Response {
         ResponseBuilder::new()
@@ -138,6 +141,16 @@ fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
                 "`bad_json` (the body is not this operation's JSON) or `bad_request`",
             );
             add("413", "`too_large`: the body is over 4 MiB");
+        }
+        let parsed = op.parameters.as_ref().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Path | ParameterIn::Query))
+        });
+        if parsed {
+            add(
+                "400",
+                "`bad_request`: a path or query parameter does not parse (an id out of range)",
+            );
         }
     }
 }
