@@ -4,6 +4,7 @@
 mod bench;
 mod fuzz;
 mod sh;
+mod sim;
 mod simd;
 mod tidy;
 mod tools;
@@ -37,6 +38,9 @@ const HELP: &str = "cargo xtask <command>
   bench-members       commit -> SSE hint at members' devices (1 and 100 members, two
                       devices each); feed, latest and search following 100 trees
   setup               only install what the tests need
+  sim [--seeds N] [--steps K]
+                      the deterministic multi-device simulation (api/tests/sim) in
+                      release over N seeds (default 10000), K steps each (default 60)
   fuzz-api [--examples N] [--seed S]
                       schemathesis against a real server (from PyPI, into a venv):
                       no 5xx, every status and body as /openapi.json says (default
@@ -70,6 +74,7 @@ fn main() -> Result<()> {
             "bench_members",
         ]),
         "setup" => tools::setup_for_tests(),
+        "sim" => sim::run(&rest),
         "fuzz-api" => fuzz::command(&rest),
         "bench-chunker" => bench::bench_chunker(&rest),
         "" | "help" | "-h" | "--help" => {
