@@ -221,8 +221,14 @@ impl Job {
         // What the server listed as missing may have changed: ask again before sending.
         self.answer = false;
         if std::mem::take(&mut self.resuming) && fault != Fault::Offline {
-            // Expired or gone: start over (the server still skips the chunks it holds).
-            self.upload_id = None;
+            // Expired or gone: start over (the server still skips the chunks it holds). Gone
+            // may also mean committed, by a commit whose answer never came back (a reload or
+            // a crash while it was in flight): the new upload commits under the first one's
+            // key, so the server answers that commit instead of writing the file twice.
+            let first = self.upload_id.take();
+            if self.key.is_none() {
+                self.key = first;
+            }
             return;
         }
         match fault {

@@ -170,7 +170,22 @@ pub async fn invariants(net: &mut Net, devices: &[Device]) {
             ));
         }
     }
-    // 3. Nothing was applied twice: every upload carried bytes of its own, so no content may
+    // 3. One key, one answer: a device never got two different commits for one idempotency
+    // key.
+    let mut by_key: BTreeMap<(usize, &str), (i64, i64)> = BTreeMap::new();
+    let mut twice = Vec::new();
+    for a in &net.acked {
+        if let Some(first) = by_key.insert((a.device, &a.key), (a.node, a.version)) {
+            if first != (a.node, a.version) {
+                twice.push(format!(
+                    "d{} key {} answered {first:?} and then ({}, {})",
+                    a.device, a.key, a.node, a.version
+                ));
+            }
+        }
+    }
+    net.problems.extend(twice);
+    // 4. Nothing was applied twice: every upload carried bytes of its own, so no content may
     // be a version twice.
     let mut seen: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for ((_, node), vs) in &versions_of {

@@ -711,9 +711,18 @@ impl Device {
                         "upload_id": upload_id, "parent_id": up.parent, "name": up.name,
                         "base_version": up.base, "idempotency_key": key,
                     });
+                    // The device dies while the commit is on the wire: the server may
+                    // commit, the answer never arrives.
+                    let dies = net.faults && self.online && net.rng.chance(4);
                     let a = self
                         .call(net, "POST", "/api/v1/commits", Payload::Json(body))
                         .await;
+                    if dies {
+                        net.stats.fault("device_crash_during_commit");
+                        net.trace
+                            .push(format!("d{} dies awaiting commit {}", self.idx, a.status));
+                        return End::Crashed;
+                    }
                     if a.status == 200 {
                         let c: CommitResponse = a.json();
                         net.acked.push(crate::check::Acked {

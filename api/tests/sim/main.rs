@@ -93,7 +93,7 @@ fn env_u64(name: &str) -> Option<u64> {
 /// The shortest step count (found by halving) at which `seed` still fails.
 fn shrink(rt: &tokio::runtime::Runtime, seed: u64, steps: u64) -> (u64, Vec<String>) {
     let (mut lo, mut hi) = (0, steps);
-    let mut shortest = (steps, Vec::new());
+    let mut shortest = (steps, rt.block_on(run_seed(seed, steps)).trace);
     while lo + 1 < hi {
         let mid = (lo + hi) / 2;
         let r = rt.block_on(run_seed(seed, mid));
