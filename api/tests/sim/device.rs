@@ -444,6 +444,11 @@ impl Device {
         let ops: Vec<Op> = self.disk.outbox.iter().map(|q| q.op.clone()).collect();
         let plan = outbox::compact(&ops);
         let kept: BTreeSet<i64> = plan.iter().map(|o| o.seq).collect();
+        for q in &self.disk.outbox {
+            if !kept.contains(&q.op.seq) && matches!(q.op.kind, OpKind::Upload { .. }) {
+                net.edit_end("folded into a later upload of the same name");
+            }
+        }
         self.disk.outbox.retain(|q| kept.contains(&q.op.seq));
         let mut r = Replay::new();
         for (t, real) in &self.disk.temp_ids {
@@ -453,6 +458,9 @@ impl Device {
             let op = match r.step(&planned) {
                 outbox::Step::Skip { seq, reason } => {
                     net.stats.outcome(format!("replay skip: {reason}"));
+                    if matches!(planned.kind, OpKind::Upload { .. }) {
+                        net.edit_end("refused: skipped, its folder was never made");
+                    }
                     self.disk.outbox.retain(|q| q.op.seq != seq);
                     continue;
                 }
@@ -476,6 +484,12 @@ impl Device {
             ));
             if verdict == Verdict::RetryLater {
                 break;
+            }
+            if matches!(op.kind, OpKind::Upload { .. }) {
+                match &outcome {
+                    Outcome::Ok { .. } => net.edit_end("acknowledged"),
+                    Outcome::Failed { .. } => net.edit_end("refused by the server"),
+                }
             }
             if let (OpKind::Mkdir { .. }, Outcome::Ok { id: Some(id), .. }) = (&op.kind, &outcome) {
                 self.disk.temp_ids.insert(-planned.seq, *id);
@@ -798,13 +812,20 @@ impl Device {
                 self.paused.insert(up.edit, job.clone());
                 net.stats.outcome("upload: paused for the network".into());
             }
-            End::Failed(s, c) => net.stats.outcome(format!("upload: failed {s} {c}")),
+            End::Failed(s, c) => {
+                net.edit_end("refused by the server");
+                net.stats.outcome(format!("upload: failed {s} {c}"));
+            }
             End::Crashed => {
+                if up.upload_id.is_none() {
+                    // The page stores a job once the server accepted it: the drop is gone.
+                    net.edit_end("dropped by a crash before the server knew it");
+                }
                 self.crash(net);
                 return false;
             }
             End::Queued => net.stats.outcome("upload: queued in the outbox".into()),
-            End::Done(_) => {}
+            End::Done(_) => net.edit_end("acknowledged"),
         }
         true
     }
@@ -841,6 +862,7 @@ impl Device {
                 self.paused.insert(up.edit, job.clone());
             }
             End::Failed(s, c) => {
+                net.edit_end("refused by the server");
                 self.disk.uploads.retain(|x| x.edit != up.edit);
                 net.stats.outcome(format!("resumed upload: failed {s} {c}"));
             }
@@ -853,7 +875,10 @@ impl Device {
                 net.stats
                     .outcome("resumed upload: queued in the outbox".into());
             }
-            End::Done(_) => net.stats.outcome("resumed upload: committed".into()),
+            End::Done(_) => {
+                net.edit_end("acknowledged");
+                net.stats.outcome("resumed upload: committed".into());
+            }
         }
         true
     }

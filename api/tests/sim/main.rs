@@ -6,9 +6,15 @@
 //! and at the end every device must hold the server's tree, every acknowledged version must
 //! still be there and nothing may have been written twice.
 //!
-//! `CAIRN_SIM_SEEDS=N` runs N seeds (default 40), `CAIRN_SIM_SEED=S` replays one seed,
+//! `CAIRN_SIM_SEEDS=N` runs N seeds (default 40) from `CAIRN_SIM_FIRST` (default 0),
+//! `CAIRN_SIM_SEED=S` replays one seed,
 //! `CAIRN_SIM_STEPS=K` sets the steps per seed (default 60). `cargo xtask sim --seeds N` runs
 //! it in release.
+//!
+//! Known failing seeds (a product bug outside this crate, see the commit that added this
+//! line): 110 and 141. One device dies twice around one upload's commits; the page stores a
+//! started upload's id but not its commit key, so after the second restart the job commits
+//! the second upload under that upload's own id and the server writes the file again.
 
 mod check;
 mod device;
@@ -76,6 +82,15 @@ async fn run_seed(seed: u64, steps: u64) -> Run {
     }
     check::settle(&mut net, &mut devices).await;
     check::invariants(&mut net, &devices).await;
+    // Every upload the user started ended somewhere: acknowledged, or refused and said so.
+    net.stats.edits_started = net.edits;
+    let ended: u64 = net.stats.edits.values().sum();
+    if ended != net.edits {
+        net.problems.push(format!(
+            "{} uploads started, {ended} accounted for: {:?}",
+            net.edits, net.stats.edits
+        ));
+    }
     net.stats.seeds = 1;
     net.stats.divergences = net.problems.len() as u64;
     Run {
@@ -116,7 +131,10 @@ fn devices_converge_and_lose_no_acknowledged_change() {
     let steps = env_u64("CAIRN_SIM_STEPS").unwrap_or(DEFAULT_STEPS);
     let seeds: Vec<u64> = match env_u64("CAIRN_SIM_SEED") {
         Some(s) => vec![s],
-        None => (0..env_u64("CAIRN_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect(),
+        None => {
+            let first = env_u64("CAIRN_SIM_FIRST").unwrap_or(0);
+            (first..first + env_u64("CAIRN_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect()
+        }
     };
     let started = Instant::now();
     let mut total = Stats::default();
@@ -160,6 +178,10 @@ fn devices_converge_and_lose_no_acknowledged_change() {
     for (k, v) in &total.outcomes {
         println!("  outcome {k}: {v}");
     }
+    println!(
+        "  uploads started {}, ended: {:?}",
+        total.edits_started, total.edits
+    );
     println!("  divergences: {}", total.divergences);
     println!(
         "  seed {again} twice: trace {:016x} = {:016x}",

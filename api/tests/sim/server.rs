@@ -135,6 +135,9 @@ pub struct Stats {
     pub faults: BTreeMap<&'static str, u64>,
     pub outcomes: BTreeMap<String, u64>,
     pub divergences: u64,
+    /// Uploads started, and how each ended.
+    pub edits_started: u64,
+    pub edits: BTreeMap<&'static str, u64>,
 }
 
 impl Stats {
@@ -155,6 +158,10 @@ impl Stats {
         self.steps += o.steps;
         self.requests += o.requests;
         self.divergences += o.divergences;
+        self.edits_started += o.edits_started;
+        for (k, v) in &o.edits {
+            *self.edits.entry(k).or_default() += v;
+        }
         for (k, v) in &o.ops {
             *self.ops.entry(k).or_default() += v;
         }
@@ -183,6 +190,13 @@ pub struct Net {
     pub names: u64,
     /// Uploads the users started.
     pub edits: u64,
+}
+
+impl Net {
+    /// How one upload the user started ended.
+    pub fn edit_end(&mut self, how: &'static str) {
+        *self.stats.edits.entry(how).or_default() += 1;
+    }
 }
 
 /// A path with what is random per run (upload ids, blob URLs) taken out, for the trace.
