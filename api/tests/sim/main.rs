@@ -139,13 +139,16 @@ fn devices_converge_and_lose_no_acknowledged_change() {
     let started = Instant::now();
     let mut total = Stats::default();
     let mut failing = Vec::new();
+    let mut run_hash = 0xcbf2_9ce4_8422_2325u64;
     for &seed in &seeds {
         let r = rt.block_on(run_seed(seed, steps));
         total.add(&r.stats);
-        if std::env::var_os("CAIRN_SIM_VERBOSE").is_some() {
+        // The run's hash: every seed's trace hash folded in, in order.
+        run_hash = (run_hash ^ r.hash).wrapping_mul(0x0100_0000_01b3);
+        if seeds.len() <= 100 || std::env::var_os("CAIRN_SIM_VERBOSE").is_some() {
             println!(
-                "seed {seed}: trace {:016x}, {} steps",
-                r.hash, r.stats.steps
+                "seed {seed}: trace {:016x}, {} requests, {} divergences",
+                r.hash, r.stats.requests, r.stats.divergences
             );
         }
         if !r.problems.is_empty() {
@@ -183,6 +186,7 @@ fn devices_converge_and_lose_no_acknowledged_change() {
         total.edits_started, total.edits
     );
     println!("  divergences: {}", total.divergences);
+    println!("  run hash (every seed's trace): {run_hash:016x}");
     println!(
         "  seed {again} twice: trace {:016x} = {:016x}",
         a.hash, b.hash
