@@ -141,6 +141,13 @@ impl Job {
         self.upload_id.as_deref()
     }
 
+    /// The idempotency key its commit goes under, fixed once the server accepted the first
+    /// upload: the page stores it with the upload id, so a job rebuilt after a reload commits
+    /// under it whatever upload it ends up sending (`with_key`).
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref().or(self.upload_id.as_deref())
+    }
+
     /// Paused by an outage, so the page's `online` event should resume it.
     pub fn waiting_for_network(&self) -> bool {
         self.state == State::Paused && self.for_network
@@ -199,6 +206,9 @@ impl Job {
     }
 
     pub fn started(&mut self, upload_id: String) {
+        if self.key.is_none() {
+            self.key = Some(upload_id.clone());
+        }
         self.upload_id = Some(upload_id);
         self.answer = true;
     }

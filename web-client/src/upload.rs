@@ -18,16 +18,20 @@ fn name(state: State) -> String {
 
 #[wasm_bindgen]
 impl UploadJob {
-    /// A job of the upload list into folder `parent_id`; `hashed` and `upload_id` describe one
-    /// stored before a reload.
+    /// A job of the upload list into folder `parent_id`; `hashed`, `upload_id` and `key` (its
+    /// commit's idempotency key, `key` below) describe one stored before a reload.
     #[wasm_bindgen(constructor)]
-    pub fn new(parent_id: f64, hashed: bool, upload_id: Option<String>) -> UploadJob {
-        UploadJob(Job::new(
-            Mode::Interactive,
-            parent_id as i64,
-            hashed,
-            upload_id,
-        ))
+    pub fn new(
+        parent_id: f64,
+        hashed: bool,
+        upload_id: Option<String>,
+        key: Option<String>,
+    ) -> UploadJob {
+        let job = Job::new(Mode::Interactive, parent_id as i64, hashed, upload_id);
+        UploadJob(match key {
+            Some(key) => job.with_key(key),
+            None => job,
+        })
     }
 
     /// A job run straight through (the outbox's replay, a drop page): no pause, no outbox, an
@@ -54,6 +58,12 @@ impl UploadJob {
     #[wasm_bindgen(getter, js_name = uploadId)]
     pub fn upload_id(&self) -> Option<String> {
         self.0.upload_id().map(str::to_owned)
+    }
+
+    /// The commit's idempotency key: stored with the upload id, so a reload commits under it.
+    #[wasm_bindgen(getter)]
+    pub fn key(&self) -> Option<String> {
+        self.0.key().map(str::to_owned)
     }
 
     #[wasm_bindgen(getter, js_name = waitingForNetwork)]

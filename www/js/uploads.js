@@ -67,9 +67,9 @@ function batchContext() {
 // A row of the upload list. What the job does next is its `core`'s (`UploadJob`) to decide;
 // the row draws it and lends `drive` the File and the hooks.
 class Job {
-  constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId }) {
+  constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId, key }) {
     Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest });
-    this.core = new UploadJob(parentId, !!manifest, uploadId ?? undefined);
+    this.core = new UploadJob(parentId, !!manifest, uploadId ?? undefined, key ?? undefined);
     this.state = 'waiting';
     this.done = 0;
     this.sent = 0;
@@ -184,7 +184,7 @@ class Job {
   /** Before any chunk is sent, so a reload resumes it (strict durability). */
   async started() {
     await store.put('uploads', this.id, {
-      file: this.file, manifest: this.manifest, upload_id: this.core.uploadId, parent_id: this.parentId,
+      file: this.file, manifest: this.manifest, upload_id: this.core.uploadId, key: this.core.key, parent_id: this.parentId,
       name: this.name, label: this.label, base_version: this.baseVersion ?? null,
     });
   }
@@ -281,7 +281,7 @@ export async function resumeStored() {
   if (!stored.length) return;
   batchStart = performance.now();
   const runs = stored.map(([id, r]) => {
-    const job = new Job({ id, file: r.file, parentId: r.parent_id, name: r.name, label: r.label, baseVersion: r.base_version, manifest: r.manifest, uploadId: r.upload_id });
+    const job = new Job({ id, file: r.file, parentId: r.parent_id, name: r.name, label: r.label, baseVersion: r.base_version, manifest: r.manifest, uploadId: r.upload_id, key: r.key });
     job.afterReload = true;
     job.set('waiting', 'Resuming after reload…');
     jobs.push(job);

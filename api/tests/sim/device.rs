@@ -26,6 +26,8 @@ pub struct Queued {
 pub struct Stored {
     pub edit: i64,
     pub upload_id: Option<String>,
+    /// Its commit's idempotency key, stored with the upload id (`uploads.js` `started`).
+    pub key: Option<String>,
     pub parent: i64,
     pub name: String,
     pub base: Option<i64>,
@@ -539,6 +541,7 @@ impl Device {
                 let mut up = Stored {
                     edit: op.seq,
                     upload_id: None,
+                    key: None,
                     parent: *parent_id,
                     name: name.clone(),
                     base: *base_version,
@@ -672,6 +675,7 @@ impl Device {
                         up.upload_id = Some(u.upload_id.clone());
                         missing = u.missing;
                         job.started(u.upload_id);
+                        up.key = job.key().map(str::to_owned);
                         if interactive {
                             self.store_upload(up);
                         }
@@ -796,6 +800,7 @@ impl Device {
         let mut up = Stored {
             edit,
             upload_id: None,
+            key: None,
             parent,
             name,
             base,
@@ -838,7 +843,14 @@ impl Device {
                     j.resume();
                     j
                 }
-                None => Job::new(Mode::Interactive, up.parent, true, up.upload_id.clone()),
+                // Rebuilt after a crash from what the page stored.
+                None => {
+                    let j = Job::new(Mode::Interactive, up.parent, true, up.upload_id.clone());
+                    match up.key.clone() {
+                        Some(k) => j.with_key(k),
+                        None => j,
+                    }
+                }
             };
             let alive = self.run_interactive_resumed(net, &mut job, &mut up).await;
             if !alive {

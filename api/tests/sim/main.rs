@@ -10,11 +10,6 @@
 //! `CAIRN_SIM_SEED=S` replays one seed,
 //! `CAIRN_SIM_STEPS=K` sets the steps per seed (default 60). `cargo xtask sim --seeds N` runs
 //! it in release.
-//!
-//! Known failing seeds (a product bug outside this crate, see the commit that added this
-//! line): 110 and 141. One device dies twice around one upload's commits; the page stores a
-//! started upload's id but not its commit key, so after the second restart the job commits
-//! the second upload under that upload's own id and the server writes the file again.
 
 mod check;
 mod device;
@@ -51,6 +46,7 @@ async fn run_seed(seed: u64, steps: u64) -> Run {
         acked: Vec::new(),
         names: 0,
         edits: 0,
+        delayed: Vec::new(),
     };
     let users = 1 + net.rng.below(2) as usize;
     let count = 2 + net.rng.below(3) as usize;
@@ -79,6 +75,15 @@ async fn run_seed(seed: u64, steps: u64) -> Run {
         let action = net.rng.action();
         net.stats.steps += 1;
         devices[d].act(&mut net, action).await;
+        // A held request arrives, later than the ones sent after it.
+        if !net.delayed.is_empty() && net.rng.chance(30) {
+            let i = net.rng.below(net.delayed.len() as u64) as usize;
+            net.deliver(i).await;
+        }
+    }
+    while !net.delayed.is_empty() {
+        let i = net.rng.below(net.delayed.len() as u64) as usize;
+        net.deliver(i).await;
     }
     check::settle(&mut net, &mut devices).await;
     check::invariants(&mut net, &devices).await;

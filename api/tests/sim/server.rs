@@ -190,9 +190,44 @@ pub struct Net {
     pub names: u64,
     /// Uploads the users started.
     pub edits: u64,
+    /// Requests held in the network, delivered later.
+    pub delayed: Vec<Delayed>,
+}
+
+/// A request the network holds back.
+#[derive(Debug, Clone)]
+pub struct Delayed {
+    dev: usize,
+    method: String,
+    path: String,
+    token: String,
+    body: Payload,
 }
 
 impl Net {
+    /// Delivers the held request at `index` (its answer goes nowhere).
+    pub async fn deliver(&mut self, index: usize) {
+        let d = self.delayed.remove(index);
+        self.stats.requests += 1;
+        let a = self
+            .server
+            .raw(&d.method, &d.path, Some(&d.token), d.body)
+            .await;
+        if a.status >= 500 {
+            self.problems.push(format!(
+                "server error on a delayed request: d{} {} {} answered {}",
+                d.dev, d.method, d.path, a.status
+            ));
+        }
+        self.trace.push(format!(
+            "d{} delayed {} {} arrives: {}",
+            d.dev,
+            d.method,
+            stable(&d.path),
+            a.status
+        ));
+    }
+
     /// How one upload the user started ended.
     pub fn edit_end(&mut self, how: &'static str) {
         *self.stats.edits.entry(how).or_default() += 1;
@@ -234,6 +269,8 @@ impl Net {
                 Some("response_lost")
             } else if mutation && roll < 10 {
                 Some("request_duplicated")
+            } else if mutation && roll < 13 {
+                Some("request_delayed")
             } else if !mutation && path.starts_with("/api/v1/changes") && roll < 5 {
                 Some("feed_answer_lost")
             } else {
@@ -242,6 +279,23 @@ impl Net {
         } else {
             None
         };
+        if fault == Some("request_delayed") {
+            // Held in the network: it reaches the server at a later step, after whatever the
+            // device does about the missing answer (reordered with its retry).
+            self.stats.fault("request_delayed");
+            self.delayed.push(Delayed {
+                dev,
+                method: method.to_owned(),
+                path: path.to_owned(),
+                token: token.to_owned(),
+                body,
+            });
+            self.trace.push(format!(
+                "d{dev} {method} {} 0 [request_delayed]",
+                stable(path)
+            ));
+            return Answer::lost();
+        }
         self.stats.requests += 1;
         let answer = self
             .server

@@ -83,6 +83,22 @@ fn after_a_reload_it_resumes_and_an_expired_upload_starts_over() {
     // server answers that commit rather than writing the file again.
     assert_eq!(steps[3], commit("u1", "old"));
     assert_eq!(job.state(), State::Done);
+    assert_eq!(job.key(), Some("old"));
+}
+
+#[test]
+fn a_job_rebuilt_with_its_key_commits_under_it_whatever_upload_it_sends() {
+    // Started as "u0" (its key), restarted after a reload as "u1" whose commit answer was lost
+    // in a second reload: rebuilt from what the page stored, it still commits under "u0".
+    let mut job = Job::new(Mode::Interactive, 5, false, None);
+    job.next(true);
+    job.hashed();
+    assert_eq!(job.next(true), Step::Start);
+    job.started("u0".into());
+    assert_eq!(job.key(), Some("u0"));
+    let mut job = Job::new(Mode::Interactive, 5, true, Some("u1".into())).with_key("u0".into());
+    let steps = run(&mut job, true, ok);
+    assert_eq!(steps[2], commit("u1", "u0"));
 }
 
 #[test]
