@@ -78,9 +78,10 @@ export function remove(node) {
   });
 }
 
-/** Queues a whole upload (the File itself is stored, so replay needs nothing else). */
-export async function queueUpload(file, parentId, name, baseVersion) {
-  const seq = await store.enqueue({ key: newKey(), op: 'upload', parent_id: parentId, name, base_version: baseVersion ?? null, file });
+/** Queues a whole upload (the File itself is stored, so replay needs nothing else); `key`: the
+ * upload job's commit key, if it had one. */
+export async function queueUpload(file, parentId, name, baseVersion, key) {
+  const seq = await store.enqueue({ key: key || newKey(), op: 'upload', parent_id: parentId, name, base_version: baseVersion ?? null, file });
   await patchListing(parentId, { edit: 'add', node: pendingFile(seq, parentId, name, file.size, Date.now()) });
   updateBadge();
   return seq;

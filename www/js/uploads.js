@@ -175,7 +175,9 @@ class Job {
   }
 
   async queue() {
-    await queueUpload(this.file, this.parentId, this.name, this.baseVersion);
+    // Under the job's own commit key when it has one: a commit it made already (answer lost)
+    // is then answered on replay, never written again.
+    await queueUpload(this.file, this.parentId, this.name, this.baseVersion, this.core.key);
     await store.del('uploads', this.id);
   }
 

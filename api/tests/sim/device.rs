@@ -316,6 +316,18 @@ impl Device {
     }
 
     fn enqueue(&mut self, net: &mut Net, kind: OpKind, data: Option<Vec<u8>>) -> i64 {
+        self.enqueue_keyed(net, kind, data, None)
+    }
+
+    /// `key`: an upload job's own commit key, kept when the job goes to the outbox
+    /// (`uploads.js` `queue`), so a commit it made already is answered, never repeated.
+    fn enqueue_keyed(
+        &mut self,
+        net: &mut Net,
+        kind: OpKind,
+        data: Option<Vec<u8>>,
+        key: Option<String>,
+    ) -> i64 {
         self.disk.next_seq += 1;
         let seq = self.disk.next_seq;
         net.trace
@@ -323,7 +335,7 @@ impl Device {
         self.disk.outbox.push(Queued {
             op: Op {
                 seq,
-                key: format!("d{}-op{seq}", self.idx),
+                key: key.unwrap_or_else(|| format!("d{}-op{seq}", self.idx)),
                 kind,
             },
             data,
@@ -650,7 +662,8 @@ impl Device {
                 JobStep::Hash => job.hashed(),
                 JobStep::Queue => {
                     job.queued();
-                    self.enqueue(
+                    let key = job.key().map(str::to_owned);
+                    self.enqueue_keyed(
                         net,
                         OpKind::Upload {
                             parent_id: up.parent,
@@ -658,6 +671,7 @@ impl Device {
                             base_version: up.base,
                         },
                         Some(up.data.clone()),
+                        key,
                     );
                     return End::Queued;
                 }
