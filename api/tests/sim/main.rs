@@ -6,7 +6,7 @@
 //! and at the end every device must hold the server's tree, every acknowledged version must
 //! still be there and nothing may have been written twice.
 //!
-//! `CAIRN_SIM_SEEDS=N` runs N seeds (default 40) from `CAIRN_SIM_FIRST` (default 0),
+//! `CAIRN_SIM_SEEDS=N` runs N seeds (default 200) from `CAIRN_SIM_FIRST` (default 0),
 //! `CAIRN_SIM_SEED=S` replays one seed,
 //! `CAIRN_SIM_STEPS=K` sets the steps per seed (default 60). `cargo xtask sim --seeds N` runs
 //! it in release.
@@ -24,7 +24,7 @@ use device::Device;
 use scheduler::{Rng, Trace};
 use server::{Net, Payload, Server, Stats};
 
-const DEFAULT_SEEDS: u64 = 40;
+const DEFAULT_SEEDS: u64 = 200;
 const DEFAULT_STEPS: u64 = 60;
 
 struct Run {
