@@ -38,9 +38,10 @@ const HELP: &str = "cargo xtask <command>
   bench-members       commit -> SSE hint at members' devices (1 and 100 members, two
                       devices each); feed, latest and search following 100 trees
   setup               only install what the tests need
-  sim [--seeds N] [--steps K]
+  sim [--seeds N] [--steps K] [--jobs J]
                       the deterministic multi-device simulation (api/tests/sim) in
-                      release over N seeds (default 10000), K steps each (default 60)
+                      release over N seeds (default 10000), K steps each (default 60),
+                      in J processes (default: one per core)
   fuzz-api [--examples N] [--seed S]
                       schemathesis against a real server (from PyPI, into a venv):
                       no 5xx, every status and body as /openapi.json says (default
