@@ -132,6 +132,31 @@ pub async fn free_name(
     Err(ApiError::NoFreeName(name.to_owned()))
 }
 
+/// The name a node renamed or moved into `parent_id` as `name` takes there: `name` if no other
+/// live child holds it (node `id` itself aside), else 409 `name_taken`, or with `keep_both` a
+/// conflicted copy's name tagged `tag()`, with the clash (the name wanted, the holder's row).
+pub async fn landing_name(
+    tx: &mut Transaction<'static, Any>,
+    parent_id: i64,
+    name: Name,
+    id: i64,
+    keep_both: bool,
+    tag: impl FnOnce() -> String,
+) -> ApiResult<(Name, Option<(String, i64)>)> {
+    let holder = child_by_name(tx, parent_id, &name)
+        .await?
+        .filter(|other| other.node.id != id);
+    match (holder, keep_both) {
+        (None, _) => Ok((name, None)),
+        (Some(_), false) => Err(ApiError::NameTaken),
+        // An offline change replayed late: both stay, this one as a conflicted copy.
+        (Some(holder), true) => {
+            let copy = free_name(tx, parent_id, &name.display, &tag(), false).await?;
+            Ok((copy, Some((name.display, holder.node.id))))
+        }
+    }
+}
+
 /// `400 too_deep` unless a folder with `height` levels of folders beneath it may go into
 /// `parent`: no folder may lie more than `MAX_FOLDER_DEPTH` levels below the root.
 pub async fn fits_below(

@@ -62,21 +62,15 @@ pub async fn place(
             clash: None,
         });
     }
-    let holder = nodes::child_by_name(&mut w.tx, parent, &name)
-        .await?
-        .filter(|other| other.node.id != mount);
-    let (name, clash) = match (holder, req.keep_both) {
-        (None, _) => (name, None),
-        (Some(_), false) => return Err(ApiError::NameTaken),
-        (Some(holder), true) => {
-            let tag = names::conflict_tag(&c.device_name, state.clock.now_ms());
-            let copy = nodes::free_name(&mut w.tx, parent, &name.display, &tag, false).await?;
-            let clash = NameClash {
-                wanted: name.display,
-                holder_id: access::mounts(&state.db, c).await?.id_of(holder.node.id),
-            };
-            (copy, Some(clash))
-        }
+    let tag = || names::conflict_tag(&c.device_name, state.clock.now_ms());
+    let (name, clash) =
+        nodes::landing_name(&mut w.tx, parent, name, mount, req.keep_both, tag).await?;
+    let clash = match clash {
+        Some((wanted, holder)) => Some(NameClash {
+            wanted,
+            holder_id: access::mounts(&state.db, c).await?.id_of(holder),
+        }),
+        None => None,
     };
     nodes::place(&mut w.tx, mount, parent, &name).await?;
     let kind = if parent != old_parent {

@@ -220,22 +220,15 @@ pub async fn update_node(
     } else if name.display == node.name {
         return Ok(Json(PlacedNode { node, clash: None }));
     }
-    let holder = nodes::child_by_name(&mut w.tx, parent_id, &name)
-        .await?
-        .filter(|other| other.node.id != id);
-    let (name, clash) = match (holder, req.keep_both) {
-        (None, _) => (name, None),
-        (Some(_), false) => return Err(ApiError::NameTaken),
-        // An offline change replayed late: both stay, this one as a conflicted copy.
-        (Some(holder), true) => {
-            let tag = names::conflict_tag(&c.device_name, state.clock.now_ms());
-            let copy = nodes::free_name(&mut w.tx, parent_id, &name.display, &tag, false).await?;
-            let clash = NameClash {
-                wanted: name.display,
-                holder_id: access::mounts(&state.db, &c).await?.id_of(holder.node.id),
-            };
-            (copy, Some(clash))
-        }
+    let tag = || names::conflict_tag(&c.device_name, state.clock.now_ms());
+    let (name, clash) =
+        nodes::landing_name(&mut w.tx, parent_id, name, id, req.keep_both, tag).await?;
+    let clash = match clash {
+        Some((wanted, holder)) => Some(NameClash {
+            wanted,
+            holder_id: access::mounts(&state.db, &c).await?.id_of(holder),
+        }),
+        None => None,
     };
     if to_ns != ns && !share_root {
         if nodes::holds_other_tree(&mut w.tx, id, ns).await? {
