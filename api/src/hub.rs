@@ -125,6 +125,19 @@ impl Hub {
             .unwrap_or(0)
     }
 
+    /// The namespaces with at least one subscriber, in ascending order.
+    pub fn watched(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .namespaces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// How many namespaces have at least one subscriber.
     pub fn namespaces(&self) -> usize {
         self.namespaces
@@ -183,10 +196,27 @@ pub async fn pg_listener(url: &str) -> sqlx::Result<sqlx::postgres::PgListener> 
 }
 
 /// Forwards PostgreSQL notifications into `hub` until the hub is gone (the server shut down).
-/// `PgListener` reconnects and re-LISTENs by itself when the connection drops; hints sent while
-/// it was down are lost, which costs latency, not correctness: clients also pull on every
-/// (re)connect and after their own writes.
-pub async fn listen_postgres(mut listener: sqlx::postgres::PgListener, hub: std::sync::Weak<Hub>) {
+///
+/// A notification sent while the listening connection is down is lost for good: PostgreSQL
+/// queues them only for sessions that are listening. So when the connection drops (the
+/// database restarted, the backend was terminated, the network hiccuped) the task reconnects
+/// at once, retrying every second while the database is away, and once `LISTEN` is in place
+/// again asks `newest` for the seq of every namespace somebody follows on this node and
+/// publishes those. The order matters: a commit after the `LISTEN` is notified, one before it
+/// is in what `newest` reads. Publishing never moves a hint backwards, so a seq read twice
+/// (notified and read) is harmless.
+///
+/// `PgListener` would reconnect by itself inside `try_recv`, but only there, and without
+/// telling us when `LISTEN` is back; a listener built afresh (`pg_listener`) says exactly that.
+pub async fn listen_postgres<F, Fut>(
+    mut listener: sqlx::postgres::PgListener,
+    url: String,
+    hub: std::sync::Weak<Hub>,
+    newest: F,
+) where
+    F: Fn(Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<Vec<(i64, i64)>>>,
+{
     loop {
         match listener.try_recv().await {
             Ok(Some(n)) => {
@@ -196,17 +226,48 @@ pub async fn listen_postgres(mut listener: sqlx::postgres::PgListener, hub: std:
                     Some(Notice::Revoked(device)) => hub.revoke(device),
                     None => tracing::warn!(payload = n.payload(), "unknown notification"),
                 }
+                continue;
             }
             Ok(None) => tracing::warn!("notification connection lost; reconnecting"),
-            Err(e) => {
-                tracing::warn!(error = %e, "notification stream failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+            Err(e) => tracing::warn!(error = %e, "notification stream failed; reconnecting"),
+        }
+        listener = loop {
+            if hub.strong_count() == 0 {
+                return;
+            }
+            match resubscribe(&url, &hub, &newest).await {
+                Ok(l) => break l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot LISTEN again yet; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        tracing::info!("notifications flowing again");
+    }
+}
+
+/// A fresh listener, `LISTEN`ing, then the hints missed while there was none.
+async fn resubscribe<F, Fut>(
+    url: &str,
+    hub: &std::sync::Weak<Hub>,
+    newest: &F,
+) -> sqlx::Result<sqlx::postgres::PgListener>
+where
+    F: Fn(Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<Vec<(i64, i64)>>>,
+{
+    let listener = pg_listener(url).await?;
+    let watched = hub.upgrade().map(|h| h.watched()).unwrap_or_default();
+    if !watched.is_empty() {
+        let seqs = newest(watched).await?;
+        if let Some(hub) = hub.upgrade() {
+            for (ns, seq) in seqs {
+                hub.publish(ns, seq);
             }
         }
-        if hub.strong_count() == 0 {
-            return;
-        }
     }
+    Ok(listener)
 }
 
 #[cfg(test)]
@@ -225,6 +286,9 @@ mod tests {
         assert_eq!(*a.rx.borrow_and_update(), 5);
         hub.publish(8, 9); // nobody listens: nothing kept
         assert_eq!(hub.namespaces(), 1);
+        let c = hub.subscribe(2, 0);
+        assert_eq!(hub.watched(), vec![2, 7]);
+        drop(c);
         let b = hub.subscribe(7, 0);
         assert_eq!(*b.rx.borrow(), 5);
         drop(a);

@@ -78,9 +78,24 @@ pub async fn build_state_with_clock(
         let listener = hub::pg_listener(&url)
             .await
             .context("cannot LISTEN for change notifications")?;
+        // After a reconnect the listener asks the database for the newest seq of the
+        // namespaces followed here (it holds the `Db` weakly: it must not keep it open).
+        let weak_db = Arc::downgrade(&db);
+        let newest = move |namespaces: Vec<i64>| {
+            let weak_db = weak_db.clone();
+            async move {
+                let Some(db) = weak_db.upgrade() else {
+                    return Ok(Vec::new());
+                };
+                let seqs = db::changes::positions_of(&db, &namespaces).await?;
+                Ok(seqs.into_iter().map(|(ns, (seq, _))| (ns, seq)).collect())
+            }
+        };
         tasks.push(state::AbortOnDrop(tokio::spawn(hub::listen_postgres(
             listener,
+            url.clone(),
             Arc::downgrade(&db.hub),
+            newest,
         ))));
     }
     let guards = Arc::new(settings.guards());

@@ -38,10 +38,10 @@ const HELP: &str = "cargo xtask <command>
   bench-members       commit -> SSE hint at members' devices (1 and 100 members, two
                       devices each); feed, latest and search following 100 trees
   setup               only install what the tests need
-  sim [--seeds N] [--steps K] [--jobs J]
+  sim [--seeds N] [--steps K] [--threads T]
                       the deterministic multi-device simulation (api/tests/sim) in
                       release over N seeds (default 10000), K steps each (default 60),
-                      in J processes (default: one per core)
+                      on T threads (default: one per core)
   fuzz-api [--examples N] [--seed S]
                       schemathesis against a real server (from PyPI, into a venv):
                       no 5xx, every status and body as /openapi.json says (default
@@ -141,6 +141,7 @@ fn test() -> Result<()> {
         ])
     })?;
     sh::step("rust tests", || sh::cargo(&["test", "--workspace"]))?;
+    sh::step("simulation: 10,000 seeds", sim::ci_slice)?;
     sh::step("wasm build", || wasm::build(true))?;
     sh::step("server build", || {
         sh::cargo(&["build", "-p", "api", "--bin", "cairn"])

@@ -83,25 +83,7 @@ api_bind_addr = "127.0.0.1:{admin}"
         let access_key = format!("GK{}", random_hex(12));
         let secret_key = random_hex(32);
         let bucket = "cairn".to_owned();
-        let log = std::fs::File::create(dir.path().join("garage.log")).unwrap();
-        let child = Command::new(binary())
-            .arg("-c")
-            .arg(&conf_path)
-            .args(["server", "--single-node", "--default-bucket"])
-            .env("GARAGE_DEFAULT_ACCESS_KEY", &access_key)
-            .env("GARAGE_DEFAULT_SECRET_KEY", &secret_key)
-            .env("GARAGE_DEFAULT_BUCKET", &bucket)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} ({e}); `cargo xtask setup` installs Garage",
-                    binary().display()
-                )
-            });
+        let child = spawn(&dir, &access_key, &secret_key, &bucket);
         let endpoint = format!("http://127.0.0.1:{s3}");
         let client = client(&endpoint, &access_key, &secret_key);
         let mut g = Garage {
@@ -115,6 +97,21 @@ api_bind_addr = "127.0.0.1:{admin}"
         };
         g.wait_ready().await;
         g
+    }
+
+    /// `kill -9`, keeping the data, ports and keys for [`Garage::restart`].
+    #[allow(dead_code)] // `tests/restarts` uses it
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data and ports; ready when this returns.
+    #[allow(dead_code)] // `tests/restarts` uses it
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.dir, &self.access_key, &self.secret_key, &self.bucket);
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&mut self) {
@@ -218,6 +215,33 @@ api_bind_addr = "127.0.0.1:{admin}"
             .ok()?;
         Some(o.body.collect().await.unwrap().into_bytes().to_vec())
     }
+}
+
+/// The server on the config in `dir`, its output appended to `garage.log` there.
+fn spawn(dir: &tempfile::TempDir, access_key: &str, secret_key: &str, bucket: &str) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("garage.log"))
+        .unwrap();
+    Command::new(binary())
+        .arg("-c")
+        .arg(dir.path().join("garage.toml"))
+        .args(["server", "--single-node", "--default-bucket"])
+        .env("GARAGE_DEFAULT_ACCESS_KEY", access_key)
+        .env("GARAGE_DEFAULT_SECRET_KEY", secret_key)
+        .env("GARAGE_DEFAULT_BUCKET", bucket)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}); `cargo xtask setup` installs Garage",
+                binary().display()
+            )
+        })
 }
 
 pub fn client(endpoint: &str, access_key: &str, secret_key: &str) -> Client {

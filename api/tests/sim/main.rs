@@ -18,11 +18,9 @@ mod server;
 
 use std::time::Instant;
 
-use serde_json::json;
-
 use device::Device;
 use scheduler::{Rng, Trace};
-use server::{Net, Payload, Server, Stats};
+use server::{Net, Server, Stats, Template};
 
 const DEFAULT_SEEDS: u64 = 200;
 const DEFAULT_STEPS: u64 = 60;
@@ -34,8 +32,8 @@ struct Run {
     trace: Vec<String>,
 }
 
-async fn run_seed(seed: u64, steps: u64) -> Run {
-    let server = Server::start().await;
+async fn run_seed(template: &Template, seed: u64, steps: u64) -> Run {
+    let server = Server::start(template).await;
     let mut net = Net {
         server,
         rng: Rng::seeded(seed),
@@ -53,20 +51,8 @@ async fn run_seed(seed: u64, steps: u64) -> Run {
     let mut devices: Vec<Device> = Vec::new();
     for i in 0..count {
         let user = i % users;
-        let username = format!("user{user}");
-        let body = json!({"username": username, "password": "correct horse", "device_name": format!("dev{i}")});
-        let (path, want) = if i < users {
-            ("/api/v1/accounts", 201)
-        } else {
-            ("/api/v1/sessions", 200)
-        };
-        let a = net
-            .server
-            .raw("POST", path, None, Payload::Json(body))
-            .await;
-        assert_eq!(a.status, want, "{}", String::from_utf8_lossy(&a.body));
-        let s: wire::SessionResponse = a.json();
-        devices.push(Device::new(i, user, s.token, s.root_id));
+        let (token, root) = template.sessions[user][i / users].clone();
+        devices.push(Device::new(i, user, token, root));
     }
     net.trace
         .push(format!("seed {seed}: {users} users, {count} devices"));
@@ -111,12 +97,17 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// The shortest step count (found by halving) at which `seed` still fails.
-fn shrink(rt: &tokio::runtime::Runtime, seed: u64, steps: u64) -> (u64, Vec<String>) {
+fn shrink(
+    rt: &tokio::runtime::Runtime,
+    template: &Template,
+    seed: u64,
+    steps: u64,
+) -> (u64, Vec<String>) {
     let (mut lo, mut hi) = (0, steps);
-    let mut shortest = (steps, rt.block_on(run_seed(seed, steps)).trace);
+    let mut shortest = (steps, rt.block_on(run_seed(template, seed, steps)).trace);
     while lo + 1 < hi {
         let mid = (lo + hi) / 2;
-        let r = rt.block_on(run_seed(seed, mid));
+        let r = rt.block_on(run_seed(template, seed, mid));
         if r.problems.is_empty() {
             lo = mid;
         } else {
@@ -142,13 +133,41 @@ fn devices_converge_and_lose_no_acknowledged_change() {
         }
     };
     let started = Instant::now();
+    let template = rt.block_on(Template::make());
+    // Seeds are independent: each thread takes the next one, on a runtime of its own.
+    let threads = env_u64("CAIRN_SIM_THREADS")
+        .map(|t| t as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, seeds.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Run>>> =
+        seeds.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&seed) = seeds.get(i) else { break };
+                    let mut r = rt.block_on(run_seed(&template, seed, steps));
+                    if r.problems.is_empty() {
+                        r.trace = Vec::new(); // only a failing seed's trace is printed
+                    }
+                    *results[i].lock().unwrap() = Some(r);
+                }
+            });
+        }
+    });
     let mut total = Stats::default();
     let mut failing = Vec::new();
     let mut run_hash = 0xcbf2_9ce4_8422_2325u64;
-    for &seed in &seeds {
-        let r = rt.block_on(run_seed(seed, steps));
+    for (&seed, r) in seeds.iter().zip(results) {
+        let r = r.into_inner().unwrap().expect("every seed ran");
         total.add(&r.stats);
-        // The run's hash: every seed's trace hash folded in, in order.
+        // The run's hash: every seed's trace hash folded in, in seed order.
         run_hash = (run_hash ^ r.hash).wrapping_mul(0x0100_0000_01b3);
         if seeds.len() <= 100 || std::env::var_os("CAIRN_SIM_VERBOSE").is_some() {
             println!(
@@ -171,12 +190,12 @@ fn devices_converge_and_lose_no_acknowledged_change() {
     // Same seed, same trace.
     let again = seeds[0];
     let (a, b) = (
-        rt.block_on(run_seed(again, steps)),
-        rt.block_on(run_seed(again, steps)),
+        rt.block_on(run_seed(&template, again, steps)),
+        rt.block_on(run_seed(&template, again, steps)),
     );
     assert_eq!(a.hash, b.hash, "seed {again} ran twice with two traces");
     println!(
-        "\ncairn sim: {} seeds × {steps} steps in {elapsed:.1?} ({:.2} seeds/s)",
+        "\ncairn sim: {} seeds × {steps} steps in {elapsed:.1?} on {threads} threads ({:.2} seeds/s)",
         total.seeds,
         total.seeds as f64 / elapsed.as_secs_f64()
     );
@@ -197,7 +216,7 @@ fn devices_converge_and_lose_no_acknowledged_change() {
         a.hash, b.hash
     );
     if let Some(&seed) = failing.first() {
-        let (len, trace) = shrink(&rt, seed, steps);
+        let (len, trace) = shrink(&rt, &template, seed, steps);
         println!("\nseed {seed} still fails with {len} steps; its trace:");
         for l in &trace {
             println!("  {l}");

@@ -17,20 +17,89 @@ use crate::scheduler::{Rng, Trace};
 pub struct Server {
     app: axum::Router,
     _state: api::AppState,
+    dir: tempfile::TempDir,
+}
+
+/// A database made once per process and copied for every seed: migrations applied, and the
+/// users signed up with their devices' sessions. Signing up and signing in cost an Argon2 hash
+/// each, four or more per seed, which was most of a seed's time; the tree a seed plays on
+/// starts empty either way.
+pub struct Template {
     _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    /// Per user: the sessions of its devices, `(token, root)`.
+    pub sessions: Vec<Vec<(String, i64)>>,
+}
+
+/// Devices per user in the template: enough for every seed's mix (one user with up to four
+/// devices, or two users sharing them).
+const TEMPLATE_DEVICES: [usize; 2] = [4, 2];
+
+impl Template {
+    pub async fn make() -> Template {
+        let server = Server::start_on(scratch_dir(), None).await;
+        let mut sessions = Vec::new();
+        for (user, &devices) in TEMPLATE_DEVICES.iter().enumerate() {
+            let mut mine = Vec::new();
+            for i in 0..devices {
+                let body = serde_json::json!({
+                    "username": format!("user{user}"),
+                    "password": "correct horse",
+                    "device_name": format!("dev{user}-{i}"),
+                });
+                let (path, want) = if i == 0 {
+                    ("/api/v1/accounts", 201)
+                } else {
+                    ("/api/v1/sessions", 200)
+                };
+                let a = server.raw("POST", path, None, Payload::Json(body)).await;
+                assert_eq!(a.status, want, "{}", String::from_utf8_lossy(&a.body));
+                let s: wire::SessionResponse = a.json();
+                mine.push((s.token, s.root_id));
+            }
+            sessions.push(mine);
+        }
+        // A standalone copy, whatever the server's pool holds in its WAL.
+        let dir = scratch_dir();
+        let db = dir.path().join("template.db");
+        let url = format!("sqlite://{}", server.dir.path().join("cairn.db").display());
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query(&format!("VACUUM INTO '{}'", db.display()))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        Template {
+            _dir: dir,
+            db,
+            sessions,
+        }
+    }
+}
+
+/// In memory where there is a tmpfs: a seed never outlives its process, so what fsync buys is
+/// nothing here, and it was most of a seed's time on a disk.
+fn scratch_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .unwrap()
 }
 
 impl Server {
-    pub async fn start() -> Server {
-        // In memory where there is a tmpfs: a seed never outlives its process, so what fsync
-        // buys is nothing here, and it was most of a seed's time on a disk.
-        let shm = std::path::Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
-            tempfile::tempdir_in(shm)
-        } else {
-            tempfile::tempdir()
+    /// A server over a copy of the template's database.
+    pub async fn start(template: &Template) -> Server {
+        Server::start_on(scratch_dir(), Some(&template.db)).await
+    }
+
+    async fn start_on(dir: tempfile::TempDir, copy_of: Option<&std::path::Path>) -> Server {
+        if let Some(db) = copy_of {
+            std::fs::copy(db, dir.path().join("cairn.db")).unwrap();
         }
-        .unwrap();
         let settings = api::Settings {
             addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
@@ -49,7 +118,7 @@ impl Server {
         Server {
             app: api::router(state.clone()),
             _state: state,
-            _dir: dir,
+            dir,
         }
     }
 
