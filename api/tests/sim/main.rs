@@ -1,5 +1,5 @@
 //! Deterministic multi-device simulation (issue 19, item 1): the real API (the `api` router
-//! over real SQLite, in process) and 2–4 devices of one or two users, each taking the real
+//! over real SQLite, in process) and 2–5 devices of one or two users, each taking the real
 //! client decisions of `client-core` (outbox replay and compaction, the feed planner, the
 //! upload job). A seeded scheduler picks every step — tree edits, uploads and edits from
 //! stale bases, offline periods, feed pulls, lost and duplicated answers, device crashes —
@@ -47,7 +47,7 @@ async fn run_seed(template: &Template, seed: u64, steps: u64) -> Run {
         delayed: Vec::new(),
     };
     let users = 1 + net.rng.below(2) as usize;
-    let count = 2 + net.rng.below(3) as usize;
+    let count = 2 + net.rng.below(4) as usize;
     let mut devices: Vec<Device> = Vec::new();
     for i in 0..count {
         let user = i % users;

@@ -31,9 +31,9 @@ pub struct Template {
     pub sessions: Vec<Vec<(String, i64)>>,
 }
 
-/// Devices per user in the template: enough for every seed's mix (one user with up to four
+/// Devices per user in the template: enough for every seed's mix (one user with up to five
 /// devices, or two users sharing them).
-const TEMPLATE_DEVICES: [usize; 2] = [4, 2];
+const TEMPLATE_DEVICES: [usize; 2] = [5, 3];
 
 impl Template {
     pub async fn make() -> Template {
