@@ -211,6 +211,12 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // The database is away (restarting, unreachable: no connection within the pool's
+        // wait, or one that broke mid-statement): the client retries, it is not our bug.
+        if matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::Unavailable;
+        }
         ApiError::Internal(e.into())
     }
 }

@@ -314,10 +314,17 @@ impl Db {
     }
 }
 
+/// How long a request waits for a PostgreSQL connection before answering 503.
+pub const PG_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().max_connections(max);
     if backend != Backend::Sqlite {
-        return options;
+        // While PostgreSQL is away (restarting, unreachable) a request waits this long for a
+        // connection, then answers 503 `unavailable` (`error.rs`) for the client to retry;
+        // sqlx's default of 30 s held every request that long. A restart of a few seconds
+        // passes unnoticed but for the delay.
+        return options.acquire_timeout(PG_ACQUIRE_TIMEOUT);
     }
     // No ping each time a connection leaves the pool: for an embedded file that cannot hang
     // up, it only added a round trip to sqlx's connection thread (two thread switches) to

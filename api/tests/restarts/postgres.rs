@@ -3,7 +3,8 @@
 //! The clients back off and finish; in the end every answered commit is there once with its
 //! bytes, the change log has no gap, and an event stream opened before the first restart is
 //! hinted of the last commit (the server's LISTEN came back each time). While the database is
-//! down the server keeps answering: an error in JSON, not a hang and not a crash.
+//! down a request waits for it up to `PG_ACQUIRE_TIMEOUT` (10 s), then is answered a JSON 503
+//! `unavailable`: not a hang, not a crash.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,9 @@ use crate::fixture::{bytes, TestRng};
 use crate::server::Cairn;
 
 const CLIENTS: u64 = 3;
+
+/// Longer than the server waits for a database connection (`PG_ACQUIRE_TIMEOUT`).
+const LONG_OUTAGE: Duration = Duration::from_secs(12);
 
 /// What a request made while the database was down got, and after how long.
 #[derive(Debug)]
@@ -56,6 +60,7 @@ async fn probe(http: &reqwest::Client, base: &str, token: &str, root: i64) -> Pr
 
 #[tokio::test]
 async fn clients_finish_and_hints_flow_across_postgresql_restarts() {
+    assert!(api::db::PG_ACQUIRE_TIMEOUT + Duration::from_secs(1) < LONG_OUTAGE);
     let started = Instant::now();
     let rounds = crate::rounds();
     let mut rng = TestRng::seeded(crate::seed());
@@ -102,7 +107,7 @@ async fn clients_finish_and_hints_flow_across_postgresql_restarts() {
         .collect();
 
     let mut probes = Vec::new();
-    for _ in 0..rounds {
+    for round in 0..rounds {
         tokio::time::sleep(Duration::from_millis(300 + rng.below(900))).await;
         pg.crash();
         // A request while the database is away, and the server's answer to it.
@@ -110,7 +115,14 @@ async fn clients_finish_and_hints_flow_across_postgresql_restarts() {
             let (http, base, token) = (http.clone(), server.base.clone(), s.token.clone());
             tokio::spawn(async move { probe(&http, &base, &token, s.root_id).await })
         };
-        tokio::time::sleep(Duration::from_millis(500 + rng.below(1_500))).await;
+        // The first outage outlasts the server's wait for a connection; the others are
+        // shorter, as a restart is.
+        let down = if round == 0 {
+            LONG_OUTAGE
+        } else {
+            Duration::from_millis(500 + rng.below(1_500))
+        };
+        tokio::time::sleep(down).await;
         server.assert_alive();
         pg.up();
         let p = p.await.unwrap();
@@ -137,6 +149,11 @@ async fn clients_finish_and_hints_flow_across_postgresql_restarts() {
             .map(|p| (p.status, p.took))
             .collect::<Vec<_>>()
     );
+    // Past the wait: a JSON 503 `unavailable`, once the wait is over, not later.
+    let p = &probes[0];
+    assert_eq!(p.status, Some(503), "{p:?}");
+    assert!(p.body.contains("\"unavailable\""), "{p:?}");
+    assert!(p.took < LONG_OUTAGE, "{p:?}");
     for p in &probes {
         // Answered (no hang past the client's patience, no dropped connection), and if it
         // was an error, the JSON error body every error has.
