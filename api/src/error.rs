@@ -217,6 +217,14 @@ impl From<sqlx::Error> for ApiError {
             tracing::warn!(error = %e, "database unavailable");
             return ApiError::Unavailable;
         }
+        // PostgreSQL refuses text holding NUL (SQLSTATE 22021) where SQLite stores it: a
+        // client's string with one in it (an upload id, a username, a key) is a bad request,
+        // not the server failing. Found by `tests/props/bodies.rs`.
+        if let sqlx::Error::Database(d) = &e {
+            if d.code().as_deref() == Some("22021") {
+                return ApiError::BadParameter("text cannot contain U+0000 (NUL)".to_owned());
+            }
+        }
         ApiError::Internal(e.into())
     }
 }
