@@ -48,10 +48,7 @@ impl Drop for Registered<'_> {
 pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut conn: Accepted) {
     let _registered = Registered(&shared, conn.id);
     let connected = tokio::select! {
-        _ = &mut conn.kill => {
-            shared.counters.resets.fetch_add(1, Ordering::Relaxed);
-            None
-        }
+        _ = &mut conn.kill => None,
         r = TcpStream::connect(conn.upstream) => r.ok(),
     };
     let Some(mut server) = connected else {
@@ -83,10 +80,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut client: TcpStream, mut conn: 
         let (mut up_done, mut down_done) = (false, false);
         loop {
             let end = tokio::select! {
-                _ = &mut conn.kill => {
-                    shared.counters.resets.fetch_add(1, Ordering::Relaxed);
-                    End::Reset
-                }
+                // Counted by `reset_all`, so its count is in the stats once it returns.
+                _ = &mut conn.kill => End::Reset,
                 e = &mut up, if !up_done => { up_done = true; e }
                 e = &mut down, if !down_done => { down_done = true; e }
             };

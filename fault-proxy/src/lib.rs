@@ -146,11 +146,12 @@ impl Shared {
 
     fn reset_all(&self) -> usize {
         let open: Vec<_> = self.lock().open.drain().collect();
-        open.into_iter()
-            .filter(|(_, tx)| !tx.is_closed())
-            .map(|(_, tx)| tx.send(()))
-            .filter(Result::is_ok)
-            .count()
+        let n = open
+            .into_iter()
+            .filter_map(|(_, tx)| tx.send(()).ok())
+            .count();
+        self.counters.resets.fetch_add(n as u64, Ordering::Relaxed);
+        n
     }
 }
 

@@ -32,6 +32,19 @@ impl Rng {
         let x = 2f64.powf(self.unit() * f64::from(max_log2));
         (x as u64).max(1)
     }
+
+    /// A byte count in [1, 2^max_log2]: half the time log-uniform (headers, short answers),
+    /// half uniform (most of a connection's bytes are chunk bodies: cut in their middle).
+    fn body_offset(&mut self, max_log2: u32) -> u64 {
+        let uniform = self.next_u64() & 1 == 0;
+        let log = self.offset(max_log2);
+        let flat = 1 + self.next_u64() % (1u64 << max_log2);
+        if uniform {
+            flat
+        } else {
+            log
+        }
+    }
 }
 
 /// Which way bytes flow: `Up` from the client to the upstream (a PUT's body), `Down` back
@@ -82,7 +95,7 @@ impl Plan {
             }
         };
         let reset_dir = dir(rng);
-        let reset_at = rng.offset(RESET_MAX_LOG2);
+        let reset_at = rng.body_offset(RESET_MAX_LOG2);
         let truncate_at = rng.offset(TRUNCATE_MAX_LOG2);
         let stall_dir = dir(rng);
         let stall_at = rng.offset(STALL_MAX_LOG2);

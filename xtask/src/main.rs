@@ -144,11 +144,22 @@ fn test() -> Result<()> {
     sh::step("simulation: 10,000 seeds", sim::ci_slice)?;
     sh::step("wasm build", || wasm::build(true))?;
     sh::step("server build", || {
-        sh::cargo(&["build", "-p", "api", "--bin", "cairn"])
+        sh::cargo(&[
+            "build",
+            "-p",
+            "api",
+            "--bin",
+            "cairn",
+            "-p",
+            "fault-proxy",
+            "--bin",
+            "fault-proxy",
+        ])
     })?;
     sh::step("api fuzzing (schemathesis)", || fuzz::run(25, None))?;
     sh::step("browser end-to-end tests", || {
         let bin = sh::target_dir().join("debug/cairn");
+        let proxy = sh::target_dir().join("debug/fault-proxy");
         let garage = tools::ensure_garage()?;
         sh::run_in(
             &sh::root().join("tests"),
@@ -157,6 +168,7 @@ fn test() -> Result<()> {
             &[
                 ("CAIRN_BIN", bin.to_str().unwrap_or_default()),
                 ("GARAGE_BIN", garage.to_str().unwrap_or("garage")),
+                ("FAULT_PROXY_BIN", proxy.to_str().unwrap_or_default()),
             ],
         )
     })?;
