@@ -1,7 +1,9 @@
 //! Schema-driven fuzzing of the HTTP API (issue 19): schemathesis, from PyPI, in a venv under
 //! the target dir, run against a real `cairn` by `tests/fuzz/api_fuzz.py`. The test command
 //! runs a bounded, deterministic slice; `cargo xtask fuzz-api --examples N --seed S` goes
-//! further.
+//! further. The script seeds the server first (a folder, a file with two versions, trash, links,
+//! shared folders with a member, open uploads) and pins every operation's path parameters to
+//! those through a generated `schemathesis.toml`, so most requests reach a handler's real work.
 
 use std::path::PathBuf;
 

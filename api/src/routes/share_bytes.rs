@@ -55,7 +55,7 @@ impl Opts {
 #[utoipa::path(get, path = "/s/{token}/download", tag = "public",
     params(("token" = String, Path, description = "The link's token"), Opts),
     responses(
-        (status = 200, description = "A file link: the file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early). A folder link: a streamed ZIP of everything in it (ZIP64 where needed)", content_type = "application/octet-stream"),
+        (status = 200, description = "A file link: the file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early). A folder link: a streamed ZIP of everything in it (ZIP64 where needed). `application/octet-stream` for a file, `application/zip` for a folder, the file's own type (by its name) with `inline`", content_type = "*/*"),
         (status = 206, description = "The requested range of a file (one range; `If-Range` honoured)"),
         (status = 304, description = "Not modified (`If-None-Match` / `If-Modified-Since`)"),
         (status = 401, description = "`password_required`: send a grant (`X-Cairn-Grant`, `?grant=`, the cookie) or the password as HTTP Basic (`curl -u :PASSWORD`)", body = wire::ErrorBody),
@@ -88,7 +88,7 @@ pub async fn download(
 #[utoipa::path(get, path = "/s/{token}/files/{path}", tag = "public",
     params(("token" = String, Path, description = "The link's token"), ("path" = String, Path, description = "A file under a folder link: `/`-separated names, percent-encoded"), Opts),
     responses(
-        (status = 200, description = "The file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early)", content_type = "application/octet-stream"),
+        (status = 200, description = "The file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early): `application/octet-stream`, or its own type (by its name) with `inline`", content_type = "*/*"),
         (status = 206, description = "The requested range (one range; `If-Range` honoured)"),
         (status = 304, description = "Not modified (`If-None-Match` / `If-Modified-Since`)"),
         (status = 401, description = "`password_required`", body = wire::ErrorBody),
