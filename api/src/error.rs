@@ -209,11 +209,23 @@ impl ApiError {
     }
 }
 
+/// The database is away rather than refusing a statement: no connection within the pool's
+/// wait, one that broke mid-statement, or PostgreSQL saying it is shutting down, crashed or
+/// still starting (SQLSTATE 57P01–57P03). Answered 503 `unavailable`.
+pub fn database_away(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        // The database is away (restarting, unreachable: no connection within the pool's
-        // wait, or one that broke mid-statement): the client retries, it is not our bug.
-        if matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) {
+        // The client retries; it is not our bug.
+        if database_away(&e) {
             tracing::warn!(error = %e, "database unavailable");
             return ApiError::Unavailable;
         }

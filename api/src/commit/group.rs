@@ -309,9 +309,15 @@ async fn savepoint(
 
 fn fail_all(batch: Vec<Job>, e: &sqlx::Error) {
     tracing::error!(error = %e, "group commit failed");
+    // The database going away mid-batch (a restart) is a 503 like any other request's; the
+    // client retries with its idempotency key whether or not the batch had committed.
+    let away = crate::error::database_away(e);
     for job in batch {
-        let _ = job.reply.send(Err(ApiError::Internal(anyhow::anyhow!(
-            "group commit failed: {e}"
-        ))));
+        let answer = if away {
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(anyhow::anyhow!("group commit failed: {e}"))
+        };
+        let _ = job.reply.send(Err(answer));
     }
 }

@@ -18,6 +18,7 @@ mod cluster;
 mod listen_gap;
 mod postgres;
 mod server;
+mod storage;
 
 /// Restarts per test (`CAIRN_RESTARTS_ROUNDS`).
 pub fn rounds() -> u64 {

@@ -178,5 +178,12 @@ async fn clients_finish_and_hints_flow_across_postgresql_restarts() {
         server.log()
     );
     server.assert_alive();
+    for line in server
+        .log()
+        .lines()
+        .filter(|l| l.contains("internal error"))
+    {
+        eprintln!("postgres restarts: the server logged {line}");
+    }
     eprintln!("postgres restarts: {:?} in all", started.elapsed());
 }

@@ -1,7 +1,7 @@
-//! The real `cairn` binary on a free loopback port, as `it/crash.rs` runs it, its log kept
-//! so a failure can show it.
+//! The real `cairn` binary on a free loopback port, as `it/crash.rs` runs it, its log (it
+//! logs to stdout) kept so a failure can show it.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -32,9 +32,11 @@ impl Cairn {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         // Reads the port from the first line, then drains the pipe so the server never blocks.
+        let mut keep = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                let _ = writeln!(keep, "{line}");
                 if let Some(base) = line.strip_prefix("cairn listening on ") {
                     let _ = tx.send(base.to_owned());
                 }
