@@ -1,7 +1,8 @@
-//! A device as the PWA's live sync runs it: one event stream, reopened at once whenever it
-//! breaks (with `Last-Event-ID`, as `EventSource` does), and `client-core`'s feed planner
-//! deciding when to pull `/changes` — on every hint and every reconnect — and how long to wait
-//! after a failed pull. Each page is applied to the device's copy of the tree; every seq it
+//! A device as the PWA's live sync (`www/js/live.js`) runs it: one event stream on a fresh
+//! ticket, and `client-core`'s feed planner deciding when to pull `/changes` — on every hint
+//! and every reconnect — and how long to wait after a failed pull. Unlike the page, which
+//! waits 1 s and more before reopening a broken stream, the device reopens it at once (with
+//! `Last-Event-ID`), so the resets meet streams in every state. Each page is applied to the device's copy of the tree; every seq it
 //! applies is written down, so the test can tell a change applied twice from one never seen.
 
 use std::collections::BTreeMap;
@@ -20,11 +21,17 @@ pub struct Seen {
     pub nodes: BTreeMap<i64, Node>,
     /// Every change applied, in the order it was applied: (seq, kind, node).
     pub applied: Vec<(i64, String, i64)>,
+    /// When each change of `applied` was applied.
+    pub applied_at: Vec<Instant>,
     /// The highest seq applied.
     pub top: i64,
+    /// The highest seq any hint announced.
+    pub hinted: i64,
     pub streams_opened: u64,
     pub streams_broken: u64,
     pub stream_refusals: u64,
+    /// Time spent opening streams (ticket and `GET /events`), failed tries included.
+    pub opening: Duration,
     pub hints: u64,
     pub pulls: u64,
     pub pull_failures: u64,
@@ -135,7 +142,13 @@ impl Device {
             Some(c) => format!("{}/api/v1/changes?cursor={c}", self.base),
             None => format!("{}/api/v1/changes", self.base),
         };
-        self.seen.lock().unwrap().pulls += 1;
+        // A hint heard before this pull began speaks of a committed change: a complete
+        // answer (no more pages) must reach it, or the hint ran ahead of the log.
+        let hinted = {
+            let mut seen = self.seen.lock().unwrap();
+            seen.pulls += 1;
+            seen.hinted
+        };
         let answer = async {
             let r = self
                 .http
@@ -186,8 +199,10 @@ impl Device {
         let page: ChangesResponse = serde_json::from_str(&text).unwrap();
         {
             let mut seen = self.seen.lock().unwrap();
+            let now = Instant::now();
             for c in &page.changes {
                 seen.applied.push((c.seq, c.kind.clone(), c.node_id));
+                seen.applied_at.push(now);
                 seen.top = seen.top.max(c.seq);
                 // The node as it is now, or gone from the live tree.
                 match &c.node {
@@ -200,6 +215,16 @@ impl Device {
                 }
             }
         }
+        {
+            let mut seen = self.seen.lock().unwrap();
+            if !page.has_more && seen.top < hinted {
+                let problem = format!(
+                    "{}: a hint announced seq {hinted}, the feed after it ended at {}",
+                    self.name, seen.top
+                );
+                seen.problems.push(problem);
+            }
+        }
         let planned: Page = serde_json::from_str(&text).unwrap();
         feed.apply(planned).next
     }
@@ -209,6 +234,8 @@ impl Device {
         let mut feed = Feed::new(None);
         let mut stream: Option<Stream> = None;
         let mut last_event_id: Option<i64> = None;
+        // The last hint id of the open stream.
+        let mut stream_at = 0;
         // The pull the planner asked for, and when.
         let mut due: Option<(Instant, Option<String>)> = None;
         let mut reconnect_at = Instant::now();
@@ -219,9 +246,13 @@ impl Device {
                 return;
             }
             if stream.is_none() && Instant::now() >= reconnect_at {
-                match self.open(last_event_id).await {
+                let opening = Instant::now();
+                let opened = self.open(last_event_id).await;
+                self.seen.lock().unwrap().opening += opening.elapsed();
+                match opened {
                     Ok(s) => {
                         stream = Some(s);
+                        stream_at = 0;
                         refused = 0;
                         self.seen.lock().unwrap().streams_opened += 1;
                         // A reconnect may have missed hints: pull.
@@ -229,9 +260,9 @@ impl Device {
                     }
                     Err(_) => {
                         // The server is down or restarting: try again soon, a bit later each
-                        // time (as EventSource does, though it waits longer).
+                        // time.
                         refused += 1;
-                        reconnect_at = Instant::now() + Duration::from_millis(10 << refused.min(6));
+                        reconnect_at = Instant::now() + Duration::from_millis(10 << refused.min(3));
                     }
                 }
             }
@@ -240,10 +271,20 @@ impl Device {
                 frame = async { stream.as_mut().unwrap().next().await }, if stream.is_some() => {
                     match frame {
                         Ok(Frame::Hint(id, hint)) => {
-                            if id.is_some() {
-                                last_event_id = id;
+                            let mut seen = self.seen.lock().unwrap();
+                            seen.hints += 1;
+                            // Hints of one stream only move forward.
+                            if let Some(id) = id {
+                                if stream_at >= id {
+                                    let problem =
+                                        format!("{}: hint {id} after {stream_at}", self.name);
+                                    seen.problems.push(problem);
+                                }
+                                stream_at = id;
+                                last_event_id = Some(id);
                             }
-                            self.seen.lock().unwrap().hints += 1;
+                            seen.hinted = seen.hinted.max(hint.seq);
+                            drop(seen);
                             plan(feed.hint(Some(hint.namespace_id), Some(hint.seq)), &mut due);
                         }
                         Ok(Frame::Other) => {}

@@ -35,8 +35,17 @@ pub struct Log {
     pub files: BTreeMap<i64, File>,
     /// One entry per operation answered: (kind as logged, node).
     pub ops: Vec<(&'static str, i64)>,
+    /// When each operation of `ops` was answered.
+    pub at: Vec<Instant>,
     /// Operations whose first answer was lost to a restart.
     pub retried: u64,
+}
+
+impl Log {
+    fn did(&mut self, op: (&'static str, i64)) {
+        self.ops.push(op);
+        self.at.push(Instant::now());
+    }
 }
 
 /// A request failed in a way a restart explains (refused, reset, no answer): try again.
@@ -133,7 +142,7 @@ impl Writer {
             })
             .await;
         log.folders.push(id);
-        log.ops.push(("create", id));
+        log.did(("create", id));
     }
 
     async fn child(&self, parent: i64, name: &str) -> Result<Option<wire::Node>, Lost> {
@@ -233,7 +242,7 @@ impl Writer {
                 .commit(log, parent, &name, None, &data, &format!("new-{n}"))
                 .await;
             assert!(a.conflict.is_none() && !a.unchanged, "{a:?}");
-            log.ops.push(("version", a.node.id));
+            log.did(("version", a.node.id));
             log.files.insert(
                 a.node.id,
                 File {
@@ -264,7 +273,7 @@ impl Writer {
                 a.conflict.is_none() && !a.unchanged && a.node.id == id,
                 "{a:?}"
             );
-            log.ops.push(("version", id));
+            log.did(("version", id));
             let f = log.files.get_mut(&id).unwrap();
             f.version = a.version_id;
             f.versions.push(a.version_id);
@@ -294,7 +303,7 @@ impl Writer {
                 Ok(())
             })
             .await;
-            log.ops.push((kind, id));
+            log.did((kind, id));
             let f = log.files.get_mut(&id).unwrap();
             f.parent = parent;
             f.name = name.clone();
@@ -311,7 +320,7 @@ impl Writer {
                 Ok(())
             })
             .await;
-            log.ops.push(("trash", id));
+            log.did(("trash", id));
             log.files.get_mut(&id).unwrap().live = false;
         }
     }
