@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::fixture::{Backend, TestServer, User};
-use crate::support::{check, ensure, seq_of, Answer, Snapshot};
+use crate::support::{check, ensure, seq_of, Answer, Snapshot, Tally};
 
 crate::both!(cursors_and_paging_answer_a_consistent_page_or_a_4xx);
 
@@ -150,7 +150,9 @@ async fn cursors_and_paging_answer_a_consistent_page_or_a_4xx(backend: Backend) 
     let before = Snapshot::of(u, root).await;
     let before = &before;
     let head = before.head;
-    check("cursors", 128, ask(), |a| async move {
+    let tally = Tally::default();
+    let tally = &tally;
+    check("cursors", 96, ask(), |a| async move {
         let cur = a.cursor.as_ref().map(|m| cursor(m, u, head));
         let mut q: Vec<(&str, String)> = Vec::new();
         if let Some(c) = &cur {
@@ -170,6 +172,7 @@ async fn cursors_and_paging_answer_a_consistent_page_or_a_4xx(backend: Backend) 
             .unwrap();
         let r = Answer::of(r).await;
         if r.ok() {
+            tally.accepted();
             let page: wire::ChangesResponse = serde_json::from_str(&r.text).unwrap();
             let from = cur.as_deref().and_then(Position::decode);
             let mut last = std::collections::BTreeMap::<i64, i64>::new();
@@ -199,6 +202,7 @@ async fn cursors_and_paging_answer_a_consistent_page_or_a_4xx(backend: Backend) 
                 seq_of(&page.cursor)
             );
         } else {
+            tally.refused();
             let code = r.refusal("changes")?;
             ensure!(
                 ["bad_request", "cursor_reset"].contains(&code.as_str()),
@@ -246,4 +250,5 @@ async fn cursors_and_paging_answer_a_consistent_page_or_a_4xx(backend: Backend) 
         before.unchanged(&Snapshot::of(u, root).await, "a read")?;
         Ok(())
     });
+    tally.saw_both("cursors on /changes");
 }

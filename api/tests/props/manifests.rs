@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use wasm_chunker::{ChunkRef, Manifest, MIN_SIZE};
 
 use crate::fixture::{bytes, Backend, TestServer};
-use crate::support::{call, check, ensure, Answer, Snapshot};
+use crate::support::{call, check, ensure, Answer, Snapshot, Tally};
 
 crate::both!(manifests_are_committed_as_sent_or_refused_with_nothing_changed);
 
@@ -216,7 +216,9 @@ async fn manifests_are_committed_as_sent_or_refused_with_nothing_changed(backend
     let http = crate::fixture::fresh_client();
     let http = &http;
     let server = &server;
-    check("manifests", 40, plan(), |p| async move {
+    let tally = Tally::default();
+    let tally = &tally;
+    check("manifests", 32, plan(), |p| async move {
         let (data, honest) = file(&p);
         let sent = broken(&p, &honest);
         let folder = crate::names::scratch(u, root).await;
@@ -229,6 +231,7 @@ async fn manifests_are_committed_as_sent_or_refused_with_nothing_changed(backend
         )
         .await;
         if !r.ok() {
+            tally.refused();
             let code = r.refusal("upload")?;
             ensure!(
                 ["invalid_manifest", "bad_json", "too_large"].contains(&code.as_str()),
@@ -254,6 +257,7 @@ async fn manifests_are_committed_as_sent_or_refused_with_nothing_changed(backend
         }
         let r = Answer::of(u.commit(&up.upload_id, folder, "f", None).await).await;
         if r.status == 200 {
+            tally.accepted();
             let id = r.json()["node"]["id"].as_i64().unwrap_or(0);
             let plan = u.download_plan(id).await;
             let back = serde_json::to_value(&plan.manifest).unwrap();
@@ -285,6 +289,7 @@ async fn manifests_are_committed_as_sent_or_refused_with_nothing_changed(backend
             );
             return Ok(());
         }
+        tally.refused();
         let code = r.refusal("commit")?;
         ensure!(
             ["upload_incomplete", "invalid_manifest"].contains(&code.as_str()),
@@ -305,4 +310,5 @@ async fn manifests_are_committed_as_sent_or_refused_with_nothing_changed(backend
         before.unchanged(&Snapshot::of(u, folder).await, "commit")?;
         Ok(())
     });
+    tally.saw_both("manifests (accepted: committed and read back)");
 }

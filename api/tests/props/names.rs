@@ -11,7 +11,7 @@ use serde_json::json;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::fixture::{Backend, TestServer, User};
-use crate::support::{call, check, ensure, head, Snapshot};
+use crate::support::{call, check, ensure, head, Snapshot, Tally};
 
 crate::both!(nasty_names_are_accepted_as_their_nfc_form_or_refused_with_nothing_changed);
 crate::both!(names_collide_exactly_when_their_keys_are_equal);
@@ -129,7 +129,9 @@ async fn nasty_names_are_accepted_as_their_nfc_form_or_refused_with_nothing_chan
     let root = alice.session.root_id;
     let data = b"the same bytes for every case: uploaded once, then known";
     let u = &alice;
-    check("names", 64, nasty_name(), |raw| async move {
+    let tally = Tally::default();
+    let tally = &tally;
+    check("names", 48, nasty_name(), |raw| async move {
         let verdict = wire::names::check(&raw);
         let p = scratch(u, root).await;
         let victim = u.mkdir(p, "victim§").await.id;
@@ -146,6 +148,7 @@ async fn nasty_names_are_accepted_as_their_nfc_form_or_refused_with_nothing_chan
         .await;
         match &verdict {
             Ok(name) => {
+                tally.accepted();
                 ensure!(
                     r.status == 200,
                     "rename to {raw:?}: {} {}",
@@ -163,6 +166,7 @@ async fn nasty_names_are_accepted_as_their_nfc_form_or_refused_with_nothing_chan
                 ensure!(head(u).await == before.head + 1, "a rename logs one change");
             }
             Err(_) => {
+                tally.refused();
                 let code = r.refusal("rename")?;
                 ensure!(code == "invalid_name", "rename {raw:?}: {code}");
                 before.unchanged(&Snapshot::of(u, p).await, "rename")?;
@@ -212,6 +216,7 @@ async fn nasty_names_are_accepted_as_their_nfc_form_or_refused_with_nothing_chan
         }
         Ok(())
     });
+    tally.saw_both("names");
 }
 
 /// Ways to spell a name again that a file system might treat as the same name.
@@ -251,6 +256,7 @@ async fn names_equal_under_case_folding_share_a_slot(
     p: i64,
     a: &str,
     b: &str,
+    tally: &Tally,
 ) -> Result<(), TestCaseError> {
     let (Ok(na), Ok(nb)) = (wire::names::check(a), wire::names::check(b)) else {
         return Ok(());
@@ -262,6 +268,7 @@ async fn names_equal_under_case_folding_share_a_slot(
     let before = Snapshot::of(u, p).await;
     let r = crate::support::Answer::of(u.new_folder(p, b).await).await;
     if clash {
+        tally.refused();
         let code = r.refusal("new folder")?;
         ensure!(code == "name_taken", "{a:?} then {b:?}: {code}");
         before.unchanged(&Snapshot::of(u, p).await, "new folder")?;
@@ -276,6 +283,7 @@ async fn names_equal_under_case_folding_share_a_slot(
         ensure!(code == "name_taken", "{a:?}, rename to {b:?}: {code}");
         before.unchanged(&Snapshot::of(u, p).await, "rename")?;
     } else {
+        tally.accepted();
         ensure!(r.status == 201, "{a:?} then {b:?}: {} {}", r.status, r.text);
         let mut want = vec![na.display, nb.display, "tmp§".to_owned()];
         want.sort();
@@ -304,9 +312,12 @@ async fn names_collide_exactly_when_their_keys_are_equal(backend: Backend) {
             Respell::Other,
         ][..],
     );
+    let tally = Tally::default();
+    let tally = &tally;
     check("name pairs", 48, (cased(), how), |(a, how)| async move {
         let b = respell(&a, how);
         let p = scratch(u, root).await;
-        names_equal_under_case_folding_share_a_slot(u, p, &a, &b).await
+        names_equal_under_case_folding_share_a_slot(u, p, &a, &b, tally).await
     });
+    tally.saw_both("name pairs (accepted: distinct keys; refused: equal keys)");
 }

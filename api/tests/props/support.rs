@@ -115,6 +115,33 @@ impl Answer {
     }
 }
 
+/// How many cases of a property were accepted and how many refused: printed at the end, and a
+/// property that saw only one side fails (its strategy no longer tests what it claims to).
+#[derive(Default)]
+pub struct Tally {
+    accepted: std::sync::atomic::AtomicU32,
+    refused: std::sync::atomic::AtomicU32,
+}
+
+impl Tally {
+    pub fn accepted(&self) {
+        self.accepted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn refused(&self) {
+        self.refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn saw_both(&self, what: &str) {
+        let a = self.accepted.load(std::sync::atomic::Ordering::Relaxed);
+        let r = self.refused.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("{what}: {a} accepted, {r} refused");
+        assert!(a > 0 && r > 0, "{what}: {a} accepted, {r} refused");
+    }
+}
+
 /// A request as the user, answered whole.
 pub async fn call(u: &User<'_>, method: Method, path: &str, body: Option<Value>) -> Answer {
     Answer::of(u.call(method, path, body).await).await
