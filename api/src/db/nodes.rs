@@ -411,7 +411,7 @@ pub async fn trashed_before(db: &Db, before: i64) -> sqlx::Result<Vec<(i64, i64)
 }
 
 /// The recursive subtree of `$1`, trashed descendants included.
-const SUBTREE: &str = "WITH RECURSIVE sub(id) AS ( \
+pub(super) const SUBTREE: &str = "WITH RECURSIVE sub(id) AS ( \
      SELECT id FROM nodes WHERE id = $1 \
      UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)";
 

@@ -13,6 +13,7 @@ use crate::sse::Events;
 crate::both!(
     a_members_feed_and_stream_carry_the_shared_tree,
     a_page_fills_from_each_namespace_in_turn,
+    a_folder_moved_out_of_a_shared_one_brings_its_contents_into_the_feed,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -196,4 +197,73 @@ async fn a_page_fills_from_each_namespace_in_turn(backend: Backend) {
     }
     let want: Vec<_> = [own, first, second].concat();
     assert_eq!(got, want);
+}
+
+/// Found by the simulation (issue 19): a file made in a folder inside a shared folder, then
+/// the folder moved home, before a device pulled. The shared tree's log now shows the file
+/// gone from it, so the home tree's log must say where it is: every node of a subtree that
+/// changes trees is logged there, not the moved folder alone.
+async fn a_folder_moved_out_of_a_shared_one_brings_its_contents_into_the_feed(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let frank = server.register("frank").await;
+    let root = alice.session.root_id;
+    let team = alice.mkdir(root, "team").await;
+    share_with(&alice, team.id, &frank, "frank", "editor", true).await;
+    let before: ChangesResponse = alice.ok(Method::GET, "/api/v1/changes/latest", None).await;
+
+    let plans = alice.mkdir(team.id, "plans").await;
+    let deep = alice.mkdir(plans.id, "deep").await;
+    let file = alice
+        .upload_to(deep.id, "a.txt", &bytes(3000, 7), None)
+        .await
+        .node;
+    let body = serde_json::json!({ "parent_id": root });
+    let _: wire::PlacedNode = alice
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/nodes/{}", plans.id),
+            Some(body),
+        )
+        .await;
+
+    let page = pull(&alice, Some(&before.cursor), 100).await;
+    let home = alice.session.namespace_id;
+    let live_at_home = |id: i64| {
+        page.changes.iter().any(|c| {
+            c.namespace_id == home
+                && c.node_id == id
+                && c.node.as_ref().is_some_and(|n| n.parent_id.is_some())
+        })
+    };
+    assert!(
+        live_at_home(plans.id),
+        "the moved folder: {:?}",
+        seen(&page)
+    );
+    assert!(
+        live_at_home(deep.id),
+        "a folder inside it: {:?}",
+        seen(&page)
+    );
+    assert!(live_at_home(file.id), "a file inside it: {:?}", seen(&page));
+    let node_of = |id: i64| {
+        page.changes
+            .iter()
+            .rev()
+            .find(|c| c.namespace_id == home && c.node_id == id)
+            .and_then(|c| c.node.clone())
+            .unwrap()
+    };
+    assert_eq!(node_of(file.id).parent_id, Some(deep.id));
+    assert_eq!(node_of(deep.id).parent_id, Some(plans.id));
+    assert_eq!(node_of(plans.id).parent_id, Some(root));
+    // Nothing is told twice, and the log has no gap.
+    let seqs: Vec<i64> = page
+        .changes
+        .iter()
+        .filter(|c| c.namespace_id == home)
+        .map(|c| c.seq)
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 }

@@ -11,7 +11,6 @@ use crate::server::{Net, Payload};
 /// A commit answer (200) a device received.
 #[derive(Debug, Clone)]
 pub struct Acked {
-    pub user: usize,
     pub node: i64,
     pub version: i64,
     pub device: usize,
@@ -159,9 +158,15 @@ pub async fn invariants(net: &mut Net, devices: &[Device]) {
             }
         }
     }
+    // By node, whoever lists it: a file a member moved out of the shared folder into their own
+    // home left the owner's view with its versions.
+    let by_node: BTreeMap<i64, &Vec<wire::VersionInfo>> = versions_of
+        .iter()
+        .map(|((_, node), vs)| (*node, vs))
+        .collect();
     for a in &net.acked {
-        let kept = versions_of
-            .get(&(a.user, a.node))
+        let kept = by_node
+            .get(&a.node)
             .is_some_and(|v| v.iter().any(|x| x.id == a.version));
         if !kept {
             net.problems.push(format!(
@@ -186,10 +191,10 @@ pub async fn invariants(net: &mut Net, devices: &[Device]) {
     }
     net.problems.extend(twice);
     // 4. Nothing was applied twice: every upload carried bytes of its own, so no content may
-    // be a version twice.
+    // be a version twice. (A shared folder's files are listed by both users: each once here.)
     let mut seen: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for ((_, node), vs) in &versions_of {
-        for v in vs {
+    for (node, vs) in &by_node {
+        for v in *vs {
             let h = v.content_hash.to_string();
             if let Some((n0, v0)) = seen.insert(h, (*node, v.id)) {
                 net.problems.push(format!(

@@ -758,7 +758,6 @@ impl Device {
                     if a.status == 200 {
                         let c: CommitResponse = a.json();
                         net.acked.push(crate::check::Acked {
-                            user: self.user,
                             node: c.node.id,
                             version: c.version_id,
                             device: self.idx,

@@ -59,6 +59,7 @@ impl Template {
             }
             sessions.push(mine);
         }
+        share_a_folder(&server, &sessions).await;
         // A standalone copy, whatever the server's pool holds in its WAL.
         let dir = scratch_dir();
         let db = dir.path().join("template.db");
@@ -76,6 +77,49 @@ impl Template {
             sessions,
         }
     }
+}
+
+/// The first user's folder `Team`, shared with the second user as an editor and accepted, so
+/// when a seed plays both users their devices write into one tree from two homes (the member
+/// sees it at the top of their own tree). A seed with one user has it as a plain folder.
+async fn share_a_folder(server: &Server, sessions: &[Vec<(String, i64)>]) {
+    let (owner, root) = &sessions[0][0];
+    let (member, _) = &sessions[1][0];
+    let call = |token: &str, path: String, body: serde_json::Value| {
+        let token = token.to_owned();
+        async move {
+            let a = server
+                .raw("POST", &path, Some(&token), Payload::Json(body))
+                .await;
+            assert!(a.ok(), "{path}: {}", String::from_utf8_lossy(&a.body));
+            a.json::<serde_json::Value>()
+        }
+    };
+    let folder = call(
+        owner,
+        "/api/v1/folders".into(),
+        serde_json::json!({"parent_id": root, "name": "Team"}),
+    )
+    .await;
+    let share = call(
+        owner,
+        format!("/api/v1/nodes/{}/share", folder["id"]),
+        serde_json::json!({}),
+    )
+    .await;
+    let share = &share["id"];
+    call(
+        owner,
+        format!("/api/v1/shares/{share}/members"),
+        serde_json::json!({"username": "user1", "role": "editor"}),
+    )
+    .await;
+    call(
+        member,
+        format!("/api/v1/shares/{share}/accept"),
+        serde_json::json!({}),
+    )
+    .await;
 }
 
 /// In memory where there is a tmpfs: a seed never outlives its process, so what fsync buys is
