@@ -92,7 +92,7 @@ pub enum ApiError {
     CursorReset,
     #[error("the server is busy; retry after {0} s")]
     Backoff(u64),
-    #[error("database unavailable")]
+    #[error("the database or the chunk store cannot be reached; retry shortly")]
     Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -243,6 +243,11 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<std::io::Error> for ApiError {
     fn from(e: std::io::Error) -> Self {
+        // The chunk store out of reach (`blob::s3`): the client retries.
+        if e.kind() == std::io::ErrorKind::NotConnected {
+            tracing::warn!(error = %e, "chunk store unavailable");
+            return ApiError::Unavailable;
+        }
         ApiError::Internal(e.into())
     }
 }

@@ -86,7 +86,7 @@ codes! {
     MethodNotAllowed = "method_not_allowed",
     /// 503: the server is busy; retry after `Retry-After` seconds.
     Backoff = "backoff",
-    /// 503: the metadata database is unavailable.
+    /// 503: the metadata database or the chunk store cannot be reached (restarting); retry.
     Unavailable = "unavailable",
     /// 500: an internal error (details are in the server's log, never in the answer).
     Internal = "internal",

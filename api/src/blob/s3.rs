@@ -44,8 +44,24 @@ pub fn chunk_key(hash: &Hash) -> String {
     format!("chunks/{hash}")
 }
 
+/// An SDK error as an I/O error; the store out of reach (down, restarting: no connection,
+/// one cut, a timeout) is `NotConnected`, which the API answers 503 `unavailable` (`error.rs`)
+/// rather than 500.
 fn err(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
-    std::io::Error::other(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
+    use std::io::ErrorKind::*;
+    let mut unreachable = false;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            unreachable |= matches!(
+                io.kind(),
+                ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | TimedOut
+            );
+        }
+        cause = c.source();
+    }
+    let kind = if unreachable { NotConnected } else { Other };
+    std::io::Error::new(kind, aws_sdk_s3::error::DisplayErrorContext(e).to_string())
 }
 
 impl S3Store {

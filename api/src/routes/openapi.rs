@@ -100,7 +100,7 @@ impl Modify for Security {
 /// The answers any operation can give for reasons of its kind rather than its own, listed on
 /// each so a client generated from this document knows them all (the integration tests check
 /// every status a test server answered against this document): 500 `internal` and 503
-/// `unavailable` (the database is away) everywhere, 401
+/// `unavailable` (the database or the chunk store is away) everywhere, 401
 /// where a bearer token is needed, 400 `bad_json` and 413 `too_large` where a JSON body is read,
 /// 400 `bad_request` where a path or query parameter is read (one that does not parse: an id
 /// past the 64-bit range, a missing signature; found by schema-driven fuzzing).
@@ -122,7 +122,7 @@ fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
         // Any operation may find the database away; added to a 503 the operation documents
         // for its own reason (`backoff`) rather than replacing it.
         const UNAVAILABLE: &str =
-            "`unavailable`: the database cannot be reached right now (restarting); retry with backoff";
+            "`unavailable`: the database or the chunk store cannot be reached right now (restarting); retry with backoff";
         match op.responses.responses.get_mut("503") {
             Some(utoipa::openapi::RefOr::T(r)) if !r.description.contains("`unavailable`") => {
                 r.description = format!("{}; or {UNAVAILABLE}", r.description);

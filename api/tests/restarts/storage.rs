@@ -117,6 +117,13 @@ async fn uploads_and_downloads_finish_across_garage_restarts() {
         seen.statuses,
         seen.transport
     );
+    for line in server
+        .log()
+        .lines()
+        .filter(|l| l.contains("internal error"))
+    {
+        eprintln!("garage restarts: the server logged {line}");
+    }
     client::assert_end_state(&http, &server.base, &s.token, s.root_id, &jobs).await;
     eprintln!("garage restarts: {:?} in all", started.elapsed());
 }
