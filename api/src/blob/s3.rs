@@ -45,7 +45,7 @@ pub fn chunk_key(hash: &Hash) -> String {
 }
 
 /// An SDK error as an I/O error; the store out of reach (down, restarting: no connection,
-/// one cut, a timeout) is `NotConnected`, which the API answers 503 `unavailable` (`error.rs`)
+/// one cut, a body cut short, a timeout) is `NotConnected`, which the API answers 503 `unavailable` (`error.rs`)
 /// rather than 500.
 fn err(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
     use std::io::ErrorKind::*;
@@ -55,7 +55,13 @@ fn err(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
             unreachable |= matches!(
                 io.kind(),
-                ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | TimedOut
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | NotConnected
+                    | TimedOut
+                    | BrokenPipe
+                    | UnexpectedEof
             );
         }
         cause = c.source();
