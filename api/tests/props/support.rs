@@ -11,16 +11,19 @@ use serde_json::Value;
 
 use crate::fixture::User;
 
-/// Runs `case` on `cases` values drawn from `strategy` with a fixed seed (the same values every
-/// run; a failure is shrunk and printed). The cases run on the test's multi-threaded runtime.
+/// Runs `case` (async, against the live server) on `cases` values drawn from `strategy` with a
+/// fixed seed (the same values every run; a failure is shrunk and printed). The cases run on the
+/// test's multi-threaded runtime. `CAIRN_PROPS_SCALE=n` runs n times as many cases and
+/// `CAIRN_PROPS_SEED=s` draws others, to look further than the test command does.
 pub fn check<S, F, Fut>(what: &str, cases: u32, strategy: S, case: F)
 where
     S: Strategy,
     F: Fn(S::Value) -> Fut,
     Fut: Future<Output = Result<(), TestCaseError>>,
 {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
     let config = Config {
-        cases,
+        cases: cases * env("CAIRN_PROPS_SCALE").unwrap_or(1).max(1),
         failure_persistence: None,
         max_shrink_iters: 200,
         rng_algorithm: RngAlgorithm::ChaCha,
@@ -29,6 +32,10 @@ where
     let mut seed = [0u8; 32];
     for (i, b) in what.bytes().enumerate() {
         seed[i % 32] ^= b;
+    }
+    let other = env("CAIRN_PROPS_SEED").unwrap_or(0).to_le_bytes();
+    for (s, o) in seed[28..].iter_mut().zip(other) {
+        *s ^= o;
     }
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
