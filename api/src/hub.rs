@@ -138,6 +138,19 @@ impl Hub {
         ids
     }
 
+    /// The devices that opened a stream on this node since it started.
+    pub fn streaming_devices(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// How many namespaces have at least one subscriber.
     pub fn namespaces(&self) -> usize {
         self.namespaces
@@ -201,9 +214,10 @@ pub async fn pg_listener(url: &str) -> sqlx::Result<sqlx::postgres::PgListener> 
 /// queues them only for sessions that are listening. So when the connection drops (the
 /// database restarted, the backend was terminated, the network hiccuped) the task reconnects
 /// at once, retrying every second while the database is away, and once `LISTEN` is in place
-/// again asks `newest` for the seq of every namespace somebody follows on this node and
-/// publishes those. The order matters: a commit after the `LISTEN` is notified, one before it
-/// is in what `newest` reads. Publishing never moves a hint backwards, so a seq read twice
+/// again asks `missed` for the seq of every namespace somebody follows on this node (and which
+/// of the devices that opened streams here were revoked meanwhile) and publishes those. The
+/// order matters: a commit after the `LISTEN` is notified, one before it is in what `missed`
+/// reads. Publishing never moves a hint backwards, so a seq read twice
 /// (notified and read) is harmless.
 ///
 /// `PgListener` would reconnect by itself inside `try_recv`, but only there, and without
@@ -212,10 +226,10 @@ pub async fn listen_postgres<F, Fut>(
     mut listener: sqlx::postgres::PgListener,
     url: String,
     hub: std::sync::Weak<Hub>,
-    newest: F,
+    missed: F,
 ) where
-    F: Fn(Vec<i64>) -> Fut,
-    Fut: std::future::Future<Output = sqlx::Result<Vec<(i64, i64)>>>,
+    F: Fn(Vec<i64>, Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<Missed>>,
 {
     loop {
         match listener.try_recv().await {
@@ -235,7 +249,7 @@ pub async fn listen_postgres<F, Fut>(
             if hub.strong_count() == 0 {
                 return;
             }
-            match resubscribe(&url, &hub, &newest).await {
+            match resubscribe(&url, &hub, &missed).await {
                 Ok(l) => break l,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot LISTEN again yet; retrying in 1 s");
@@ -247,24 +261,37 @@ pub async fn listen_postgres<F, Fut>(
     }
 }
 
+/// What was announced while nobody listened, read back from the database.
+#[derive(Debug, Default)]
+pub struct Missed {
+    /// (namespace, newest seq) of the namespaces asked for.
+    pub seqs: Vec<(i64, i64)>,
+    /// The devices asked for that are revoked.
+    pub revoked: Vec<i64>,
+}
+
 /// A fresh listener, `LISTEN`ing, then the hints missed while there was none.
 async fn resubscribe<F, Fut>(
     url: &str,
     hub: &std::sync::Weak<Hub>,
-    newest: &F,
+    missed: &F,
 ) -> sqlx::Result<sqlx::postgres::PgListener>
 where
-    F: Fn(Vec<i64>) -> Fut,
-    Fut: std::future::Future<Output = sqlx::Result<Vec<(i64, i64)>>>,
+    F: Fn(Vec<i64>, Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<Missed>>,
 {
     let listener = pg_listener(url).await?;
-    let watched = hub.upgrade().map(|h| h.watched()).unwrap_or_default();
-    if !watched.is_empty() {
-        let seqs = newest(watched).await?;
-        if let Some(hub) = hub.upgrade() {
-            for (ns, seq) in seqs {
-                hub.publish(ns, seq);
-            }
+    let Some((watched, devices)) = hub.upgrade().map(|h| (h.watched(), h.streaming_devices()))
+    else {
+        return Ok(listener);
+    };
+    let missed = missed(watched, devices).await?;
+    if let Some(hub) = hub.upgrade() {
+        for (ns, seq) in missed.seqs {
+            hub.publish(ns, seq);
+        }
+        for device in missed.revoked {
+            hub.revoke(device);
         }
     }
     Ok(listener)
@@ -288,6 +315,9 @@ mod tests {
         assert_eq!(hub.namespaces(), 1);
         let c = hub.subscribe(2, 0);
         assert_eq!(hub.watched(), vec![2, 7]);
+        hub.note_seen(9, 1);
+        hub.note_seen(4, 0);
+        assert_eq!(hub.streaming_devices(), vec![4, 9]);
         drop(c);
         let b = hub.subscribe(7, 0);
         assert_eq!(*b.rx.borrow(), 5);

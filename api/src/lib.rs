@@ -79,23 +79,31 @@ pub async fn build_state_with_clock(
             .await
             .context("cannot LISTEN for change notifications")?;
         // After a reconnect the listener asks the database for the newest seq of the
-        // namespaces followed here (it holds the `Db` weakly: it must not keep it open).
+        // namespaces followed here and which streaming devices were revoked (it holds the
+        // `Db` weakly: it must not keep it open).
         let weak_db = Arc::downgrade(&db);
-        let newest = move |namespaces: Vec<i64>| {
+        let missed = move |namespaces: Vec<i64>, devices: Vec<i64>| {
             let weak_db = weak_db.clone();
             async move {
                 let Some(db) = weak_db.upgrade() else {
-                    return Ok(Vec::new());
+                    return Ok(hub::Missed::default());
                 };
-                let seqs = db::changes::positions_of(&db, &namespaces).await?;
-                Ok(seqs.into_iter().map(|(ns, (seq, _))| (ns, seq)).collect())
+                let seqs = if namespaces.is_empty() {
+                    Default::default()
+                } else {
+                    db::changes::positions_of(&db, &namespaces).await?
+                };
+                Ok(hub::Missed {
+                    seqs: seqs.into_iter().map(|(ns, (seq, _))| (ns, seq)).collect(),
+                    revoked: db::users::revoked_among(&db, &devices).await?,
+                })
             }
         };
         tasks.push(state::AbortOnDrop(tokio::spawn(hub::listen_postgres(
             listener,
             url.clone(),
             Arc::downgrade(&db.hub),
-            newest,
+            missed,
         ))));
     }
     let guards = Arc::new(settings.guards());

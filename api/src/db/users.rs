@@ -264,6 +264,27 @@ pub async fn revoke_device(db: &Db, user_id: i64, device_id: i64) -> sqlx::Resul
 }
 
 /// The user's password hash.
+/// Which of `devices` are revoked (the event hub asks after missing notifications).
+pub async fn revoked_among(db: &Db, devices: &[i64]) -> sqlx::Result<Vec<i64>> {
+    if devices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (1..=devices.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id FROM devices WHERE revoked_at IS NOT NULL AND id IN ({})",
+        list.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for d in devices {
+        q = q.bind(*d);
+    }
+    Ok(q.fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
 pub async fn password_hash(db: &Db, user_id: i64) -> sqlx::Result<String> {
     Ok(sqlx::query("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)

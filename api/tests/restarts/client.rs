@@ -307,6 +307,29 @@ impl Events {
         }
     }
 
+    /// Reads frames until the stream says the device was revoked; false if `within` passed
+    /// first.
+    pub async fn wait_revoked(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                if block.lines().any(|l| l.trim() == "event: revoked") {
+                    return true;
+                }
+                continue;
+            }
+            let chunk = match tokio::time::timeout_at(deadline, self.body.chunk()).await {
+                Err(_) => return false,
+                Ok(c) => match c.expect("the event stream failed") {
+                    Some(c) => c,
+                    None => return false,
+                },
+            };
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
     /// Reads hints until `namespace` has been hinted at `seq` or later; false if `within`
     /// passed first. The stream ending fails the test.
     pub async fn wait_for(&mut self, namespace: i64, seq: i64, within: Duration) -> bool {

@@ -2,8 +2,8 @@
 //! sent, so a commit made while the server's notification connection is down used to be
 //! announced to nobody (open streams learnt of it only at the next commit). Here the
 //! listener's backend is terminated and its reconnection held off (the test database refuses
-//! new connections for a while), a commit lands in between, and the open stream must still
-//! be hinted with no further commit.
+//! new connections for a while), a commit and a device's revocation land in between, and the
+//! open stream must still be hinted with no further commit, the revoked device's stream ended.
 
 use std::time::{Duration, Instant};
 
@@ -82,6 +82,16 @@ async fn a_hint_committed_while_the_listener_reconnects_still_arrives() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let s: SessionResponse = r.json().await.unwrap();
     let mut events = Events::open(&http, &server.base, &s.token).await;
+    // A second device with a stream of its own, to be revoked while nobody listens.
+    let r = http
+        .post(format!("{}/api/v1/sessions", server.base))
+        .json(&json!({"username": "alice", "password": "correct horse", "device_name": "phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let phone: SessionResponse = r.json().await.unwrap();
+    let mut phone_events = Events::open(&http, &server.base, &phone.token).await;
     let mut seen = Seen::default();
     let job = |i: u64| Job {
         name: format!("f{i}.bin"),
@@ -156,6 +166,16 @@ async fn a_hint_committed_while_the_listener_reconnects_still_arrives() {
         );
     }
     assert!(second.answer.is_some());
+    let r = http
+        .delete(format!(
+            "{}/api/v1/devices/{}",
+            server.base, phone.device_id
+        ))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "revoke: {}", r.status());
     assert!(
         listeners(&mut conn, &database).await.is_empty(),
         "the commit must land while nobody listens"
@@ -174,5 +194,9 @@ async fn a_hint_committed_while_the_listener_reconnects_still_arrives() {
     eprintln!(
         "listen gap: hinted {:?} after connections were allowed again",
         t.elapsed()
+    );
+    assert!(
+        phone_events.wait_revoked(Duration::from_secs(10)).await,
+        "the device revoked while nobody listened kept its stream open"
     );
 }
