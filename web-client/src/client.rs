@@ -97,11 +97,21 @@ impl Client {
             (None, Some(true)) => http::Held::Stale,
             (None, _) => http::Held::Nothing,
         };
-        let Some(r) = http::get_unless_match(&url, token, held).await? else {
+        // With retries: live sync re-lists the open folder once per change it learns of, and
+        // a listing lost to the network would leave that change unseen.
+        let read = self
+            .with_retries(|| async {
+                let Some(r) = http::get_unless_match(&url, token, held).await? else {
+                    return Ok(None);
+                };
+                let tag = r.headers().get("etag").ok().flatten();
+                let l: Listing = http::json(r).await?;
+                Ok(Some((l, tag)))
+            })
+            .await?;
+        let Some((l, tag)) = read else {
             return Ok(JsValue::NULL);
         };
-        let tag = r.headers().get("etag").ok().flatten();
-        let l: Listing = http::json(r).await?;
         let out = http::to_js(&l);
         if let Some(tag) = tag {
             js_sys::Reflect::set(&out, &"etag".into(), &tag.into())?;
@@ -317,8 +327,8 @@ impl Client {
 impl Client {
     /// A file's manifest and a signed URL per distinct chunk: where every download starts.
     async fn download_plan(&self, node_id: f64) -> Result<DownloadResponse, Failure> {
-        self.get(&format!("{}/{}/download", paths::NODES, node_id as i64))
-            .await
+        let path = format!("{}/{}/download", paths::NODES, node_id as i64);
+        self.with_retries(|| self.get(&path)).await
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
@@ -449,8 +459,15 @@ impl Client {
     }
 
     async fn fetch_chunk(&self, url: &str, hash: &Hash) -> Result<js_sys::Uint8Array, Failure> {
+        let retry = std::cell::Cell::new(false);
         self.with_retries(|| async {
-            let r = http::send("GET", &self.url(url), None, Body::None).await?;
+            // A failed try may have left a bad copy in the browser's cache: retries skip it.
+            let held = if retry.replace(true) {
+                http::Held::Bad
+            } else {
+                http::Held::Nothing
+            };
+            let r = http::get_held(&self.url(url), held).await?;
             let bytes = http::bytes(&r).await?;
             if wasm_chunker::hash_chunk(&bytes.to_vec()) != *hash {
                 return Err(Failure {
@@ -472,6 +489,8 @@ impl Client {
     {
         for attempt in 1.. {
             match op().await {
+                // Offline, the network will not come back within the backoff: say so at once.
+                Err(e) if e.status == 0 && !http::online() => return Err(e),
                 Err(e) if e.retryable() => match client_core::retry::delay_after(attempt) {
                     Some(ms) => http::sleep(ms).await,
                     None => return Err(e),

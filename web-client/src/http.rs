@@ -112,6 +112,11 @@ pub enum Held<'a> {
     /// HTTP cache (whose copy a 304 would confirm even where the ETag does not cover all that
     /// changed).
     Stale,
+    /// A copy that proved bad (cut short, the wrong hash): the body comes from the server and
+    /// replaces what the browser's HTTP cache kept, which a retry would otherwise be handed
+    /// again (a chunk is cached as immutable, and Chromium keeps an answer cut in its headers
+    /// as a whole, empty one).
+    Bad,
 }
 
 /// A GET that names the ETag of what the caller already holds: `None` when the server answers
@@ -124,6 +129,12 @@ pub async fn get_unless_match(
 ) -> Result<Option<Response>, Failure> {
     let r = request("GET", url, token, Body::None, None, held, &[]).await?;
     Ok((r.status() != 304).then_some(r))
+}
+
+/// A GET without a token whose use of the browser's cache `held` decides (a chunk: `Bad` on
+/// a retry).
+pub async fn get_held(url: &str, held: Held<'_>) -> Result<Response, Failure> {
+    request("GET", url, None, Body::None, None, held, &[]).await
 }
 
 async fn request(
@@ -143,8 +154,10 @@ async fn request(
     if let Some(s) = signal {
         init.set_signal(Some(s));
     }
-    if let Held::Stale = held {
-        init.set_cache(RequestCache::NoStore);
+    match held {
+        Held::Stale => init.set_cache(RequestCache::NoStore),
+        Held::Bad => init.set_cache(RequestCache::Reload),
+        Held::Nothing | Held::Tag(_) => {}
     }
     match &body {
         Body::None => {}
@@ -179,6 +192,15 @@ async fn request(
         return Ok(resp);
     }
     let status = resp.status();
+    // No server answers that: a status line cut short ("HTTP/1.1 2"), which Chromium hands
+    // on as it read it. The network failed, so it is worth another try.
+    if !(100..=599).contains(&status) {
+        return Err(Failure {
+            status: 0,
+            code: "network".into(),
+            message: format!("a broken answer (status {status})"),
+        });
+    }
     let text = text(&resp).await.unwrap_or_default();
     Err(match serde_json::from_str::<wire::ErrorBody>(&text) {
         Ok(b) => Failure {
@@ -229,6 +251,16 @@ pub fn to_js<T: Serialize>(v: &T) -> JsValue {
         // Only a number past 2^53 fails, which no JS number holds exactly: through JSON it
         // becomes the nearest one, as it always did.
         .unwrap_or_else(|_| js_sys::JSON::parse(&to_json(v)).unwrap_or(JsValue::NULL))
+}
+
+/// What the browser believes of the network (`navigator.onLine`), in a window or a worker;
+/// true where it cannot tell.
+pub fn online() -> bool {
+    Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| Reflect::get(&n, &"onLine".into()))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
 }
 
 /// Waits `ms` milliseconds, in a window or a worker.
