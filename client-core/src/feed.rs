@@ -64,6 +64,8 @@ pub struct Feed {
     /// A hint came while pulling: pull once more afterwards.
     again: bool,
     failures: u32,
+    /// The last failure came with the server's `Retry-After`.
+    told_to_wait: bool,
     /// Where each node was last seen, so a move refreshes the folder it left.
     parents: HashMap<i64, Option<i64>>,
 }
@@ -102,6 +104,23 @@ impl Feed {
         }
     }
 
+    /// The event stream (re)opened, so the server answers again: a pull waiting out the
+    /// backoff of earlier failures goes now, and the next failure starts the backoff over.
+    /// Without it a device whose pulls kept failing while its stream flapped sat out waits of
+    /// many seconds after the server was back (`api/tests/churn`). A wait the server asked
+    /// for (`Retry-After`) is still honoured, and a stream that stays open changes nothing.
+    pub fn reconnected(&mut self) -> Action {
+        if self.failures > 0 && !self.told_to_wait {
+            self.failures = 0;
+            self.again = false;
+            self.pulling = true;
+            return Action::Pull {
+                cursor: self.cursor.clone(),
+            };
+        }
+        self.hint(None, None)
+    }
+
     /// A `/changes` answer arrived (see `page`).
     pub fn apply(&mut self, page: Page) -> Applied {
         let cursor = match page.cursor {
@@ -120,6 +139,7 @@ impl Feed {
         has_more: bool,
     ) -> (BTreeSet<i64>, Action) {
         self.failures = 0;
+        self.told_to_wait = false;
         let mut folders = BTreeSet::new();
         for c in changes {
             let known = self.seqs.entry(c.namespace_id).or_insert(0);
@@ -158,6 +178,7 @@ impl Feed {
             return Action::Relist;
         }
         self.failures += 1;
+        self.told_to_wait = retry_after.is_some_and(|s| s > 0);
         // 0.5 s, 1 s, 2 s … capped at 30 s; the server's Retry-After wins when longer.
         let backoff = 500u32.saturating_mul(1 << self.failures.min(6).saturating_sub(1));
         let ms = backoff
@@ -181,6 +202,40 @@ mod tests {
             node_id,
             node: Some(ChangedNode { parent_id: parent }),
         }
+    }
+
+    #[test]
+    fn a_reopened_stream_cuts_a_backoff_short_unless_the_server_asked_for_it() {
+        let mut f = Feed::new(Some("c1".into()));
+        assert!(matches!(f.hint(None, None), Action::Pull { .. }));
+        for _ in 0..5 {
+            assert!(matches!(f.error(0, "", None), Action::Wait { .. }));
+        }
+        // A hint while waiting does not pull early (a stream that is up while pulls fail
+        // would hammer the server); a stream that reopened does, and the backoff restarts.
+        assert_eq!(f.hint(Some(1), Some(9)), Action::Idle);
+        let now = Action::Pull {
+            cursor: Some("c1".into()),
+        };
+        assert_eq!(f.reconnected(), now);
+        assert_eq!(
+            f.error(0, "", None),
+            Action::Wait {
+                ms: 500,
+                cursor: Some("c1".into())
+            }
+        );
+        // Retry-After is kept.
+        assert!(matches!(
+            f.error(503, "", Some(5)),
+            Action::Wait { ms: 5000, .. }
+        ));
+        assert_eq!(f.reconnected(), Action::Idle);
+        // The reopen seen meanwhile asks for one more pull after the next page, no more.
+        let (_, next) = f.page(&[], "c2".into(), false);
+        assert!(matches!(next, Action::Pull { .. }));
+        let (_, next) = f.page(&[], "c3".into(), false);
+        assert_eq!(next, Action::Idle);
     }
 
     #[test]

@@ -91,6 +91,12 @@ impl SyncFeed {
         )
     }
 
+    /// The event stream (re)opened: a pull waiting out a backoff goes now (see
+    /// `client_core::feed::Feed::reconnected`).
+    pub fn reconnected(&mut self) -> JsValue {
+        to_js(&self.0.reconnected())
+    }
+
     /// `page` is the `/changes` answer; returns `{folders: [ids], next: Action}`.
     pub fn page(&mut self, page: JsValue) -> Result<JsValue, JsValue> {
         let page: sync::Page = from_js(&page)?;

@@ -22,6 +22,7 @@ let running = false;
 let queued = null;
 let stopped = true;
 let unsupported = false;
+let wake = null; // cuts the current backoff sleep short (the stream reopened)
 let attempt = 0; // the newest connect(); an older one still awaiting its ticket gives up
 const pageListeners = new Set();
 
@@ -75,7 +76,11 @@ async function connect() {
   es.onopen = () => {
     retry = 1000;
     document.body.dataset.live = 'open';
-    drive(feed.hint(undefined, undefined)); // catch up on what happened while disconnected
+    // Catch up on what happened while disconnected; a pull waiting out the backoff of
+    // earlier failures goes now (the server answers again).
+    const action = feed.reconnected();
+    if (action.action === 'pull' && wake) wake();
+    else drive(action);
   };
   es.onmessage = (ev) => {
     // "namespace N is at seq S": the user's own tree or a shared one, each with its own log.
@@ -110,7 +115,11 @@ window.addEventListener('online', () => {
   drive(feed.hint(undefined, undefined));
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms) => new Promise((resolve) => {
+  const done = () => { clearTimeout(timer); wake = null; resolve(); };
+  const timer = setTimeout(done, ms);
+  wake = done;
+});
 
 /** Performs planner actions until it says idle; one loop at a time. */
 async function drive(action) {

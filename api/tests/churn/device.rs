@@ -255,8 +255,9 @@ impl Device {
                         stream_at = 0;
                         refused = 0;
                         self.seen.lock().unwrap().streams_opened += 1;
-                        // A reconnect may have missed hints: pull.
-                        plan(feed.hint(None, None), &mut due);
+                        // A reconnect may have missed hints: pull (now, even when a
+                        // backoff was running: the server answers again).
+                        plan(feed.reconnected(), &mut due);
                     }
                     Err(_) => {
                         // The server is down or restarting: try again soon, a bit later each
