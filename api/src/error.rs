@@ -275,18 +275,35 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        if let ApiError::Internal(e) = &self {
+        // A database or store error carried up as `anyhow` (through a helper's `?`) may still
+        // be the backend away, which is a 503 wherever it surfaced.
+        let away = match &self {
+            ApiError::Internal(e) => {
+                e.downcast_ref::<sqlx::Error>().is_some_and(database_away)
+                    || e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotConnected)
+            }
+            _ => false,
+        };
+        let this = match self {
+            ApiError::Internal(e) if away => {
+                tracing::warn!(error = %e, "a backend is unavailable");
+                ApiError::Unavailable
+            }
+            other => other,
+        };
+        let status = this.status();
+        if let ApiError::Internal(e) = &this {
             tracing::error!(error = ?e, "internal error");
         }
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code().as_str().to_owned(),
-                message: self.to_string(),
+                code: this.code().as_str().to_owned(),
+                message: this.to_string(),
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::Backoff(secs) | ApiError::RateLimited(secs) = self {
+        if let ApiError::Backoff(secs) | ApiError::RateLimited(secs) = this {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
