@@ -411,9 +411,61 @@ pub async fn trashed_before(db: &Db, before: i64) -> sqlx::Result<Vec<(i64, i64)
 }
 
 /// The recursive subtree of `$1`, trashed descendants included.
-pub(super) const SUBTREE: &str = "WITH RECURSIVE sub(id) AS ( \
+const SUBTREE: &str = "WITH RECURSIVE sub(id) AS ( \
      SELECT id FROM nodes WHERE id = $1 \
      UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)";
+
+/// Logs one change in `namespace_id` for every live node below `root` (not `root` itself),
+/// all of one kind, and returns the last seq taken (`None` when there is none). A subtree
+/// that moved into another tree needs it: the changes its nodes had in the tree they left no
+/// longer show them there, so a device that never listed them would not learn where they are
+/// from the moved folder's own change alone.
+pub async fn log_subtree(
+    tx: &mut Transaction<'static, Any>,
+    namespace_id: i64,
+    root: i64,
+    kind: &str,
+    actor: Option<i64>,
+) -> sqlx::Result<Option<i64>> {
+    let below = format!(
+        "{} SELECT n.id FROM nodes n JOIN sub ON n.id = sub.id \
+         WHERE n.id <> $1 AND n.deleted_at IS NULL",
+        SUBTREE
+    );
+    let count: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM ({below}) AS b"))
+        .bind(root)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    if count == 0 {
+        return Ok(None);
+    }
+    let last: i64 = sqlx::query("UPDATE namespaces SET seq = seq + $2 WHERE id = $1 RETURNING seq")
+        .bind(namespace_id)
+        .bind(count)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    sqlx::query(&format!(
+        "{} INSERT INTO changes (namespace_id, seq, node_id, kind, created_at, actor_device_id) \
+         SELECT CAST($2 AS BIGINT), CAST($3 AS BIGINT) + ROW_NUMBER() OVER (ORDER BY n.id), \
+         n.id, $4, $5, $6 FROM nodes n JOIN sub ON n.id = sub.id \
+         WHERE n.id <> $1 AND n.deleted_at IS NULL",
+        SUBTREE
+    ))
+    .bind(root)
+    .bind(namespace_id)
+    .bind(last - count)
+    .bind(kind)
+    .bind(super::now_ms())
+    .bind(actor)
+    .execute(&mut **tx)
+    .await?;
+    let backend = super::Backend::of(tx);
+    let mut tx = super::batch_tx::SqlxTx { tx, backend };
+    super::changes::notify(&mut tx, &[format!("{namespace_id}:{last}")]).await?;
+    Ok(Some(last))
+}
 
 /// The bytes the subtree under `id` holds (trashed descendants included): its current
 /// versions and the older ones kept, as a positive delta.
