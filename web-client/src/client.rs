@@ -467,7 +467,7 @@ impl Client {
             } else {
                 http::Held::Nothing
             };
-            let r = http::get_held(&self.url(url), held).await?;
+            let r = http::get_held(&self.url(url), &[], held).await?;
             let bytes = http::bytes(&r).await?;
             if wasm_chunker::hash_chunk(&bytes.to_vec()) != *hash {
                 return Err(Failure {

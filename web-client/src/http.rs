@@ -132,9 +132,13 @@ pub async fn get_unless_match(
 }
 
 /// A GET without a token whose use of the browser's cache `held` decides (a chunk: `Bad` on
-/// a retry).
-pub async fn get_held(url: &str, held: Held<'_>) -> Result<Response, Failure> {
-    request("GET", url, None, Body::None, None, held, &[]).await
+/// a retry), with `headers`.
+pub async fn get_held(
+    url: &str,
+    headers: &[(&str, &str)],
+    held: Held<'_>,
+) -> Result<Response, Failure> {
+    request("GET", url, None, Body::None, None, held, headers).await
 }
 
 async fn request(

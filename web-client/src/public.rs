@@ -103,8 +103,16 @@ impl Client {
             headers = Self::grant_headers(grant);
             headers.push(("range", range.as_str()));
         }
+        let retry = std::cell::Cell::new(false);
         self.with_retries(|| async {
-            let r = http::send_headers("GET", &self.url(&c.url), &headers, Body::None).await?;
+            // A failed try may have left a bad copy in the browser's cache: retries skip it
+            // (as `Client::fetch_chunk` does).
+            let held = if retry.replace(true) {
+                http::Held::Bad
+            } else {
+                http::Held::Nothing
+            };
+            let r = http::get_held(&self.url(&c.url), &headers, held).await?;
             let bytes = http::bytes(&r).await?;
             if bytes.length() != c.size || wasm_chunker::hash_chunk(&bytes.to_vec()) != c.hash {
                 return Err(Failure {
