@@ -149,6 +149,7 @@ async function doReplay() {
     if (s.step === 'skip') {
       problems.push(`${planned.op} ${planned.name || ''}: ${s.reason}`);
       await store.del('outbox', planned.seq);
+      await forgetGuesses();
       continue;
     }
     let outcome;
@@ -170,14 +171,32 @@ async function doReplay() {
     await store.del('outbox', planned.seq);
     sent += 1;
     if (v.verdict === 'conflict') await addConflict(answer, null);
-    if (v.verdict === 'rejected') problems.push(`${s.op.op} ${s.op.name || ''}: ${v.message}`);
+    if (v.verdict === 'rejected') {
+      problems.push(`${s.op.op} ${s.op.name || ''}: ${v.message}`);
+      await forgetGuesses();
+    }
   }
   // A folder opened while it existed only here now has its server id.
   app.path = app.path.map((p) => (p.id < 0 && r.resolved(p.id) != null ? { ...p, id: r.resolved(p.id) } : p));
-  if ((await pendingCount()) === 0) await store.del('meta', 'temp_ids');
+  if ((await pendingCount()) === 0) {
+    await store.del('meta', 'temp_ids');
+    // Nothing waits any more, so no guess is left to show: what the server did (or not) is
+    // listed afresh (a folder moved into one another device then trashed stayed there).
+    await forgetGuesses();
+  }
   if (problems.length) say(`Some offline changes could not be applied: ${problems.join('; ')}`, 'error');
   else if (sent) say(`${sent} offline change${sent > 1 ? 's' : ''} synced.`);
   await app.refresh();
+}
+
+/** A queued change the server refused (or the replay skipped) will never come true, and once
+ * the outbox is empty no guess is left to show: every cached listing that holds a guess is
+ * forgotten, so it is listed again from the server instead of showing the guess for good (a
+ * folder moved into its own subfolder, a folder made where its parent is gone, a node hidden
+ * by a refused move or trash). A guessed listing is one without the server's ETag: an
+ * optimistic edit drops it (client-core's `tree::apply`). */
+async function forgetGuesses() {
+  for (const [id, l] of await store.entries('listings')) if (!l.etag) await store.del('listings', id);
 }
 
 // Conflicts: the server kept both sides; the user decides here.

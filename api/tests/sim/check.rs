@@ -86,6 +86,28 @@ pub async fn invariants(net: &mut Net, devices: &[Device]) {
             e.insert((d.token.clone(), d.root, t));
         }
         let want = &trees[&d.user].2;
+        // What the page shows, optimistic guesses replaced by now.
+        let shown = d.shown_tree();
+        if &shown != want {
+            let mut diff: Vec<String> = Vec::new();
+            for (id, n) in want {
+                if shown.get(id) != Some(n) {
+                    diff.push(format!("server {id}={n:?} shown {:?}", shown.get(id)));
+                }
+            }
+            for (id, n) in &shown {
+                if !want.contains_key(id) {
+                    diff.push(format!("shown only {id}={n:?}"));
+                }
+            }
+            diff.truncate(6);
+            net.problems.push(format!(
+                "d{} (user {}) shows what the server does not hold: {}",
+                d.idx,
+                d.user,
+                diff.join("; ")
+            ));
+        }
         let got = d.tree();
         if &got != want {
             let mut diff = Vec::new();

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use client_core::feed::{self, Feed};
 use client_core::outbox::{self, Op, OpKind, Outcome, Replay, Verdict};
+use client_core::tree;
 use client_core::upload::{Fault, Job, Mode, Step as JobStep};
 use serde_json::json;
 use wire::{ChunkTarget, CommitResponse, Manifest, Node, NodeKind, UploadResponse};
@@ -42,6 +43,11 @@ pub struct Disk {
     pub temp_ids: BTreeMap<i64, i64>,
     pub cursor: Option<String>,
     pub uploads: Vec<Stored>,
+    /// What the page shows (IndexedDB `listings`, kept across a crash): each folder as the
+    /// server last listed it, with the optimistic edits of operations queued since applied by
+    /// `client_core::tree` (`offline.js` `patchListing`). At the end it must be the server's
+    /// tree, guesses and all replaced.
+    pub shown: BTreeMap<i64, tree::Listing>,
 }
 
 /// How driving an upload job ended.
@@ -169,6 +175,12 @@ impl Device {
             match a.status {
                 200 => {
                     let l: wire::Listing = a.json();
+                    let mut shown: tree::Listing = serde_json::to_value(&l)
+                        .and_then(serde_json::from_value)
+                        .expect("a listing is a tree::Listing");
+                    // The page keeps the listing's ETag with it (`client.list`).
+                    shown.rest.insert("etag".into(), format!("\"{f}\"").into());
+                    self.disk.shown.insert(f, shown);
                     for c in &l.children {
                         self.feed.saw(c.id, Some(f));
                         if c.kind == NodeKind::Folder && !self.listings.contains_key(&c.id) {
@@ -179,6 +191,7 @@ impl Device {
                 }
                 404 => {
                     self.listings.remove(&f);
+                    self.disk.shown.remove(&f);
                 }
                 0 => {
                     self.stale.insert(f);
@@ -332,6 +345,8 @@ impl Device {
         let seq = self.disk.next_seq;
         net.trace
             .push(format!("d{} queue {seq} {kind:?}", self.idx));
+        let size = data.as_ref().map_or(0, |d| d.len() as u64);
+        self.show_queued(seq, &kind, size);
         self.disk.outbox.push(Queued {
             op: Op {
                 seq,
@@ -341,6 +356,114 @@ impl Device {
             data,
         });
         seq
+    }
+
+    /// The optimistic edits `offline.js` makes when it queues `kind` as outbox entry `seq`
+    /// (only to listings it has cached).
+    fn show_queued(&mut self, seq: i64, kind: &OpKind, size: u64) {
+        let parent_of = |shown: &BTreeMap<i64, tree::Listing>, id: i64| {
+            shown.iter().find_map(|(f, l)| {
+                l.children
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| (*f, c.clone()))
+            })
+        };
+        let mut edits = Vec::new();
+        match kind {
+            OpKind::Mkdir { parent_id, name } => {
+                let node = tree::pending_folder(seq, *parent_id, name, 0.0);
+                edits.push((*parent_id, tree::Edit::Add { node: node.clone() }));
+                self.disk.shown.insert(
+                    -seq,
+                    tree::Listing {
+                        folder: node,
+                        children: Vec::new(),
+                        rest: Default::default(),
+                    },
+                );
+            }
+            OpKind::Upload {
+                parent_id, name, ..
+            } => {
+                let node = tree::pending_file(seq, *parent_id, name, size, 0.0);
+                edits.push((*parent_id, tree::Edit::Add { node }));
+            }
+            OpKind::Rename { node_id, name } => {
+                if let Some((f, _)) = parent_of(&self.disk.shown, *node_id) {
+                    let edit = tree::Edit::Rename {
+                        node_id: *node_id,
+                        name: name.clone(),
+                    };
+                    edits.push((f, edit));
+                }
+            }
+            OpKind::Move { node_id, parent_id } => {
+                if let Some((f, node)) = parent_of(&self.disk.shown, *node_id) {
+                    edits.push((f, tree::Edit::Remove { node_id: *node_id }));
+                    edits.push((*parent_id, tree::Edit::Add { node }));
+                }
+            }
+            OpKind::Delete { node_id } => {
+                if let Some((f, _)) = parent_of(&self.disk.shown, *node_id) {
+                    edits.push((f, tree::Edit::Remove { node_id: *node_id }));
+                }
+            }
+        }
+        for (folder, edit) in edits {
+            if let Some(l) = self.disk.shown.get_mut(&folder) {
+                tree::apply(l, &edit);
+            }
+        }
+    }
+
+    /// A queued op refused or skipped, or the outbox emptied: every cached listing holding a guess (no ETag: an
+    /// optimistic edit drops it) is forgotten and listed again (`offline.js`
+    /// `forgetGuesses`).
+    fn forget_guesses(&mut self) {
+        let guessed: Vec<i64> = self
+            .disk
+            .shown
+            .iter()
+            .filter(|(_, l)| !l.rest.contains_key("etag"))
+            .map(|(f, _)| *f)
+            .collect();
+        for f in guessed {
+            self.disk.shown.remove(&f);
+            self.stale.insert(f);
+        }
+    }
+
+    /// The tree the page shows, walked from the root through the cached listings: id →
+    /// (parent, name, kind, version).
+    pub fn shown_tree(&self) -> BTreeMap<i64, (i64, String, NodeKind, Option<i64>)> {
+        let mut out = BTreeMap::new();
+        let mut todo = vec![self.root];
+        let mut seen = BTreeSet::new();
+        while let Some(f) = todo.pop() {
+            if !seen.insert(f) {
+                continue;
+            }
+            for c in self
+                .disk
+                .shown
+                .get(&f)
+                .map(|l| &l.children[..])
+                .unwrap_or(&[])
+            {
+                let kind = if c.kind == "folder" {
+                    NodeKind::Folder
+                } else {
+                    NodeKind::File
+                };
+                if kind == NodeKind::Folder {
+                    todo.push(c.id);
+                }
+                let version = c.rest.get("version_id").and_then(|v| v.as_i64());
+                out.insert(c.id, (f, c.name.clone(), kind, version));
+            }
+        }
+        out
     }
 
     /// What the page does whenever it is online: resume paused uploads, replay the outbox.
@@ -472,6 +595,7 @@ impl Device {
             let op = match r.step(&planned) {
                 outbox::Step::Skip { seq, reason } => {
                     net.stats.outcome(format!("replay skip: {reason}"));
+                    self.forget_guesses();
                     if matches!(planned.kind, OpKind::Upload { .. }) {
                         net.edit_end("refused: skipped, its folder was never made");
                     }
@@ -512,6 +636,7 @@ impl Device {
             let label = op_label(&op.kind);
             match &verdict {
                 Verdict::Rejected { message } => {
+                    self.forget_guesses();
                     let code = match &outcome {
                         Outcome::Failed { status, code, .. } => format!("{status} {code}"),
                         _ => message.clone(),
@@ -526,6 +651,7 @@ impl Device {
         }
         if self.disk.outbox.is_empty() {
             self.disk.temp_ids.clear();
+            self.forget_guesses();
         }
         true
     }
