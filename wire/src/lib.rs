@@ -528,14 +528,16 @@ pub struct Change {
     /// What the writer logged: `create` (a folder made), `version` (a file's new current
     /// version, a new file included), `rename`, `move`, `trash` (the node and its subtree went
     /// to the trash), `restore` (back from the trash) or `purge` (deleted for good). `trash`,
-    /// `restore` and `purge` of a folder stand for its whole subtree. Shared folders add
+    /// `restore` and `purge` of a folder stand for its whole subtree; `arrive` is a node that
+    /// came into this tree inside a folder moved in from another (the folder itself logs
+    /// `move`): it names where the node now is. Shared folders add
     /// membership kinds, each on the shared folder's root id (`shares::kinds`): `shared`,
     /// `unshared`, `invited`, `joined`, `left`, `role` in the user's own tree's log, `members`
     /// in the shared folder's; a member's rename or move of their place for a shared folder is
     /// a `rename`/`move` of the root in their own tree's log. Whatever the kind, apply `node`.
     #[cfg_attr(
         feature = "openapi",
-        schema(value_type = String, example = "version", pattern = "^(create|version|rename|move|trash|restore|purge|shared|unshared|invited|joined|left|role|members)$")
+        schema(value_type = String, example = "version", pattern = "^(create|version|rename|move|arrive|trash|restore|purge|shared|unshared|invited|joined|left|role|members)$")
     )]
     pub kind: String,
     pub node_id: i64,

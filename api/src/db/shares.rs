@@ -291,13 +291,15 @@ pub async fn end(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx::Result<()
 }
 
 /// The newest `limit` changes of shared folder `id`, newest first, each with its node's name
-/// (live, trashed or purged: whatever row is left) and who made it.
+/// (live, trashed or purged: whatever row is left) and who made it. `arrive` entries (the
+/// contents of a folder moved in, logged so feeds learn where they are) are left out: the
+/// folder's own `move` says what the user did.
 pub async fn activity(db: &Db, id: i64, limit: i64) -> sqlx::Result<Vec<ActivityItem>> {
     let rows = sqlx::query(
         "SELECT c.seq, c.kind, c.node_id, c.created_at, n.name, d.id, d.name, u.id, u.username \
          FROM changes c LEFT JOIN nodes n ON n.id = c.node_id \
          LEFT JOIN devices d ON d.id = c.actor_device_id LEFT JOIN users u ON u.id = d.user_id \
-         WHERE c.namespace_id = $1 ORDER BY c.seq DESC LIMIT $2",
+         WHERE c.namespace_id = $1 AND c.kind <> 'arrive' ORDER BY c.seq DESC LIMIT $2",
     )
     .bind(id)
     .bind(limit)

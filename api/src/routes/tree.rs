@@ -237,7 +237,7 @@ pub async fn update_node(
             ));
         }
         hand_over(&state, &mut w, &c, id, ns, to_ns).await?;
-        nodes::log_subtree(&mut w.tx, to_ns, id, "move", Some(c.device_id)).await?;
+        nodes::log_subtree(&mut w.tx, to_ns, id, "arrive", Some(c.device_id)).await?;
     }
     nodes::place(&mut w.tx, id, parent_id, &name).await?;
     let kind = if parent_id != old_parent {

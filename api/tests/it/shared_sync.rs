@@ -209,7 +209,7 @@ async fn a_folder_moved_out_of_a_shared_one_brings_its_contents_into_the_feed(ba
     let frank = server.register("frank").await;
     let root = alice.session.root_id;
     let team = alice.mkdir(root, "team").await;
-    share_with(&alice, team.id, &frank, "frank", "editor", true).await;
+    let share = share_with(&alice, team.id, &frank, "frank", "editor", true).await;
     let before: ChangesResponse = alice.ok(Method::GET, "/api/v1/changes/latest", None).await;
 
     let plans = alice.mkdir(team.id, "plans").await;
@@ -258,6 +258,18 @@ async fn a_folder_moved_out_of_a_shared_one_brings_its_contents_into_the_feed(ba
     assert_eq!(node_of(file.id).parent_id, Some(deep.id));
     assert_eq!(node_of(deep.id).parent_id, Some(plans.id));
     assert_eq!(node_of(plans.id).parent_id, Some(root));
+    let kind_of = |id: i64| {
+        page.changes
+            .iter()
+            .rev()
+            .find(|c| c.namespace_id == home && c.node_id == id)
+            .map(|c| c.kind.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (kind_of(plans.id), kind_of(deep.id), kind_of(file.id)),
+        ("move".into(), "arrive".into(), "arrive".into())
+    );
     // Nothing is told twice, and the log has no gap.
     let seqs: Vec<i64> = page
         .changes
@@ -266,4 +278,27 @@ async fn a_folder_moved_out_of_a_shared_one_brings_its_contents_into_the_feed(ba
         .map(|c| c.seq)
         .collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+
+    // Back in: the shared folder's activity says the folder moved in, not each thing in it.
+    let body = serde_json::json!({ "parent_id": team.id });
+    let _: wire::PlacedNode = alice
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/nodes/{}", plans.id),
+            Some(body),
+        )
+        .await;
+    let path = format!("/api/v1/shares/{}/activity", share.id);
+    let activity: wire::shares::Activity = frank.ok(Method::GET, &path, None).await;
+    let newest = &activity.items[0];
+    assert_eq!((newest.kind.as_str(), newest.node_id), ("move", plans.id));
+    assert!(activity.items.iter().all(|i| i.kind != "arrive"));
+    let page = pull(&frank, None, 100).await;
+    assert!(
+        page.changes
+            .iter()
+            .any(|c| c.node_id == file.id && c.kind == "arrive" && c.namespace_id == share.id),
+        "{:?}",
+        seen(&page)
+    );
 }
