@@ -140,8 +140,9 @@ fn test() -> Result<()> {
             "warnings",
         ])
     })?;
-    sh::step("rust tests", || sh::cargo(&["test", "--workspace"]))?;
-    sh::step("simulation: 10,000 seeds", sim::ci_slice)?;
+    sh::step("rust tests (and 10,000 simulation seeds)", || {
+        sh::cargo_with(&["test", "--workspace"], &[sim::CI_SLICE])
+    })?;
     sh::step("wasm build", || wasm::build(true))?;
     sh::step("server build", || {
         sh::cargo(&[

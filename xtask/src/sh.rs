@@ -39,6 +39,16 @@ pub fn cargo(args: &[&str]) -> Result<()> {
     )
 }
 
+/// `cargo` with extra environment variables.
+pub fn cargo_with(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    run_in(
+        &root(),
+        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        args,
+        env,
+    )
+}
+
 pub fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     println!("$ {program} {}", args.join(" "));
     let status = Command::new(program)

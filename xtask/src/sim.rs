@@ -2,16 +2,15 @@
 //! (`api/tests/sim`) built in release and run over N seeds (default 10,000) on T threads
 //! (default: one per core; each seed runs on one thread, on a runtime of its own).
 //!
-//! [`ci_slice`] is the bounded run of the test command: 10,000 seeds of 20 steps in the debug
-//! build the other tests already made, so it costs no compile of its own.
+//! [`CI_SLICE`] is what the test command adds to `cargo test --workspace`: 10,000 seeds of 10
+//! steps (the sim target's `many_short_seeds_converge_too`), in the build the other tests use.
 
 use anyhow::{bail, Result};
 
 use crate::sh;
 
-/// Seeds and steps per seed of the test command's run.
-const CI_SEEDS: u64 = 10_000;
-const CI_STEPS: u64 = 20;
+/// The environment of the test command's `cargo test`: the sim target's wide slice.
+pub const CI_SLICE: (&str, &str) = ("CAIRN_SIM_WIDE", "10000");
 
 pub fn run(args: &[String]) -> Result<()> {
     let mut seeds = 10_000u64;
@@ -28,15 +27,10 @@ pub fn run(args: &[String]) -> Result<()> {
             }
         }
     }
-    simulate(&["--release"], seeds, steps, threads)
+    simulate(seeds, steps, threads)
 }
 
-/// The test command's slice (see the module docs).
-pub fn ci_slice() -> Result<()> {
-    simulate(&[], CI_SEEDS, Some(CI_STEPS), None)
-}
-
-fn simulate(profile: &[&str], seeds: u64, steps: Option<u64>, threads: Option<u64>) -> Result<()> {
+fn simulate(seeds: u64, steps: Option<u64>, threads: Option<u64>) -> Result<()> {
     let mut env = vec![("CAIRN_SIM_SEEDS", seeds.to_string())];
     if let Some(s) = steps {
         env.push(("CAIRN_SIM_STEPS", s.to_string()));
@@ -47,11 +41,16 @@ fn simulate(profile: &[&str], seeds: u64, steps: Option<u64>, threads: Option<u6
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let args = [
-        &["test"][..],
-        profile,
-        &["-p", "api", "--test", "sim", "--", "--nocapture"],
-    ]
-    .concat();
+        "test",
+        "--release",
+        "-p",
+        "api",
+        "--test",
+        "sim",
+        "--",
+        "--nocapture",
+        "devices_converge",
+    ];
     sh::run_in(&sh::root(), &cargo, &args, &env)
 }
 

@@ -120,10 +120,6 @@ fn shrink(
 
 #[test]
 fn devices_converge_and_lose_no_acknowledged_change() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let steps = env_u64("CAIRN_SIM_STEPS").unwrap_or(DEFAULT_STEPS);
     let seeds: Vec<u64> = match env_u64("CAIRN_SIM_SEED") {
         Some(s) => vec![s],
@@ -132,6 +128,27 @@ fn devices_converge_and_lose_no_acknowledged_change() {
             (first..first + env_u64("CAIRN_SIM_SEEDS").unwrap_or(DEFAULT_SEEDS)).collect()
         }
     };
+    simulate(&seeds, steps);
+}
+
+/// The test command's wide slice (`cargo xtask test` sets `CAIRN_SIM_WIDE=10000`): that many
+/// seeds of `CAIRN_SIM_WIDE_STEPS` steps (default 10), beside the default run's 200 long ones.
+/// Without the variable it has nothing to do: a plain `cargo test` stays quick.
+#[test]
+fn many_short_seeds_converge_too() {
+    let Some(n) = env_u64("CAIRN_SIM_WIDE") else {
+        println!("CAIRN_SIM_WIDE unset: the wide slice runs in `cargo xtask test`");
+        return;
+    };
+    let steps = env_u64("CAIRN_SIM_WIDE_STEPS").unwrap_or(10);
+    simulate(&(0..n).collect::<Vec<_>>(), steps);
+}
+
+fn simulate(seeds: &[u64], steps: u64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let started = Instant::now();
     let template = rt.block_on(Template::make());
     // Seeds are independent: each thread takes the next one, on a runtime of its own.
