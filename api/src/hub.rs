@@ -127,28 +127,12 @@ impl Hub {
 
     /// The namespaces with at least one subscriber, in ascending order.
     pub fn watched(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self
-            .namespaces
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .copied()
-            .collect();
-        ids.sort_unstable();
-        ids
+        sorted_keys(&self.namespaces)
     }
 
     /// The devices that opened a stream on this node since it started.
     pub fn streaming_devices(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .copied()
-            .collect();
-        ids.sort_unstable();
-        ids
+        sorted_keys(&self.seen)
     }
 
     /// How many namespaces have at least one subscriber.
@@ -182,6 +166,18 @@ impl Drop for Subscription {
             map.remove(&self.namespace_id);
         }
     }
+}
+
+/// The keys of a map behind a lock, in ascending order.
+fn sorted_keys<V>(map: &Mutex<HashMap<i64, V>>) -> Vec<i64> {
+    let mut ids: Vec<i64> = map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .keys()
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// What a `pg_notify` payload on [`PG_CHANNEL`] says.
