@@ -99,9 +99,9 @@ pub async fn commit_target(
     folder: Option<uploads::FolderAt>,
     default: u64,
 ) -> ApiResult<(i64, u64)> {
-    let (ns, member) = folder.ok_or(ApiError::NotFound("folder"))?;
+    let (ns, member) = folder.ok_or(ApiError::FolderGone)?;
     match role_at(caller, ns, member) {
-        None => Err(ApiError::NotFound("folder")),
+        None => Err(ApiError::FolderGone),
         Some(r) if r < Role::Editor => Err(ApiError::RoleTooLow),
         Some(_) if is_home(caller, ns) => Ok((ns, caller.home_room())),
         Some(_) => Ok((ns, usage::owner_quota(&db.pool, ns, default).await?)),

@@ -72,6 +72,8 @@ pub enum ApiError {
     RoleTooLow,
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error("the folder is gone: deleted, or no longer shared with you")]
+    FolderGone,
     #[error("the name is already taken in this folder")]
     NameTaken,
     #[error("{0}")]
@@ -142,7 +144,7 @@ impl ApiError {
             BadSignature | Forbidden | RoleTooLow | SignupClosed | CurrentPasswordWrong
             | WrongPassword => StatusCode::FORBIDDEN,
             LinkGone(_) | LinkExhausted | RequestClosed(_) => StatusCode::GONE,
-            NotFound(_) => StatusCode::NOT_FOUND,
+            NotFound(_) | FolderGone => StatusCode::NOT_FOUND,
             UsernameTaken | UnrestorableVersion | NoFreeName(_) | NameTaken
             | UploadIncomplete(_) | TooManyUploads(_) | SharedFolder(_) | AlreadyMember(_) => {
                 StatusCode::CONFLICT
@@ -178,6 +180,7 @@ impl ApiError {
             Forbidden => ErrorCode::Forbidden,
             RoleTooLow => ErrorCode::RoleTooLow,
             NotFound(_) => ErrorCode::NotFound,
+            FolderGone => ErrorCode::FolderGone,
             NameTaken => ErrorCode::NameTaken,
             InvalidMove(_) => ErrorCode::InvalidMove,
             HashMismatch => ErrorCode::HashMismatch,

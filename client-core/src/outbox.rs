@@ -61,8 +61,13 @@ impl OpKind {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    /// Send it, with temporary ids replaced by the server's.
-    Send { op: Op },
+    /// Send it, with temporary ids replaced by the server's. `rehomed`: an upload whose folder
+    /// could not be made, sent into the home root instead.
+    Send {
+        op: Op,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        rehomed: bool,
+    },
     /// Drop it: it depends on a folder that could not be made offline.
     Skip { seq: i64, reason: String },
 }
@@ -104,6 +109,7 @@ pub enum Verdict {
 pub struct Replay {
     ids: HashMap<i64, i64>,
     lost: HashSet<i64>,
+    home: Option<i64>,
 }
 
 impl Replay {
@@ -114,6 +120,11 @@ impl Replay {
     /// Seeds a mapping learnt by an earlier, interrupted replay (the page keeps them).
     pub fn learn(&mut self, temp: i64, real: i64) {
         self.ids.insert(temp, real);
+    }
+
+    /// The user's home root: an upload into a folder that could not be made goes there.
+    pub fn set_home(&mut self, home: i64) {
+        self.home = Some(home);
     }
 
     /// The server id a temporary id became, if it did.
@@ -127,11 +138,17 @@ impl Replay {
 
     pub fn step(&self, op: &Op) -> Step {
         let mut op = op.clone();
+        let mut rehomed = false;
+        let is_upload = matches!(op.kind, OpKind::Upload { .. });
         for id in op.kind.ids_mut() {
             if *id < 0 {
-                match self.ids.get(id) {
-                    Some(real) => *id = *real,
-                    None => {
+                match (self.ids.get(id), self.home) {
+                    (Some(real), _) => *id = *real,
+                    (None, Some(home)) if is_upload => {
+                        *id = home;
+                        rehomed = true;
+                    }
+                    (None, _) => {
                         return Step::Skip {
                             seq: op.seq,
                             reason: if self.lost.contains(id) {
@@ -144,7 +161,7 @@ impl Replay {
                 }
             }
         }
-        Step::Send { op }
+        Step::Send { op, rehomed }
     }
 
     pub fn outcome(&mut self, op: &Op, outcome: &Outcome) -> Verdict {
@@ -282,9 +299,15 @@ mod tests {
             },
         );
         let mut r = Replay::new();
-        assert_eq!(r.step(&mkdir), Step::Send { op: mkdir.clone() });
+        assert_eq!(
+            r.step(&mkdir),
+            Step::Send {
+                op: mkdir.clone(),
+                rehomed: false
+            }
+        );
         assert_eq!(r.outcome(&mkdir, &ok(77)), Verdict::Done);
-        let Step::Send { op: sent } = r.step(&upload) else {
+        let Step::Send { op: sent, .. } = r.step(&upload) else {
             panic!("the upload must be sent")
         };
         assert_eq!(
@@ -320,6 +343,42 @@ mod tests {
             Verdict::Rejected { .. }
         ));
         assert!(matches!(r.step(&mv), Step::Skip { seq: 4, .. }));
+    }
+
+    #[test]
+    fn a_file_queued_into_a_folder_that_could_not_be_made_goes_home() {
+        let mkdir = op(
+            3,
+            OpKind::Mkdir {
+                parent_id: 10,
+                name: "Trip".into(),
+            },
+        );
+        let upload = op(
+            4,
+            OpKind::Upload {
+                parent_id: -3,
+                name: "a.jpg".into(),
+                base_version: None,
+            },
+        );
+        let mv = op(
+            5,
+            OpKind::Move {
+                node_id: 50,
+                parent_id: -3,
+            },
+        );
+        let mut r = Replay::new();
+        r.set_home(1);
+        r.outcome(&mkdir, &failed(404, "folder_gone"));
+        let Step::Send { op: sent, rehomed } = r.step(&upload) else {
+            panic!("the file must be sent")
+        };
+        assert!(rehomed);
+        assert!(matches!(sent.kind, OpKind::Upload { parent_id: 1, .. }));
+        // Other changes have nothing to lose: a move into the lost folder is dropped.
+        assert!(matches!(r.step(&mv), Step::Skip { seq: 5, .. }));
     }
 
     #[test]

@@ -49,8 +49,15 @@ pub enum Step {
     Start,
     /// PUT the missing chunks of the last answer → `sent` (or `failed`, `aborted` when paused).
     Send,
-    /// Commit the upload under the idempotency `key` → `committed`.
-    Commit { upload_id: String, key: String },
+    /// Commit the upload under the idempotency `key` → `committed`. `into_home` is set once
+    /// the job's own folder was lost (`Fault::FolderLost`): commit into that folder (the
+    /// user's home root) instead, under the same name and key.
+    Commit {
+        upload_id: String,
+        key: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        into_home: Option<i64>,
+    },
     /// Paused by the user: wait for `resume` (the job keeps its place in the queue).
     WaitResume,
     /// Paused for the network: give up the queue place and wait for `resume`.
@@ -67,6 +74,10 @@ pub enum Fault {
     Offline,
     /// The transfer was stopped on purpose (pause, cancel).
     Aborted,
+    /// The commit's folder is gone (deleted, or no longer shared with the user) or no longer
+    /// theirs to write (`folder_gone`, `role_too_low`): a job that knows the user's home commits
+    /// there instead, so a concurrent delete never costs the user their edit.
+    FolderLost,
     /// Anything else: the server refused, or something broke.
     Other,
 }
@@ -105,6 +116,10 @@ pub struct Job {
     /// An outage stopped it before the server knew it: the outbox takes it whatever the
     /// browser says about the network.
     to_outbox: bool,
+    /// The user's home root, where the edit goes when its folder is lost (`with_home`).
+    home: Option<i64>,
+    /// Its folder was lost: it commits into `home`.
+    rehomed: bool,
 }
 
 impl Job {
@@ -124,7 +139,21 @@ impl Job {
             paused_from: None,
             for_network: false,
             to_outbox: false,
+            home: None,
+            rehomed: false,
         }
+    }
+
+    /// Commits into `home` (the user's home root) if its own folder is lost on the way. Jobs
+    /// that are not the signed-in user's (a drop page's) have no home and fail instead.
+    pub fn with_home(mut self, home: i64) -> Job {
+        self.home = Some(home);
+        self
+    }
+
+    /// Its folder was lost and the commit went, or goes, into the home root instead.
+    pub fn rehomed(&self) -> bool {
+        self.rehomed
     }
 
     /// Commits under `key` instead of the upload id (an outbox operation's own key).
@@ -175,6 +204,7 @@ impl Job {
             return Step::Commit {
                 key: self.key.clone().unwrap_or_else(|| upload_id.clone()),
                 upload_id,
+                into_home: self.home.filter(|_| self.rehomed),
             };
         }
         self.state = State::Sending;
@@ -226,6 +256,18 @@ impl Job {
     /// The step in progress failed.
     pub fn failed(&mut self, fault: Fault) {
         if self.state == State::Canceled {
+            return;
+        }
+        if fault == Fault::FolderLost
+            && self.state == State::Committing
+            && self.home.is_some()
+            && !self.rehomed
+        {
+            // Into the home root under the same key: the failed commit wrote nothing, and one
+            // that did (its answer lost) is answered from the key before the folder is looked
+            // at. A file of the same name there becomes a conflicted copy, never a new version
+            // of it: the edit's base version belongs to another file.
+            self.rehomed = true;
             return;
         }
         // What the server listed as missing may have changed: ask again before sending.

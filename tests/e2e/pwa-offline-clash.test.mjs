@@ -1,9 +1,9 @@
-// A rename made offline whose name another device took meanwhile: nothing is lost. The replay
-// keeps both (ours as a conflicted copy), lists it under Conflicts, and "Keep mine" gives our
-// file the name while theirs goes to the trash.
+// Changes that meet another device's on the server: nothing is lost. A rename made offline
+// whose name was taken meanwhile is kept as a conflicted copy the user resolves; a file
+// written into a folder another device then trashed is kept in My files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, until, openDevice, uploadText, sharedServerAndBrowser } from './harness.mjs';
+import { api, until, openDevice, uploadText, newFolder, sharedServerAndBrowser } from './harness.mjs';
 
 const shared = sharedServerAndBrowser();
 
@@ -49,4 +49,54 @@ test('an offline rename that collides becomes a conflicted copy the user resolve
   assert.deepEqual(b.errors, []);
   await a.context.close();
   await b.context.close();
+});
+
+/** Opens folder `name` of the current listing. */
+async function openFolder(page, name) {
+  await page.click(`#files tr[data-name="${name}"] button.open`);
+  await page.waitForSelector('#empty:not([hidden])');
+}
+
+test('an offline edit whose folder another device trashed is kept in My files', { timeout: 180_000 }, async () => {
+  const { server, browser } = shared;
+  const a = await openDevice(browser, server.base, 'erin', { create: true });
+  await newFolder(a.page, 'Docs');
+  await openFolder(a.page, 'Docs');
+  await a.context.setOffline(true);
+  await uploadText(a.page, 'notes.txt', 'written offline\n');
+  const erin = await api(server.base, 'erin');
+  await erin.call('DELETE', `/api/v1/nodes/${(await erin.at('Docs')).id}`);
+  await a.context.setOffline(false);
+
+  const kept = await until(() => erin.at('notes.txt'), { timeout: 60_000, what: 'the edit in My files' });
+  assert.equal((await erin.bytes(kept.id)).toString(), 'written offline\n');
+  await a.page.waitForFunction(() => /kept in My files: notes\.txt as My files\/notes\.txt/.test(document.querySelector('#status').textContent));
+  assert.deepEqual(a.errors, []);
+  await a.context.close();
+});
+
+test('an upload whose folder is trashed just before its commit is kept in My files', { timeout: 180_000 }, async () => {
+  const { server, browser } = shared;
+  // Requests are routed here, so the service worker must not answer them first.
+  const a = await openDevice(browser, server.base, 'fern', { create: true, options: { serviceWorkers: 'block' } });
+  await newFolder(a.page, 'Docs');
+  await openFolder(a.page, 'Docs');
+  const fern = await api(server.base, 'fern');
+  const docs = await fern.at('Docs');
+  let trashed = false;
+  await a.page.route('**/api/v1/commits', async (route) => {
+    if (!trashed) {
+      trashed = true;
+      await fern.call('DELETE', `/api/v1/nodes/${docs.id}`);
+    }
+    await route.continue();
+  });
+  await uploadText(a.page, 'report.txt', 'saved late\n');
+  const row = a.page.locator('#uploads li.done[data-name="report.txt"] .detail');
+  assert.match(await row.textContent(), /^Kept: its folder was deleted .* saved in My files as report\.txt$/);
+  const kept = await fern.at('report.txt');
+  assert.equal((await fern.bytes(kept.id)).toString(), 'saved late\n');
+  assert.ok(trashed);
+  assert.deepEqual(a.errors, []);
+  await a.context.close();
 });

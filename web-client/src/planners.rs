@@ -18,7 +18,14 @@ impl OutboxReplay {
         OutboxReplay(outbox::Replay::new())
     }
 
-    /// `{step:"send", op}` with real ids, or `{step:"skip", seq, reason}`.
+    /// The user's home root: a file queued into a folder that could not be made goes there.
+    #[wasm_bindgen(js_name = setHome)]
+    pub fn set_home(&mut self, root: f64) {
+        self.0.set_home(root as i64);
+    }
+
+    /// `{step:"send", op, rehomed?}` with real ids (`rehomed`: a file sent into the home root
+    /// because its folder could not be made), or `{step:"skip", seq, reason}`.
     pub fn step(&self, op: JsValue) -> Result<JsValue, JsValue> {
         let op: outbox::Op = from_js(&op)?;
         Ok(to_js(&self.0.step(&op)))

@@ -44,8 +44,20 @@ impl UploadJob {
         })
     }
 
+    /// Commits into `root` (the user's home root) if its folder is lost on the way.
+    #[wasm_bindgen(js_name = setHome)]
+    pub fn set_home(&mut self, root: f64) {
+        self.0 = self.0.clone().with_home(root as i64);
+    }
+
+    /// Its folder was lost: the file went, or goes, into the home root.
+    #[wasm_bindgen(getter)]
+    pub fn rehomed(&self) -> bool {
+        self.0.rehomed()
+    }
+
     /// `{do: "hash"|"queue"|"resume"|"start"|"send"|"commit"|"wait_resume"|"wait_network"|"stop",
-    /// upload_id?, key?}`.
+    /// upload_id?, key?, into_home?}`.
     pub fn next(&mut self, online: bool) -> JsValue {
         to_js(&self.0.next(online))
     }
@@ -95,7 +107,7 @@ impl UploadJob {
         self.0.committed();
     }
 
-    /// `fault`: `"offline"`, `"aborted"` or `"other"`.
+    /// `fault`: `"offline"`, `"aborted"`, `"folder_lost"` or `"other"`.
     pub fn failed(&mut self, fault: JsValue) -> Result<(), JsError> {
         let fault: Fault = serde_wasm_bindgen::from_value(fault)
             .map_err(|e| JsError::new(&format!("fault: {e}")))?;

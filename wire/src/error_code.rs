@@ -61,6 +61,9 @@ codes! {
     RoleTooLow = "role_too_low",
     /// 404: no such thing (or not the caller's to see); the message names what.
     NotFound = "not_found",
+    /// 404: a commit's folder is gone (deleted, or no longer shared with the caller). The
+    /// edit is still the user's: Cairn's clients commit it into the home root instead.
+    FolderGone = "folder_gone",
     /// 409: the request clashes with the current state (a version that is not the node's,
     /// too many conflicted copies of a name).
     Conflict = "conflict",

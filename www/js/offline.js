@@ -108,7 +108,10 @@ async function send(op, stored) {
     }
     case 'upload': {
       const job = UploadJob.plain(false, undefined, op.key);
-      return drive(job, { file: stored.file, parentId: op.parent_id, name: op.name, baseVersion: op.base_version });
+      // Its folder deleted or unshared meanwhile: the edit goes to My files instead.
+      if (app.session) job.setHome(app.session.root_id);
+      const answer = await drive(job, { file: stored.file, parentId: op.parent_id, name: op.name, baseVersion: op.base_version });
+      return job.rehomed ? { ...answer, rehomed: true } : answer;
     }
     // keep_both: if another device took the name meanwhile, both stay (ours as a conflicted
     // copy, reported in `clash`) rather than the change being lost to a 409.
@@ -140,9 +143,11 @@ async function doReplay() {
   for (const o of ops) if (!kept.has(o.seq)) await store.del('outbox', o.seq);
   const bySeq = new Map(ops.map((o) => [o.seq, o]));
   const r = new OutboxReplay();
+  if (app.session) r.setHome(app.session.root_id);
   const learnt = (await store.get('meta', 'temp_ids')) || {};
   for (const [t, real] of Object.entries(learnt)) r.learn(Number(t), real);
   const problems = [];
+  const rehomed = [];
   let sent = 0;
   for (const planned of plan) {
     const s = r.step(planned);
@@ -171,6 +176,7 @@ async function doReplay() {
     await store.del('outbox', planned.seq);
     sent += 1;
     if (v.verdict === 'conflict') await addConflict(answer, null);
+    if ((s.rehomed || answer?.rehomed) && answer?.node) rehomed.push(`${s.op.name} as My files/${answer.node.name}`);
     if (v.verdict === 'rejected') {
       problems.push(`${s.op.op} ${s.op.name || ''}: ${v.message}`);
       await forgetGuesses();
@@ -184,6 +190,7 @@ async function doReplay() {
     // listed afresh (a folder moved into one another device then trashed stayed there).
     await forgetGuesses();
   }
+  if (rehomed.length) say(`Their folder was deleted or is no longer shared with you, so these offline edits were kept in My files: ${rehomed.join('; ')}`, 'error');
   if (problems.length) say(`Some offline changes could not be applied: ${problems.join('; ')}`, 'error');
   else if (sent) say(`${sent} offline change${sent > 1 ? 's' : ''} synced.`);
   await app.refresh();

@@ -5,8 +5,12 @@
 // an AbortController.
 import { chunkFile } from './chunk-pool.js';
 import { app, isOffline } from './state.js';
+import { FOLDER_GONE, ROLE_TOO_LOW } from '../pkg/error_codes.js';
 
-const fault = (e) => (e?.code === 'aborted' ? 'aborted' : isOffline(e) ? 'offline' : 'other');
+// A commit's folder deleted (or unshared, or made read-only) meanwhile: the job then commits
+// into the home root, if it knows one, so the edit is kept.
+const lost = (e) => e?.code === FOLDER_GONE || e?.code === ROLE_TOO_LOW;
+const fault = (e) => (e?.code === 'aborted' ? 'aborted' : isOffline(e) ? 'offline' : lost(e) ? 'folder_lost' : 'other');
 
 /** The signed-in user's upload calls, into folder `t.parentId` as `t.name`. */
 function own(t) {
@@ -15,7 +19,7 @@ function own(t) {
     start: (manifest) => c.startUpload(manifest),
     resume: (id) => c.resumeUpload(id),
     send: (...args) => c.sendChunks(...args),
-    commit: (id, key) => c.commit(id, t.parentId, t.name, t.baseVersion ?? undefined, key),
+    commit: (id, key, home) => c.commit(id, home ?? t.parentId, t.name, t.baseVersion ?? undefined, key),
   };
 }
 
@@ -25,6 +29,7 @@ function own(t) {
  * calls (`start`, `resume`, `send`, `commit`) when the upload is not the signed-in user's own;
  * hooks `step(step)` before each step, `hashing(bytes)`, `hashed()`, `progress(p)`,
  * `started()` once the server knows the upload, `queue()`, `untilResumed()`, `untilOnline()`.
+ * A job given a home (`core.setHome`) commits there when its folder is lost (`core.rehomed`).
  * Returns the commit's answer (null when it ended otherwise); throws the last error when the
  * job failed.
  */
@@ -64,7 +69,7 @@ export async function drive(core, t) {
           core.sent();
           break;
         case 'commit':
-          t.result = await server.commit(step.upload_id, step.key);
+          t.result = await server.commit(step.upload_id, step.key, step.into_home);
           core.committed();
           break;
         case 'wait_resume':

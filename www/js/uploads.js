@@ -70,6 +70,7 @@ class Job {
   constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId, key }) {
     Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest });
     this.core = new UploadJob(parentId, !!manifest, uploadId ?? undefined, key ?? undefined);
+    if (app.session) this.core.setHome(app.session.root_id);
     this.state = 'waiting';
     this.done = 0;
     this.sent = 0;
@@ -218,7 +219,13 @@ async function finished(job, result, began) {
   job.bar.value = 1;
   job.done = job.total;
   const secs = ((performance.now() - began) / 1000).toFixed(1);
-  if (result.conflict) {
+  if (job.core.rehomed) {
+    const where = `its folder was deleted or is no longer shared with you, so it was saved in My files as ${result.node.name}`;
+    job.set('done', `Kept: ${where}`);
+    job.row.classList.add('conflict');
+    say(`${job.label}: ${where}`, 'error');
+    loadShares();
+  } else if (result.conflict) {
     await addConflict(result, null);
     job.set('done', `Conflict: someone changed it meanwhile, so yours was saved as ${result.node.name}`);
     job.row.classList.add('conflict');

@@ -71,7 +71,12 @@ async fn plan(tx: &mut Transaction<'static, Any>, c: Commit<'_>, now: i64) -> Ap
         return Ok(Plan::Answer(response));
     }
 
-    let parent_id = access::folder_in(tx, caller, req.parent_id, ns).await?.id;
+    let parent_id = match access::folder_in(tx, caller, req.parent_id, ns).await {
+        Ok(folder) => folder.id,
+        // Trashed (or unshared) since the route looked: the client keeps the edit elsewhere.
+        Err(ApiError::NotFound(_)) => return Err(ApiError::FolderGone),
+        Err(e) => return Err(e),
+    };
 
     let mut replaced_size = 0u64;
     let held = nodes::child_by_name(tx, parent_id, &name).await?;

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use wire::{Listing, MeResponse};
 
-use crate::fixture::{assert_error, bytes, Backend, TestServer};
+use crate::fixture::{assert_error, bytes, share_with, Backend, TestServer};
 
 crate::both!(
     upload_then_download_returns_the_same_bytes,
@@ -13,6 +13,7 @@ crate::both!(
     a_stale_base_version_keeps_both_as_a_conflicted_copy,
     a_retried_commit_returns_the_first_answer,
     folders_hold_files_and_names_stay_unique,
+    a_commit_whose_folder_is_gone_says_so_and_the_home_root_takes_it,
 );
 
 async fn upload_then_download_returns_the_same_bytes(backend: Backend) {
@@ -173,4 +174,65 @@ async fn folders_hold_files_and_names_stay_unique(backend: Backend) {
         )
         .await;
     assert_eq!(listing.children[0].name, "cat.jpg");
+}
+
+/// An edit made while another device trashed its folder (or its owner stopped sharing it) is
+/// refused with `folder_gone`, writing nothing; the client then commits the same upload under
+/// the same key into the home root, where a file of that name makes it a conflicted copy (the
+/// edit's base belongs to the trashed file), never a new version of an unrelated file.
+async fn a_commit_whose_folder_is_gone_says_so_and_the_home_root_takes_it(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    let docs = alice.mkdir(root, "Docs").await;
+    let v1 = alice.upload_to(docs.id, "report.txt", b"draft", None).await;
+    alice
+        .upload_file("report.txt", b"another report", None)
+        .await;
+    let edit = bytes(7, 3000);
+    let (manifest, up) = alice.start_upload(&edit).await;
+    alice.put_missing(&manifest, &up, &edit).await;
+    alice.trash(docs.id).await;
+    let before = server.changes(alice.session.namespace_id).await;
+    let r = alice
+        .commit(&up.upload_id, docs.id, "report.txt", v1.node.version_id)
+        .await;
+    assert_error(r, StatusCode::NOT_FOUND, "folder_gone").await;
+    assert_eq!(server.changes(alice.session.namespace_id).await, before);
+    let kept: wire::CommitResponse = alice
+        .commit(&up.upload_id, root, "report.txt", v1.node.version_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        kept.conflict.is_some(),
+        "the root's report.txt stays as it was"
+    );
+    assert!(
+        kept.node.name.starts_with("report (conflicted copy "),
+        "{}",
+        kept.node.name
+    );
+    assert_eq!(alice.download(kept.node.id).await, edit);
+
+    // A member whose shared folder is taken away meanwhile hears the same.
+    let bob = server.register("bob").await;
+    let team = alice.mkdir(root, "Team").await;
+    let s = share_with(&alice, team.id, &bob, "bob", "editor", true).await;
+    let (manifest, up) = bob.start_upload(&edit).await;
+    bob.put_missing(&manifest, &up, &edit).await;
+    alice.drop_member(s.id, bob.session.user_id).await;
+    let r = bob.commit(&up.upload_id, team.id, "notes.txt", None).await;
+    assert_error(r, StatusCode::NOT_FOUND, "folder_gone").await;
+    bob.ok::<wire::CommitResponse>(
+        Method::POST,
+        "/api/v1/commits",
+        Some(
+            serde_json::json!({"upload_id": up.upload_id, "parent_id": bob.session.root_id,
+            "name": "notes.txt", "idempotency_key": up.upload_id}),
+        ),
+    )
+    .await;
+    assert_eq!(bob.names(bob.session.root_id).await, ["notes.txt"]);
 }

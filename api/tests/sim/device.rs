@@ -588,6 +588,7 @@ impl Device {
         }
         self.disk.outbox.retain(|q| kept.contains(&q.op.seq));
         let mut r = Replay::new();
+        r.set_home(self.root);
         for (t, real) in &self.disk.temp_ids {
             r.learn(*t, *real);
         }
@@ -602,7 +603,13 @@ impl Device {
                     self.disk.outbox.retain(|q| q.op.seq != seq);
                     continue;
                 }
-                outbox::Step::Send { op } => op,
+                outbox::Step::Send { op, rehomed } => {
+                    if rehomed {
+                        net.stats
+                            .outcome("replay: a file sent home, its folder never made".into());
+                    }
+                    op
+                }
             };
             let data = self
                 .disk
@@ -674,8 +681,9 @@ impl Device {
                 name,
                 base_version,
             } => {
-                let mut job =
-                    Job::new(Mode::Plain, *parent_id, true, None).with_key(op.key.clone());
+                let mut job = Job::new(Mode::Plain, *parent_id, true, None)
+                    .with_key(op.key.clone())
+                    .with_home(self.root);
                 let mut up = Stored {
                     edit: op.seq,
                     upload_id: None,
@@ -864,9 +872,13 @@ impl Device {
                         }
                     }
                 }
-                JobStep::Commit { upload_id, key } => {
+                JobStep::Commit {
+                    upload_id,
+                    key,
+                    into_home,
+                } => {
                     let body = json!({
-                        "upload_id": upload_id, "parent_id": up.parent, "name": up.name,
+                        "upload_id": upload_id, "parent_id": into_home.unwrap_or(up.parent), "name": up.name,
                         "base_version": up.base, "idempotency_key": key,
                     });
                     // The device dies while the commit is on the wire: the server may
@@ -891,6 +903,7 @@ impl Device {
                         });
                         net.stats.outcome(
                             match (&c.conflict, c.unchanged) {
+                                _ if job.rehomed() => "commit: into the home root, its folder lost",
                                 (Some(_), _) => "commit: conflicted copy",
                                 (None, true) => "commit: unchanged",
                                 (None, false) => "commit: new version",
@@ -945,7 +958,7 @@ impl Device {
             base,
             data,
         };
-        let mut job = Job::new(Mode::Interactive, parent, false, None);
+        let mut job = Job::new(Mode::Interactive, parent, false, None).with_home(self.root);
         self.run_interactive(net, &mut job, &mut up).await
     }
 
@@ -984,7 +997,8 @@ impl Device {
                 }
                 // Rebuilt after a crash from what the page stored.
                 None => {
-                    let j = Job::new(Mode::Interactive, up.parent, true, up.upload_id.clone());
+                    let j = Job::new(Mode::Interactive, up.parent, true, up.upload_id.clone())
+                        .with_home(self.root);
                     match up.key.clone() {
                         Some(k) => j.with_key(k),
                         None => j,
@@ -1242,11 +1256,12 @@ impl Device {
     }
 }
 
+/// As `upload-run.js` reads an answer.
 fn fault_of(a: &Answer) -> Fault {
-    if a.status == 0 {
-        Fault::Offline
-    } else {
-        Fault::Other
+    match (a.status, a.code().as_str()) {
+        (0, _) => Fault::Offline,
+        (404, "folder_gone") | (403, "role_too_low") => Fault::FolderLost,
+        _ => Fault::Other,
     }
 }
 

@@ -82,6 +82,14 @@ async fn run_seed(template: &Template, seed: u64, steps: u64) -> Run {
             net.edits, net.stats.edits
         ));
     }
+    // Every concurrent edit survives as a version or a conflicted copy: an upload whose folder
+    // another device trashed goes to the home root, never away.
+    for (how, n) in &net.stats.edits {
+        if how.starts_with("refused") {
+            net.problems
+                .push(format!("{n} upload(s) {how}: an edit was not kept"));
+        }
+    }
     net.stats.seeds = 1;
     net.stats.divergences = net.problems.len() as u64;
     Run {

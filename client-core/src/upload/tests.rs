@@ -32,6 +32,7 @@ fn commit(id: &str, key: &str) -> Step {
     Step::Commit {
         upload_id: id.into(),
         key: key.into(),
+        into_home: None,
     }
 }
 
@@ -229,4 +230,50 @@ fn the_outbox_replay_runs_the_same_sequence_under_its_own_key() {
     assert_eq!(steps.last(), Some(&Step::Stop));
     assert_eq!(job.state(), State::Failed);
     assert!(!job.pause(), "nothing to pause in a replay");
+}
+
+#[test]
+fn a_commit_whose_folder_was_lost_goes_to_the_home_root_under_the_same_key() {
+    let mut job = Job::new(Mode::Interactive, 5, true, None).with_home(1);
+    let mut lost_once = false;
+    let steps = run(&mut job, true, |s, j| match s {
+        Step::Commit {
+            into_home: None, ..
+        } if !lost_once => {
+            lost_once = true;
+            j.failed(Fault::FolderLost);
+        }
+        other => ok(other, j),
+    });
+    assert_eq!(
+        &steps[steps.len() - 3..],
+        &[
+            commit("u1", "u1"),
+            Step::Commit {
+                upload_id: "u1".into(),
+                key: "u1".into(),
+                into_home: Some(1),
+            },
+            Step::Stop
+        ]
+    );
+    assert!(job.rehomed());
+    assert_eq!(job.state(), State::Done);
+}
+
+#[test]
+fn a_lost_folder_fails_a_job_without_a_home_and_a_second_loss_fails_any() {
+    let mut drop_page = Job::new(Mode::Plain, 0, true, None);
+    run(&mut drop_page, true, |s, j| match s {
+        Step::Commit { .. } => j.failed(Fault::FolderLost),
+        other => ok(other, j),
+    });
+    assert_eq!(drop_page.state(), State::Failed);
+
+    let mut homed = Job::new(Mode::Plain, 0, true, None).with_home(1);
+    run(&mut homed, true, |s, j| match s {
+        Step::Commit { .. } => j.failed(Fault::FolderLost),
+        other => ok(other, j),
+    });
+    assert_eq!(homed.state(), State::Failed);
 }
