@@ -21,7 +21,11 @@ use wire::{CommitResponse, DownloadResponse, Manifest, SessionResponse, UploadRe
 const PARALLEL: usize = 6;
 
 fn data(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    data_seeded(len, 0)
+}
+
+fn data_seeded(len: usize, seed: u64) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0xA24B_AED4_963E_E407);
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         x ^= x >> 12;
@@ -35,6 +39,98 @@ fn data(len: usize) -> Vec<u8> {
 
 fn mbps(bytes: usize, secs: f64) -> f64 {
     bytes as f64 / 1e6 / secs
+}
+
+/// One upload through the pre-signed flow.
+struct Uploaded {
+    commit: CommitResponse,
+    /// From the upload's start to the last PUT's answer.
+    put_secs: f64,
+    /// From the upload's start to the commit's answer.
+    total_secs: f64,
+}
+
+/// Manifest → PUT the missing chunks, `PARALLEL` at a time → commit. With `early`, every
+/// `sent_every` chunks PUT are named to `/uploads/{id}/sent` as the web client does.
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    session: &SessionResponse,
+    file: &[u8],
+    manifest: &Manifest,
+    early: bool,
+) -> Result<Uploaded> {
+    let token = &session.token;
+    let t = Instant::now();
+    let up: UploadResponse = http
+        .post(format!("{base}/api/v1/uploads"))
+        .bearer_auth(token)
+        .json(&json!({ "manifest": manifest }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let every = up.sent_every.context("S3 asks for `sent`")? as usize;
+    let unsaid = std::sync::Mutex::new(Vec::new());
+    let sent_url = format!("{base}/api/v1/uploads/{}/sent", up.upload_id);
+    let puts = futures::stream::iter(up.missing.iter().map(|target| {
+        let c = *manifest
+            .chunks
+            .iter()
+            .find(|c| c.hash == target.hash)
+            .expect("a missing chunk is in the manifest");
+        let body = bytes::Bytes::copy_from_slice(
+            &file[c.offset as usize..(c.offset + c.size as u64) as usize],
+        );
+        let (unsaid, sent_url) = (&unsaid, &sent_url);
+        async move {
+            http.put(&target.url)
+                .body(body)
+                .send()
+                .await?
+                .error_for_status()?;
+            let batch = {
+                let mut u = unsaid.lock().unwrap();
+                u.push(c.hash);
+                (early && u.len() >= every).then(|| std::mem::take(&mut *u))
+            };
+            if let Some(hashes) = batch {
+                http.post(sent_url)
+                    .bearer_auth(token)
+                    .json(&json!({ "hashes": hashes }))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+            }
+            Ok::<_, reqwest::Error>(())
+        }
+    }))
+    .buffer_unordered(PARALLEL)
+    .collect::<Vec<_>>()
+    .await;
+    for p in puts {
+        p.map_err(|e| anyhow::anyhow!("chunk PUT: {e:?}"))?;
+    }
+    let put_secs = t.elapsed().as_secs_f64();
+    let name = if early { "early.bin" } else { "late.bin" };
+    let commit: CommitResponse = http
+        .post(format!("{base}/api/v1/commits"))
+        .bearer_auth(token)
+        .json(
+            &json!({"upload_id": up.upload_id, "parent_id": session.root_id, "name": name,
+                      "base_version": null, "idempotency_key": up.upload_id}),
+        )
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(Uploaded {
+        commit,
+        put_secs,
+        total_secs: t.elapsed().as_secs_f64(),
+    })
 }
 
 #[tokio::main]
@@ -80,56 +176,14 @@ async fn main() -> Result<()> {
         .await?;
     let token = session.token.clone();
 
-    let t = Instant::now();
-    let up: UploadResponse = http
-        .post(format!("{base}/api/v1/uploads"))
-        .bearer_auth(&token)
-        .json(&json!({ "manifest": manifest }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let puts = futures::stream::iter(up.missing.iter().map(|target| {
-        let c = *manifest
-            .chunks
-            .iter()
-            .find(|c| c.hash == target.hash)
-            .expect("a missing chunk is in the manifest");
-        let body = bytes::Bytes::copy_from_slice(
-            &file[c.offset as usize..(c.offset + c.size as u64) as usize],
-        );
-        let http = http.clone();
-        let url = target.url.clone();
-        async move {
-            http.put(url)
-                .body(body)
-                .send()
-                .await?
-                .error_for_status()
-                .map(|_| ())
-        }
-    }))
-    .buffer_unordered(PARALLEL)
-    .collect::<Vec<_>>()
-    .await;
-    for p in puts {
-        p.context("chunk PUT")?;
-    }
-    let put_secs = t.elapsed().as_secs_f64();
-    let commit: CommitResponse = http
-        .post(format!("{base}/api/v1/commits"))
-        .bearer_auth(&token)
-        .json(
-            &json!({"upload_id": up.upload_id, "parent_id": session.root_id, "name": "big.bin",
-                      "base_version": null, "idempotency_key": up.upload_id}),
-        )
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let upload_secs = t.elapsed().as_secs_f64();
+    // Verified at the commit (as before `/sent`), then while sending (the web client's way),
+    // each with bytes of its own so no run finds the other's chunks.
+    let late_file = Arc::new(data_seeded(len, 7));
+    let late_manifest = Manifest::from_chunks(wasm_chunker::chunk_all(&late_file));
+    let late = upload(&http, &base, &session, &late_file, &late_manifest, false).await?;
+    drop(late_file);
+    let early = upload(&http, &base, &session, &file, &manifest, true).await?;
+    let commit = &early.commit;
 
     let t = Instant::now();
     let d: DownloadResponse = http
@@ -197,7 +251,8 @@ async fn main() -> Result<()> {
     let plain_get = t.elapsed().as_secs_f64();
     ensure!(got.len() == len, "plain GET returned {} bytes", got.len());
 
-    let up_c = mbps(len, upload_secs);
+    let up_c = mbps(len, early.total_secs);
+    let up_late = mbps(len, late.total_secs);
     let down_c = mbps(len, download_secs);
     let up_p = mbps(len, plain_put);
     let down_p = mbps(len, plain_get);
@@ -210,11 +265,14 @@ async fn main() -> Result<()> {
         mbps(len, chunk_secs)
     );
     println!(
-        "| path | upload MB/s | download MB/s |\n|---|---|---|\n| Cairn pre-signed (PUTs {:.1} s + commit/verify {:.1} s) | {up_c:.0} | {down_c:.0} |\n| plain aws-sdk-s3 put/get | {up_p:.0} | {down_p:.0} |\n| ratio Cairn / plain | {:.2} | {:.2} |",
-        put_secs,
-        upload_secs - put_secs,
+        "| path | upload MB/s | download MB/s |\n|---|---|---|\n| Cairn pre-signed, checked while sending (PUTs {:.1} s, then the commit {:.0} ms) | {up_c:.0} | {down_c:.0} |\n| Cairn pre-signed, checked at the commit (PUTs {:.1} s, then the commit {:.1} s) | {up_late:.0} | |\n| plain aws-sdk-s3 put/get | {up_p:.0} | {down_p:.0} |\n| ratio Cairn (checked while sending) / plain | {:.2} | {:.2} |\n| ratio Cairn (checked at the commit) / plain | {:.2} | |",
+        early.put_secs,
+        (early.total_secs - early.put_secs) * 1000.0,
+        late.put_secs,
+        late.total_secs - late.put_secs,
         up_c / up_p,
-        down_c / down_p
+        down_c / down_p,
+        up_late / up_p,
     );
     let _ = stop.send(());
     server.await??;

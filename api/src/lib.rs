@@ -114,6 +114,7 @@ pub async fn build_state_with_clock(
     let settings_sse_max = settings.sse_max_per_user;
     Ok(AppState(Arc::new(state::Inner {
         feed_permits: Arc::new(tokio::sync::Semaphore::new(settings.feed_max_inflight)),
+        early: Default::default(),
         db,
         blobs,
         settings,

@@ -150,8 +150,15 @@ impl Client {
                 },
             )
             .await?;
-        self.send_missing(&file, &manifest, &started.missing, &on_progress, None)
-            .await?;
+        self.send_missing(
+            &file,
+            &manifest,
+            &started.missing,
+            &on_progress,
+            None,
+            Some(&started),
+        )
+        .await?;
         let commit = CommitRequest {
             idempotency_key: started.upload_id.clone(),
             upload_id: started.upload_id,
@@ -206,6 +213,7 @@ impl Client {
             &upload.missing,
             &on_progress,
             signal.as_ref(),
+            Some(&upload),
         )
         .await?;
         Ok(())
@@ -369,8 +377,14 @@ impl Client {
         missing: &[ChunkTarget],
         on_progress: &js_sys::Function,
         signal: Option<&web_sys::AbortSignal>,
+        upload: Option<&UploadResponse>,
     ) -> Result<(), Failure> {
+        // Where the server asks for it (`sent_every`), chunks PUT are named to it in batches.
+        let say = upload.and_then(|u| Some((u.upload_id.as_str(), u.sent_every? as usize)));
         let total = manifest.size as f64;
+        // Chunks PUT and not yet named to the server (`/uploads/{id}/sent`), which then checks
+        // them while the rest are on the wire; the commit checks whatever is left.
+        let unsaid = std::cell::RefCell::new(Vec::<Hash>::new());
         let to_send: f64 = missing.iter().map(|m| m.size as f64).sum();
         let saved = (total - to_send).max(0.0);
         let sent = std::cell::Cell::new(0f64);
@@ -392,6 +406,7 @@ impl Client {
         futures::stream::iter(missing.iter())
             .map(|t| {
                 let sent = &sent;
+                let unsaid = &unsaid;
                 let offset = offsets.get(&t.hash).copied();
                 async move {
                     let offset = offset.ok_or_else(|| {
@@ -406,6 +421,19 @@ impl Client {
                             .map(|_| ())
                     })
                     .await?;
+                    let batch = {
+                        let mut u = unsaid.borrow_mut();
+                        u.push(t.hash);
+                        match say {
+                            Some((id, every)) if u.len() >= every => {
+                                Some((id, std::mem::take(&mut *u)))
+                            }
+                            _ => None,
+                        }
+                    };
+                    if let Some((id, hashes)) = batch {
+                        self.say_sent(id, hashes).await;
+                    }
                     sent.set(sent.get() + t.size as f64);
                     report(
                         on_progress,
@@ -422,6 +450,20 @@ impl Client {
             .buffer_unordered(PARALLEL)
             .try_collect::<()>()
             .await
+    }
+
+    /// Names chunks PUT to the server so it checks them now. Only a head start: a failure is
+    /// ignored (the commit checks them anyway).
+    async fn say_sent(&self, upload_id: &str, hashes: Vec<Hash>) {
+        let path = paths::UPLOAD_SENT.replace("{id}", upload_id);
+        let body = wire::SentRequest { hashes };
+        let _ = http::send(
+            "POST",
+            &self.url(&path),
+            self.token.as_deref(),
+            Body::Json(http::to_json(&body)),
+        )
+        .await;
     }
 
     /// Fetches `chunks` of `d` six at a time, checks every hash, and hands each to

@@ -52,6 +52,7 @@ pub mod paths {
     pub const NODE_CHILDREN: &str = "/api/v1/nodes/{id}/children";
     pub const NODE_DOWNLOAD: &str = "/api/v1/nodes/{id}/download";
     pub const UPLOAD: &str = "/api/v1/uploads/{id}";
+    pub const UPLOAD_SENT: &str = "/api/v1/uploads/{id}/sent";
     pub const CHANGES: &str = "/api/v1/changes";
     pub const CHANGES_LATEST: &str = "/api/v1/changes/latest";
     pub const CHANGES_ACK: &str = "/api/v1/changes/ack";
@@ -107,6 +108,7 @@ pub mod paths {
         NODE_CHILDREN,
         NODE_DOWNLOAD,
         UPLOAD,
+        UPLOAD_SENT,
         CHANGES,
         CHANGES_LATEST,
         CHANGES_ACK,
@@ -296,6 +298,21 @@ pub struct UploadResponse {
     pub missing: Vec<ChunkTarget>,
     /// When the signed URLs stop working, milliseconds since the Unix epoch.
     pub expires_at: i64,
+    /// Set where the store checks chunks after they arrive (S3): name every this many chunks
+    /// PUT to `POST /api/v1/uploads/{id}/sent`, so the server checks them while the rest are
+    /// sent and the commit does not wait for them. Absent: no need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_every: Option<u32>,
+}
+
+/// Chunks of an upload the client has PUT, so the server checks them while it sends the rest
+/// (optional: the commit checks whatever was not named).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SentRequest {
+    /// At most 1,000 hashes, each of a chunk of the upload's manifest.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub hashes: Vec<Hash>,
 }
 
 /// Step 3 of an upload: turn a finished upload into a version of the file `name` in `parent_id`.

@@ -6,6 +6,7 @@
 //! Promoting verified bytes to a chunk's key and deleting a chunk (GC) both happen under that
 //! chunk row's lock (`promote::record`, `gc`), so they never interleave.
 
+pub mod early;
 pub mod local;
 pub mod promote;
 pub mod s3;

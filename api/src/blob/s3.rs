@@ -215,7 +215,7 @@ impl S3Store {
     }
 
     /// Copies verified staged bytes to the chunk's key, only if the staged object is still the
-    /// one that was hashed. Answers false if it changed in between (a replayed PUT).
+    /// one that was hashed. Answers false if it changed or went in between.
     ///
     /// The copy runs even when the chunk is already stored (it replaces the object with the
     /// same bytes, both hashing to the name): skipping it made a commit of bytes someone else
@@ -234,7 +234,14 @@ impl S3Store {
             .await
         {
             Ok(_) => Ok(true),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(false),
+            // 412: replaced since it was hashed; 404: promoted and deleted meanwhile by another
+            // check of the same upload (on another API node).
+            Err(e)
+                if e.raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 404 | 412)) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(err(e)),
         }
     }

@@ -72,6 +72,7 @@ async fn answer(
         upload_id: upload.id.clone(),
         missing: targets,
         expires_at: upload.expires_at,
+        sent_every: crate::blob::early::sent_every(state),
     })
 }
 
@@ -184,6 +185,46 @@ pub async fn get_upload(
     Ok(Json(answer(&state, &upload, missing).await?))
 }
 
+/// Hashes one `sent` call takes.
+const MAX_SENT: usize = 1000;
+
+/// The client's word that it has PUT these chunks: on S3 the server checks and promotes them
+/// in the background while the rest are sent, so the commit does not wait for all of them
+/// (`blob::early`). Nothing is trusted from it: a chunk not really there is simply still
+/// missing, and the commit checks whatever was not named.
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/sent", tag = "files", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The upload id")),
+    request_body = wire::SentRequest,
+    responses(
+        (status = 202, description = "The chunks will be checked"),
+        (status = 400, description = "`bad_request`: more than 1,000 hashes, or one not in the upload's manifest; `bad_json`", body = wire::ErrorBody),
+        (status = 401, description = "Not signed in", body = wire::ErrorBody),
+        (status = 404, description = "No such upload", body = wire::ErrorBody),
+        (status = 410, description = "The upload expired", body = wire::ErrorBody),
+    ))]
+pub async fn upload_sent(
+    State(state): State<AppState>,
+    Auth(c): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<wire::SentRequest>,
+) -> ApiResult<StatusCode> {
+    if req.hashes.len() > MAX_SENT {
+        return Err(ApiError::OutOfRange(format!(
+            "at most {MAX_SENT} hashes per call"
+        )));
+    }
+    let upload = live_upload(&state, &c, &id).await?;
+    let listed: HashSet<Hash> = upload.manifest.chunks.iter().map(|c| c.hash).collect();
+    let hashes: HashSet<Hash> = req.hashes.into_iter().collect();
+    if let Some(h) = hashes.iter().find(|h| !listed.contains(h)) {
+        return Err(ApiError::BadParameter(format!(
+            "chunk {h} is not in this upload"
+        )));
+    }
+    crate::blob::early::spawn(&state, upload, hashes);
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// Cancelling gives the upload's reservation back at once and drops what it staged; chunks it
 /// sent that nothing else uses are collected later.
 #[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "files", security(("bearer" = [])),
@@ -202,6 +243,7 @@ pub async fn cancel_upload(
     if !gc::end_upload(&state.db, c.namespace_id, &id, None).await? {
         return Err(ApiError::NotFound("upload"));
     }
+    state.early.forget(&id);
     state.blobs.drop_staging(&id).await?;
     tracing::info!(upload_id = %id, "upload cancelled");
     Ok(StatusCode::NO_CONTENT)
@@ -242,7 +284,10 @@ pub async fn commit(
     // Through the group committer: one transaction (one fsync) for all commits waiting now.
     // Missing chunks are refused there (`commit::rules::check_chunks`, 409 `upload_incomplete`), where the
     // check also holds until the commit is durable; checking here too would only cost a query.
-    Ok(Json(state.committer.commit(c, upload, req, target).await?))
+    let id = upload.id.clone();
+    let done = state.committer.commit(c, upload, req, target).await?;
+    state.early.forget(&id);
+    Ok(Json(done))
 }
 
 async fn replay(

@@ -77,6 +77,7 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::POST, paths::UPLOADS, post(files::create_upload)),
         (Method::GET, paths::UPLOAD, get(files::get_upload)),
         (Method::DELETE, paths::UPLOAD, delete(files::cancel_upload)),
+        (Method::POST, paths::UPLOAD_SENT, post(files::upload_sent)),
         (Method::POST, paths::COMMITS, post(files::commit)),
         (Method::GET, paths::CHANGES, get(changes::list)),
         (Method::GET, paths::CHANGES_LATEST, get(changes::latest)),

@@ -18,6 +18,7 @@ use crate::routes;
         routes::files::create_upload,
         routes::files::get_upload,
         routes::files::cancel_upload,
+        routes::files::upload_sent,
         routes::files::commit,
         routes::files::download,
         routes::blobs::put,

@@ -101,6 +101,8 @@ async fn answer(
         upload_id: upload_id.to_owned(),
         missing,
         expires_at,
+        // A drop page has no session to name chunks with; its commit checks them.
+        sent_every: None,
     })
 }
 

@@ -432,6 +432,14 @@ async fn world(server: &TestServer) -> World<'_> {
             200,
         ),
         row(
+            Method::POST,
+            "/api/v1/uploads/{id}/sent",
+            format!("/api/v1/uploads/{}/sent", open.upload_id),
+            Some(json!({"hashes": []})),
+            Hidden,
+            202,
+        ),
+        row(
             Method::DELETE,
             "/api/v1/uploads/{id}",
             format!("/api/v1/uploads/{}", cancelled.upload_id),

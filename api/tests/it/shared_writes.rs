@@ -111,7 +111,7 @@ async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) 
     let little = bytes(11, 100);
     for (who, status, code) in [
         (&vera, StatusCode::FORBIDDEN, "role_too_low"),
-        (&ivan, StatusCode::NOT_FOUND, "not_found"),
+        (&ivan, StatusCode::NOT_FOUND, "folder_gone"),
     ] {
         let (manifest, up) = who.start_upload(&little).await;
         who.put_missing(&manifest, &up, &little).await;
@@ -120,7 +120,7 @@ async fn an_editors_upload_lands_in_the_owners_tree_and_quota(backend: Backend) 
     }
     frank.drop_member(s.id, frank.session.user_id).await;
     let r = frank.commit(&up.upload_id, docs.id, "big.bin", None).await;
-    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(r, StatusCode::NOT_FOUND, "folder_gone").await;
     let mut names = alice.names(docs.id).await;
     names.sort();
     assert_eq!(names.len(), 2, "{names:?}");

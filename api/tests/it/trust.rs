@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use wire::UploadResponse;
 
-use crate::fixture::{assert_error, bytes, fresh_client, Backend, TestServer, User};
+use crate::fixture::{assert_error, bytes, eventually, fresh_client, Backend, TestServer, User};
 
 /// Which chunk objects are stored (local `chunks/` files or S3 `chunks/` keys).
 async fn stored_chunks(server: &TestServer) -> Vec<String> {
@@ -87,6 +87,107 @@ async fn bytes_put_under_a_wrong_hash_never_become_usable() {
             .commit(&up.upload_id, alice.session.root_id, "x.bin", None)
             .await;
         assert_eq!(r.status(), StatusCode::OK, "s3={s3}");
+    }
+}
+
+/// Chunks named as sent are checked while the upload goes on (`blob::early`), under the same
+/// rule as at the commit: the honest ones are promoted before the commit, a forged one is
+/// deleted and the commit refused with `hash_mismatch` as if it had found it itself.
+#[tokio::test]
+async fn chunks_named_as_sent_are_checked_early_and_forged_ones_still_refused() {
+    for s3 in [false, true] {
+        let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
+        let alice = server.register("alice").await;
+        let data = bytes(24, 4 * 1024 * 1024);
+        let (manifest, up) = alice.start_upload(&data).await;
+        assert!(up.missing.len() >= 2);
+        let first = &up.missing[0];
+        put(&server, &first.url, bytes(998, first.size as usize)).await;
+        let rest = UploadResponse {
+            missing: up.missing[1..].to_vec(),
+            ..up.clone()
+        };
+        alice.put_missing(&manifest, &rest, &data).await;
+        let sent = format!("/api/v1/uploads/{}/sent", up.upload_id);
+        let hashes: Vec<_> = up.missing.iter().map(|t| t.hash).collect();
+        let r = alice
+            .call(
+                Method::POST,
+                &sent,
+                Some(serde_json::json!({ "hashes": hashes })),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        if let Some(g) = &server.garage {
+            // The honest chunks reach their content address before any commit.
+            eventually(Duration::from_secs(20), "the early check", || async {
+                let stored = g.keys("chunks/").await;
+                let staged = g.keys("staging/").await;
+                (stored.len() == hashes.len() - 1 && staged.is_empty()).then_some(())
+            })
+            .await;
+        }
+        let r = alice
+            .commit(&up.upload_id, alice.session.root_id, "x.bin", None)
+            .await;
+        if s3 {
+            assert_error(r, StatusCode::BAD_REQUEST, "hash_mismatch").await;
+        } else {
+            assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
+        }
+        assert!(!stored_chunks(&server)
+            .await
+            .iter()
+            .any(|k| k.ends_with(&first.hash.to_string())));
+        assert_eq!(missing_of(&alice, &up.upload_id).await, vec![first.hash]);
+
+        // What it refuses: a chunk of no upload of the caller's, too many names, another's upload.
+        let stranger = wire::Hash([7; 32]);
+        let r = alice
+            .call(
+                Method::POST,
+                &sent,
+                Some(serde_json::json!({ "hashes": [stranger] })),
+            )
+            .await;
+        assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+        let r = alice
+            .call(
+                Method::POST,
+                &sent,
+                Some(serde_json::json!({ "hashes": vec![stranger; 1001] })),
+            )
+            .await;
+        assert_error(r, StatusCode::BAD_REQUEST, "bad_request").await;
+        let bob = server.register("bob").await;
+        let r = bob
+            .call(
+                Method::POST,
+                &sent,
+                Some(serde_json::json!({ "hashes": hashes })),
+            )
+            .await;
+        assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+
+        // The honest bytes of the first chunk finish it.
+        let again: UploadResponse = alice
+            .ok(
+                Method::GET,
+                &format!("/api/v1/uploads/{}", up.upload_id),
+                None,
+            )
+            .await;
+        alice.put_missing(&manifest, &again, &data).await;
+        let r = alice
+            .commit(&up.upload_id, alice.session.root_id, "x.bin", None)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "s3={s3}");
+        assert_eq!(
+            alice
+                .download(r.json::<wire::CommitResponse>().await.unwrap().node.id)
+                .await,
+            data
+        );
     }
 }
 
