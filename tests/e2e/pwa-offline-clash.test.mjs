@@ -70,7 +70,7 @@ test('an offline edit whose folder another device trashed is kept in My files', 
 
   const kept = await until(() => erin.at('notes.txt'), { timeout: 60_000, what: 'the edit in My files' });
   assert.equal((await erin.bytes(kept.id)).toString(), 'written offline\n');
-  await a.page.waitForFunction(() => /kept in My files: notes\.txt as My files\/notes\.txt/.test(document.querySelector('#status').textContent));
+  await a.page.waitForFunction(() => /kept in My files: notes\.txt as My files\/notes\.txt\./.test(document.querySelector('#status').textContent));
   assert.deepEqual(a.errors, []);
   await a.context.close();
 });

@@ -110,11 +110,12 @@ test('share, invite, accept, live changes both ways, a role change, removal', { 
   // The role change reached Ben's page through the feed: it asks for its shares (held).
   await reached;
 
-  // An upload sent meanwhile is refused, and said so.
+  // An upload sent meanwhile cannot land there: it is kept in Ben's own files, and said so.
   await b.setInputFiles('#file-input', { name: 'late.txt', mimeType: 'text/plain', buffer: Buffer.from('too late\n') });
-  await b.waitForSelector('#uploads li.failed[data-name="late.txt"]', { timeout: 60_000 });
-  assert.match(await b.locator('#uploads li[data-name="late.txt"] .detail').textContent(), /You can only view this shared folder/);
-  assert.match(await b.locator('#status').textContent(), /late\.txt was not uploaded: You can only view this shared folder/);
+  await b.waitForSelector('#uploads li.done[data-name="late.txt"]', { timeout: 60_000 });
+  const kept = 'you can only view this shared folder now, so it was saved in My files as late.txt';
+  assert.equal(await b.locator('#uploads li[data-name="late.txt"] .detail').textContent(), `Kept: ${kept}`);
+  assert.equal(await b.locator('#status').textContent(), `late.txt: ${kept}`);
 
   // Once the page knows, the buttons that would write are gone.
   release();

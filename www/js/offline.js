@@ -190,8 +190,9 @@ async function doReplay() {
     // listed afresh (a folder moved into one another device then trashed stayed there).
     await forgetGuesses();
   }
-  if (rehomed.length) say(`Their folder was deleted or is no longer shared with you, so these offline edits were kept in My files: ${rehomed.join('; ')}`, 'error');
-  if (problems.length) say(`Some offline changes could not be applied: ${problems.join('; ')}`, 'error');
+  const home = rehomed.length ? ` Their folder was deleted, or is no longer yours to write in, so these offline edits were kept in My files: ${rehomed.join('; ')}.` : '';
+  if (problems.length) say(`Some offline changes could not be applied: ${problems.join('; ')}.${home}`, 'error');
+  else if (home) say(`${sent} offline change${sent > 1 ? 's' : ''} synced.${home}`, 'error');
   else if (sent) say(`${sent} offline change${sent > 1 ? 's' : ''} synced.`);
   await app.refresh();
 }

@@ -29,7 +29,8 @@ function own(t) {
  * calls (`start`, `resume`, `send`, `commit`) when the upload is not the signed-in user's own;
  * hooks `step(step)` before each step, `hashing(bytes)`, `hashed()`, `progress(p)`,
  * `started()` once the server knows the upload, `queue()`, `untilResumed()`, `untilOnline()`.
- * A job given a home (`core.setHome`) commits there when its folder is lost (`core.rehomed`).
+ * A job given a home (`core.setHome`) commits there when its folder is lost (`core.rehomed`;
+ * `t.lost` is then the error code that said so).
  * Returns the commit's answer (null when it ended otherwise); throws the last error when the
  * job failed.
  */
@@ -83,6 +84,8 @@ export async function drive(core, t) {
       }
     } catch (e) {
       error = e;
+      // Why the folder was lost, for the words the user gets if the job then goes home.
+      if (lost(e)) t.lost = e.code;
       core.failed(fault(e));
     }
   }

@@ -220,7 +220,8 @@ async function finished(job, result, began) {
   job.done = job.total;
   const secs = ((performance.now() - began) / 1000).toFixed(1);
   if (job.core.rehomed) {
-    const where = `its folder was deleted or is no longer shared with you, so it was saved in My files as ${result.node.name}`;
+    const why = job.lost === ROLE_TOO_LOW ? 'you can only view this shared folder now' : 'its folder was deleted or is no longer shared with you';
+    const where = `${why}, so it was saved in My files as ${result.node.name}`;
     job.set('done', `Kept: ${where}`);
     job.row.classList.add('conflict');
     say(`${job.label}: ${where}`, 'error');
