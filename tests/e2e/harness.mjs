@@ -155,21 +155,22 @@ async function freePort() {
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 const hmac = (key, data) => createHmac('sha256', key).update(data).digest();
 
-/** One SigV4-signed S3 request (header auth), enough for bucket configuration calls. */
-async function s3Request(g, method, path, query, body) {
-  const url = new URL(`${g.endpoint}${path}?${query}`);
+/** One SigV4-signed S3 request (header auth), enough for bucket configuration calls. With
+ * `unsigned`, the payload is neither hashed nor summed (`UNSIGNED-PAYLOAD`): a bulk PUT that
+ * costs the sender nothing but the transfer. */
+async function s3Request(g, method, path, query, body, { unsigned = false } = {}) {
+  const url = new URL(`${g.endpoint}${path}${query ? `?${query}` : ''}`);
   const now = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const day = now.slice(0, 8);
-  const payloadHash = sha256(body);
-  const md5 = createHash('md5').update(body).digest('base64');
+  const payloadHash = unsigned ? 'UNSIGNED-PAYLOAD' : sha256(body);
   const headers = {
-    'content-md5': md5,
+    ...(unsigned ? {} : { 'content-md5': createHash('md5').update(body).digest('base64') }),
     host: url.host,
     'x-amz-content-sha256': payloadHash,
     'x-amz-date': now,
   };
   const signed = Object.keys(headers).sort();
-  const canonicalQuery = query.includes('=') ? query : `${query}=`;
+  const canonicalQuery = !query || query.includes('=') ? query : `${query}=`;
   const canonical = [method, path, canonicalQuery,
     ...signed.map((h) => `${h}:${headers[h]}`), '', signed.join(';'), payloadHash].join('\n');
   const scope = `${day}/${g.region}/s3/aws4_request`;
@@ -261,6 +262,8 @@ api_bind_addr = "127.0.0.1:${admin}"
     /** The environment that points a Cairn server at this Garage. */
     env: { CAIRN_S3_ENDPOINT: g.endpoint, CAIRN_S3_BUCKET: g.bucket, CAIRN_S3_REGION: g.region,
       AWS_ACCESS_KEY_ID: g.accessKey, AWS_SECRET_ACCESS_KEY: g.secretKey },
+    /** One plain PutObject of `body` as `key` (unsigned payload); answers the response. */
+    putObject: (key, body) => s3Request(g, 'PUT', `/${g.bucket}/${key}`, '', body, { unsigned: true }),
     /** Lists keys under `prefix` (signed ListObjectsV2). */
     async keys(prefix) {
       const r = await s3Request(g, 'GET', `/${g.bucket}`, `list-type=2&prefix=${encodeURIComponent(prefix)}`, '');
@@ -434,7 +437,8 @@ export async function withBenchPage(fileMib, body) {
   }
 }
 
-async function scratchFile(mib) {
+/** A file of `mib` MiB of random bytes in a temp dir: `{path, remove()}`. */
+export async function scratchFile(mib) {
   const { mkdtemp, open, rm } = await import('node:fs/promises');
   const dir = await mkdtemp(join(tmpdir(), 'cairn-bench-'));
   const path = join(dir, 'bench.bin');

@@ -49,7 +49,10 @@ const HELP: &str = "cargo xtask <command>
   bench-chunker [--mib N] [--rounds N] [--json]
                       chunker figures in one run: native (1 thread, all cores),
                       WASM in headless Chromium (1 and N workers), the File
-                      pipeline vs File.stream() and hash-wasm, delta efficiency";
+                      pipeline vs File.stream() and hash-wasm, delta efficiency
+  bench-upload [--mib N]
+                      a file of N MiB (default 1024) dropped in headless Chromium and
+                      uploaded to Garage through Cairn, against one plain PutObject";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -78,6 +81,7 @@ fn main() -> Result<()> {
         "sim" => sim::run(&rest),
         "fuzz-api" => fuzz::command(&rest),
         "bench-chunker" => bench::bench_chunker(&rest),
+        "bench-upload" => bench_upload(&rest),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
@@ -101,6 +105,25 @@ fn bench_s3() -> Result<()> {
         &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
         &["run", "--release", "-p", "api", "--example", "bench_s3"],
         &[("GARAGE_BIN", garage.to_str().unwrap_or("garage"))],
+    )
+}
+
+fn bench_upload(args: &[String]) -> Result<()> {
+    tools::setup_for_tests()?;
+    let garage = tools::ensure_garage()?;
+    wasm::build(false)?;
+    sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
+    let bin = sh::target_dir().join("release/cairn");
+    let mut script = vec!["e2e/upload-bench.mjs"];
+    script.extend(args.iter().map(String::as_str));
+    sh::run_in(
+        &sh::root().join("tests"),
+        "node",
+        &script,
+        &[
+            ("CAIRN_BIN", bin.to_str().unwrap_or_default()),
+            ("GARAGE_BIN", garage.to_str().unwrap_or("garage")),
+        ],
     )
 }
 
