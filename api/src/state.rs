@@ -21,7 +21,7 @@ pub struct Inner {
     /// Feed reads allowed at once; beyond that clients are asked to back off.
     pub feed_permits: Arc<tokio::sync::Semaphore>,
     /// Staged chunks checked while their upload still sends (`blob::early`).
-    pub early: crate::blob::early::Early,
+    pub early: crate::blob::lanes::Early,
     /// Set when the server starts shutting down, so endless SSE streams end and let it.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Background tasks (LISTEN, retention) stopped with the state.

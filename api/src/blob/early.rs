@@ -4,81 +4,20 @@
 //! So the client says which chunks it has PUT (`POST /uploads/{id}/sent`) as it goes, and the
 //! server checks and promotes them in the background, while the next ones are on the wire.
 //!
-//! Each upload has a lane, a fair read-write lock: the checks the client asks for share it (they
-//! run side by side), and the commit's own check (`promote::settle`) takes it alone, so it
-//! waits for those asked before it, finds their chunks promoted and checks only the rest. A
-//! mismatch found early is kept in the lane for the commit to refuse (`hash_mismatch`), as if
-//! the commit had found it. Lanes live on
-//! one node; on another node's commit the worst case is checking a chunk twice (a copy whose
+//! Each upload has a lane (`lanes.rs`), a fair read-write lock: the checks the client asks for
+//! share it (they run side by side), and the commit's own check (`promote::settle`) takes it
+//! alone, so it waits for those asked before it, finds their chunks promoted and checks only
+//! the rest. A mismatch found early is kept in the lane for the commit to refuse
+//! (`hash_mismatch`), as if the commit had found it. Lanes live on one node; on another node's commit the worst case is checking a chunk twice (a copy whose
 //! staged object is already gone is "not promoted", and the first check's grant stands).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 
 use wire::Hash;
 
 use super::BlobStore;
 use crate::db::uploads::Upload;
 use crate::state::AppState;
-
-/// What the checks of one upload found so far.
-#[derive(Debug, Default)]
-pub struct Seen {
-    /// A staged object did not hash to its name (and was deleted).
-    pub mismatch: AtomicBool,
-}
-
-impl Seen {
-    pub fn saw_mismatch(&self) {
-        self.mismatch.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether a mismatch was seen since the last call.
-    pub fn take_mismatch(&self) -> bool {
-        self.mismatch.swap(false, Ordering::Relaxed)
-    }
-}
-
-pub type Lane = Arc<tokio::sync::RwLock<Seen>>;
-
-/// The lanes of the uploads being checked, and a bound on how many checks run at once.
-pub struct Early {
-    lanes: Mutex<HashMap<String, Lane>>,
-    running: Arc<tokio::sync::Semaphore>,
-}
-
-/// Lanes kept before idle ones are dropped (an idle lane holds at most a mismatch flag of an
-/// upload that was never committed).
-const LANES: usize = 4096;
-/// Background checks at once, server-wide; each reads up to `promote`'s parallel objects.
-const RUNNING: usize = 4;
-
-impl Default for Early {
-    fn default() -> Self {
-        Early {
-            lanes: Mutex::new(HashMap::new()),
-            running: Arc::new(tokio::sync::Semaphore::new(RUNNING)),
-        }
-    }
-}
-
-impl Early {
-    /// The lane of `upload_id`, made on first use.
-    pub fn lane(&self, upload_id: &str) -> Lane {
-        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
-        if lanes.len() >= LANES && !lanes.contains_key(upload_id) {
-            lanes.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        lanes.entry(upload_id.to_owned()).or_default().clone()
-    }
-
-    /// Drops the lane of an upload that is committed or cancelled.
-    pub fn forget(&self, upload_id: &str) {
-        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
-        lanes.remove(upload_id);
-    }
-}
 
 /// Chunks a client names per `sent` call (~8 MiB): small enough that the checks keep pace
 /// with the PUTs, large enough that the calls cost little. None on the local store.

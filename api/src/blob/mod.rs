@@ -7,6 +7,7 @@
 //! chunk row's lock (`promote::record`, `gc`), so they never interleave.
 
 pub mod early;
+pub mod lanes;
 pub mod local;
 pub mod promote;
 pub mod s3;
