@@ -120,6 +120,8 @@ pub struct Job {
     home: Option<i64>,
     /// Its folder was lost: it commits into `home`.
     rehomed: bool,
+    /// Pauses for the network since the server last answered.
+    network_waits: u32,
 }
 
 impl Job {
@@ -141,6 +143,7 @@ impl Job {
             to_outbox: false,
             home: None,
             rehomed: false,
+            network_waits: 0,
         }
     }
 
@@ -180,6 +183,14 @@ impl Job {
     /// Paused by an outage, so the page's `online` event should resume it.
     pub fn waiting_for_network(&self) -> bool {
         self.state == State::Paused && self.for_network
+    }
+
+    /// How long a job waiting for the network waits before the page resumes it on its own
+    /// while the browser says it is online: the server, or the path to it, may be down with
+    /// no `online` event to come. 2 s, doubling with each pause since the server last
+    /// answered, at most a minute.
+    pub fn network_retry_ms(&self) -> u32 {
+        (2_000u32 << self.network_waits.saturating_sub(1).min(5)).min(60_000)
     }
 
     /// The next step; `online` is what the browser believes right now.
@@ -233,6 +244,7 @@ impl Job {
     pub fn answered(&mut self) {
         self.resuming = false;
         self.answer = true;
+        self.network_waits = 0;
     }
 
     pub fn started(&mut self, upload_id: String) {
@@ -287,10 +299,12 @@ impl Job {
             // A pause stopped the transfer; resuming asks what is still missing.
             Fault::Aborted if self.state == State::Paused => {}
             Fault::Offline if self.mode == Mode::Interactive && self.upload_id.is_some() => {
-                // The stored job waits; the `online` event resumes it.
+                // The stored job waits; the `online` event resumes it, or the page after
+                // `network_retry_ms` if the browser thinks it is online already.
                 self.paused_from = Some(State::Sending);
                 self.for_network = true;
                 self.state = State::Paused;
+                self.network_waits += 1;
             }
             // Offline before the server knew it: the outbox takes the whole file.
             Fault::Offline if self.mode == Mode::Interactive && self.hashed => {

@@ -255,3 +255,28 @@ print(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.i
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('an upload that cannot reach the server while the browser is online tries again by itself', { timeout: 120_000 }, async () => {
+  // Requests are routed here, so the service worker must not answer them first.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.base);
+  await register(page, 'otto');
+  // Every chunk PUT fails at the network level for a while: longer than one request's
+  // retries, with the browser online all along (no 'online' event will come).
+  const downUntil = Date.now() + 6_000;
+  await page.route('**/blobs/**', (route) => (Date.now() < downUntil && route.request().method() === 'PUT'
+    ? route.abort('connectionrefused') : route.continue()));
+  const data = randomBytes(61, 3 * 1024 * 1024);
+  await page.setInputFiles('#file-input', { name: 'outage.bin', mimeType: 'application/octet-stream', buffer: data });
+  const row = page.locator('#uploads li[data-name="outage.bin"]');
+  await page.waitForSelector('#uploads li.paused[data-name="outage.bin"]', { timeout: 30_000 });
+  assert.match(await row.locator('.detail').textContent(), /^Cannot reach the server · trying again in \d+ s$/);
+  await page.waitForSelector('#uploads li.done[data-name="outage.bin"]', { timeout: 60_000 });
+  const otto = await api(server.base, 'otto');
+  assert.equal(sha(await otto.bytes((await otto.at('outage.bin')).id)), sha(data));
+  assert.deepEqual(errors, []);
+  await context.close();
+});

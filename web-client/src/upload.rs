@@ -83,6 +83,13 @@ impl UploadJob {
         self.0.waiting_for_network()
     }
 
+    /// While the browser says it is online, resume a job waiting for the network after this
+    /// many ms: no `online` event comes when it is the server that was unreachable.
+    #[wasm_bindgen(getter, js_name = networkRetryMs)]
+    pub fn network_retry_ms(&self) -> u32 {
+        self.0.network_retry_ms()
+    }
+
     pub fn hashed(&mut self) {
         self.0.hashed();
     }

@@ -150,7 +150,9 @@ class Job {
     else if (s.do === 'commit') this.set('committing', 'Saving…');
     else if (s.do === 'wait_network') {
       // The record stays in IndexedDB; the 'online' handler resumes it.
-      this.set('paused', 'Waiting for the network…');
+      this.set('paused', navigator.onLine
+        ? `Cannot reach the server · trying again in ${Math.round(this.core.networkRetryMs / 1000)} s`
+        : 'Waiting for the network…');
       this.resumed = new Promise((r) => { this.wake = r; });
     }
   }
@@ -196,8 +198,16 @@ class Job {
 async function start(job) {
   const began = performance.now();
   await uploading.take();
-  // Waiting for the network gives the place in the queue to a job that can move.
-  job.untilOnline = async () => { uploading.give(); await job.untilResumed(); await uploading.take(); };
+  // Waiting for the network gives the place in the queue to a job that can move. When the
+  // browser says it is online already, no 'online' event will come (the server, or the path to
+  // it, was down): the job tries again after the core's growing wait.
+  job.untilOnline = async () => {
+    uploading.give();
+    const retry = setTimeout(() => { if (navigator.onLine && job.core.waitingForNetwork) job.resume(); }, job.core.networkRetryMs);
+    await job.untilResumed();
+    clearTimeout(retry);
+    await uploading.take();
+  };
   try {
     const result = await drive(job.core, job);
     await finished(job, result, began);

@@ -277,3 +277,35 @@ fn a_lost_folder_fails_a_job_without_a_home_and_a_second_loss_fails_any() {
     });
     assert_eq!(homed.state(), State::Failed);
 }
+
+#[test]
+fn a_job_paused_for_the_network_while_online_retries_sooner_then_later() {
+    let mut job = Job::new(Mode::Interactive, 5, true, None);
+    assert_eq!(job.next(true), Step::Start);
+    job.started("u1".into());
+    assert_eq!(job.next(true), Step::Send);
+    let mut waits = Vec::new();
+    for _ in 0..8 {
+        // The send, then each resume's question, finds the server unreachable.
+        job.failed(Fault::Offline);
+        assert!(job.waiting_for_network());
+        waits.push(job.network_retry_ms());
+        assert!(job.resume());
+        assert_eq!(
+            job.next(true),
+            Step::Resume {
+                upload_id: "u1".into()
+            }
+        );
+    }
+    assert_eq!(
+        waits,
+        [2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000]
+    );
+    // The server answered again: the next outage starts from the shortest wait.
+    job.answered();
+    assert_eq!(job.next(true), Step::Send);
+    job.failed(Fault::Offline);
+    assert!(job.waiting_for_network());
+    assert_eq!(job.network_retry_ms(), 2_000);
+}
