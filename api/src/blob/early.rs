@@ -31,10 +31,15 @@ pub fn spawn(state: &AppState, upload: Upload, hashes: HashSet<Hash>) {
     if !matches!(state.blobs, BlobStore::S3(_)) || hashes.is_empty() {
         return;
     }
+    let Ok(ticket) = state.early.waiting.clone().try_acquire_owned() else {
+        tracing::debug!(upload_id = %upload.id, "too many early checks waiting; left to the commit");
+        return;
+    };
     let state = state.clone();
     let lane = state.early.lane(&upload.id);
     let running = state.early.running.clone();
     tokio::spawn(async move {
+        let _ticket = ticket;
         let BlobStore::S3(store) = &state.blobs else {
             return;
         };

@@ -25,10 +25,13 @@ impl Seen {
 
 pub type Lane = Arc<tokio::sync::RwLock<Seen>>;
 
-/// The lanes of the uploads being checked, and a bound on how many checks run at once.
+/// The lanes of the uploads being checked, and bounds on how many checks run at once and
+/// how many may wait: past that a `sent` call is not acted on (the commit checks anyway), so
+/// a client repeating it cannot pile up work.
 pub struct Early {
     lanes: Mutex<HashMap<String, Lane>>,
     pub(super) running: Arc<tokio::sync::Semaphore>,
+    pub(super) waiting: Arc<tokio::sync::Semaphore>,
 }
 
 /// Lanes kept before idle ones are dropped (an idle lane holds at most a mismatch flag of an
@@ -36,12 +39,15 @@ pub struct Early {
 const LANES: usize = 4096;
 /// Background checks at once, server-wide; each reads up to `promote`'s parallel objects.
 const RUNNING: usize = 4;
+/// Background checks running or waiting, server-wide.
+const WAITING: usize = 256;
 
 impl Default for Early {
     fn default() -> Self {
         Early {
             lanes: Mutex::new(HashMap::new()),
             running: Arc::new(tokio::sync::Semaphore::new(RUNNING)),
+            waiting: Arc::new(tokio::sync::Semaphore::new(WAITING)),
         }
     }
 }
