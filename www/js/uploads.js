@@ -240,6 +240,10 @@ async function finished(job, result, began) {
     await addConflict(result, null);
     job.set('done', `Conflict: someone changed it meanwhile, so yours was saved as ${result.node.name}`);
     job.row.classList.add('conflict');
+  } else if (result.node.name !== job.name && result.node.name.includes(' (conflicted copy ')) {
+    // A folder took the name meanwhile: the server kept the file beside it.
+    job.set('done', `Kept as ${result.node.name}: a folder here is called ${job.name}`);
+    job.row.classList.add('conflict');
   } else if (result.unchanged) {
     job.set('done', 'Unchanged: already up to date');
   } else {

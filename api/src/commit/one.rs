@@ -9,6 +9,7 @@ use wire::{CommitResponse, Conflict};
 use super::rules::{self, Commit, Outcome};
 use crate::access;
 use crate::db::uploads;
+use crate::db::users::Caller;
 use crate::db::{changes, chunks, commit as sql, nodes, usage};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
@@ -19,7 +20,7 @@ use crate::names::{self, Name};
 /// reservation and grants the shared namespace the chunks it names (rows, never bytes).
 ///
 /// Invariant the group committer builds on: every refusal (a replayed key, a missing folder,
-/// a name held by a folder, missing chunks, the quota) is decided before the first write, so
+/// missing chunks, the quota) is decided before the first write, so
 /// an error other than [`ApiError::Internal`] means this call wrote nothing. Only the database
 /// itself can fail once writing has begun.
 pub async fn commit_in(
@@ -91,7 +92,19 @@ async fn plan(tx: &mut Transaction<'static, Any>, c: Commit<'_>, now: i64) -> Ap
             parent_version: None,
             conflict: None,
         },
-        (Outcome::Folder, _) => return Err(ApiError::NameTaken),
+        // A folder holds the name (another device made or renamed one meanwhile): the file is
+        // kept beside it under a conflicted copy's name, never refused, since the edit is the
+        // one thing the user could not make again.
+        (Outcome::Folder, _) => {
+            let tag = names::conflict_tag(&copy_by(caller, ns), now);
+            Placement {
+                parent_id,
+                node_id: None,
+                name: nodes::free_name(tx, parent_id, &name.display, &tag, false).await?,
+                parent_version: None,
+                conflict: None,
+            }
+        }
         (Outcome::Unchanged, Some(e)) => {
             return Ok(Plan::Answer(CommitResponse {
                 version_id: e.node.version_id.unwrap_or_default(),
@@ -113,13 +126,7 @@ async fn plan(tx: &mut Transaction<'static, Any>, c: Commit<'_>, now: i64) -> Ap
         (Outcome::StaleBase, Some(e)) => {
             let current = e.node.version_id.unwrap_or_default();
             let author = sql::author_of(tx, current).await?;
-            // In a shared tree the device alone does not say whose copy it is.
-            let by = if access::is_home(caller, ns) {
-                caller.device_name.clone()
-            } else {
-                format!("{} {}", caller.username, caller.device_name)
-            };
-            let tag = names::conflict_tag(&by, now);
+            let tag = names::conflict_tag(&copy_by(caller, ns), now);
             let copy = nodes::free_name(tx, parent_id, &name.display, &tag, false).await?;
             Placement {
                 parent_id,
@@ -157,6 +164,16 @@ async fn plan(tx: &mut Transaction<'static, Any>, c: Commit<'_>, now: i64) -> Ap
         usage::charge(tx, caller.namespace_id, home, caller.quota_bytes).await?;
     }
     Ok(Plan::Write(placement))
+}
+
+/// Who a conflicted copy is tagged with: the device, and in a shared tree the user too (the
+/// device alone does not say whose copy it is there).
+fn copy_by(caller: &Caller, ns: i64) -> String {
+    if access::is_home(caller, ns) {
+        caller.device_name.clone()
+    } else {
+        format!("{} {}", caller.username, caller.device_name)
+    }
 }
 
 /// Writes the version the plan decided on. Fails only if the database does.

@@ -257,7 +257,7 @@ pub async fn cancel_upload(
         (status = 400, description = "Invalid name or idempotency key, or (`invalid_manifest`) a chunk listed at another size than the stored one", body = wire::ErrorBody),
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
         (status = 404, description = "`not_found`: no such upload; `folder_gone`: the folder was deleted or is no longer shared with the caller (commit into the home root to keep the edit)", body = wire::ErrorBody),
-        (status = 409, description = "Chunks missing, or the name is a folder", body = wire::ErrorBody),
+        (status = 409, description = "`upload_incomplete`: chunks missing (a name held by a folder is no refusal: the file is kept beside it as a conflicted copy)", body = wire::ErrorBody),
         (status = 410, description = "`upload_expired`: the upload expired or was cancelled", body = wire::ErrorBody),
         (status = 503, description = "`backoff`: the commit queue is full; retry after `Retry-After`", body = wire::ErrorBody),
         (status = 507, description = "`quota_exceeded`: the file does not fit in the quota, even without old versions", body = wire::ErrorBody),

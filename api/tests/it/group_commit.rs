@@ -47,15 +47,16 @@ async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backen
     let root = alice.session.root_id;
     let taken = alice.mkdir(root, "taken").await;
     let ups = prepared(&alice, 48, 100).await;
+    // Every sixth commit fails inside the transaction: its upload's chunks never came.
+    let mut unsent = Vec::new();
+    for i in 0..8 {
+        unsent.push(alice.start_upload(&bytes(900 + i, 1500)).await.1);
+    }
     let commits = ups.iter().enumerate().map(|(i, up)| {
         let alice = &alice;
+        let up = if i % 6 == 5 { &unsent[i / 6] } else { up };
         async move {
-            // Every sixth commit fails inside the transaction: its name is a folder's.
-            let name = if i % 6 == 5 {
-                "taken".to_owned()
-            } else {
-                format!("file {i}")
-            };
+            let name = format!("file {i}");
             (i, alice.commit(&up.upload_id, root, &name, None).await)
         }
     });
@@ -63,7 +64,7 @@ async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backen
     let mut ok = 0;
     for (i, r) in answers {
         if i % 6 == 5 {
-            assert_eq!(r.status(), StatusCode::CONFLICT);
+            crate::fixture::assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
         } else {
             assert_eq!(r.status(), StatusCode::OK);
             let c: CommitResponse = r.json().await.unwrap();

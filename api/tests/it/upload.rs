@@ -174,6 +174,18 @@ async fn folders_hold_files_and_names_stay_unique(backend: Backend) {
         )
         .await;
     assert_eq!(listing.children[0].name, "cat.jpg");
+    // A file under a folder's name (one made by another device meanwhile) is kept beside it
+    // as a conflicted copy, not refused.
+    let beside = alice.upload_file("photos", &bytes(6, 300), None).await;
+    assert!(
+        beside
+            .node
+            .name
+            .starts_with("photos (conflicted copy laptop "),
+        "{}",
+        beside.node.name
+    );
+    assert_eq!(alice.names(root).await.len(), 2);
 }
 
 /// An edit made while another device trashed its folder (or its owner stopped sharing it) is
