@@ -147,21 +147,8 @@ async fn main() -> Result<()> {
         .unwrap_or(1024);
     let len = mib * 1024 * 1024;
     let g = garage::Garage::start().await;
-    let dir = tempfile::tempdir()?;
-    let settings = api::Settings {
-        addr: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_owned(),
-        s3: Some(g.settings()),
-        gc_interval: std::time::Duration::ZERO,
-        ..api::Settings::default()
-    };
-    let listener = tokio::net::TcpListener::bind(settings.addr).await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let state = api::build_state(settings).await?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(api::serve(state, listener, async {
-        let _ = stopped.await;
-    }));
+    let cairn = Cairn::start(Some(g.settings())).await?;
+    let base = cairn.base.clone();
 
     println!("generating {mib} MiB …");
     let file = Arc::new(data(len));
@@ -171,14 +158,7 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     let manifest = Manifest::from_chunks(wasm_chunker::chunk_all(&file));
     let chunk_secs = t.elapsed().as_secs_f64();
-    let session: SessionResponse = http
-        .post(format!("{base}/api/v1/accounts"))
-        .json(&json!({"username": "bench", "password": "correct horse", "device_name": "bench"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let session = cairn.sign_up(&http).await?;
     let token = session.token.clone();
 
     // Verified at the commit (as before `/sent`), then while sending (the web client's way),
@@ -279,43 +259,77 @@ async fn main() -> Result<()> {
         down_c / down_p,
         up_late / up_p,
     );
-    let _ = stop.send(());
-    server.await??;
+    cairn.stop().await?;
     local_store(&file, &manifest).await
+}
+
+/// A Cairn in this process on a free loopback port, over a temp directory.
+struct Cairn {
+    base: String,
+    dir: tempfile::TempDir,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Cairn {
+    /// On the local chunk directory, or on `s3`.
+    async fn start(s3: Option<api::settings::S3Settings>) -> Result<Cairn> {
+        let dir = tempfile::tempdir()?;
+        let settings = api::Settings {
+            addr: "127.0.0.1:0".parse()?,
+            data_dir: dir.path().to_owned(),
+            s3,
+            gc_interval: std::time::Duration::ZERO,
+            ..api::Settings::default()
+        };
+        let listener = tokio::net::TcpListener::bind(settings.addr).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let state = api::build_state(settings).await?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(api::serve(state, listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Cairn {
+            base,
+            dir,
+            stop,
+            server,
+        })
+    }
+
+    /// A new account's session.
+    async fn sign_up(&self, http: &reqwest::Client) -> Result<SessionResponse> {
+        Ok(http
+            .post(format!("{}/api/v1/accounts", self.base))
+            .json(
+                &json!({"username": "bench", "password": "correct horse", "device_name": "bench"}),
+            )
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        self.server.await?
+    }
 }
 
 /// The embedded store against a plain file write: the same bytes uploaded to a Cairn on the
 /// local chunk directory (each chunk hashed on receipt, fsynced and renamed), and written once
 /// to a file beside it with one fsync.
 async fn local_store(file: &[u8], manifest: &Manifest) -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = api::Settings {
-        addr: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_owned(),
-        gc_interval: std::time::Duration::ZERO,
-        ..api::Settings::default()
-    };
-    let listener = tokio::net::TcpListener::bind(settings.addr).await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let state = api::build_state(settings).await?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(api::serve(state, listener, async {
-        let _ = stopped.await;
-    }));
+    let cairn = Cairn::start(None).await?;
     let http = reqwest::Client::new();
-    let session: SessionResponse = http
-        .post(format!("{base}/api/v1/accounts"))
-        .json(&json!({"username": "bench", "password": "correct horse", "device_name": "bench"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let up = upload(&http, &base, &session, file, manifest, true).await?;
+    let session = cairn.sign_up(&http).await?;
+    let up = upload(&http, &cairn.base, &session, file, manifest, true).await?;
+    let dir = cairn.dir.path();
     let t = Instant::now();
     {
         use std::io::Write;
-        let mut f = std::fs::File::create(dir.path().join("plain.bin"))?;
+        let mut f = std::fs::File::create(dir.join("plain.bin"))?;
         f.write_all(file)?;
         f.sync_all()?;
     }
@@ -323,14 +337,12 @@ async fn local_store(file: &[u8], manifest: &Manifest) -> Result<()> {
     let len = file.len();
     println!(
         "\nlocal chunk directory ({}):\n| path | upload MB/s |\n|---|---|\n| Cairn signed PUTs to the API (PUTs {:.1} s, then the commit {:.0} ms) | {:.0} |\n| plain file write + fsync | {:.0} |\n| ratio Cairn / plain | {:.2} |",
-        dir.path().display(),
+        dir.display(),
         up.put_secs,
         (up.total_secs - up.put_secs) * 1000.0,
         mbps(len, up.total_secs),
         mbps(len, plain),
         plain / up.total_secs,
     );
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    cairn.stop().await
 }
