@@ -33,40 +33,62 @@ async fn missing_of(user: &User<'_>, upload_id: &str) -> Vec<wire::Hash> {
     r.missing.iter().map(|t| t.hash).collect()
 }
 
+/// Starts an upload of `data` and sends its first missing chunk with other bytes of the same
+/// length (from `seed`), the rest honestly; answers the forged PUT's response too.
+async fn forged_first(
+    server: &TestServer,
+    user: &User<'_>,
+    data: &[u8],
+    seed: u64,
+) -> (wasm_chunker::Manifest, UploadResponse, reqwest::Response) {
+    let (manifest, up) = user.start_upload(data).await;
+    let first = &up.missing[0];
+    let r = put(server, &first.url, bytes(seed, first.size as usize)).await;
+    let rest = UploadResponse {
+        missing: up.missing[1..].to_vec(),
+        ..up.clone()
+    };
+    user.put_missing(&manifest, &rest, data).await;
+    (manifest, up, r)
+}
+
+/// The commit of an upload whose chunk `forged` got forged bytes is refused (S3 re-hashes and
+/// finds them; the local store never took them), and those bytes are stored nowhere.
+async fn commit_refused_and_unstored(
+    server: &TestServer,
+    user: &User<'_>,
+    upload_id: &str,
+    forged: &wire::Hash,
+) {
+    let r = user
+        .commit(upload_id, user.session.root_id, "x.bin", None)
+        .await;
+    if server.garage.is_some() {
+        assert_error(r, StatusCode::BAD_REQUEST, "hash_mismatch").await;
+    } else {
+        assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
+    }
+    assert!(!stored_chunks(server)
+        .await
+        .iter()
+        .any(|k| k.ends_with(&forged.to_string())));
+}
+
 #[tokio::test]
 async fn bytes_put_under_a_wrong_hash_never_become_usable() {
     for s3 in [false, true] {
         let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(21, 2 * 1024 * 1024);
-        let (manifest, up) = alice.start_upload(&data).await;
+        let (manifest, up, r) = forged_first(&server, &alice, &data, 999).await;
         let first = &up.missing[0];
-        // Same length, other bytes.
-        let forged = bytes(999, first.size as usize);
-        let r = put(&server, &first.url, forged).await;
         if s3 {
             // S3 cannot check BLAKE3: it stores the bytes in staging, where they stay unusable.
             assert_eq!(r.status(), StatusCode::OK);
         } else {
             assert_error(r, StatusCode::BAD_REQUEST, "hash_mismatch").await;
         }
-        let rest = UploadResponse {
-            missing: up.missing[1..].to_vec(),
-            ..up.clone()
-        };
-        alice.put_missing(&manifest, &rest, &data).await;
-        let r = alice
-            .commit(&up.upload_id, alice.session.root_id, "x.bin", None)
-            .await;
-        if s3 {
-            assert_error(r, StatusCode::BAD_REQUEST, "hash_mismatch").await;
-        } else {
-            assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
-        }
-        assert!(!stored_chunks(&server)
-            .await
-            .iter()
-            .any(|k| k.ends_with(&first.hash.to_string())));
+        commit_refused_and_unstored(&server, &alice, &up.upload_id, &first.hash).await;
         if let Some(g) = &server.garage {
             assert!(
                 g.keys("staging/").await.is_empty(),
@@ -99,15 +121,9 @@ async fn chunks_named_as_sent_are_checked_early_and_forged_ones_still_refused() 
         let server = TestServer::on(Backend::Sqlite).s3(s3).start().await;
         let alice = server.register("alice").await;
         let data = bytes(24, 4 * 1024 * 1024);
-        let (manifest, up) = alice.start_upload(&data).await;
+        let (manifest, up, _) = forged_first(&server, &alice, &data, 998).await;
         assert!(up.missing.len() >= 2);
         let first = &up.missing[0];
-        put(&server, &first.url, bytes(998, first.size as usize)).await;
-        let rest = UploadResponse {
-            missing: up.missing[1..].to_vec(),
-            ..up.clone()
-        };
-        alice.put_missing(&manifest, &rest, &data).await;
         let sent = format!("/api/v1/uploads/{}/sent", up.upload_id);
         let hashes: Vec<_> = up.missing.iter().map(|t| t.hash).collect();
         let r = alice
@@ -127,18 +143,7 @@ async fn chunks_named_as_sent_are_checked_early_and_forged_ones_still_refused() 
             })
             .await;
         }
-        let r = alice
-            .commit(&up.upload_id, alice.session.root_id, "x.bin", None)
-            .await;
-        if s3 {
-            assert_error(r, StatusCode::BAD_REQUEST, "hash_mismatch").await;
-        } else {
-            assert_error(r, StatusCode::CONFLICT, "upload_incomplete").await;
-        }
-        assert!(!stored_chunks(&server)
-            .await
-            .iter()
-            .any(|k| k.ends_with(&first.hash.to_string())));
+        commit_refused_and_unstored(&server, &alice, &up.upload_id, &first.hash).await;
         assert_eq!(missing_of(&alice, &up.upload_id).await, vec![first.hash]);
 
         // What it refuses: a chunk of no upload of the caller's, too many names, another's upload.
