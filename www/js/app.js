@@ -14,7 +14,7 @@ import { formatAgo, formatBytes, formatDate } from './format.js';
 import { ROLE_TOO_LOW } from '../pkg/error_codes.js';
 import { share } from './share-dialog.js';
 import { showLinks } from './links.js';
-import { loadShares, onShares, shareAt, mountAt, leaveFolder, shareHere, roleHere, canWriteHere, sharedRoots, forgetShares } from './shares.js';
+import { loadShares, onShares, shareAt, shareById, mountAt, leaveFolder, shareHere, roleHere, canWriteHere, sharedRoots, forgetShares } from './shares.js';
 import { showShared, wireShared } from './shared-with-me.js';
 
 /** The browser's offer to install the app, while it stands (see "install" below). */
@@ -166,9 +166,12 @@ async function refresh({ quiet = false } = {}) {
     // The user went elsewhere meanwhile (or was taken home from a share that is gone).
     if (folder()?.id !== id) return;
     if (e.status === 401) { say('Your session ended; please sign in again.', 'error'); await signOutLocally(); return; }
+    // A folder shared with the user that is no longer theirs: back to their own files, saying
+    // so. This listing's 404 may come before the feed's re-read of the shares, so it is told
+    // here too (stepping up silently would leave the user wondering where the folder went).
+    const here = folder();
+    if (e.status === 404 && here.share != null && shareById(here.share)?.role !== 'owner') { leaveShare(`${here.name} is no longer shared with you.`); return; }
     if (e.status === 404 && app.path.length > 1) { app.path = app.path.slice(0, -1); return refresh({ quiet }); }
-    // A folder shared with the user that is no longer theirs: back to their own files.
-    if (e.status === 404 && app.path[0].share != null) { leaveShare(`${app.path[0].name} is no longer shared with you.`); return; }
     l = await offline.cachedListing(id);
     stale = true;
     if (!l) { if (!quiet) say(`Could not load the folder: ${explain(e)}`, 'error'); return; }
