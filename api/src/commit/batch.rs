@@ -22,20 +22,21 @@ use wire::CommitResponse;
 
 use super::one;
 use super::rules::{self, Answers, Commit, Folder, Plain, Seqs};
-use crate::db::batch_tx::BatchTx;
-use crate::db::{changes, commit as sql, usage};
+use crate::db::batch_tx::{BatchTx, Step};
+use crate::db::Backend;
+use crate::db::{changes, commit as sql, commit_reads as reads, usage};
 use crate::error::{ApiError, ApiResult};
 
 /// The plain commits of the batch, written in `tx`: their answers at their places, `None`
 /// for the commits left to [`finish`]. `Err` means the database failed and the transaction
-/// must be rolled back.
+/// must be rolled back. `tx` holds every namespace's lock already (PostgreSQL:
+/// `Db::write_commits`; SQLite has one writer).
 pub async fn fast(tx: &mut impl BatchTx, batch: &[Commit<'_>], now: i64) -> ApiResult<Answers> {
     let (mut plain, mut answers) = rules::split(batch);
     rules::keep_order(batch, &answers, &mut plain);
-    sql::lock_namespaces(tx, &rules::namespaces(batch)).await?;
-    let (plain, seqs) = plan(tx, batch, &answers, plain).await?;
+    let (plain, planned) = plan(tx, batch, &answers, plain).await?;
     if !plain.is_empty() {
-        for (at, answer) in write(tx, batch, plain, &seqs, now).await? {
+        for (at, answer) in write(tx, batch, plain, &planned, now).await? {
             answers[at] = Some(Ok(answer));
         }
     }
@@ -64,53 +65,27 @@ pub async fn finish(
     Ok(out)
 }
 
-/// Reads what the plain commits need, step by step, keeping those the rules still call plain
-/// (and each namespace's in batch order, `rules::keep_order`), and charges their quota (the
-/// last step, which applies per namespace whole or not at all).
+/// Reads what the plain commits need (all at once), keeps those the rules still call plain
+/// (and each namespace's in batch order, `rules::keep_order`), and decides their quota
+/// charges, whole per namespace or not at all, which `write` applies with the rest.
 async fn plan(
     tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     answers: &Answers,
-    plain: Vec<Plain>,
-) -> sqlx::Result<(Vec<Plain>, Seqs)> {
+    mut plain: Vec<Plain>,
+) -> sqlx::Result<(Vec<Plain>, Planned)> {
     let key = |p: &Plain| {
         let c = &batch[p.at];
         (c.caller.device_id, c.req.idempotency_key.clone())
     };
     if plain.is_empty() {
-        return Ok((plain, Seqs::new()));
+        return Ok((plain, Planned::default()));
     }
-    // Retried keys are answered from their record by the one-at-a-time path.
+    // Everything the checks below read, asked about every candidate at once (one round trip
+    // on PostgreSQL); the checks then apply in their order.
     let keys: Vec<(i64, String)> = plain.iter().map(key).collect();
-    let replayed = sql::replayed_keys(tx, &keys).await?;
-    let mut plain: Vec<Plain> = plain
-        .into_iter()
-        .filter(|p| !replayed.contains(&key(p)))
-        .collect();
-    rules::keep_order(batch, answers, &mut plain);
-    if plain.is_empty() {
-        return Ok((plain, Seqs::new()));
-    }
-
-    // The folders, and what their names hold now.
     let folder_ids = rules::distinct(plain.iter().map(|p| p.parent_id));
-    let folders = sql::live_nodes(tx, &folder_ids).await?;
     let pairs = rules::distinct(plain.iter().map(|p| (p.parent_id, p.name.key.clone())));
-    let held = sql::held(tx, &pairs).await?;
-    plain.retain_mut(|p| {
-        let folder = folders.get(&p.parent_id).map(|f| Folder {
-            namespace_id: f.namespace_id,
-            kind: f.node.kind,
-        });
-        let held = held.get(&(p.parent_id, p.name.key.clone()));
-        rules::keep_plain(p, batch[p.at], folder, held)
-    });
-    rules::keep_order(batch, answers, &mut plain);
-    if plain.is_empty() {
-        return Ok((plain, Seqs::new()));
-    }
-
-    // Every chunk usable by its namespace at its listed size, and locked against the collector.
     let wanted = rules::distinct(plain.iter().flat_map(|p| {
         let c = &batch[p.at];
         let ns = c.caller.namespace_id;
@@ -120,18 +95,47 @@ async fn plan(
             .iter()
             .map(move |ch| (ns, ch.hash.to_string()))
     }));
-    let usable = sql::usable_chunks(tx, &wanted).await?;
-    plain.retain(|p| rules::chunks_usable(batch[p.at], &usable));
+    let ids = rules::distinct(plain.iter().map(|p| batch[p.at].upload.id.clone()));
+    let namespaces = rules::distinct(plain.iter().map(|p| batch[p.at].caller.namespace_id));
+    let found = reads::find(
+        tx,
+        reads::Asked {
+            keys: &keys,
+            folders: &folder_ids,
+            names: &pairs,
+            chunks: &wanted,
+            uploads: &ids,
+            namespaces: &namespaces,
+            ids: match tx.backend() {
+                Backend::Postgres => plain.len(),
+                Backend::Sqlite => 0,
+            },
+        },
+    )
+    .await?;
+
+    // Retried keys are answered from their record by the one-at-a-time path.
+    plain.retain(|p| !found.replayed.contains(&key(p)));
     rules::keep_order(batch, answers, &mut plain);
-    if plain.is_empty() {
-        return Ok((plain, Seqs::new()));
-    }
+
+    // The folders, and what their names hold now.
+    plain.retain_mut(|p| {
+        let folder = found.folders.get(&p.parent_id).map(|f| Folder {
+            namespace_id: f.namespace_id,
+            kind: f.node.kind,
+        });
+        let held = found.held.get(&(p.parent_id, p.name.key.clone()));
+        rules::keep_plain(p, batch[p.at], folder, held)
+    });
+    rules::keep_order(batch, answers, &mut plain);
+
+    // Every chunk usable by its namespace at its listed size, and locked against the collector.
+    plain.retain(|p| rules::chunks_usable(batch[p.at], &found.usable));
+    rules::keep_order(batch, answers, &mut plain);
 
     // Each upload's reservation comes back; an upload gone meanwhile goes one at a time, where
     // it is refused.
-    let ids = rules::distinct(plain.iter().map(|p| batch[p.at].upload.id.clone()));
-    let reserved = sql::reservations(tx, &ids).await?;
-    plain.retain_mut(|p| match reserved.get(&batch[p.at].upload.id) {
+    plain.retain_mut(|p| match found.reserved.get(&batch[p.at].upload.id) {
         Some(&r) => {
             p.delta.staged = -r;
             true
@@ -140,30 +144,119 @@ async fn plan(
     });
     rules::keep_order(batch, answers, &mut plain);
     if plain.is_empty() {
-        return Ok((plain, Seqs::new()));
+        return Ok((plain, Planned::default()));
     }
 
     // A namespace that would pass its quota changes nothing; its commits go one at a time
-    // (each making room from old versions, or refused, on its own).
-    let charges: Vec<_> = rules::charges(batch, &plain)
-        .into_iter()
-        .map(|c| (c.namespace_id, c.delta, c.commits, c.quota))
-        .collect();
-    let seqs = usage::charge_many(tx, &charges).await?;
+    // (each making room from old versions, or refused, on its own). The charge itself is
+    // written with the rest (`write`).
+    let mut seqs = Seqs::new();
+    let mut charged = Vec::new();
+    for c in rules::charges(batch, &plain) {
+        if let Some(&(held, seq)) = found.counters.get(&c.namespace_id) {
+            if c.fits(held) {
+                seqs.insert(c.namespace_id, seq + c.commits);
+                charged.push((c.namespace_id, c.delta, c.commits));
+            }
+        }
+    }
     plain.retain(|p| seqs.contains_key(&batch[p.at].namespace_id));
-    Ok((plain, seqs))
+    let ids = found.ids;
+    Ok((plain, Planned { seqs, charged, ids }))
+}
+
+/// What `plan` decided besides the commits: each charged namespace's new seq, and the charges.
+#[derive(Default)]
+struct Planned {
+    seqs: Seqs,
+    charged: Vec<(i64, usage::Delta, i64)>,
+    /// PostgreSQL: (node, version) ids for the commits, in order (`commit_reads::Asked::ids`).
+    ids: Vec<(i64, i64)>,
 }
 
 /// Writes the planned commits: nodes, versions, chunk lists, current versions, change log,
-/// idempotency records, finished uploads. Fails only if the database does. The nodes and
-/// versions are inserted first, since the rest refers to their ids.
+/// idempotency records, finished uploads, the quota charges. Fails only if the database does.
+/// On PostgreSQL all of it is one statement (the ids came with the reads); on SQLite the nodes
+/// and versions are inserted first, returning the ids the rest refers to.
 async fn write(
     tx: &mut impl BatchTx,
     batch: &[Commit<'_>],
     mut plain: Vec<Plain>,
-    seqs: &Seqs,
+    planned: &Planned,
     now: i64,
 ) -> sqlx::Result<Vec<(usize, CommitResponse)>> {
+    let backend = tx.backend();
+    let mut steps = vec![usage::charge_step(backend, &planned.charged)?];
+    let (version_ids, current) = if planned.ids.is_empty() {
+        insert_returning(tx, batch, &mut plain, now).await?
+    } else {
+        with_ids(&mut steps, batch, &mut plain, &planned.ids, now)?
+    };
+
+    let answers: Vec<(usize, CommitResponse)> = plain
+        .iter()
+        .zip(&version_ids)
+        .map(|(p, &version_id)| {
+            let manifest = &batch[p.at].upload.manifest;
+            let node_id = p.node_id.unwrap_or_default();
+            let name = p.name.display.clone();
+            let answer = rules::written(node_id, p.parent_id, name, manifest, version_id, now);
+            (p.at, answer)
+        })
+        .collect();
+    let chunk_rows: Vec<(i64, usize, &wire::ChunkRef)> = plain
+        .iter()
+        .zip(&version_ids)
+        .flat_map(|(p, &v)| {
+            let chunks = &batch[p.at].upload.manifest.chunks;
+            chunks.iter().enumerate().map(move |(i, c)| (v, i, c))
+        })
+        .collect();
+    let records = answers
+        .iter()
+        .map(|(at, answer)| {
+            let c = &batch[*at];
+            let json = serde_json::to_string(answer).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            Ok((
+                c.caller.device_id,
+                c.req.idempotency_key.as_str(),
+                json,
+                now,
+            ))
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    let uploads: Vec<String> = rules::distinct(plain.iter().map(|p| batch[p.at].upload.id.clone()));
+    let tail = sql::Tail {
+        chunk_rows: &chunk_rows,
+        current: &current,
+        records: &records,
+        uploads: &uploads,
+    };
+    steps.extend(sql::tail_steps(backend, tail)?);
+    let seqs = &planned.seqs;
+    let entries = rules::number_changes(batch, &plain, seqs);
+    steps.push(changes::entries_step(backend, &entries, "version", now)?);
+    let hints: Vec<String> = seqs.iter().map(|(ns, seq)| format!("{ns}:{seq}")).collect();
+    steps.extend(changes::notify_step(backend, &hints)?);
+    // One round trip on PostgreSQL: none of these reads what another writes (the nodes and
+    // versions they name are either older or inserted by this same statement with ids known,
+    // which only the foreign-key checks at its end look at).
+    tx.execute_all(steps).await?;
+    tracing::info!(commits = answers.len(), "batch of commits written");
+    Ok(answers)
+}
+
+/// (node, version, time) rows that make versions current.
+type Current = Vec<(Option<i64>, i64, i64)>;
+
+/// SQLite: inserts the new files and the versions, each statement returning their ids; gives
+/// each plain commit its node, and the version ids and `current` rows in `plain`'s order.
+async fn insert_returning(
+    tx: &mut impl BatchTx,
+    batch: &[Commit<'_>],
+    plain: &mut [Plain],
+    now: i64,
+) -> sqlx::Result<(Vec<i64>, Current)> {
     let files: Vec<(i64, i64, &str, &str)> = plain
         .iter()
         .filter(|p| p.node_id.is_none())
@@ -186,24 +279,7 @@ async fn write(
             ));
         }
     }
-
-    let rows: Vec<sql::VersionRow<'_>> = plain
-        .iter()
-        .map(|p| {
-            let c = &batch[p.at];
-            let m = &c.upload.manifest;
-            let hash = m.hash.to_string();
-            let (size, chunker) = (m.size as i64, m.chunker.as_str());
-            (
-                p.node_id,
-                p.parent_version,
-                size,
-                hash,
-                chunker,
-                c.caller.device_id,
-            )
-        })
-        .collect();
+    let rows: Vec<sql::VersionRow<'_>> = plain.iter().map(|p| version_row(batch, p)).collect();
     let by_node = sql::insert_versions(tx, &rows, now).await?;
     let version_ids = plain
         .iter()
@@ -213,56 +289,79 @@ async fn write(
                 .ok_or_else(|| sqlx::Error::Protocol("an inserted version was not returned".into()))
         })
         .collect::<sqlx::Result<Vec<i64>>>()?;
-
-    let answers: Vec<(usize, CommitResponse)> = plain
-        .iter()
-        .zip(&version_ids)
-        .map(|(p, &version_id)| {
-            let manifest = &batch[p.at].upload.manifest;
-            let node_id = p.node_id.unwrap_or_default();
-            let name = p.name.display.clone();
-            let answer = rules::written(node_id, p.parent_id, name, manifest, version_id, now);
-            (p.at, answer)
-        })
-        .collect();
-    let chunk_rows: Vec<(i64, usize, &wire::ChunkRef)> = plain
-        .iter()
-        .zip(&version_ids)
-        .flat_map(|(p, &v)| {
-            let chunks = &batch[p.at].upload.manifest.chunks;
-            chunks.iter().enumerate().map(move |(i, c)| (v, i, c))
-        })
-        .collect();
-    let current: Vec<(Option<i64>, i64, i64)> = plain
+    let current = plain
         .iter()
         .zip(&version_ids)
         .map(|(p, &v)| (p.node_id, v, now))
         .collect();
-    let records = answers
+    Ok((version_ids, current))
+}
+
+/// PostgreSQL: gives each plain commit its ids from `ids` (taken with the reads) and adds the
+/// inserts of the new files, already pointing at their versions, and of the versions to
+/// `steps`; the version ids and the `current` rows (files that existed before) in `plain`'s
+/// order.
+fn with_ids(
+    steps: &mut Vec<Step>,
+    batch: &[Commit<'_>],
+    plain: &mut [Plain],
+    ids: &[(i64, i64)],
+    now: i64,
+) -> sqlx::Result<(Vec<i64>, Current)> {
+    if ids.len() < plain.len() {
+        return Err(sqlx::Error::Protocol("too few ids taken".into()));
+    }
+    let mut current = Vec::new();
+    let mut version_ids = Vec::with_capacity(plain.len());
+    let mut new_files = Vec::new();
+    for (p, &(node, version)) in plain.iter_mut().zip(ids) {
+        match p.node_id {
+            Some(existing) => current.push((Some(existing), version, now)),
+            None => {
+                p.node_id = Some(node);
+                new_files.push(p.at);
+            }
+        }
+        version_ids.push(version);
+    }
+    let files: Vec<(i64, i64, i64, &str, &str, i64)> = plain
         .iter()
-        .map(|(at, answer)| {
-            let c = &batch[*at];
-            let json = serde_json::to_string(answer).map_err(|e| sqlx::Error::Encode(e.into()))?;
-            Ok((
-                c.caller.device_id,
-                c.req.idempotency_key.as_str(),
-                json,
-                now,
-            ))
+        .zip(&version_ids)
+        .filter(|(p, _)| new_files.contains(&p.at))
+        .map(|(p, &version)| {
+            (
+                p.node_id.unwrap_or_default(),
+                batch[p.at].namespace_id,
+                p.parent_id,
+                p.name.display.as_str(),
+                p.name.key.as_str(),
+                version,
+            )
         })
-        .collect::<sqlx::Result<Vec<_>>>()?;
-    let uploads: Vec<String> = rules::distinct(plain.iter().map(|p| batch[p.at].upload.id.clone()));
-    let tail = sql::Tail {
-        chunk_rows: &chunk_rows,
-        current: &current,
-        records: &records,
-        uploads: &uploads,
-    };
-    sql::write_tail(tx, tail).await?;
-    let entries = rules::number_changes(batch, &plain, seqs);
-    changes::entries(tx, &entries, "version", now).await?;
-    let hints: Vec<String> = seqs.iter().map(|(ns, seq)| format!("{ns}:{seq}")).collect();
-    changes::notify(tx, &hints).await?;
-    tracing::info!(commits = answers.len(), "batch of commits written");
-    Ok(answers)
+        .collect();
+    let backend = Backend::Postgres;
+    let versions: Vec<(i64, sql::VersionRow<'_>)> = plain
+        .iter()
+        .zip(&version_ids)
+        .map(|(p, &v)| (v, version_row(batch, p)))
+        .collect();
+    if !files.is_empty() {
+        steps.push(sql::insert_files_step(backend, &files, now)?);
+    }
+    steps.push(sql::insert_versions_step(backend, &versions, now)?);
+    Ok((version_ids, current))
+}
+
+/// A plain commit's version row; its node must be known.
+fn version_row<'b>(batch: &'b [Commit<'_>], p: &Plain) -> sql::VersionRow<'b> {
+    let c = &batch[p.at];
+    let m = &c.upload.manifest;
+    (
+        p.node_id,
+        p.parent_version,
+        m.size as i64,
+        m.hash.to_string(),
+        m.chunker.as_str(),
+        c.caller.device_id,
+    )
 }

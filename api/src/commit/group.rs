@@ -249,15 +249,12 @@ async fn write_batch(
     careful: bool,
     now: i64,
 ) -> sqlx::Result<Option<Vec<ApiResult<CommitResponse>>>> {
-    let mut w = db.write_commits().await?;
+    // Every namespace's lock first (PostgreSQL), in the one order, with the `BEGIN`.
+    let mut w = db
+        .write_commits(&rules::namespaces(&commits(batch)))
+        .await?;
     let answers = if careful {
         let commits = commits(batch);
-        // Every lock first, in the one order (`rules::namespaces`), as the plain pass takes them.
-        let mut tx = SqlxTx {
-            tx: &mut w.tx,
-            backend: db.backend,
-        };
-        sql::lock_namespaces(&mut tx, &rules::namespaces(&commits)).await?;
         let mut answers = Vec::with_capacity(batch.len());
         for c in commits {
             answers.push(savepoint(&mut w.tx, c, now).await?);

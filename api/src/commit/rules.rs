@@ -284,6 +284,16 @@ pub struct Charge {
     pub quota: u64,
 }
 
+impl Charge {
+    /// Whether the namespace, holding `held` bytes now (under its lock), takes this charge:
+    /// anything that does not grow it, or growth that stays within the quota.
+    pub fn fits(&self, held: i64) -> bool {
+        let total = self.delta.total();
+        let quota = i64::try_from(self.quota).unwrap_or(i64::MAX);
+        total <= 0 || held.saturating_add(total) <= quota
+    }
+}
+
 /// The plain commits' deltas summed per namespace, in first-seen order.
 pub fn charges(batch: &[Commit<'_>], plain: &[Plain]) -> Vec<Charge> {
     let mut out: Vec<Charge> = Vec::new();

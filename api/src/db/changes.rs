@@ -15,7 +15,7 @@
 use sqlx::{Any, Row as _, Transaction};
 use wire::{Actor, Change, Node, NodeKind};
 
-use super::batch_tx::{BatchTx, SqlxTx, Value};
+use super::batch_tx::{BatchTx, SqlxTx, Step, Value};
 use super::json_rows::{Col, Rows};
 use super::{now_ms, Backend, Db, Row};
 
@@ -55,28 +55,47 @@ pub async fn entries(
     kind: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    let t = Rows::new(tx.backend(), &[Col::Int; 4], rows)?;
+    let (sql, args) = entries_step(tx.backend(), rows, kind, now)?;
+    tx.execute(&sql, args).await
+}
+
+/// The statement [`entries`] runs, for [`BatchTx::execute_all`].
+pub fn entries_step(
+    backend: Backend,
+    rows: &[(i64, i64, i64, Option<i64>)],
+    kind: &str,
+    now: i64,
+) -> sqlx::Result<Step> {
+    let t = Rows::new(backend, &[Col::Int; 4], rows)?;
     let sql = format!(
         "INSERT INTO changes (namespace_id, seq, node_id, kind, created_at, actor_device_id) \
          SELECT column1, column2, column3, $1, $2, column4 FROM {} AS r",
         t.table(3)
     );
     let head = vec![Value::Text(Some(kind.into())), Value::Int(Some(now))];
-    tx.execute(&sql, [head, t.args()?].concat()).await
+    Ok((sql, [head, t.args()?].concat()))
 }
 
 /// PostgreSQL: hands every API node's listener these hints (`namespace:seq` for a change,
 /// `revoke:device` for a signed-out device); delivered only if and when the transaction
 /// commits (see `hub::listen_postgres`). SQLite announces from the writer instead.
 pub async fn notify(tx: &mut impl BatchTx, hints: &[String]) -> sqlx::Result<()> {
-    if tx.backend() != Backend::Postgres || hints.is_empty() {
-        return Ok(());
+    match notify_step(tx.backend(), hints)? {
+        Some((sql, args)) => tx.execute(&sql, args).await,
+        None => Ok(()),
+    }
+}
+
+/// The statement [`notify`] runs, if any, for [`BatchTx::execute_all`].
+pub fn notify_step(backend: Backend, hints: &[String]) -> sqlx::Result<Option<Step>> {
+    if backend != Backend::Postgres || hints.is_empty() {
+        return Ok(None);
     }
     let hints: Vec<(&str,)> = hints.iter().map(|h| (h.as_str(),)).collect();
     let t = Rows::new(Backend::Postgres, &[Col::Text], &hints)?;
     let sql = format!("SELECT pg_notify($1, v.column1) FROM {} AS v", t.table(2));
     let channel = Value::Text(Some(crate::hub::PG_CHANNEL.into()));
-    tx.execute(&sql, [vec![channel], t.args()?].concat()).await
+    Ok(Some((sql, [vec![channel], t.args()?].concat())))
 }
 
 /// Where a device stands in one namespace's log. Shown to clients as an opaque string.

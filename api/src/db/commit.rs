@@ -3,14 +3,13 @@
 //! `commit::rules`. The set-based reads take exact pairs joined from a list of rows:
 //! `parent IN (…) AND name IN (…)` made PostgreSQL walk every child of a large folder.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sqlx::{Any, Row as _, Transaction};
-use wire::{CommitResponse, Manifest, Node};
+use wire::{CommitResponse, Manifest};
 
-use super::batch_tx::{BatchTx, Cells, Record, Value};
+use super::batch_tx::{BatchTx, Cells, Step, Value};
 use super::json_rows::{Col, Rows};
-use super::nodes::{node_from_row, NODE_COLUMNS, NODE_FROM};
 use super::Backend;
 
 /// The answer first given to `(device, key)`, if that commit was already made: a retry gets it
@@ -129,134 +128,6 @@ pub async fn savepoint(tx: &mut Transaction<'static, Any>, step: Savepoint) -> s
 
 // ---- set-based ----
 
-/// PostgreSQL: every namespace of the batch, locked in ascending order (two API nodes' batches
-/// never wait on each other in a cycle). SQLite already has one writer.
-pub async fn lock_namespaces(tx: &mut impl BatchTx, namespaces: &[i64]) -> sqlx::Result<()> {
-    let backend = tx.backend();
-    if backend != Backend::Postgres {
-        return Ok(());
-    }
-    let ns: Vec<(i64,)> = namespaces.iter().map(|&n| (n,)).collect();
-    let t = Rows::new(backend, &[Col::Int], &ns)?;
-    let sql = format!(
-        "SELECT id FROM namespaces WHERE id IN (SELECT column1 FROM {} AS r) ORDER BY id FOR UPDATE",
-        t.table(1)
-    );
-    tx.fetch(&sql, t.args()?).await?;
-    Ok(())
-}
-
-/// Those of the (device, key) pairs that already have an answer.
-pub async fn replayed_keys(
-    tx: &mut impl BatchTx,
-    keys: &[(i64, String)],
-) -> sqlx::Result<HashSet<(i64, String)>> {
-    Ok(pair_rows(tx, keys, |w| {
-        format!(
-            "SELECT i.device_id, i.key FROM {w} AS w \
-             JOIN idempotency i ON i.device_id = w.column1 AND i.key = w.column2"
-        )
-    })
-    .await?
-    .iter()
-    .map(|r| (r.int(0), r.text(1)))
-    .collect())
-}
-
-/// The live nodes among `ids`, with their namespaces.
-pub async fn live_nodes(
-    tx: &mut impl BatchTx,
-    ids: &[i64],
-) -> sqlx::Result<HashMap<i64, super::nodes::NodeRow>> {
-    let backend = tx.backend();
-    let ids: Vec<(i64,)> = ids.iter().map(|&n| (n,)).collect();
-    let t = Rows::new(backend, &[Col::Int], &ids)?;
-    let sql = format!(
-        "SELECT {NODE_COLUMNS} FROM {NODE_FROM} \
-         WHERE n.id IN (SELECT column1 FROM {} AS r) AND n.deleted_at IS NULL \
-         AND n.mount_of IS NULL",
-        t.table(1)
-    );
-    Ok(tx
-        .fetch(&sql, t.args()?)
-        .await?
-        .iter()
-        .map(|r| {
-            let p = node_from_row(r);
-            (p.node.id, p)
-        })
-        .collect())
-}
-
-/// What each (folder, name key) pair holds now, among live nodes.
-pub async fn held(
-    tx: &mut impl BatchTx,
-    pairs: &[(i64, String)],
-) -> sqlx::Result<HashMap<(i64, String), Node>> {
-    let backend = tx.backend();
-    let t = Rows::new(backend, &[Col::Int, Col::Text], pairs)?;
-    let sql = format!(
-        "SELECT {NODE_COLUMNS}, n.name_key FROM {} AS w \
-         JOIN nodes n ON n.parent_id = w.column1 AND n.name_key = w.column2 \
-         LEFT JOIN versions v ON v.id = n.version_id WHERE n.deleted_at IS NULL",
-        t.table(1)
-    );
-    Ok(tx
-        .fetch(&sql, t.args()?)
-        .await?
-        .iter()
-        .filter_map(|r| {
-            let c = node_from_row(r).node;
-            Some(((c.parent_id?, r.text(9)), c))
-        })
-        .collect())
-}
-
-/// The stored sizes of the (namespace, hash) pairs the namespace may use, their chunk rows
-/// locked against the collector until the transaction ends (as `chunks::pin` does one list at
-/// a time).
-pub async fn usable_chunks(
-    tx: &mut impl BatchTx,
-    pairs: &[(i64, String)],
-) -> sqlx::Result<HashMap<(i64, String), i64>> {
-    let lock = match tx.backend() {
-        Backend::Postgres => " FOR SHARE OF c",
-        Backend::Sqlite => "",
-    };
-    Ok(pair_rows(tx, pairs, |w| {
-        format!(
-            "SELECT u.namespace_id, c.hash, c.size FROM {w} AS w \
-             JOIN namespace_chunks u ON u.namespace_id = w.column1 AND u.hash = w.column2 \
-             JOIN chunks c ON c.hash = u.hash{lock}"
-        )
-    })
-    .await?
-    .iter()
-    .map(|r| ((r.int(0), r.text(1)), r.int(2)))
-    .collect())
-}
-
-/// Each open upload's reservation, read inside the transaction (a resume may have added to it
-/// since the upload was loaded); uploads gone meanwhile are missing.
-pub async fn reservations(
-    tx: &mut impl BatchTx,
-    ids: &[String],
-) -> sqlx::Result<HashMap<String, i64>> {
-    let backend = tx.backend();
-    let ids: Vec<(&str,)> = ids.iter().map(|i| (i.as_str(),)).collect();
-    let t = Rows::new(backend, &[Col::Text], &ids)?;
-    let sql = format!(
-        "SELECT id, reserved_bytes FROM uploads WHERE id IN (SELECT column1 FROM {} AS r)",
-        t.table(1)
-    );
-    Ok(tx
-        .fetch(&sql, t.args()?)
-        .await?
-        .iter()
-        .map(|r| (r.text(0), r.int(1)))
-        .collect())
-}
-
 /// New file nodes (namespace, folder, display name, key); returns their ids by (folder, key).
 pub async fn insert_files(
     tx: &mut impl BatchTx,
@@ -311,6 +182,63 @@ pub async fn insert_versions(
         .collect())
 }
 
+/// PostgreSQL: new file nodes (id, namespace, folder, display name, key, current version)
+/// with ids taken beforehand (`commit_reads`), for `BatchTx::execute_all`.
+pub fn insert_files_step(
+    backend: Backend,
+    rows: &[(i64, i64, i64, &str, &str, i64)],
+    now: i64,
+) -> sqlx::Result<Step> {
+    let t = Rows::new(
+        backend,
+        &[Col::Int, Col::Int, Col::Int, Col::Text, Col::Text, Col::Int],
+        rows,
+    )?;
+    let sql = format!(
+        "INSERT INTO nodes (id, namespace_id, parent_id, name, name_key, kind, version_id, \
+         created_at, modified_at) \
+         SELECT column1, column2, column3, column4, column5, 'file', column6, $1, $1 \
+         FROM {} AS r",
+        t.table(2)
+    );
+    Ok((sql, [vec![Value::Int(Some(now))], t.args()?].concat()))
+}
+
+/// PostgreSQL: one version per row, each with its id taken beforehand, for
+/// `BatchTx::execute_all`.
+pub fn insert_versions_step(
+    backend: Backend,
+    rows: &[(i64, VersionRow<'_>)],
+    now: i64,
+) -> sqlx::Result<Step> {
+    let flat: Vec<_> = rows
+        .iter()
+        .map(|(id, (node, parent, size, hash, chunker, device))| {
+            (*id, *node, *parent, *size, hash.as_str(), *chunker, *device)
+        })
+        .collect();
+    let t = Rows::new(
+        backend,
+        &[
+            Col::Int,
+            Col::Int,
+            Col::Int,
+            Col::Int,
+            Col::Text,
+            Col::Text,
+            Col::Int,
+        ],
+        &flat,
+    )?;
+    let sql = format!(
+        "INSERT INTO versions (id, node_id, parent_version_id, size, content_hash, chunker, \
+         author_device_id, created_at) \
+         SELECT column1, column2, column3, column4, column5, column6, column7, $1 FROM {} AS r",
+        t.table(2)
+    );
+    Ok((sql, [vec![Value::Int(Some(now))], t.args()?].concat()))
+}
+
 /// What follows the new versions: their chunk lists, each made current, the answers kept for
 /// retries, the uploads ended.
 pub struct Tail<'a> {
@@ -322,8 +250,9 @@ pub struct Tail<'a> {
     pub uploads: &'a [String],
 }
 
-pub async fn write_tail(tx: &mut impl BatchTx, tail: Tail<'_>) -> sqlx::Result<()> {
-    let backend = tx.backend();
+/// The statements that write [`Tail`], for [`BatchTx::execute_all`] (none reads another's
+/// writes: the versions they name were inserted before).
+pub fn tail_steps(backend: Backend, tail: Tail<'_>) -> sqlx::Result<Vec<Step>> {
     let mut steps: Vec<(&str, Rows)> = Vec::with_capacity(5);
     for rows in super::chunks::chunk_rows(backend, tail.chunk_rows)? {
         steps.push((super::chunks::INSERT_CHUNK_ROWS, rows));
@@ -351,33 +280,8 @@ pub async fn write_tail(tx: &mut impl BatchTx, tail: Tail<'_>) -> sqlx::Result<(
         "DELETE FROM uploads WHERE id IN (SELECT column1 FROM {rows} AS r)",
         Rows::new(backend, &[Col::Text], &uploads)?,
     ));
-    for (template, rows) in steps {
-        tx.execute(&rows.fill(template, 1), rows.args()?).await?;
-    }
-    Ok(())
+    steps
+        .into_iter()
+        .map(|(template, rows)| Ok((rows.fill(template, 1), rows.args()?)))
+        .collect()
 }
-
-/// The rows that `sql` returns when given `pairs` as its table (`sql` gets the table's text
-/// and must alias it `w`). PostgreSQL gets the pairs in parts, each well under its 65,535
-/// bound parameters (a batch of large files names hundreds of thousands of chunks).
-async fn pair_rows(
-    tx: &mut impl BatchTx,
-    pairs: &[(i64, String)],
-    sql: impl Fn(&str) -> String,
-) -> sqlx::Result<Vec<Record>> {
-    let backend = tx.backend();
-    let parts: Vec<&[(i64, String)]> = match backend {
-        Backend::Sqlite => vec![pairs],
-        Backend::Postgres => pairs.chunks(PG_PAIRS).collect(),
-    };
-    let mut found = Vec::new();
-    for part in parts {
-        let t = Rows::new(backend, &[Col::Int, Col::Text], part)?;
-        let sql = sql(&t.table(1));
-        found.extend(tx.fetch(&sql, t.args()?).await?);
-    }
-    Ok(found)
-}
-
-/// Pairs per PostgreSQL `VALUES` list in `pair_rows` (two parameters each).
-const PG_PAIRS: usize = 10_000;

@@ -14,6 +14,7 @@ mod checkpoint;
 pub mod chunks;
 pub mod collect;
 pub mod commit;
+pub mod commit_reads;
 pub mod json_rows;
 pub mod links;
 pub mod members;
@@ -274,12 +275,19 @@ impl Db {
         w.commit().await
     }
 
-    /// A write transaction on the group committer's reserved connections.
-    pub async fn write_commits(&self) -> sqlx::Result<WriteTx<'_>> {
-        self.write_on(&self.commit_pool).await
+    /// A write transaction on the group committer's reserved connections. On PostgreSQL it
+    /// begins holding the row locks of `namespaces`, taken in ascending order (two API nodes'
+    /// batches never wait on each other in a cycle) in the same round trip as its `BEGIN`:
+    /// commits to one namespace take turns from there. SQLite already has one writer.
+    pub async fn write_commits(&self, namespaces: &[i64]) -> sqlx::Result<WriteTx<'_>> {
+        self.write_locking(&self.commit_pool, namespaces).await
     }
 
     async fn write_on(&self, pool: &AnyPool) -> sqlx::Result<WriteTx<'_>> {
+        self.write_locking(pool, &[]).await
+    }
+
+    async fn write_locking(&self, pool: &AnyPool, namespaces: &[i64]) -> sqlx::Result<WriteTx<'_>> {
         let guard = match self.backend {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
@@ -296,12 +304,26 @@ impl Db {
         // away. On SQLite that connection then held the write lock for good, so every later
         // write failed. If the caller is gone, the finished transaction is dropped here and
         // rolled back.
+        //
+        // PostgreSQL's locks ride in the `BEGIN`'s simple query, ids written out (integers,
+        // nothing to escape), as it takes no parameters.
         let pool = pool.clone();
         let backend = self.backend;
+        let mut ids: Vec<i64> = namespaces.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let tx = tokio::spawn(async move {
             match backend {
                 Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-                Backend::Postgres => pool.begin().await,
+                Backend::Postgres if ids.is_empty() => pool.begin().await,
+                Backend::Postgres => {
+                    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                    pool.begin_with(format!(
+                        "BEGIN; SELECT id FROM namespaces WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                        list.join(", ")
+                    ))
+                    .await
+                }
             }
         })
         .await
@@ -324,7 +346,14 @@ fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
         // connection, then answers 503 `unavailable` (`error.rs`) for the client to retry;
         // sqlx's default of 30 s held every request that long. A restart of a few seconds
         // passes unnoticed but for the delay.
-        return options.acquire_timeout(PG_ACQUIRE_TIMEOUT);
+        //
+        // No ping either: sqlx's check before each acquire was a round trip of its own, a
+        // third of a lone commit's (auth, upload, commit writer each took a connection). A
+        // connection that died meanwhile (PostgreSQL restarted) fails its first statement
+        // instead, answered 503 `unavailable` like any other, and is not reused.
+        return options
+            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+            .test_before_acquire(false);
     }
     // No ping each time a connection leaves the pool: for an embedded file that cannot hang
     // up, it only added a round trip to sqlx's connection thread (two thread switches) to

@@ -15,13 +15,11 @@
 //! Callers hold the namespace's row lock (`nodes::lock_namespace`), taken first, so the
 //! "read, decide, write" of making room cannot interleave with another writer's.
 
-use std::collections::HashMap;
-
 use sqlx::{Any, Row as _, Transaction};
 
-use super::batch_tx::{BatchTx, Cells};
+use super::batch_tx::Step;
 use super::json_rows::{Col, Rows};
-use super::Db;
+use super::{Backend, Db};
 use crate::error::{ApiError, ApiResult};
 
 /// Bytes to add to (or, negative, take from) each counter.
@@ -112,40 +110,25 @@ pub async fn charge(
     Ok(row.is_some())
 }
 
-/// [`charge`] for many namespaces in one `UPDATE`, each (namespace, delta, commits, quota)
-/// whole or not at all, moving each charged namespace's change seq on by its commits (their
-/// change-log entries follow); returns the charged namespaces' new seqs.
-pub async fn charge_many(
-    tx: &mut impl BatchTx,
-    charges: &[(i64, Delta, i64, u64)],
-) -> sqlx::Result<HashMap<i64, i64>> {
-    // namespace, current, history, staged, total, commits, quota
-    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64)> = charges
+/// [`charge`] for many namespaces in one `UPDATE`, each (namespace, delta, commits) already
+/// known to fit (`commit::rules::Charge::fits`, on counters read under the namespaces' locks),
+/// moving each one's change seq on by its commits (their change-log entries follow). A step
+/// for `BatchTx::execute_all`: it rides with the batch's other writes.
+pub fn charge_step(backend: Backend, charges: &[(i64, Delta, i64)]) -> sqlx::Result<Step> {
+    // namespace, current, history, staged, commits
+    let rows: Vec<(i64, i64, i64, i64, i64)> = charges
         .iter()
-        .map(|(ns, d, n, quota)| {
-            let quota = i64::try_from(*quota).unwrap_or(i64::MAX);
-            (*ns, d.current, d.history, d.staged, d.total(), *n, quota)
-        })
+        .map(|(ns, d, n)| (*ns, d.current, d.history, d.staged, *n))
         .collect();
-    let t = Rows::new(tx.backend(), &[Col::Int; 7], &rows)?;
+    let t = Rows::new(backend, &[Col::Int; 5], &rows)?;
     let sql = format!(
         "UPDATE namespaces SET used_bytes = used_bytes + v.column2, \
          history_bytes = history_bytes + v.column3, staged_bytes = staged_bytes + v.column4, \
-         seq = seq + v.column6 \
-         FROM {} AS v \
-         WHERE namespaces.id = v.column1 \
-         AND (v.column5 <= 0 OR \
-              namespaces.used_bytes + namespaces.history_bytes + namespaces.staged_bytes \
-              + v.column5 <= v.column7) \
-         RETURNING id, seq",
+         seq = seq + v.column5 \
+         FROM {} AS v WHERE namespaces.id = v.column1",
         t.table(1)
     );
-    Ok(tx
-        .fetch(&sql, t.args()?)
-        .await?
-        .iter()
-        .map(|r| (r.int(0), r.int(1)))
-        .collect())
+    Ok((sql, t.args()?))
 }
 
 /// What namespace `namespace_id` may hold: its owner's quota (their own, or `default`) less
