@@ -3,10 +3,10 @@
 //! namespaces' counters.
 //!
 //! Why together: each of these reads used to be a statement of its own, and on PostgreSQL a
-//! statement is a round trip (≈0.1 ms through sqlx on loopback) that a lone commit waits for
-//! in full; six of them were a quarter of its time. `BatchTx::fetch_all` sends them as one. The
-//! reads ask about every candidate of the batch, not only those an earlier check kept: the
-//! answers are a superset, and `commit::batch` applies the checks in their order on them.
+//! statement is a round trip (0.1–0.4 ms through sqlx on loopback) that a lone commit waits for
+//! in full. `BatchTx::fetch_all` sends them as one. The reads ask about every candidate of
+//! the batch, not only those an earlier check kept: the answers are a superset, and
+//! `commit::batch` applies the checks in their order on them.
 
 use std::collections::{HashMap, HashSet};
 
