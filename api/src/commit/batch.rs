@@ -339,16 +339,15 @@ fn with_ids(
             )
         })
         .collect();
-    let backend = Backend::Postgres;
     let versions: Vec<(i64, sql::VersionRow<'_>)> = plain
         .iter()
         .zip(&version_ids)
         .map(|(p, &v)| (v, version_row(batch, p)))
         .collect();
     if !files.is_empty() {
-        steps.push(sql::insert_files_step(backend, &files, now)?);
+        steps.push(sql::insert_files_step(&files, now)?);
     }
-    steps.push(sql::insert_versions_step(backend, &versions, now)?);
+    steps.push(sql::insert_versions_step(&versions, now)?);
     Ok((version_ids, current))
 }
 

@@ -185,12 +185,11 @@ pub async fn insert_versions(
 /// PostgreSQL: new file nodes (id, namespace, folder, display name, key, current version)
 /// with ids taken beforehand (`commit_reads`), for `BatchTx::execute_all`.
 pub fn insert_files_step(
-    backend: Backend,
     rows: &[(i64, i64, i64, &str, &str, i64)],
     now: i64,
 ) -> sqlx::Result<Step> {
     let t = Rows::new(
-        backend,
+        Backend::Postgres,
         &[Col::Int, Col::Int, Col::Int, Col::Text, Col::Text, Col::Int],
         rows,
     )?;
@@ -206,11 +205,7 @@ pub fn insert_files_step(
 
 /// PostgreSQL: one version per row, each with its id taken beforehand, for
 /// `BatchTx::execute_all`.
-pub fn insert_versions_step(
-    backend: Backend,
-    rows: &[(i64, VersionRow<'_>)],
-    now: i64,
-) -> sqlx::Result<Step> {
+pub fn insert_versions_step(rows: &[(i64, VersionRow<'_>)], now: i64) -> sqlx::Result<Step> {
     let flat: Vec<_> = rows
         .iter()
         .map(|(id, (node, parent, size, hash, chunker, device))| {
@@ -218,7 +213,7 @@ pub fn insert_versions_step(
         })
         .collect();
     let t = Rows::new(
-        backend,
+        Backend::Postgres,
         &[
             Col::Int,
             Col::Int,
