@@ -16,8 +16,10 @@ use anyhow::{bail, Context, Result};
 use rand::RngCore;
 use reqwest::Client;
 use serde_json::json;
-use sqlx::Connection;
 use wire::{Manifest, SessionResponse, UploadResponse};
+
+mod support;
+use support::TempDb;
 
 const CLIENTS: [usize; 3] = [1, 8, 64];
 const IDLE_SUBSCRIBERS: usize = 1000;
@@ -48,11 +50,7 @@ async fn main() -> Result<()> {
         return Ok(());
     }
 
-    let admin = std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let pg = TempDb::create(&admin).await?;
+    let pg = TempDb::create(&support::pg_admin_url()).await?;
     let pg_dir = tempfile::tempdir()?;
     let r = run_backend(
         "PostgreSQL",
@@ -215,7 +213,9 @@ fn pgbench(db: &TempDb, clients: usize, phase: Duration) -> Result<Option<f64>> 
         return Ok(None);
     };
     let url = &db.url;
-    if !db.pgbench_ready.swap(true, Ordering::Relaxed) {
+    // The TPC-B tables are made once per run, by the first phase.
+    static READY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !READY.swap(true, Ordering::Relaxed) {
         let s = std::process::Command::new(&bin)
             .args(["-i", "-s", "1", "-q", url])
             .output()?;
@@ -621,46 +621,4 @@ fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
     let at = |q: f64| v[((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1];
     (at(0.50), at(0.99), *v.last().unwrap_or(&0.0))
-}
-
-/// A PostgreSQL database made for this run and dropped after it.
-struct TempDb {
-    admin: String,
-    name: String,
-    url: String,
-    pgbench_ready: std::sync::atomic::AtomicBool,
-}
-
-impl TempDb {
-    async fn create(admin: &str) -> Result<TempDb> {
-        let mut id = [0u8; 6];
-        rand::rngs::OsRng.fill_bytes(&mut id);
-        let name = format!("cairn_bench_{}", hex::encode(id));
-        let mut conn = sqlx::PgConnection::connect(admin)
-            .await
-            .with_context(|| format!("PostgreSQL is needed at {admin} (or set DATABASE_URL)"))?;
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await?;
-        let _ = conn.close().await;
-        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-        Ok(TempDb {
-            admin: admin.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-            pgbench_ready: Default::default(),
-        })
-    }
-
-    async fn drop_now(&self) {
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
-            let _ = sqlx::raw_sql(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn)
-            .await;
-            let _ = conn.close().await;
-        }
-    }
 }

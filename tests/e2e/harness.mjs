@@ -316,7 +316,17 @@ export async function api(base, username, password = 'correct horse battery') {
   const self = {
     session: s,
     call: (method, path, body) => call(method, path, body, s.token),
-    list: (id) => call('GET', `/api/v1/nodes/${id}/children`, undefined, s.token),
+    /** A folder's whole listing, its pages (at most 1,000 children each) put together. */
+    async list(id) {
+      const l = await call('GET', `/api/v1/nodes/${id}/children`, undefined, s.token);
+      for (let after = l.next; after; ) {
+        const more = await call('GET', `/api/v1/nodes/${id}/children?after=${encodeURIComponent(after)}`, undefined, s.token);
+        l.children.push(...more.children);
+        after = more.next;
+      }
+      delete l.next;
+      return l;
+    },
     /** The child of folder `id` called `name`, or undefined. */
     async child(id, name) { return (await self.list(id)).children.find((n) => n.name === name); },
     /** Follows a path of names from the root. */

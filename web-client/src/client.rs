@@ -91,32 +91,70 @@ impl Client {
         fresh: Option<bool>,
     ) -> Result<JsValue, JsValue> {
         let url = self.url(&format!("{}/{}/children", paths::NODES, folder_id as i64));
-        let token = self.token.as_deref();
-        let held = match (etag.as_deref(), fresh) {
+        let mut held = match (etag.as_deref(), fresh) {
             (Some(tag), _) => http::Held::Tag(tag),
             (None, Some(true)) => http::Held::Stale,
             (None, _) => http::Held::Nothing,
         };
-        // With retries: live sync re-lists the open folder once per change it learns of, and
-        // a listing lost to the network would leave that change unseen.
-        let read = self
-            .with_retries(|| async {
-                let Some(r) = http::get_unless_match(&url, token, held).await? else {
-                    return Ok(None);
-                };
-                let tag = r.headers().get("etag").ok().flatten();
-                let l: Listing = http::json(r).await?;
-                Ok(Some((l, tag)))
-            })
-            .await?;
-        let Some((l, tag)) = read else {
-            return Ok(JsValue::NULL);
-        };
+        // A large folder comes in pages (at most `wire::LISTING_PAGE_MAX` children each), all
+        // under the listing's one tag. A page under another tag means the folder changed while
+        // it was being read: the pages are read again from the first, and after a few tries
+        // the listing is kept without a tag, so the next look reads it whole again.
+        let mut whole = None;
+        for _ in 0..3 {
+            let Some((mut l, tag)) = self.list_page(&url, held).await? else {
+                return Ok(JsValue::NULL);
+            };
+            let mut torn = false;
+            while let Some(after) = l.next.take() {
+                let page_url = format!(
+                    "{url}?after={}",
+                    String::from(js_sys::encode_uri_component(&after))
+                );
+                let (page, page_tag) = self
+                    .list_page(&page_url, http::Held::Stale)
+                    .await?
+                    .ok_or_else(|| JsValue::from_str("a listing page answered 304"))?;
+                if page_tag != tag {
+                    torn = true;
+                    break;
+                }
+                l.children.extend(page.children);
+                l.next = page.next;
+            }
+            if !torn {
+                whole = Some((l, tag));
+                break;
+            }
+            held = http::Held::Stale;
+            whole = Some((l, None));
+        }
+        let (l, tag) = whole.expect("at least one try");
         let out = http::to_js(&l);
         if let Some(tag) = tag {
             js_sys::Reflect::set(&out, &"etag".into(), &tag.into())?;
         }
         Ok(out)
+    }
+
+    /// One page of a listing and its tag; `None` on a 304. With retries: live sync re-lists
+    /// the open folder once per change it learns of, and a listing lost to the network would
+    /// leave that change unseen.
+    async fn list_page(
+        &self,
+        url: &str,
+        held: http::Held<'_>,
+    ) -> Result<Option<(Listing, Option<String>)>, Failure> {
+        let token = self.token.as_deref();
+        self.with_retries(|| async {
+            let Some(r) = http::get_unless_match(url, token, held).await? else {
+                return Ok(None);
+            };
+            let tag = r.headers().get("etag").ok().flatten();
+            let l: Listing = http::json(r).await?;
+            Ok(Some((l, tag)))
+        })
+        .await
     }
 
     #[wasm_bindgen(js_name = createFolder)]

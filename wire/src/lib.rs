@@ -262,8 +262,29 @@ pub struct Node {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Listing {
     pub folder: Node,
+    /// One page of the live children: folders first, then files, each by name ignoring case.
     pub children: Vec<Node>,
+    /// Where the next page starts (`?after=`), when there is one. Every page of one listing
+    /// carries the same `ETag`; a page with another tag means the folder changed meanwhile, and
+    /// the pages read so far should be read again from the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
+
+/// The paging of `GET /api/v1/nodes/{id}/children`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ListingQuery {
+    /// Children per page, 1 to [`LISTING_PAGE_MAX`]; the maximum when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next` of the page before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// The most children one listing page holds: a folder of 100,000 entries is read in pages.
+pub const LISTING_PAGE_MAX: u32 = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -258,6 +258,47 @@ function openSearchResult(r) {
   open('files');
 }
 
+const byName = new Intl.Collator();
+
+/**
+ * A folder's rows, drawn a window at a time: a folder of 100,000 entries gets its first rows at
+ * once and the rest as the list scrolls near its end (or the keyboard walks past it), so the
+ * page never builds rows nobody has looked at.
+ */
+const rows = {
+  WINDOW: 200,
+  nodes: [],
+  drawn: 0,
+  body: null,
+  more: null,
+  watch: new IntersectionObserver((seen) => { if (seen.some((e) => e.isIntersecting)) rows.extend(); }, { rootMargin: '800px' }),
+  draw(body, nodes, focused) {
+    this.watch.disconnect();
+    Object.assign(this, { body, nodes, drawn: 0, more: null });
+    const at = focused ? nodes.findIndex((n) => String(n.id) === focused) : -1;
+    this.extend(Math.max(this.WINDOW, at + 1));
+    if (at >= 0) body.rows[at]?.focus();
+  },
+  extend(count = this.WINDOW) {
+    const upto = Math.min(this.nodes.length, this.drawn + count);
+    this.more?.remove();
+    const frag = document.createDocumentFragment();
+    for (; this.drawn < upto; this.drawn++) frag.append(row(this.nodes[this.drawn]));
+    this.body.append(frag);
+    this.more = null;
+    if (this.drawn < this.nodes.length) {
+      this.more = el('tr', { className: 'more' }, el('td', { colSpan: 4, textContent: `${this.nodes.length - this.drawn} more…` }));
+      this.body.append(this.more);
+      this.watch.observe(this.more);
+    }
+  },
+  /** The row after `tr`, drawing the next window first when `tr` is the last drawn. */
+  next(tr) {
+    if (tr.nextElementSibling === this.more && this.more) this.extend();
+    return tr.nextElementSibling;
+  },
+};
+
 function render() {
   const crumbs = $('#crumbs');
   crumbs.replaceChildren();
@@ -271,9 +312,8 @@ function render() {
   // A redraw (a live change, a new role) keeps the keyboard where it was: on the same row.
   const focused = document.activeElement?.closest?.('#files tbody tr')?.dataset.id;
   body.replaceChildren();
-  const children = [...app.listing.children].sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'folder' ? -1 : 1));
-  for (const node of children) body.append(row(node));
-  if (focused) [...body.rows].find((r) => r.dataset.id === focused)?.focus();
+  const children = [...app.listing.children].sort((a, b) => (a.kind === b.kind ? byName.compare(a.name, b.name) : a.kind === 'folder' ? -1 : 1));
+  rows.draw(body, children, focused);
   $('#empty').hidden = children.length > 0;
   // An empty home folder is most likely a new account: say what Cairn can do.
   const atHome = app.path.length === 1 && app.path[0].share == null;
@@ -347,7 +387,7 @@ function row(node) {
     else if (e.key === 'F2') { e.preventDefault(); if (mounted || writeAllowed()) rename(node); }
     // On a folder shared with the user, Delete means what its row offers: Leave (asked first).
     else if (e.key === 'Delete') { e.preventDefault(); if (mounted) leave(node); else if (writeAllowed()) remove(node); }
-    else if (e.key === 'ArrowDown') { e.preventDefault(); tr.nextElementSibling?.focus(); }
+    else if (e.key === 'ArrowDown') { e.preventDefault(); rows.next(tr)?.focus(); }
     else if (e.key === 'ArrowUp') { e.preventDefault(); tr.previousElementSibling?.focus(); }
     else if (e.key === 'Backspace' && app.path.length > 1) { e.preventDefault(); app.path.pop(); refresh(); }
   });

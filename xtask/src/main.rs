@@ -29,6 +29,9 @@ const HELP: &str = "cargo xtask <command>
   bench-api           durable commits/s (1, 8, 64 clients) and commit → SSE latency on
                       SQLite and PostgreSQL (DATABASE_URL or 127.0.0.1:5432), next to the
                       raw baselines; prints the tables of BENCHMARKS.md
+  bench-tree          listing page, 304, search, folder move, feed page and commit
+                      timed in an account of ~1,000 and of ~1,000,000 nodes, on
+                      SQLite and PostgreSQL (BENCH_TREE_NODES, BENCH_ONLY)
   bench-share         download MB/s of a 1 GiB file through a share link
                       (/s/{token}/download) vs tower-http ServeDir serving the same
                       bytes, alternating, 5 rounds, on the local store and on a
@@ -66,6 +69,7 @@ fn main() -> Result<()> {
         "bench-s3" => bench_s3(),
         "bench-share" => bench_share(),
         "bench-api" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_api"]),
+        "bench-tree" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_tree"]),
         "bench-access" => {
             sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_access"])
         }

@@ -17,6 +17,7 @@ pub mod commit;
 pub mod commit_reads;
 pub mod json_rows;
 pub mod links;
+pub mod listing;
 pub mod members;
 pub mod mounts;
 pub mod native_sqlite;
@@ -218,8 +219,11 @@ impl Db {
         let from = self.announced_rowid.load(Ordering::Acquire);
         let rows = tx
             .fetch(
+                // NOT INDEXED: a range of the rowid, the few newest rows. Left to itself, the
+                // planner answers the GROUP BY by walking the whole primary-key index in order
+                // (42 ms at a million changes, in every commit; `bench-tree`).
                 "SELECT CAST(MAX(rowid) AS BIGINT), namespace_id, MAX(seq) FROM changes \
-                 WHERE rowid > $1 GROUP BY namespace_id",
+                 NOT INDEXED WHERE rowid > $1 GROUP BY namespace_id",
                 vec![Value::Int(Some(from))],
             )
             .await?;

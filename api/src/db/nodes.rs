@@ -74,29 +74,6 @@ pub async fn children(db: &Db, parent_id: i64) -> sqlx::Result<Vec<Node>> {
         .collect())
 }
 
-/// A folder's live children as its tree's user sees them: a mount (`db::mounts`) as the
-/// shared folder it stands for (the shared root's id, under the mount's name).
-pub async fn listing(db: &Db, parent_id: i64) -> sqlx::Result<Vec<Node>> {
-    let sql = format!(
-        "SELECT {NODE_COLUMNS}, mt.root_id FROM {NODE_FROM} \
-         LEFT JOIN namespaces mt ON mt.id = n.mount_of \
-         WHERE n.parent_id = $1 AND n.deleted_at IS NULL ORDER BY n.kind DESC, n.name_key"
-    );
-    Ok(sqlx::query(&sql)
-        .bind(parent_id)
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let mut n = node_from_row(r).node;
-            if let Some(root) = r.opt_int(9) {
-                n.id = root;
-            }
-            n
-        })
-        .collect())
-}
-
 /// The live child of `parent_id` whose name compares equal to `name`.
 pub async fn child_by_name(
     tx: &mut Transaction<'static, Any>,
@@ -246,7 +223,7 @@ pub async fn is_ancestor_or_self(
     let row = sqlx::query(
         "WITH RECURSIVE up(id, parent_id) AS ( \
              SELECT id, parent_id FROM nodes WHERE id = $1 \
-             UNION ALL SELECT n.id, n.parent_id FROM nodes n JOIN up ON n.id = up.parent_id) \
+             UNION ALL SELECT n.id, n.parent_id FROM up CROSS JOIN nodes n WHERE n.id = up.parent_id) \
          SELECT COUNT(*) FROM up WHERE id = $2",
     )
     .bind(node)
@@ -291,8 +268,8 @@ pub async fn trash_subtree(tx: &mut Transaction<'static, Any>, id: i64) -> sqlx:
     Ok(sqlx::query(
         "WITH RECURSIVE sub(id) AS ( \
              SELECT id FROM nodes WHERE id = $1 \
-             UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id \
-             WHERE n.deleted_at IS NULL) \
+             UNION ALL SELECT n.id FROM sub CROSS JOIN nodes n \
+             WHERE n.parent_id = sub.id AND n.deleted_at IS NULL) \
          UPDATE nodes SET deleted_at = $2, trashed_with = $1 WHERE id IN (SELECT id FROM sub)",
     )
     .bind(id)
@@ -413,7 +390,7 @@ pub async fn trashed_before(db: &Db, before: i64) -> sqlx::Result<Vec<(i64, i64)
 /// The recursive subtree of `$1`, trashed descendants included.
 const SUBTREE: &str = "WITH RECURSIVE sub(id) AS ( \
      SELECT id FROM nodes WHERE id = $1 \
-     UNION ALL SELECT n.id FROM nodes n JOIN sub ON n.parent_id = sub.id)";
+     UNION ALL SELECT n.id FROM sub CROSS JOIN nodes n WHERE n.parent_id = sub.id)";
 
 /// Logs one change in `namespace_id` for every live node below `root` (not `root` itself),
 /// all of one kind, and returns the last seq taken (`None` when there is none). A subtree
@@ -428,8 +405,8 @@ pub async fn log_subtree(
     actor: Option<i64>,
 ) -> sqlx::Result<Option<i64>> {
     let below = format!(
-        "{} SELECT n.id FROM nodes n JOIN sub ON n.id = sub.id \
-         WHERE n.id <> $1 AND n.deleted_at IS NULL",
+        "{} SELECT n.id FROM sub CROSS JOIN nodes n WHERE n.id = sub.id \
+         AND n.id <> $1 AND n.deleted_at IS NULL",
         SUBTREE
     );
     let count: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM ({below}) AS b"))
@@ -449,8 +426,8 @@ pub async fn log_subtree(
     sqlx::query(&format!(
         "{} INSERT INTO changes (namespace_id, seq, node_id, kind, created_at, actor_device_id) \
          SELECT CAST($2 AS BIGINT), CAST($3 AS BIGINT) + ROW_NUMBER() OVER (ORDER BY n.id), \
-         n.id, $4, $5, $6 FROM nodes n JOIN sub ON n.id = sub.id \
-         WHERE n.id <> $1 AND n.deleted_at IS NULL",
+         n.id, $4, $5, $6 FROM sub CROSS JOIN nodes n WHERE n.id = sub.id \
+         AND n.id <> $1 AND n.deleted_at IS NULL",
         SUBTREE
     ))
     .bind(root)
@@ -581,8 +558,8 @@ pub async fn depth(tx: &mut Transaction<'static, Any>, id: i64, cap: u32) -> sql
     let row = sqlx::query(
         "WITH RECURSIVE up(id, parent_id, depth) AS ( \
              SELECT id, parent_id, 0 FROM nodes WHERE id = $1 \
-             UNION ALL SELECT n.id, n.parent_id, up.depth + 1 FROM nodes n \
-             JOIN up ON n.id = up.parent_id WHERE up.depth < $2) \
+             UNION ALL SELECT n.id, n.parent_id, up.depth + 1 FROM up CROSS JOIN nodes n \
+             WHERE n.id = up.parent_id AND up.depth < $2) \
          SELECT CAST(MAX(depth) AS BIGINT) FROM up",
     )
     .bind(id)
@@ -611,8 +588,9 @@ pub async fn folder_height(
     let row = sqlx::query(&format!(
         "WITH RECURSIVE down(id, height) AS ( \
              SELECT id, 0 FROM nodes WHERE id = $1 \
-             UNION ALL SELECT n.id, down.height + 1 FROM nodes n JOIN down ON n.parent_id = down.id \
-             WHERE n.kind = 'folder' AND {which} AND down.height < $2) \
+             UNION ALL SELECT n.id, down.height + 1 FROM down CROSS JOIN nodes n \
+             WHERE n.parent_id = down.id AND n.kind = 'folder' AND {which} \
+             AND down.height < $2) \
          SELECT CAST(MAX(height) AS BIGINT) FROM down"
     ))
     .bind(id)
@@ -653,7 +631,7 @@ pub async fn paths(
         "WITH RECURSIVE up(id, parent_id, name, height) AS ( \
              SELECT id, parent_id, name, 0 FROM nodes WHERE id IN ({}) \
              UNION SELECT n.id, n.parent_id, n.name, up.height + 1 \
-             FROM nodes n JOIN up ON n.id = up.parent_id WHERE up.height < $1) \
+             FROM up CROSS JOIN nodes n WHERE n.id = up.parent_id AND up.height < $1) \
          SELECT DISTINCT id, parent_id, name FROM up",
         params.join(", ")
     );

@@ -2,8 +2,9 @@
 //! pg_trgm GIN index on PostgreSQL. Both match the query anywhere in the case-folded name
 //! (`name_key`); filters and ordering run in the same SQL statement, never in Rust.
 //!
-//! A trigram index needs at least three characters: shorter queries fall back to `LIKE` over
-//! the namespace's rows (still one SQL statement, bounded by the namespace index).
+//! A trigram index needs at least three characters: a query of one or two matches the names
+//! that start with it, read in name order from `nodes_live_names`, so it costs the same in a
+//! tree of a thousand names or a million.
 
 use sqlx::Row as _;
 use wire::NodeKind;
@@ -41,6 +42,21 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
+/// The least string above every string that starts with `prefix`: its last character, one
+/// code point on (`None` past the last code point, where no bound is needed).
+fn succ(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next code point that is a character (surrogates are not).
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(c) = next {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// The one statement (and its parameters) that answers `f` over `namespaces` (at least one).
 fn build(db: &Db, namespaces: &[i64], f: &Filter) -> (String, Vec<Value>) {
     let mut params: Vec<Value> = namespaces.iter().map(|&ns| Value::Int(Some(ns))).collect();
@@ -63,8 +79,27 @@ fn build(db: &Db, namespaces: &[i64], f: &Filter) -> (String, Vec<Value>) {
         params.push(p);
         format!("${}", params.len())
     };
+    let mut order = "n.name_key, n.id";
     if let Some(q) = f.q.as_deref().map(fold).filter(|q| !q.is_empty()) {
-        if db.backend == Backend::Sqlite && q.chars().count() >= 3 {
+        if q.chars().count() < 3 {
+            // No trigram to look up: the names that start with it, a range of
+            // `nodes_live_names` read in name order, which stops at the limit's last match.
+            // (Anywhere in the name would read every name of the tree.) PostgreSQL compares
+            // by code point here (`C`), the order its index and `succ` share.
+            let key = match db.backend {
+                Backend::Sqlite => "n.name_key",
+                Backend::Postgres => {
+                    order = "n.name_key COLLATE \"C\", n.id";
+                    "n.name_key COLLATE \"C\""
+                }
+            };
+            let p = push(&mut params, Value::Text(Some(q.clone())));
+            conds.push(format!("{key} >= {p}"));
+            if let Some(end) = succ(&q) {
+                let p = push(&mut params, Value::Text(Some(end)));
+                conds.push(format!("{key} < {p}"));
+            }
+        } else if db.backend == Backend::Sqlite {
             from = "nodes_fts JOIN nodes n ON n.id = nodes_fts.rowid \
                     LEFT JOIN versions v ON v.id = n.version_id"
                 .to_owned();
@@ -103,7 +138,7 @@ fn build(db: &Db, namespaces: &[i64], f: &Filter) -> (String, Vec<Value>) {
     }
     let limit = push(&mut params, Value::Int(Some(i64::from(f.limit))));
     let sql = format!(
-        "SELECT {NODE_COLUMNS} FROM {from} WHERE {} ORDER BY n.name_key, n.id LIMIT {limit}",
+        "SELECT {NODE_COLUMNS} FROM {from} WHERE {} ORDER BY {order} LIMIT {limit}",
         conds.join(" AND ")
     );
     (sql, params)
@@ -137,4 +172,15 @@ pub async fn explain(db: &Db, namespace_id: i64, f: &Filter) -> sqlx::Result<Vec
             Backend::Postgres => r.get::<String, _>(0),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_prefix_bound_is_the_next_code_point() {
+        assert_eq!(super::succ("ab").as_deref(), Some("ac"));
+        assert_eq!(super::succ("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(super::succ("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(super::succ("\u{10FFFF}"), None);
+    }
 }

@@ -8,16 +8,16 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use wire::{
-    CreateFolderRequest, Listing, NameClash, Node, NodeKind, PlacedNode, Role, TrashItem,
-    TrashList, UpdateNodeRequest,
+    CreateFolderRequest, Listing, ListingQuery, NameClash, Node, NodeKind, PlacedNode, Role,
+    TrashItem, TrashList, UpdateNodeRequest, LISTING_PAGE_MAX,
 };
 
 use crate::access;
 use crate::auth::Auth;
 use crate::db::users::Caller;
-use crate::db::{changes, mounts, nodes, usage, versions, WriteTx};
+use crate::db::{changes, listing, mounts, nodes, usage, versions, WriteTx};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::names;
 use crate::state::AppState;
 
@@ -32,24 +32,40 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
-/// A folder's children. The ETag is the folder id and the namespace's change sequence, read
-/// *before* the rows: a change landing in between can only make the tag older than the body
-/// (one extra download later), never newer (a stale body served as fresh).
+/// A folder's children, a page at a time (`db::listing`). The ETag is the folder id and the
+/// namespace's change sequence, read *before* the rows: a change landing in between can only
+/// make the tag older than the body (one extra download later), never newer (a stale body
+/// served as fresh). Every page carries the listing's tag, so a client reading several pages
+/// sees whether the folder changed between them; only the first page answers 304, as the tag
+/// stands for the whole listing.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/children", tag = "tree", security(("bearer" = [])),
     params(("id" = i64, Path, description = "A folder id"),
-        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a listing the client holds")),
+        ("limit" = Option<u32>, Query, description = "Children per page, 1 to 1000 (the default)"),
+        ("after" = Option<String>, Query, description = "The `next` of the page before: the page after it"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a listing the client holds (first page only)")),
     responses(
-        (status = 200, description = "The folder and its live children, with an `ETag` (the folder and its namespace's change sequence; for a member's shared folder itself, also their own tree's, where their place for it lives)", body = wire::Listing),
-        (status = 304, description = "Not modified: the listing the client holds (`If-None-Match`) is current"),
-        (status = 400, description = "The node is a file", body = wire::ErrorBody),
+        (status = 200, description = "The folder and one page of its live children (folders first, then files, by name), with `next` when more follow, and an `ETag` (the folder and its namespace's change sequence; for a member's shared folder itself, also their own tree's, where their place for it lives)", body = wire::Listing),
+        (status = 304, description = "Not modified: the listing the client holds (`If-None-Match`, on the first page) is current"),
+        (status = 400, description = "`bad_request`: the node is a file, `limit` is not 1 to 1000, or `after` is not a `next` this endpoint gave", body = wire::ErrorBody),
         (status = 404, description = "No such node in the caller's namespace", body = wire::ErrorBody),
     ))]
 pub async fn children(
     State(state): State<AppState>,
     Auth(c): Auth,
     Path(id): Path<i64>,
+    Query(page): Query<ListingQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let limit = page.limit.unwrap_or(LISTING_PAGE_MAX);
+    if !(1..=LISTING_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::OutOfRange(format!(
+            "limit must be 1 to {LISTING_PAGE_MAX}"
+        )));
+    }
+    let after = match page.after.as_deref() {
+        Some(a) => Some(listing::Cursor::decode(a).ok_or(ApiError::InvalidCursor)?),
+        None => None,
+    };
     let (folder, ns) = access::node_where(&state.db, &c, id, Role::Viewer).await?;
     if folder.kind != NodeKind::Folder {
         return Err(ApiError::WrongKind("that node is a file, not a folder"));
@@ -70,14 +86,14 @@ pub async fn children(
     };
     let tag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.into()))?;
     let cache = HeaderValue::from_static("private, no-cache");
-    if etag_matches(&headers, &etag) {
+    if after.is_none() && etag_matches(&headers, &etag) {
         return Ok((
             StatusCode::NOT_MODIFIED,
             [(header::ETAG, tag), (header::CACHE_CONTROL, cache)],
         )
             .into_response());
     }
-    let mut children = nodes::listing(&state.db, id).await?;
+    let (mut children, next) = listing::page(&state.db, id, after.as_ref(), limit as usize).await?;
     if !access::is_home(&c, ns) {
         // In a shared folder, who wrote each file's current version ("edited by Ana").
         let versions: Vec<i64> = children.iter().filter_map(|n| n.version_id).collect();
@@ -94,7 +110,11 @@ pub async fn children(
     }
     Ok((
         [(header::ETAG, tag), (header::CACHE_CONTROL, cache)],
-        Json(Listing { folder, children }),
+        Json(Listing {
+            folder,
+            children,
+            next: next.map(|c| c.encode()),
+        }),
     )
         .into_response())
 }

@@ -21,6 +21,7 @@ mod gc;
 mod group_commit;
 mod keep;
 mod links;
+mod listing_pages;
 mod migrations;
 mod mounts;
 mod names;

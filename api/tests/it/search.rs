@@ -49,8 +49,14 @@ async fn search_matches_names_with_filters_and_paths(backend: Backend) {
     assert_eq!(find(&alice, "q=caf%C3%A9").await, ["/Café menu.pdf"]);
     // NFD input finds the NFC name.
     assert_eq!(find(&alice, "q=cafe%CC%81").await, ["/Café menu.pdf"]);
-    // Short queries work too (no trigram to index them).
+    // A query of one or two characters (no trigram to look up) matches the start of a name.
     assert_eq!(find(&alice, "q=20").await, ["/Photos/2024"]);
+    assert_eq!(
+        find(&alice, "q=cA").await,
+        ["/Café menu.pdf", "/Photos/2024/Cat Picture.JPG"]
+    );
+    assert_eq!(find(&alice, "q=p").await, ["/Photos"]);
+    assert!(find(&alice, "q=pi").await.is_empty());
     // `_` and `%` are plain characters, not wildcards.
     assert_eq!(find(&alice, "q=g_p").await, ["/Photos/dog_picture.png"]);
     assert!(find(&alice, "q=%25").await.is_empty());
@@ -131,8 +137,24 @@ async fn search_uses_the_database_text_index(backend: Backend) {
         Backend::Sqlite => assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}"),
         Backend::Postgres => assert!(plan.contains("nodes_name_trgm"), "{plan}"),
     }
+    // One or two characters: a range of the names index, in its order, up to the limit.
+    let short = api::db::search::Filter {
+        q: Some("ho".into()),
+        limit: 50,
+        ..Default::default()
+    };
+    let plan = api::db::search::explain(&db, alice.session.namespace_id, &short)
+        .await
+        .unwrap()
+        .join("\n");
+    assert!(plan.contains("nodes_live_names"), "{plan}");
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "{plan}"
+    );
     db.pool.close().await;
     assert_eq!(find(&alice, "q=Holi").await, ["/holiday"]);
+    assert_eq!(find(&alice, "q=ho").await, ["/holiday"]);
 }
 
 async fn bad_search_queries_are_refused(backend: Backend) {

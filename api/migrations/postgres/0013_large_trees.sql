@@ -1,0 +1,8 @@
+-- What keeps a tree of a million nodes as quick as a small one (`cargo xtask bench-tree`).
+-- Listing pages (`db::listing`): folders first, then files, each by name_key. With the kind in
+-- the key, every page is one range scan, however large the folder.
+CREATE INDEX nodes_live_kind_name ON nodes(parent_id, kind, name_key) WHERE deleted_at IS NULL;
+-- Searches of one or two characters (`db::search`): the names of a tree that start with them,
+-- read in code point order (`C`, the order of the query's range) until the limit.
+CREATE INDEX nodes_live_names ON nodes(namespace_id, name_key COLLATE "C", id)
+    WHERE deleted_at IS NULL;
