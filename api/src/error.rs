@@ -108,6 +108,8 @@ pub enum ApiError {
     TooDeep(u32),
     #[error("this server does not take sign-ups; ask its operator for an account")]
     SignupClosed,
+    #[error("this account is disabled; ask the server's operator")]
+    AccountDisabled,
     #[error("the current password is wrong")]
     CurrentPasswordWrong,
     #[error("this link no longer works: {0}")]
@@ -141,8 +143,8 @@ impl ApiError {
             | TooDeep(_) | InvalidRole => StatusCode::BAD_REQUEST,
             TooLarge | RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
-            BadSignature | Forbidden | RoleTooLow | SignupClosed | CurrentPasswordWrong
-            | WrongPassword => StatusCode::FORBIDDEN,
+            BadSignature | Forbidden | RoleTooLow | SignupClosed | AccountDisabled
+            | CurrentPasswordWrong | WrongPassword => StatusCode::FORBIDDEN,
             LinkGone(_) | LinkExhausted | RequestClosed(_) => StatusCode::GONE,
             NotFound(_) | FolderGone => StatusCode::NOT_FOUND,
             UsernameTaken | UnrestorableVersion | NoFreeName(_) | NameTaken
@@ -198,6 +200,7 @@ impl ApiError {
             RequestTimeout => ErrorCode::Timeout,
             TooDeep(_) => ErrorCode::TooDeep,
             SignupClosed => ErrorCode::SignupClosed,
+            AccountDisabled => ErrorCode::AccountDisabled,
             CurrentPasswordWrong => ErrorCode::WrongCurrentPassword,
             LinkGone(_) => ErrorCode::LinkGone,
             LinkExhausted => ErrorCode::LinkExhausted,

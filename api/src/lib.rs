@@ -9,6 +9,7 @@ pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod blob;
+pub mod cli;
 pub mod clock;
 pub mod commit;
 pub mod db;

@@ -1,8 +1,10 @@
-//! The `cairn` binary: load settings, open the stores, serve until Ctrl-C or SIGTERM; or,
-//! as `cairn admin …`, an operator's command (`api::admin`); or, as `cairn scrub`, one pass of
-//! the scrubber (`api::scrub`).
+//! The `cairn` binary: its command line (`api::cli`) chooses between serving (the default:
+//! load settings, open the stores, serve until Ctrl-C or SIGTERM) and an operator's command
+//! (`api::admin`, `api::scrub`).
 
 use anyhow::Context;
+use api::cli::{Cli, Command};
+use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -12,14 +14,20 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("admin") {
-        return api::admin::run(args[1..].to_vec()).await;
+    let cli = Cli::parse();
+    let settings = cli.place.settings()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Admin(command) => api::admin::run(command, &settings).await,
+        Command::Gc => api::admin::gc(settings).await,
+        Command::Scrub => scrub(settings).await,
+        Command::Stats { json } => api::admin::stats(&settings, json).await,
+        Command::Backup { to } => api::admin::backup(&settings, &to).await,
+        Command::Migrate => api::admin::migrate(&settings).await,
     }
-    if args.first().map(String::as_str) == Some("scrub") {
-        return scrub(args[1..].to_vec()).await;
-    }
-    let settings = api::Settings::load(args)?;
+}
+
+async fn serve(settings: api::Settings) -> anyhow::Result<()> {
     tracing::info!(?settings, "starting");
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -31,10 +39,11 @@ async fn main() -> anyhow::Result<()> {
     api::serve(state, listener, shutdown_signal()).await
 }
 
-/// `cairn scrub [flags]`: one pass of the scrubber over the store the settings name, beside a
-/// running server or not; exits 1 when it found damage (for cron and monitoring).
-async fn scrub(flags: Vec<String>) -> anyhow::Result<()> {
-    let settings = api::Settings::load(flags)?;
+/// `cairn scrub`: one pass of the scrubber over the store the settings name, beside a running
+/// server or not; exits 1 when it found damage (for cron and monitoring).
+async fn scrub(mut settings: api::Settings) -> anyhow::Result<()> {
+    settings.gc_interval = std::time::Duration::ZERO;
+    settings.scrub_interval = std::time::Duration::ZERO;
     let state = api::build_state(settings).await?;
     let report = api::scrub::run(&state).await?;
     println!("{report}");

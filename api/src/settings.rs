@@ -425,11 +425,7 @@ impl Settings {
                 "--data-dir" => s.data_dir = value()?.into(),
                 "--database-url" => s.database_url = Some(value()?),
                 "--www" => s.www_dir = value()?.into(),
-                "-h" | "--help" => {
-                    println!("{}", HELP);
-                    std::process::exit(0);
-                }
-                other => bail!("unknown flag {other}; see --help"),
+                other => bail!("unknown flag {other}; see cairn --help"),
             }
         }
         Ok(s)
@@ -484,13 +480,8 @@ fn trusted_proxy(
     Ok(Some(TrustedProxy { header, proxies }))
 }
 
-const HELP: &str = "cairn — file storage and sync for the browser
-
-USAGE: cairn [--addr 127.0.0.1:8080] [--data-dir ./data] [--database-url URL] [--www DIR]
-       cairn admin user add <username> [--data-dir ./data] [--database-url URL]
-
-Every flag has an environment twin: CAIRN_ADDR, CAIRN_DATA_DIR, CAIRN_DATABASE_URL, CAIRN_WWW.
-Also CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400),
+/// The settings only the environment holds, for `cairn --help`.
+pub const ENV_HELP: &str = "Settings the environment alone holds: CAIRN_URL_TTL_SECS (signed URL lifetime, default 600) and CAIRN_UPLOAD_TTL_SECS (86400),
 CAIRN_VERSION_RETENTION_SECS (old versions kept, default 30 days), CAIRN_VERSION_KEEP (100 old
 versions per file), CAIRN_TRASH_RETENTION_SECS (30 days), CAIRN_GC_INTERVAL_SECS (600),
 CAIRN_SIGNUP (open; closed: accounts only through `cairn admin user add`),

@@ -105,6 +105,9 @@ codes! {
     SignupClosed = "signup_closed",
     /// 403: the current password given to change it is wrong.
     WrongCurrentPassword = "wrong_current_password",
+    /// 403: the server's operator disabled this account (`cairn admin user disable`); said
+    /// only to the right password.
+    AccountDisabled = "account_disabled",
     /// 410: the share link was revoked, expired, or what it shared was deleted.
     LinkGone = "link_gone",
     /// 410: the share link's download limit is used up.

@@ -22,6 +22,7 @@ pub mod members;
 pub mod mounts;
 pub mod native_sqlite;
 pub mod nodes;
+pub mod ops;
 pub mod rekey;
 pub mod requests;
 pub mod retention;

@@ -146,6 +146,8 @@ async fn insert_device(
 
 pub struct Credentials {
     pub user_id: i64,
+    /// The operator disabled the account (`cairn admin user disable`).
+    pub disabled: bool,
     pub password_hash: String,
     pub namespace_id: i64,
     pub root_id: i64,
@@ -156,7 +158,7 @@ pub struct Credentials {
 /// differed from an older one's only by case keeps signing in by its exact name.)
 pub async fn credentials(db: &Db, username: &str, key: &str) -> sqlx::Result<Option<Credentials>> {
     let row = sqlx::query(
-        "SELECT u.id, u.password_hash, u.namespace_id, n.root_id FROM users u \
+        "SELECT u.id, u.password_hash, u.namespace_id, n.root_id, u.disabled_at FROM users u \
          JOIN namespaces n ON n.id = u.namespace_id \
          WHERE u.username = $1 OR u.username_key = $2 \
          ORDER BY CASE WHEN u.username = $1 THEN 0 ELSE 1 END LIMIT 1",
@@ -170,6 +172,7 @@ pub async fn credentials(db: &Db, username: &str, key: &str) -> sqlx::Result<Opt
         password_hash: r.get(1),
         namespace_id: r.get(2),
         root_id: r.get(3),
+        disabled: r.get::<Option<i64>, _>(4).is_some(),
     }))
 }
 

@@ -128,6 +128,7 @@ pub async fn register(
         (status = 200, description = "Signed in: a new device with its own token", body = wire::SessionResponse),
         (status = 400, description = "Malformed username, password or device name", body = wire::ErrorBody),
         (status = 401, description = "Wrong username or password", body = wire::ErrorBody),
+        (status = 403, description = "`account_disabled`: the right password, for an account the operator disabled", body = wire::ErrorBody),
         (status = 429, description = "`rate_limited`: too many attempts from this address or for this account; see `Retry-After`", body = wire::ErrorBody),
         (status = 503, description = "`backoff`: too many password hashes at once; see `Retry-After`", body = wire::ErrorBody),
     ))]
@@ -150,6 +151,9 @@ pub async fn login(
         .unwrap_or_else(|| DUMMY_HASH.to_owned());
     let ok = auth::verify_password(&state.guards.hashes, req.password, stored).await?;
     let creds = creds.filter(|_| ok).ok_or(ApiError::BadCredentials)?;
+    if creds.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
     let token = auth::new_token();
     let device_id =
         users::add_device(&state.db, creds.user_id, &device, &auth::token_hash(&token)).await?;

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod account;
+mod admin_cli;
 mod bad_input;
 mod cancel;
 mod chunk_sizes;
