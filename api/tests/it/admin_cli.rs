@@ -163,6 +163,7 @@ async fn a_backup_taken_while_serving_restores_elsewhere(backend: Backend) {
     alice
         .upload_file("after.txt", b"after the backup", None)
         .await;
+    let ahead: Value = alice.ok(Method::GET, "/api/v1/changes", None).await;
     assert!(!cairn(&server, &["backup", to_s]).status.success());
 
     // Restored elsewhere: the same files, the same bytes, nothing after the snapshot.
@@ -200,6 +201,18 @@ async fn a_backup_taken_while_serving_restores_elsewhere(backend: Backend) {
     );
     assert_eq!(alice2.download(a.node.id).await, small);
     assert_eq!(alice2.download(b.node.id).await, large);
+    // A device that pulled past the snapshot is told to list again, not handed a gap.
+    let r = alice2
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/changes?cursor={}",
+                ahead["cursor"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_error(r, StatusCode::GONE, "cursor_reset").await;
     // Nothing in it points at a missing chunk: its own scrub finds every one.
     let said = ok(cairn_on(&url, &to, &["scrub"]));
     assert!(
