@@ -18,8 +18,33 @@ use crate::settings::{Settings, ENV_HELP};
 pub struct Cli {
     #[command(flatten)]
     pub place: Place,
+    /// How log lines are written: `text` for people, `json` for collectors (one object a line,
+    /// with the request id of each line logged while answering a request) [default: text]
+    /// [env: CAIRN_LOG_FORMAT]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Cli {
+    /// The flag, else `CAIRN_LOG_FORMAT` (empty counts as unset), else text.
+    pub fn log_format(&self) -> anyhow::Result<LogFormat> {
+        if let Some(f) = self.log_format {
+            return Ok(f);
+        }
+        match std::env::var("CAIRN_LOG_FORMAT").unwrap_or_default().trim() {
+            "" | "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => anyhow::bail!("CAIRN_LOG_FORMAT must be text or json, not {other}"),
+        }
+    }
 }
 
 /// Where the server listens and what it keeps.
@@ -39,6 +64,13 @@ pub struct Place {
     /// The static web app [default: www/ of the source tree] [env: CAIRN_WWW]
     #[arg(long, global = true, value_name = "DIR")]
     pub www: Option<PathBuf>,
+    /// Serve HTTPS and HTTP/2 with this PEM certificate chain (with --tls-key)
+    /// [env: CAIRN_TLS_CERT]
+    #[arg(long, global = true, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key [env: CAIRN_TLS_KEY]
+    #[arg(long, global = true, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Place {
@@ -56,6 +88,12 @@ impl Place {
         }
         if let Some(w) = &self.www {
             s.www_dir = w.clone();
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            s.tls = Some(crate::settings::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
         }
         Ok(s)
     }

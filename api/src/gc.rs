@@ -2,6 +2,8 @@
 //! old versions beyond the retention setting are pruned, and chunks that no version and no open
 //! upload session references are deleted from the store.
 //!
+//! One node collects at a time (`db::exclusive`); the others skip their turn.
+//!
 //! Safety against a concurrent commit: the collector locks each candidate chunk row
 //! (`FOR UPDATE` on PostgreSQL; the single writer on SQLite), re-checks under that lock that no
 //! version and no live upload names it, and deletes its bytes and rows before releasing the
@@ -19,6 +21,7 @@ use std::time::Duration;
 use wire::Hash;
 
 use crate::blob::BlobStore;
+use crate::db::exclusive::{self, Job};
 use crate::db::{collect, uploads, usage, versions, Db};
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -33,6 +36,8 @@ pub struct Report {
     pub trash_emptied: usize,
     pub versions_pruned: usize,
     pub chunks_deleted: usize,
+    /// Another node or process was collecting (`db::exclusive`): this pass did nothing.
+    pub busy: bool,
 }
 
 /// One full pass: expire uploads, prune versions, delete unreferenced chunks.
@@ -42,6 +47,19 @@ pub async fn collect(state: &AppState) -> anyhow::Result<Report> {
 
 /// [`collect`] as if it were `now` (ms): what tests use to let retention periods pass.
 pub async fn collect_at(state: &AppState, now: i64) -> anyhow::Result<Report> {
+    let Some(hold) = exclusive::try_hold(&state.db, Job::Collector).await? else {
+        tracing::debug!("another node is collecting; this pass is skipped");
+        return Ok(Report {
+            busy: true,
+            ..Report::default()
+        });
+    };
+    let report = collect_held(state, now).await;
+    hold.release().await;
+    report
+}
+
+async fn collect_held(state: &AppState, now: i64) -> anyhow::Result<Report> {
     let settings = &state.settings;
     let uploads_expired = expire_uploads(state, now).await?;
     let trash_emptied = if settings.trash_retention.is_zero() {
@@ -57,6 +75,7 @@ pub async fn collect_at(state: &AppState, now: i64) -> anyhow::Result<Report> {
         trash_emptied,
         versions_pruned,
         chunks_deleted,
+        busy: false,
     };
     tracing::info!(?report, "collected garbage");
     Ok(report)

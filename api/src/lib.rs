@@ -31,6 +31,7 @@ pub mod settings;
 pub mod state;
 pub mod stream_cap;
 pub mod stream_ticket;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -149,6 +150,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let tls = state.settings.tls.as_ref().map(tls::acceptor).transpose()?;
     let _collector = gc::spawn(state.clone());
     let _scrubber = scrub::spawn(state.clone());
     let app = router(state.clone());
@@ -157,6 +159,28 @@ pub async fn serve(
         shutdown.await;
         state.stopping.send_replace(true);
     };
-    listen::serve_connections(listener, app, header_read_timeout, shutdown).await;
+    listen::serve_connections(listener, app, tls, header_read_timeout, shutdown).await;
+    Ok(())
+}
+
+/// Serves `GET /metrics` alone, without a token, on `listener` (`CAIRN_METRICS_ADDR`: an
+/// address only the scraper can reach), until the server stops.
+pub async fn serve_metrics(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    let mut stopping = state.stopping.subscribe();
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(
+                |axum::extract::State(state): axum::extract::State<AppState>| async move {
+                    routes::ops::exposition(&state).await
+                },
+            ),
+        )
+        .with_state(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        })
+        .await?;
     Ok(())
 }

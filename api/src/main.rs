@@ -3,18 +3,25 @@
 //! (`api::admin`, `api::scrub`).
 
 use anyhow::Context;
-use api::cli::{Cli, Command};
+use api::cli::{Cli, Command, LogFormat};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
     let cli = Cli::parse();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match cli.log_format()? {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        // The request span (request id, method, route) rides on every line as `span`.
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init(),
+    }
     let settings = cli.place.settings()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
@@ -33,9 +40,35 @@ async fn serve(settings: api::Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.addr))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match settings.metrics_addr {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(a)
+                .await
+                .with_context(|| format!("cannot listen for /metrics on {a}"))?,
+        ),
+        None => None,
+    };
+    // A bad certificate or key stops the start here, before anything else is opened.
+    if let Some(files) = &settings.tls {
+        api::tls::acceptor(files)?;
+    }
+    let settings_tls = settings.tls.is_some();
     let state = api::build_state(settings).await?;
+    // Held while serving: a second node on the same PostgreSQL with a local chunk directory
+    // (or one on S3 beside a local one) stops here, saying why.
+    let _store = api::db::exclusive::claim_store(&state.db, state.settings.s3.is_none()).await?;
+    if let Some(l) = metrics_listener {
+        println!("cairn metrics on http://{}/metrics", l.local_addr()?);
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = api::serve_metrics(state, l).await {
+                tracing::error!(error = %e, "the /metrics listener stopped");
+            }
+        });
+    }
     // Tests and scripts read this line to learn the port when they asked for port 0.
-    println!("cairn listening on http://{addr}");
+    let scheme = if settings_tls { "https" } else { "http" };
+    println!("cairn listening on {scheme}://{addr}");
     api::serve(state, listener, shutdown_signal()).await
 }
 

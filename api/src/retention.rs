@@ -6,6 +6,7 @@
 use std::sync::Weak;
 use std::time::Duration;
 
+use crate::db::exclusive::{try_hold, Job};
 use crate::db::{self, Db};
 use crate::settings::Settings;
 
@@ -52,7 +53,18 @@ pub async fn hourly(db: Weak<Db>, keep: Keep, clock: crate::clock::Clock) {
     loop {
         tick.tick().await;
         let Some(db) = db.upgrade() else { return };
-        match run(&db, keep, clock.now_ms()).await {
+        // One node prunes at a time; the others skip their turn.
+        let hold = match try_hold(&db, Job::Retention).await {
+            Ok(Some(h)) => h,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "retention could not take its hold");
+                continue;
+            }
+        };
+        let result = run(&db, keep, clock.now_ms()).await;
+        hold.release().await;
+        match result {
             Ok(r) if r == Report::default() => {}
             Ok(r) => tracing::info!(
                 changes = r.changes,

@@ -160,9 +160,22 @@ pub fn spawn(state: AppState) -> Option<Scrubber> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            // One node reads the store back at a time; the others skip their turn.
+            let hold =
+                match crate::db::exclusive::try_hold(&state.db, crate::db::exclusive::Job::Scrub)
+                    .await
+                {
+                    Ok(Some(h)) => h,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the scrubber could not take its hold");
+                        continue;
+                    }
+                };
             if let Err(e) = run(&state).await {
                 tracing::warn!(error = ?e, "scrub failed; will retry");
             }
+            hold.release().await;
         }
     })))
 }

@@ -10,6 +10,13 @@ use std::num::NonZeroU32;
 
 use crate::abuse::{Guards, HashGate, KeyedLimiter, RateSpec, TrustedProxy, MAX_KEYS};
 
+/// Where the certificate chain and its key are (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 #[derive(Clone)]
 pub struct Settings {
     /// Where to listen. Default `127.0.0.1:8080`; `CAIRN_ADDR`, `--addr`.
@@ -22,6 +29,10 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// The static web app. Default: the `www/` folder of this source tree; `CAIRN_WWW`, `--www`.
     pub www_dir: PathBuf,
+    /// Serve HTTPS (and HTTP/2) with this PEM certificate chain and private key. Unset: plain
+    /// HTTP/1.1, for loopback or behind a TLS-terminating proxy. `CAIRN_TLS_CERT` and
+    /// `CAIRN_TLS_KEY`, `--tls-cert` and `--tls-key`; both or neither.
+    pub tls: Option<TlsFiles>,
     /// How long a signed chunk URL works. Keep it to minutes: a PUT URL can be replayed until
     /// it expires. `CAIRN_URL_TTL_SECS`.
     pub url_ttl: Duration,
@@ -77,6 +88,9 @@ pub struct Settings {
     /// its series say how the server is used and it is cheap to ask for often. At least 16
     /// characters; never printed. `CAIRN_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// A second address that serves `GET /metrics` alone, without a token: for a private
+    /// network or loopback where a Prometheus scrapes. Unset by default. `CAIRN_METRICS_ADDR`.
+    pub metrics_addr: Option<SocketAddr>,
     /// Sign-in attempts one client address may make (IPv6: one /64). Default `20/60` (a
     /// bucket of 20, one back every 3 s). `CAIRN_SIGNIN_RATE_PER_IP`, `count/seconds`.
     pub signin_rate_per_ip: RateSpec,
@@ -203,6 +217,8 @@ impl std::fmt::Debug for Settings {
             .field("sse_keepalive", &self.sse_keepalive)
             .field("max_open_uploads", &self.max_open_uploads)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("metrics_addr", &self.metrics_addr)
+            .field("tls", &self.tls)
             .field("signin_rate_per_ip", &self.signin_rate_per_ip)
             .field("signup_rate_per_ip", &self.signup_rate_per_ip)
             .field("account_rate", &self.account_rate)
@@ -235,6 +251,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             database_url: None,
             www_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www")),
+            tls: None,
             url_ttl: Duration::from_secs(10 * 60),
             upload_ttl: Duration::from_secs(24 * 3600),
             s3: None,
@@ -250,6 +267,7 @@ impl Default for Settings {
             sse_keepalive: Duration::from_secs(15),
             max_open_uploads: 256,
             metrics_token: None,
+            metrics_addr: None,
             signin_rate_per_ip: RateSpec::new(nonzero(20), 60),
             signup_rate_per_ip: RateSpec::new(nonzero(10), 3600),
             account_rate: RateSpec::new(nonzero(10), 600),
@@ -285,6 +303,14 @@ impl Settings {
         if let Some(v) = env("CAIRN_WWW") {
             s.www_dir = v.into();
         }
+        s.tls = match (env("CAIRN_TLS_CERT"), env("CAIRN_TLS_KEY")) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            _ => bail!("CAIRN_TLS_CERT and CAIRN_TLS_KEY go together"),
+        };
         if let Some(v) = env("CAIRN_URL_TTL_SECS") {
             s.url_ttl = Duration::from_secs(v.parse().context("CAIRN_URL_TTL_SECS")?);
         }
@@ -353,6 +379,9 @@ impl Settings {
                 bail!("CAIRN_METRICS_TOKEN must be at least 16 characters");
             }
             s.metrics_token = Some(v);
+        }
+        if let Some(v) = env("CAIRN_METRICS_ADDR") {
+            s.metrics_addr = Some(v.parse().context("CAIRN_METRICS_ADDR")?);
         }
         let rate = |k: &str| -> anyhow::Result<Option<RateSpec>> {
             env(k)
@@ -495,6 +524,9 @@ Abuse limits: CAIRN_SIGNIN_RATE_PER_IP (20/60), CAIRN_SIGNUP_RATE_PER_IP (10/360
 CAIRN_ACCOUNT_RATE (10/600), CAIRN_PASSWORD_HASH_CONCURRENCY (cores),
 CAIRN_TRUSTED_PROXY_HEADER with CAIRN_TRUSTED_PROXIES (unset: the TCP peer is the client),
 CAIRN_METRICS_TOKEN (unset: /metrics is off), CAIRN_DEVICE_RETENTION_SECS (2592000).
+Operations: CAIRN_METRICS_ADDR (a second listener serving /metrics alone, without a token;
+unset by default), CAIRN_LOG_FORMAT (text or json; json writes one object a line, with the
+request id of every line logged while answering a request), RUST_LOG (info,sqlx=warn).
 A chunk PUT to the local store may wait CAIRN_BODY_IDLE_SECS (30) for each piece of its body
 and must arrive at CAIRN_BODY_MIN_RATE (8192) bytes per second or faster.
 

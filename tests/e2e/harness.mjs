@@ -31,7 +31,7 @@ export async function startServer(extraEnv = {}) {
       // shows what the server said.
       if (started) { process.stderr.write(d); return; }
       out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const m = out.match(/listening on (https?:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         started = true;
         clearTimeout(timer);
@@ -47,7 +47,8 @@ export async function startServer(extraEnv = {}) {
     base,
     dataDir,
     async stop() {
-      if (child.exitCode === null) {
+      // A server that died by a signal has no exit code but will send no more 'exit'.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -55,6 +56,15 @@ export async function startServer(extraEnv = {}) {
         clearTimeout(t);
       }
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    /** Kills the server at once (SIGKILL: no graceful shutdown, as a crash); `stop()` still
+     * removes its data dir. */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      }
     },
   };
 }
@@ -64,12 +74,12 @@ export async function startServer(extraEnv = {}) {
  * violations (Chromium's own console report, and the `securitypolicyviolation` event), and
  * `close()` fails if there was any: the server's CSP must let the app do all it does.
  */
-export async function launchBrowser() {
+export async function launchBrowser({ args = [] } = {}) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
     timeout: 30_000,
   });
   const violations = [];
@@ -137,11 +147,11 @@ export async function register(page, username, password = 'correct horse battery
 
 // ---- Garage: a real S3 server for the object-storage runs ----------------------------------
 
-const GARAGE = process.env.GARAGE_BIN
+export const GARAGE = process.env.GARAGE_BIN
   || [join(process.env.HOME || '/root', '.cargo/bin/garage')].find((p) => existsSync(p))
   || 'garage';
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -158,7 +168,7 @@ const hmac = (key, data) => createHmac('sha256', key).update(data).digest();
 /** One SigV4-signed S3 request (header auth), enough for bucket configuration calls. With
  * `unsigned`, the payload is neither hashed nor summed (`UNSIGNED-PAYLOAD`): a bulk PUT that
  * costs the sender nothing but the transfer. */
-async function s3Request(g, method, path, query, body, { unsigned = false } = {}) {
+export async function s3Request(g, method, path, query, body, { unsigned = false } = {}) {
   const url = new URL(`${g.endpoint}${path}${query ? `?${query}` : ''}`);
   const now = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const day = now.slice(0, 8);
@@ -193,16 +203,15 @@ async function s3Request(g, method, path, query, body, { unsigned = false } = {}
  * Starts a single-node Garage on free loopback ports under a temp dir, with bucket `cairn` and
  * a key; resolves once the S3 API answers a signed request. `stop()` kills it and removes the dir.
  */
-export async function startGarage() {
-  const dir = mkdtempSync(join(tmpdir(), 'cairn-garage-'));
-  const [rpc, s3, admin] = [await freePort(), await freePort(), await freePort()];
-  writeFileSync(join(dir, 'garage.toml'), `metadata_dir = "${join(dir, 'meta')}"
+/** A Garage server's configuration: data under `dir`, every port on loopback. */
+export function garageToml({ dir, replication, rpc, s3, admin, secret }) {
+  return `metadata_dir = "${join(dir, 'meta')}"
 data_dir = "${join(dir, 'data')}"
 db_engine = "sqlite"
-replication_factor = 1
+replication_factor = ${replication}
 rpc_bind_addr = "127.0.0.1:${rpc}"
 rpc_public_addr = "127.0.0.1:${rpc}"
-rpc_secret = "${randomBytesHex(32)}"
+rpc_secret = "${secret}"
 
 [s3_api]
 s3_region = "garage"
@@ -211,7 +220,13 @@ root_domain = ".s3.garage.localhost"
 
 [admin]
 api_bind_addr = "127.0.0.1:${admin}"
-`);
+`;
+}
+
+export async function startGarage() {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-garage-'));
+  const [rpc, s3, admin] = [await freePort(), await freePort(), await freePort()];
+  writeFileSync(join(dir, 'garage.toml'), garageToml({ dir, replication: 1, rpc, s3, admin, secret: randomBytesHex(32) }));
   const g = {
     endpoint: `http://127.0.0.1:${s3}`,
     region: 'garage',

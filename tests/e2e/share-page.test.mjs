@@ -1,15 +1,15 @@
 // The public page of a share link, as someone with only the link sees it: a file (facts, a
 // download through the verified chunk path, an image and a PDF previewed in the page), a folder
 // (browsing, breadcrumbs, Back, a preview dialog, a zip of a selection and of everything,
-// unzipped and compared), a password link (with and without JavaScript), a limited link whose
-// chunks are fetched by Range, a phone-width screen, and the app's service worker leaving
-// these pages to the network.
+// unzipped and compared), a long folder a page at a time, a password link (with and without
+// JavaScript), a limited link whose chunks are fetched by Range, a phone-width screen, and the
+// app's service worker leaving these pages to the network.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, randomBytes, dropPaths, register, swReady } from './harness.mjs';
+import { startServer, launchBrowser, randomBytes, dropPaths, register, swReady, until } from './harness.mjs';
 import { owner, makeLink, visitor, openShare, downloaded, zipContents, sha, shot } from './share-fixture.mjs';
 
 let server;
@@ -163,6 +163,47 @@ test('a folder link: browse, preview, download one file, zip a selection and eve
   assert.deepEqual(zipContents(allPath), {
     'Trip/Docs/data.bin': sha(data), 'Trip/Docs/plan.txt': sha(Buffer.from('Day 1: Alfama\n')), 'Trip/notes.txt': sha(Buffer.from('Bring the tickets.\n')), 'Trip/photo.png': sha(png),
   });
+  assert.deepEqual(v.errors, []);
+  await v.context.close();
+});
+
+test('a long folder link: the first page drawn at once, the next as the list scrolls', { timeout: 180_000 }, async () => {
+  const COUNT = 1500;
+  const name = (i) => `entry-${String(i).padStart(4, '0')}`;
+  const long = await pat.api.call('POST', '/api/v1/folders', { parent_id: pat.api.session.root_id, name: 'Long' });
+  let next = 0;
+  await Promise.all(Array.from({ length: 6 }, async () => {
+    while (next < COUNT) {
+      const i = next++;
+      await pat.api.call('POST', '/api/v1/folders', { parent_id: long.id, name: name(i) });
+    }
+  }));
+  const link = await makeLink(pat, { node_id: long.id });
+  const v = await visitor(browser, { viewport: { width: 1280, height: 800 } });
+  const { page } = v;
+  const pages = [];
+  page.on('response', async (r) => {
+    if (!r.url().includes(`/api/v1/public/${link.token}/list`) || r.status() !== 200) return;
+    pages.push((await r.json()).entries.length);
+  });
+  const opened = Date.now();
+  await openShare(page, server.base, link.url);
+  await page.waitForSelector(`#share-list tr[data-name="${name(0)}"]`);
+  console.log(`# ${COUNT} entries: first rows after ${Date.now() - opened} ms`);
+  const drawn = () => page.locator('#share-list tbody tr:not(.more)').count();
+  // The first page only, until the list nears its end.
+  await until(async () => pages.length === 1, { what: 'the first page' });
+  assert.deepEqual(pages, [1000]);
+  assert.equal(await drawn(), 1000);
+  assert.equal(await page.locator('#share-list tr.more button').textContent(), 'Show more');
+  await page.mouse.move(600, 400);
+  await until(async () => {
+    await page.mouse.wheel(0, 20_000);
+    return (await drawn()) === COUNT;
+  }, { timeout: 60_000, what: 'the second page drawn as the list scrolls' });
+  const names = await page.locator('#share-list tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.name));
+  assert.deepEqual(names, Array.from({ length: COUNT }, (_, i) => name(i)), 'every entry once, in order');
+  assert.deepEqual(pages, [1000, 500]);
   assert.deepEqual(v.errors, []);
   await v.context.close();
 });

@@ -84,12 +84,25 @@ impl Client {
     /// `fresh` (without an `etag`) reads it from the server, never the browser's HTTP cache:
     /// for a listing whose ETag does not cover all of it (a shared folder the user is a member
     /// of: its tag follows the folder's changes, not the name and place the user gave it).
+    ///
+    /// `on_page(page, first)`, when given, hears each page that more pages follow as it comes
+    /// (`{folder, children, next}`, that page's children only), so a long folder's first rows
+    /// can be drawn while the rest is read; `first` says the page starts the listing (again,
+    /// after a torn read: what was heard before is to be dropped). The answer is the whole
+    /// listing, as without it.
     pub async fn list(
         &self,
         folder_id: f64,
         etag: Option<String>,
         fresh: Option<bool>,
+        on_page: Option<js_sys::Function>,
     ) -> Result<JsValue, JsValue> {
+        let heard = |page: &Listing, first: bool| {
+            if let Some(f) = &on_page {
+                // The page draws; what it throws is its own, not the listing's, failure.
+                let _ = f.call2(&JsValue::NULL, &http::to_js(page), &first.into());
+            }
+        };
         let url = self.url(&format!("{}/{}/children", paths::NODES, folder_id as i64));
         let mut held = match (etag.as_deref(), fresh) {
             (Some(tag), _) => http::Held::Tag(tag),
@@ -106,6 +119,9 @@ impl Client {
                 return Ok(JsValue::NULL);
             };
             let mut torn = false;
+            if l.next.is_some() {
+                heard(&l, true);
+            }
             while let Some(after) = l.next.take() {
                 let page_url = format!(
                     "{url}?after={}",
@@ -118,6 +134,9 @@ impl Client {
                 if page_tag != tag {
                     torn = true;
                     break;
+                }
+                if page.next.is_some() {
+                    heard(&page, false);
                 }
                 l.children.extend(page.children);
                 l.next = page.next;

@@ -157,16 +157,26 @@ impl Client {
         Ok(http::to_js(&v))
     }
 
-    /// A folder under a folder link: `{path, entries: [{name, path, kind, size, modified_at,
-    /// content_type}]}`. `path` is relative to the shared folder, "" for itself.
+    /// One page of a folder under a folder link: `{path, entries: [{name, path, kind, size,
+    /// modified_at, content_type}], next?}`, at most `wire::LISTING_PAGE_MAX` entries, folders
+    /// first, then files, by name. `path` is relative to the shared folder, "" for itself.
+    /// `after` is the `next` of the page before (none: the first page), so a page can draw the
+    /// first entries of a long folder before it asks for the rest.
     #[wasm_bindgen(js_name = publicList)]
     pub async fn public_list(
         &self,
         token: String,
         path: String,
         grant: Option<String>,
+        after: Option<String>,
     ) -> Result<JsValue, JsValue> {
-        let rest = format!("/list{}", query_path(&path));
+        let mut rest = format!("/list{}", query_path(&path));
+        if let Some(a) = after {
+            rest.push_str(&format!(
+                "&after={}",
+                String::from(js_sys::encode_uri_component(&a))
+            ));
+        }
         let v: PublicListing = self
             .public_call("GET", &public_path(&token, &rest)?, &grant, None)
             .await?;

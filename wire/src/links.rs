@@ -199,12 +199,18 @@ pub struct PublicEntry {
     pub content_type: Option<String>,
 }
 
-/// `GET /api/v1/public/{token}/list?path=`.
+/// `GET /api/v1/public/{token}/list?path=&limit=&after=`: one page of a shared folder, paged
+/// as the owner's listing is ([`crate::ListingQuery`], at most [`crate::LISTING_PAGE_MAX`]
+/// entries).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicListing {
     pub path: String,
+    /// One page of the folder's entries: folders first, then files, each by name ignoring case.
     pub entries: Vec<PublicEntry>,
+    /// Where the next page starts (`&after=`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// One chunk of a shared file for the browser's verified download.

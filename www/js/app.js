@@ -147,10 +147,14 @@ $('#logout').addEventListener('click', async () => {
 // ---- the file list -------------------------------------------------------------------------
 
 let offlineIds = new Set();
+/** Counts the reads of the open folder: the early pages of one a newer read overtook are
+ * not drawn. */
+let reads = 0;
 
 async function refresh({ quiet = false } = {}) {
   if (!app.session) return;
   const id = folder().id;
+  const mine = ++reads;
   let l = null;
   let stale = false;
   try {
@@ -160,7 +164,20 @@ async function refresh({ quiet = false } = {}) {
     // not cover the name and place the user gave it in theirs: read it whole, never a 304
     // (not even the browser's HTTP cache's).
     const mounted = mountAt(id) != null;
-    l = await app.client.list(id, mounted ? undefined : kept?.etag, mounted);
+    // A long folder comes in pages: its first page is drawn as soon as it arrives and the
+    // next ones join it as they come, so a folder of 100,000 entries shows its first rows at
+    // once. What is kept offline (and what live sync compares) is the whole listing, below.
+    let partial = null;
+    l = await app.client.list(id, mounted ? undefined : kept?.etag, mounted, (page, first) => {
+      if (mine !== reads || folder()?.id !== id) return;
+      if (first) {
+        partial = { folder: page.folder, children: page.children };
+        showListing(partial);
+      } else if (partial && app.listing === partial) {
+        partial.children.push(...page.children);
+        if (view === 'files' && rows.folder === id) rows.add([...page.children].sort(order));
+      }
+    });
     if (l) await offline.saveListing(l); else l = kept;
   } catch (e) {
     // The user went elsewhere meanwhile (or was taken home from a share that is gone).
@@ -177,18 +194,23 @@ async function refresh({ quiet = false } = {}) {
     if (!l) { if (!quiet) say(`Could not load the folder: ${explain(e)}`, 'error'); return; }
   }
   if (folder()?.id !== id) return;
-  // Renamed elsewhere (a shared folder's root by its owner, say): the breadcrumb follows. The
-  // home folder keeps its own label.
-  if (app.path.length > 1 || app.path[0].share != null) folder().name = l.folder.name;
-  app.listing = l;
   offlineIds = await pins.pinnedIds();
   document.body.dataset.stale = String(stale);
   if (stale && !quiet) say('Offline: showing the last known contents of this folder.');
-  if (view === 'files') render();
+  showListing(l);
   sawListing(l);
   if (!stale) { pins.refreshPins(l.children); showUsage(); }
 }
 app.refresh = refresh;
+
+/** Makes `l` the open folder's listing and draws it. */
+function showListing(l) {
+  // Renamed elsewhere (a shared folder's root by its owner, say): the breadcrumb follows. The
+  // home folder keeps its own label.
+  if (app.path.length > 1 || app.path[0].share != null) folder().name = l.folder.name;
+  app.listing = l;
+  if (view === 'files') render();
+}
 
 function openFolder(node) {
   // A shared root keeps its share in the path, so the role is known all the way down.
@@ -259,25 +281,55 @@ function openSearchResult(r) {
 }
 
 const byName = new Intl.Collator();
+/** The list's order: folders first, then files, each by name. */
+const order = (a, b) => (a.kind === b.kind ? byName.compare(a.name, b.name) : a.kind === 'folder' ? -1 : 1);
 
 /**
  * A folder's rows, drawn a window at a time: a folder of 100,000 entries gets its first rows at
  * once and the rest as the list scrolls near its end (or the keyboard walks past it), so the
- * page never builds rows nobody has looked at.
+ * page never builds rows nobody has looked at. A redraw of the same folder draws at least as
+ * many rows as before, so the list never shrinks under the user's scroll position.
  */
 const rows = {
   WINDOW: 200,
+  /** The folder drawn. */
+  folder: null,
   nodes: [],
   drawn: 0,
   body: null,
   more: null,
   watch: new IntersectionObserver((seen) => { if (seen.some((e) => e.isIntersecting)) rows.extend(); }, { rootMargin: '800px' }),
-  draw(body, nodes, focused) {
+  draw(body, nodes, focused, keep = 0) {
     this.watch.disconnect();
     Object.assign(this, { body, nodes, drawn: 0, more: null });
     const at = focused ? nodes.findIndex((n) => String(n.id) === focused) : -1;
-    this.extend(Math.max(this.WINDOW, at + 1));
+    this.extend(Math.max(this.WINDOW, at + 1, keep));
     if (at >= 0) body.rows[at]?.focus();
+  },
+  /** Adds `more` (a later page, in the list's order) to the nodes. Pages come in order, so
+   * they mostly go after the last; where some sort among the rows drawn already, those are
+   * drawn again (as many as before, the focus kept). */
+  add(more) {
+    if (!more.length) return;
+    const nodes = this.nodes;
+    let at = nodes.length;
+    while (at > 0 && order(nodes[at - 1], more[0]) > 0) at -= 1;
+    if (at === nodes.length) {
+      for (const n of more) nodes.push(n);
+    } else {
+      const tail = nodes.splice(at);
+      let i = 0;
+      let j = 0;
+      while (i < tail.length || j < more.length) nodes.push(j >= more.length || (i < tail.length && order(tail[i], more[j]) <= 0) ? tail[i++] : more[j++]);
+    }
+    if (at < this.drawn) {
+      const focused = document.activeElement?.closest?.('#files tbody tr')?.dataset.id;
+      const keep = this.drawn;
+      this.body.replaceChildren();
+      this.draw(this.body, nodes, focused, keep);
+    } else {
+      this.extend(0);
+    }
   },
   extend(count = this.WINDOW) {
     const upto = Math.min(this.nodes.length, this.drawn + count);
@@ -309,11 +361,14 @@ function render() {
     crumbs.append(b);
   });
   const body = $('#files tbody');
-  // A redraw (a live change, a new role) keeps the keyboard where it was: on the same row.
+  // A redraw (a live change, a new role, the rest of a long listing) keeps the keyboard where
+  // it was (on the same row) and the rows drawn.
   const focused = document.activeElement?.closest?.('#files tbody tr')?.dataset.id;
+  const keep = rows.folder === app.listing.folder.id ? rows.drawn : 0;
+  rows.folder = app.listing.folder.id;
   body.replaceChildren();
-  const children = [...app.listing.children].sort((a, b) => (a.kind === b.kind ? byName.compare(a.name, b.name) : a.kind === 'folder' ? -1 : 1));
-  rows.draw(body, children, focused);
+  const children = [...app.listing.children].sort(order);
+  rows.draw(body, children, focused, keep);
   $('#empty').hidden = children.length > 0;
   // An empty home folder is most likely a new account: say what Cairn can do.
   const atHome = app.path.length === 1 && app.path[0].share == null;

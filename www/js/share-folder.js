@@ -1,7 +1,9 @@
 // The public page of a folder link: browse the folder and its subfolders (breadcrumbs, the
 // path kept in `?path=` so Back and reloads work), download one file through the verified
 // chunk path, preview a file in a dialog, and download the whole folder or a selection (files
-// and folders, across subfolders) as one zip that the server streams.
+// and folders, across subfolders) as one zip that the server streams. A long folder comes a
+// page (1,000 entries) at a time: the first page is drawn at once, the next one fetched as the
+// list scrolls near its end (or its "Show more" button is pressed).
 import { el } from './state.js';
 import { formatDate } from './format.js';
 import { page, draw, facts, linkFacts, say, explainPublic, sizeText } from './share.js';
@@ -9,6 +11,12 @@ import { verifiedDownload, previewOf, previewKind, fileUrl, zipUrl, follow } fro
 
 const selected = new Set();
 let brand = null;
+/** Counts the folders opened: pages still arriving for one the visitor has left are dropped. */
+let opened = 0;
+/** Fetches the next page when the list's last row comes near the screen. */
+const watch = new IntersectionObserver((seen) => {
+  for (const e of seen) if (e.isIntersecting) e.target.querySelector('button')?.click();
+}, { rootMargin: '800px' });
 
 const pathOfUrl = () => new URLSearchParams(location.search).get('path') || '';
 
@@ -23,16 +31,19 @@ function go(path) {
 }
 
 async function open(path, { push }) {
+  const mine = ++opened;
   let listing;
   try {
-    listing = await page.client.publicList(page.token, path, page.grant);
+    listing = await page.client.publicList(page.token, path, page.grant, undefined);
   } catch (e) {
+    if (mine !== opened) return;
     if (path) { say(`Could not open ${path}: ${explainPublic(e)}`, 'error'); if (!push) go(''); return; }
     draw(brand, el('section', { className: 'card' }, el('p', { className: 'error', textContent: explainPublic(e) })));
     return;
   }
+  if (mine !== opened) return;
   if (push) history.pushState(null, '', path ? `?path=${encodeURIComponent(path)}` : location.pathname);
-  render(listing);
+  render(listing, mine);
 }
 
 function crumbs(path) {
@@ -51,7 +62,8 @@ function crumbs(path) {
   return nav;
 }
 
-function render(listing) {
+function render(listing, mine) {
+  watch.disconnect();
   const f = page.face;
   const bar = el('progress', { id: 'share-progress', max: 1, value: 0, hidden: true });
   bar.setAttribute('aria-label', 'Download progress');
@@ -79,8 +91,16 @@ function render(listing) {
       el('th', { scope: 'col', className: 'when', textContent: 'Modified' }),
       el('th', { scope: 'col' }, el('span', { className: 'visually-hidden', textContent: 'Actions' })))));
   const body = el('tbody');
-  const entries = [...listing.entries].sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'folder' ? -1 : 1));
+  // In the server's order (folders first, then files, by name), which later pages continue.
+  const entries = listing.entries;
   for (const e of entries) body.append(row(e, bar, count));
+  // The rows of a later page, after the ones drawn; answers the first of them.
+  const add = (more) => {
+    const rows = more.map((e) => row(e, bar, count));
+    body.append(...rows);
+    return rows[0];
+  };
+  if (listing.next) body.append(moreRow(listing.path, listing.next, mine, add));
   table.append(body);
   const card = el('section', { className: 'share-card' },
     el('h1', { className: 'share-name', textContent: f.name }),
@@ -89,6 +109,40 @@ function render(listing) {
     el('div', { className: 'row wrap share-actions' }, all, zipSel, clear), bar,
     entries.length ? table : el('p', { className: 'empty', id: 'share-empty', textContent: 'This folder is empty.' }));
   draw(brand, card);
+}
+
+/** The last row of a list that goes on: when it nears the screen (or its button is pressed)
+ * it fetches the page after `next`, gives its entries to `add` and gives way to the next such
+ * row while more follow. Focus on its button moves to the first new row. */
+function moreRow(path, next, mine, add) {
+  const b = el('button', { type: 'button', className: 'secondary small', textContent: 'Show more' });
+  b.setAttribute('aria-label', 'Show more of this folder');
+  const tr = el('tr', { className: 'more' }, el('td', { colSpan: 5 }, b));
+  b.addEventListener('click', async () => {
+    if (b.disabled) return;
+    const focused = document.activeElement === b;
+    b.disabled = true;
+    b.textContent = 'Loading…';
+    let listing;
+    try {
+      listing = await page.client.publicList(page.token, path, page.grant, next);
+    } catch (e) {
+      if (mine !== opened) return;
+      say(`Could not load more of this folder: ${explainPublic(e)}`, 'error');
+      b.disabled = false;
+      b.textContent = 'Show more';
+      return;
+    }
+    if (mine !== opened || !tr.isConnected) return;
+    watch.unobserve(tr);
+    const body = tr.parentElement;
+    tr.remove();
+    const first = add(listing.entries);
+    if (listing.next) body.append(moreRow(path, listing.next, mine, add));
+    if (focused) first?.querySelector('button, input')?.focus();
+  });
+  watch.observe(tr);
+  return tr;
 }
 
 function row(e, bar, count) {

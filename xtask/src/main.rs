@@ -2,6 +2,7 @@
 //! so they behave the same on every machine and need nothing but cargo to start.
 
 mod bench;
+mod cluster;
 mod fuzz;
 mod sh;
 mod sim;
@@ -55,7 +56,10 @@ const HELP: &str = "cargo xtask <command>
                       pipeline vs File.stream() and hash-wasm, delta efficiency
   bench-upload [--mib N]
                       a file of N MiB (default 1024) dropped in headless Chromium and
-                      uploaded to Garage through Cairn, against one plain PutObject";
+                      uploaded to Garage through Cairn, against one plain PutObject
+  cluster             three Cairn nodes on one fresh PostgreSQL database, a three-node
+                      Garage (replication factor 3) and nginx balancing both, all on
+                      loopback, running until Ctrl-C (the cluster of cluster.test.mjs)";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -86,6 +90,7 @@ fn main() -> Result<()> {
         "fuzz-api" => fuzz::command(&rest),
         "bench-chunker" => bench::bench_chunker(&rest),
         "bench-upload" => bench_upload(&rest),
+        "cluster" => cluster::run(),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
@@ -189,6 +194,7 @@ fn test() -> Result<()> {
         let bin = sh::target_dir().join("debug/cairn");
         let proxy = sh::target_dir().join("debug/fault-proxy");
         let garage = tools::ensure_garage()?;
+        let nginx = tools::ensure_nginx()?;
         sh::run_in(
             &sh::root().join("tests"),
             "node",
@@ -197,6 +203,7 @@ fn test() -> Result<()> {
                 ("CAIRN_BIN", bin.to_str().unwrap_or_default()),
                 ("GARAGE_BIN", garage.to_str().unwrap_or("garage")),
                 ("FAULT_PROXY_BIN", proxy.to_str().unwrap_or_default()),
+                ("NGINX_BIN", nginx.to_str().unwrap_or("nginx")),
             ],
         )
     })?;

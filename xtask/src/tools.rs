@@ -17,8 +17,59 @@ pub fn setup_for_tests() -> Result<()> {
         ensure_cli_tools()?;
         ensure_npm_packages()?;
         ensure_garage()?;
+        ensure_nginx()?;
         ensure_postgres()
     })
+}
+
+/// nginx from Debian's package for the reverse-proxy test: `NGINX_BIN`, `nginx` on the PATH, or
+/// the package unpacked (`apt-get download` + `dpkg -x`, not installed: no service starts,
+/// nothing listens on port 80) under `~/.cache/cairn-tools/nginx`.
+pub fn ensure_nginx() -> Result<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("NGINX_BIN") {
+        return Ok(p.into());
+    }
+    if sh::succeeds("nginx", &["-v"]) {
+        return Ok("nginx".into());
+    }
+    let home = std::env::var_os("HOME").context("HOME is not set")?;
+    let dir = std::path::PathBuf::from(home).join(".cache/cairn-tools/nginx");
+    let bin = dir.join("usr/sbin/nginx");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    println!(
+        "nginx is missing: unpacking Debian's package into {}",
+        dir.display()
+    );
+    std::fs::create_dir_all(&dir)?;
+    let download = |dir: &Path| sh::run_in(dir, "apt-get", &["download", "nginx"], &[]);
+    if download(&dir).is_err() {
+        // A brand-new machine's package lists may be empty.
+        let sudo = if is_root() { vec![] } else { vec!["sudo"] };
+        let mut update = sudo.clone();
+        update.extend(["apt-get", "update"]);
+        sh::run_in(&dir, update[0], &update[1..], &[])?;
+        download(&dir)?;
+    }
+    let deb = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .context("apt-get download nginx left no .deb")?;
+    sh::run_in(
+        &dir,
+        "dpkg",
+        &["-x", deb.to_str().context("a non-UTF-8 path")?, "."],
+        &[],
+    )?;
+    if !bin.exists() {
+        bail!(
+            "{} is missing after unpacking {}",
+            bin.display(),
+            deb.display()
+        );
+    }
+    Ok(bin)
 }
 
 /// The Garage version the S3 tests run against.

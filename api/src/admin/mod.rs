@@ -125,7 +125,7 @@ pub async fn run(command: Admin, settings: &Settings) -> anyhow::Result<()> {
 /// `cairn stats`.
 pub async fn stats(settings: &Settings, json: bool) -> anyhow::Result<()> {
     let db = open(settings).await?;
-    let s = ops::stats(&db).await?;
+    let s = ops::stats(&db, crate::clock::Clock::system().now_ms()).await?;
     db.pool.close().await;
     if json {
         let mut v = serde_json::to_value(&s)?;
@@ -139,6 +139,7 @@ pub async fn stats(settings: &Settings, json: bool) -> anyhow::Result<()> {
         println!("logical bytes  {}", s.logical_bytes);
         println!("stored bytes   {} in {} chunks", s.stored_bytes, s.chunks);
         println!("dedup ratio    {:.2}", s.dedup_ratio());
+        println!("uploads open   {}", s.uploads_open);
     }
     Ok(())
 }
@@ -158,6 +159,10 @@ pub async fn gc(mut settings: Settings) -> anyhow::Result<()> {
     settings.scrub_interval = std::time::Duration::ZERO;
     let state = crate::build_state(settings).await?;
     let r = crate::gc::collect(&state).await?;
+    if r.busy {
+        println!("another node or process is collecting now: this pass did nothing");
+        return Ok(());
+    }
     println!(
         "uploads expired {}, trash items emptied {}, versions pruned {}, chunks deleted {}",
         r.uploads_expired, r.trash_emptied, r.versions_pruned, r.chunks_deleted

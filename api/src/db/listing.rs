@@ -2,13 +2,14 @@
 //! statement, reads all of them. Pages follow the order the app shows (folders first, then
 //! files, each by `name_key`), and a page's cursor is the last row it holds, so a page costs one
 //! or two range scans of `nodes_live_kind_name` whatever the folder's size or the page's depth
-//! (no `OFFSET`).
+//! (no `OFFSET`). The owner's listing and a share link's public one page the same way.
 
-use wire::Node;
+use wire::{ListingQuery, Node, LISTING_PAGE_MAX};
 
 use super::batch_tx::Cells;
 use super::nodes::{node_from_row, NODE_COLUMNS, NODE_FROM};
 use super::Db;
+use crate::error::{ApiError, ApiResult};
 
 /// Where a page starts: after the row of this kind and name key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,14 +43,42 @@ impl Cursor {
     }
 }
 
+/// A request's paging (`?limit=&after=`) checked: where the page starts and how many children
+/// it holds at most. 400 `bad_request` for a limit outside 1 to [`LISTING_PAGE_MAX`] or an
+/// `after` no page gave.
+pub fn paging(q: &ListingQuery) -> ApiResult<(Option<Cursor>, usize)> {
+    let limit = q.limit.unwrap_or(LISTING_PAGE_MAX);
+    if !(1..=LISTING_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::OutOfRange(format!(
+            "limit must be 1 to {LISTING_PAGE_MAX}"
+        )));
+    }
+    let after = match q.after.as_deref() {
+        Some(a) => Some(Cursor::decode(a).ok_or(ApiError::InvalidCursor)?),
+        None => None,
+    };
+    Ok((after, limit as usize))
+}
+
+/// What a listing does with a member's mounts (`db::mounts`) among the children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mounts {
+    /// A mount shows as the shared folder it stands for (the shared root's id, under the
+    /// mount's name): the member's own listing.
+    Present,
+    /// Mounts are left out: a share link's listing, as the shared folder is not the linker's
+    /// to give.
+    Omit,
+}
+
 /// Up to `limit` live children of `parent_id` after `after`, and the cursor of the next page
-/// when there is more. A member's mount (`db::mounts`) shows as the shared folder it stands for
-/// (the shared root's id, under the mount's name).
+/// when there is more, with mounts as `mounts` says.
 pub async fn page(
     db: &Db,
     parent_id: i64,
     after: Option<&Cursor>,
     limit: usize,
+    mounts: Mounts,
 ) -> sqlx::Result<(Vec<Node>, Option<Cursor>)> {
     // The kinds still to read, each from the key it resumes after ("" is before every name).
     let runs: Vec<(bool, &str)> = match after {
@@ -63,7 +92,7 @@ pub async fn page(
         let room = limit - out.len();
         // One row past the room says whether a next page exists; with no room left, that
         // lone row is the whole question.
-        let rows = run(db, parent_id, folder, from, room + 1).await?;
+        let rows = run(db, parent_id, folder, from, room + 1, mounts).await?;
         let more = rows.len() > room;
         for (node, key) in rows.into_iter().take(room) {
             out.push(node);
@@ -86,12 +115,17 @@ async fn run(
     folder: bool,
     from: &str,
     limit: usize,
+    mounts: Mounts,
 ) -> sqlx::Result<Vec<(Node, String)>> {
+    let omit = match mounts {
+        Mounts::Present => "",
+        Mounts::Omit => "AND n.mount_of IS NULL ",
+    };
     let sql = format!(
         "SELECT {NODE_COLUMNS}, mt.root_id, n.name_key FROM {NODE_FROM} \
          LEFT JOIN namespaces mt ON mt.id = n.mount_of \
          WHERE n.parent_id = $1 AND n.deleted_at IS NULL AND n.kind = $2 AND n.name_key > $3 \
-         ORDER BY n.name_key LIMIT $4"
+         {omit}ORDER BY n.name_key LIMIT $4"
     );
     let rows = sqlx::query(&sql)
         .bind(parent_id)

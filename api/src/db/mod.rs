@@ -15,6 +15,7 @@ pub mod chunks;
 pub mod collect;
 pub mod commit;
 pub mod commit_reads;
+pub mod exclusive;
 pub mod json_rows;
 pub mod links;
 pub mod listing;

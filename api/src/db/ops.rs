@@ -124,6 +124,8 @@ pub struct Stats {
     /// Verified chunks, each stored once however many versions use it.
     pub chunks: i64,
     pub stored_bytes: i64,
+    /// Upload sessions begun and neither committed nor expired.
+    pub uploads_open: i64,
 }
 
 impl Stats {
@@ -137,7 +139,7 @@ impl Stats {
     }
 }
 
-pub async fn stats(db: &Db) -> sqlx::Result<Stats> {
+pub async fn stats(db: &Db, now: i64) -> sqlx::Result<Stats> {
     let r = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM users), \
          (SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL), \
@@ -147,8 +149,10 @@ pub async fn stats(db: &Db) -> sqlx::Result<Stats> {
          (SELECT COUNT(*) FROM versions), \
          (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM versions), \
          (SELECT COUNT(*) FROM chunks), \
-         (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM chunks)",
+         (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM chunks), \
+         (SELECT COUNT(*) FROM uploads WHERE expires_at >= $1)",
     )
+    .bind(now)
     .fetch_one(&db.pool)
     .await?;
     Ok(Stats {
@@ -160,6 +164,7 @@ pub async fn stats(db: &Db) -> sqlx::Result<Stats> {
         logical_bytes: r.get(5),
         chunks: r.get(6),
         stored_bytes: r.get(7),
+        uploads_open: r.get(8),
     })
 }
 

@@ -19,6 +19,7 @@ use wire::{ChunkRef, Hash, NodeKind};
 use crate::abuse::ClientIp;
 use crate::auth;
 use crate::db::links::Link;
+use crate::db::listing::{self, Cursor, Mounts};
 use crate::db::nodes::NodeRow;
 use crate::db::{chunks, links as db_links, nodes, users, versions};
 use crate::error::{ApiError, ApiResult};
@@ -226,18 +227,23 @@ async fn shared_file(
     })
 }
 
-/// The entries of the folder at `path` under a folder link.
+/// One page of the entries of the folder at `path` under a folder link (at most `limit`,
+/// after `after`), its path, and the cursor of the next page when there is more. A member's
+/// mounts are left out: the shared folder is not the linker's to give.
 pub async fn list(
     state: &AppState,
     share: &Share,
     path: &str,
-) -> ApiResult<(String, Vec<PublicEntry>)> {
+    after: Option<&Cursor>,
+    limit: usize,
+) -> ApiResult<(String, Vec<PublicEntry>, Option<Cursor>)> {
     let (folder, path) = node_at(state, share, path).await?;
     if folder.node.kind != NodeKind::Folder {
         return Err(ApiError::NotFound("folder"));
     }
-    let entries = nodes::children(&state.db, folder.node.id)
-        .await?
+    let (children, next) =
+        listing::page(&state.db, folder.node.id, after, limit, Mounts::Omit).await?;
+    let entries = children
         .into_iter()
         .map(|c| PublicEntry {
             path: join(&path, &c.name),
@@ -248,7 +254,7 @@ pub async fn list(
             modified_at: c.modified_at,
         })
         .collect();
-    Ok((path, entries))
+    Ok((path, entries, next))
 }
 
 fn join(dir: &str, name: &str) -> String {

@@ -16,7 +16,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Deserialize;
@@ -80,7 +80,10 @@ pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+) -> ApiResult<(
+    [(HeaderName, HeaderValue); 1],
+    Sse<impl Stream<Item = Result<Event, Infallible>>>,
+)> {
     // Watch revocations before the token check, so one racing the check still ends the stream.
     let revocations = state.db.hub.revocations();
     let c = match (bearer(&headers), q.ticket.as_deref()) {
@@ -235,9 +238,18 @@ pub async fn stream(
             }
         }
     });
-    Ok(Sse::new(events).keep_alive(
+    let sse = Sse::new(events).keep_alive(
         KeepAlive::new()
             .interval(state.settings.sse_keepalive.max(Duration::from_millis(10)))
             .text("keep-alive"),
+    );
+    // A reverse proxy must pass each event on at once (nginx reads this; others are told
+    // in their config: see README, "Behind a reverse proxy").
+    Ok((
+        [(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        )],
+        sse,
     ))
 }

@@ -22,6 +22,8 @@ use axum::response::Response;
 #[derive(Debug, Clone)]
 pub struct SecurityHeaders {
     csp: HeaderValue,
+    /// Serving HTTPS ourselves: browsers are told to come back over HTTPS only.
+    hsts: bool,
 }
 
 /// `Referrer-Policy: no-referrer`: the app's URLs carry nothing a third party should see, and
@@ -33,14 +35,18 @@ const FRAME_OPTIONS: &str = "DENY";
 /// Another origin's window that opens us (or that we open) gets no handle on our window.
 const OPENER_POLICY: &str = "same-origin";
 const NO_STORE: &str = "no-store";
+/// A year, and no `includeSubDomains`: other hosts of the domain are the operator's to decide.
+const HSTS: &str = "max-age=31536000";
 
 impl SecurityHeaders {
     /// `chunk_origin` is where signed chunk URLs point when that is not our own origin (the S3
     /// endpoint, `scheme://host[:port]`); browsers must be allowed to `fetch` it.
-    pub fn new(chunk_origin: Option<&str>) -> SecurityHeaders {
+    /// `tls`: this server terminates TLS itself (behind a proxy, the proxy sends HSTS).
+    pub fn new(chunk_origin: Option<&str>, tls: bool) -> SecurityHeaders {
         let csp = content_security_policy(chunk_origin);
         SecurityHeaders {
             csp: HeaderValue::from_str(&csp).expect("the policy is ASCII without control bytes"),
+            hsts: tls,
         }
     }
 }
@@ -114,6 +120,12 @@ pub async fn secure(
         );
     }
     let headers = response.headers_mut();
+    if h.hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, NOSNIFF),
         (header::REFERRER_POLICY, REFERRER_POLICY),

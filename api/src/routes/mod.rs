@@ -136,8 +136,10 @@ pub fn router(state: AppState) -> Router {
     let app = ServeDir::new(www)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(www.join("index.html")));
-    let security =
-        std::sync::Arc::new(headers::SecurityHeaders::new(state.chunk_origin.as_deref()));
+    let security = std::sync::Arc::new(headers::SecurityHeaders::new(
+        state.chunk_origin.as_deref(),
+        state.settings.tls.is_some(),
+    ));
     let mut routes = Router::new();
     for (method, path, handler) in table() {
         routes = routes.route(path, timeouts::timed(&state, &method, path, handler));

@@ -48,12 +48,14 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Status>> {
     }
 }
 
-/// Prometheus text exposition: request latency, commits, conflicts, SSE clients, batch sizes.
-/// Off (404) unless `CAIRN_METRICS_TOKEN` is set; then only with `Authorization: Bearer
-/// <that token>`.
+/// Prometheus metrics in OpenMetrics text: request latency and requests in flight by route,
+/// commits, conflicts, SSE clients on this node, batch sizes, and the whole server's users,
+/// files, logical and stored bytes, dedup ratio and open upload sessions. Off (404) unless
+/// `CAIRN_METRICS_TOKEN` is set; then only with `Authorization: Bearer <that token>`. (A
+/// separate `CAIRN_METRICS_ADDR` listener serves it without a token, for a private network.)
 #[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = [])),
     responses(
-        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"),
         (status = 401, description = "`unauthorized`: the metrics token is missing or wrong", body = wire::ErrorBody),
         (status = 404, description = "`not_found`: metrics are off (no `CAIRN_METRICS_TOKEN`)", body = wire::ErrorBody),
     ))]
@@ -71,14 +73,25 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> ApiRe
     if blake3::hash(given.trim().as_bytes()) != blake3::hash(expected.as_bytes()) {
         return Err(ApiError::Unauthorized);
     }
-    Ok((
+    Ok(exposition(&state).await)
+}
+
+/// The metrics, the database's figures refreshed first when they are stale.
+pub async fn exposition(state: &AppState) -> Response {
+    if state.metrics.claim_store_read() {
+        match crate::db::ops::stats(&state.db, state.clock.now_ms()).await {
+            Ok(s) => state.metrics.set_store(&s),
+            Err(e) => tracing::warn!(error = %e, "cannot read the store's figures for /metrics"),
+        }
+    }
+    (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
         )],
         state.metrics.render(),
     )
-        .into_response())
+        .into_response()
 }
 
 /// A client's `x-request-id` if it is short and printable, else a fresh random one.
@@ -114,9 +127,11 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         method = crate::metrics::method_label(&method),
         %route
     );
+    let in_flight = state.metrics.in_flight(&route);
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
+    drop(in_flight);
     let status = response.status().as_u16();
     state
         .metrics

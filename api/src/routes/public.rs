@@ -9,10 +9,11 @@ use serde::Deserialize;
 use wire::links::{
     Grant, LinkKind, PublicChunk, PublicListing, PublicManifest, PublicShare, Unlock,
 };
-use wire::NodeKind;
+use wire::{ListingQuery, NodeKind};
 
 use crate::abuse::ClientIp;
 use crate::db::links as db_links;
+use crate::db::listing;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::links::{self, grant, Proof, Share};
@@ -147,9 +148,15 @@ pub fn grant_cookie(share: &Share, g: &str) -> HeaderValue {
     .expect("ASCII digits, hex and dots")
 }
 
-#[utoipa::path(get, path = "/api/v1/public/{token}/list", tag = "public", params(("token" = String, Path, description = "The link's token"), At),
+/// A shared folder a page at a time (`db::listing`, as the owner's listing), so a folder of
+/// 100,000 entries is never one answer. The access log notes the first page of each listing.
+#[utoipa::path(get, path = "/api/v1/public/{token}/list", tag = "public",
+    params(("token" = String, Path, description = "The link's token"), At,
+        ("limit" = Option<u32>, Query, description = "Entries per page, 1 to 1000 (the default)"),
+        ("after" = Option<String>, Query, description = "The `next` of the page before: the page after it")),
     responses(
-        (status = 200, description = "The folder at `path` under a folder link", body = wire::links::PublicListing),
+        (status = 200, description = "One page of the folder at `path` under a folder link (folders first, then files, by name), with `next` when more follow", body = wire::links::PublicListing),
+        (status = 400, description = "`bad_request`: `limit` is not 1 to 1000, or `after` is not a `next` this endpoint gave", body = wire::ErrorBody),
         (status = 401, description = "`password_required`", body = wire::ErrorBody),
         (status = 403, description = "`wrong_password`", body = wire::ErrorBody),
         (status = 404, description = "`not_found`: no such link, or no folder at `path` under it", body = wire::ErrorBody),
@@ -162,13 +169,21 @@ pub async fn list(
     ip: ClientIp,
     Path(token): Path<String>,
     Query(q): Query<At>,
+    Query(page): Query<ListingQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Json<PublicListing>> {
     let share = open_link(&state, &token, &headers, q.grant.as_deref(), ip).await?;
     links::require(&share, LinkKind::Download)?;
-    let (path, entries) = links::list(&state, &share, &q.path).await?;
-    links::log(&state, &share, "list", &path, "ok").await;
-    Ok(Json(PublicListing { path, entries }))
+    let (after, limit) = listing::paging(&page)?;
+    let (path, entries, next) = links::list(&state, &share, &q.path, after.as_ref(), limit).await?;
+    if after.is_none() {
+        links::log(&state, &share, "list", &path, "ok").await;
+    }
+    Ok(Json(PublicListing {
+        path,
+        entries,
+        next: next.map(|c| c.encode()),
+    }))
 }
 
 /// Percent-encodes each segment of a path for a URL.

@@ -1,6 +1,6 @@
 //! The public page of a share link, `/s/{token}`, as HTML the server renders whole, so it works
 //! with no JavaScript at all: the shared item's facts, a shared folder's listing (subfolders
-//! browsed with `?path=`), plain download links, and a password form that posts to
+//! browsed with `?path=`, a long one a page of 1,000 at a time by `&after=`), plain download links, and a password form that posts to
 //! `/s/{token}/unlock`, which sets the link's grant cookie and sends the browser back. When
 //! JavaScript runs, `/js/share.js` redraws the page from the public JSON API with more
 //! (verified downloads, previews, a zip of a selection, the drop page of a file request).
@@ -14,9 +14,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wire::links::{LinkKind, PublicEntry, PublicShare};
-use wire::NodeKind;
+use wire::{NodeKind, LISTING_PAGE_MAX};
 
 use crate::abuse::ClientIp;
+use crate::db::listing::Cursor;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::links::{self, grant};
@@ -24,9 +25,19 @@ use crate::names::civil_date;
 use crate::routes::public::{self, download_url, url_path, At};
 use crate::state::AppState;
 
-#[utoipa::path(get, path = "/s/{token}", tag = "public", params(("token" = String, Path, description = "The link's token"), At),
+/// Where a long folder's page resumes: the server-rendered page shows a folder 1,000 entries
+/// at a time, each page linking to the next.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct More {
+    /// The next page's start, from the link at the foot of the page before.
+    pub after: Option<String>,
+}
+
+#[utoipa::path(get, path = "/s/{token}", tag = "public", params(("token" = String, Path, description = "The link's token"), At, More),
     responses(
-        (status = 200, description = "The page: the shared file or folder (HTML, works without JavaScript)", content_type = "text/html"),
+        (status = 200, description = "The page: the shared file or folder (HTML, works without JavaScript); a folder 1,000 entries at a time, with a link to the next page", content_type = "text/html"),
+        (status = 400, description = "`after` is not a page this page gave (HTML)", content_type = "text/html"),
         (status = 401, description = "The password form (HTML)", content_type = "text/html"),
         (status = 404, description = "No such link, or no folder at `path` under it (HTML)", content_type = "text/html"),
         (status = 410, description = "The link was revoked, expired, or what it shared is gone (HTML)", content_type = "text/html"),
@@ -38,9 +49,10 @@ pub async fn page(
     ip: ClientIp,
     Path(token): Path<String>,
     Query(q): Query<At>,
+    Query(more): Query<More>,
     headers: HeaderMap,
 ) -> Response {
-    match render(&state, &token, &q, &headers, ip).await {
+    match render(&state, &token, &q, &more, &headers, ip).await {
         Ok((title, body)) => html(StatusCode::OK, &title, &body),
         Err(ApiError::PasswordRequired) => html(
             StatusCode::UNAUTHORIZED,
@@ -56,6 +68,7 @@ async fn render(
     state: &AppState,
     token: &str,
     q: &At,
+    more: &More,
     headers: &HeaderMap,
     ip: ClientIp,
 ) -> ApiResult<(String, String)> {
@@ -65,8 +78,14 @@ async fn render(
         (LinkKind::Request, _) => request_card(&face),
         (LinkKind::Download, NodeKind::File) => file_card(token, &face),
         (LinkKind::Download, NodeKind::Folder) => {
-            let (path, entries) = links::list(state, &share, &q.path).await?;
-            folder_card(token, &face, &path, &entries)
+            let after = match more.after.as_deref() {
+                Some(a) => Some(Cursor::decode(a).ok_or(ApiError::InvalidCursor)?),
+                None => None,
+            };
+            let limit = LISTING_PAGE_MAX as usize;
+            let (path, entries, next) =
+                links::list(state, &share, &q.path, after.as_ref(), limit).await?;
+            folder_card(token, &face, &path, &entries, next.as_ref())
         }
     };
     links::log(state, &share, "page", &q.path, "ok").await;
@@ -248,7 +267,13 @@ fn file_card(token: &str, face: &PublicShare) -> String {
     out
 }
 
-fn folder_card(token: &str, face: &PublicShare, path: &str, entries: &[PublicEntry]) -> String {
+fn folder_card(
+    token: &str,
+    face: &PublicShare,
+    path: &str,
+    entries: &[PublicEntry],
+    next: Option<&Cursor>,
+) -> String {
     let mut out = format!(
         r#"<section class="share-card"><h1 class="share-name">{}</h1>{}"#,
         esc(&face.name),
@@ -276,12 +301,8 @@ fn folder_card(token: &str, face: &PublicShare, path: &str, entries: &[PublicEnt
         return out;
     }
     out.push_str(r#"<table class="files share-files"><thead><tr><th scope="col">Name</th><th scope="col" class="num">Size</th><th scope="col" class="when">Modified</th></tr></thead><tbody>"#);
-    let mut sorted: Vec<&PublicEntry> = entries.iter().collect();
-    sorted.sort_by(|a, b| {
-        (a.kind != NodeKind::Folder, a.name.to_lowercase())
-            .cmp(&(b.kind != NodeKind::Folder, b.name.to_lowercase()))
-    });
-    for e in sorted {
+    // In the listing's order (folders first, then files, by name), which pages follow.
+    for e in entries {
         let (href, name, size) = match e.kind {
             NodeKind::Folder => (
                 format!("{here}?path={}", url_path(&e.path)),
@@ -301,7 +322,19 @@ fn folder_card(token: &str, face: &PublicShare, path: &str, entries: &[PublicEnt
             when(e.modified_at)
         ));
     }
-    out.push_str("</tbody></table></section>");
+    out.push_str("</tbody></table>");
+    if let Some(c) = next {
+        let at = if path.is_empty() {
+            String::new()
+        } else {
+            format!("path={}&amp;", url_path(path))
+        };
+        out.push_str(&format!(
+            r#"<p class="share-more"><a id="share-more" href="{here}?{at}after={}">Next page of this folder</a></p>"#,
+            url_path(&c.encode())
+        ));
+    }
+    out.push_str("</section>");
     out
 }
 
@@ -345,6 +378,10 @@ fn error_page(e: ApiError) -> Response {
             "Too many tries in a short time. Wait a minute and try again.",
         ),
         ApiError::NotAForm => ("Bad request", "That was not a form this page sends."),
+        ApiError::InvalidCursor => (
+            "Bad request",
+            "That page of the folder does not exist: open the folder from its link again.",
+        ),
         _ => (
             "Something went wrong",
             "The server could not show this link. Try again later.",

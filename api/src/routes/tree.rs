@@ -9,11 +9,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use wire::{
     CreateFolderRequest, Listing, ListingQuery, NameClash, Node, NodeKind, PlacedNode, Role,
-    TrashItem, TrashList, UpdateNodeRequest, LISTING_PAGE_MAX,
+    TrashItem, TrashList, UpdateNodeRequest,
 };
 
 use crate::access;
 use crate::auth::Auth;
+use crate::db::listing::Mounts;
 use crate::db::users::Caller;
 use crate::db::{changes, listing, mounts, nodes, usage, versions, WriteTx};
 use crate::error::{ApiError, ApiResult};
@@ -56,16 +57,7 @@ pub async fn children(
     Query(page): Query<ListingQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let limit = page.limit.unwrap_or(LISTING_PAGE_MAX);
-    if !(1..=LISTING_PAGE_MAX).contains(&limit) {
-        return Err(ApiError::OutOfRange(format!(
-            "limit must be 1 to {LISTING_PAGE_MAX}"
-        )));
-    }
-    let after = match page.after.as_deref() {
-        Some(a) => Some(listing::Cursor::decode(a).ok_or(ApiError::InvalidCursor)?),
-        None => None,
-    };
+    let (after, limit) = listing::paging(&page)?;
     let (folder, ns) = access::node_where(&state.db, &c, id, Role::Viewer).await?;
     if folder.kind != NodeKind::Folder {
         return Err(ApiError::WrongKind("that node is a file, not a folder"));
@@ -93,7 +85,8 @@ pub async fn children(
         )
             .into_response());
     }
-    let (mut children, next) = listing::page(&state.db, id, after.as_ref(), limit as usize).await?;
+    let (mut children, next) =
+        listing::page(&state.db, id, after.as_ref(), limit, Mounts::Present).await?;
     if !access::is_home(&c, ns) {
         // In a shared folder, who wrote each file's current version ("edited by Ana").
         let versions: Vec<i64> = children.iter().filter_map(|n| n.version_id).collect();

@@ -9,6 +9,7 @@ use crate::fixture::{assert_error, bytes, Backend, TestServer};
 crate::both!(
     openapi_documents_every_route_of_the_router,
     health_readiness_and_metrics,
+    a_metrics_address_serves_metrics_alone_without_a_token,
     request_ids_are_propagated_or_made,
     wrong_methods_and_paths_answer_json_errors,
 );
@@ -50,9 +51,9 @@ async fn health_readiness_and_metrics(backend: Backend) {
     let alice = server.register("alice").await;
     alice.upload_file("a", &bytes(3, 100), None).await;
     let first = alice.upload_file("b", &bytes(4, 100), None).await;
-    // A stale base version: a conflicted copy, counted as such.
+    // A stale base version: a conflicted copy, counted as such (with a's bytes).
     alice
-        .upload_file("b", &bytes(5, 100), Some(first.version_id - 100))
+        .upload_file("b", &bytes(3, 100), Some(first.version_id - 100))
         .await;
     let r = server
         .http
@@ -64,17 +65,63 @@ async fn health_readiness_and_metrics(backend: Backend) {
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()
-        .starts_with("text/plain"));
+        .starts_with("application/openmetrics-text"));
     let text = r.text().await.unwrap();
+    // Three uploads of 100 bytes, two of them the same bytes: 300 logical, 200 stored (the
+    // figures are the database's, read by this first scrape). And the scrape itself is in
+    // flight while it renders.
     for needle in [
-        "cairn_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/commits\",status=\"200\",le=\"+Inf\"} 3",
+        "cairn_http_request_duration_seconds_bucket{le=\"+Inf\",method=\"POST\",route=\"/api/v1/commits\",status=\"200\"} 3",
         "cairn_commits_total 3",
         "cairn_conflicts_total 1",
         "cairn_sse_clients 0",
         "# TYPE cairn_commit_batch_size histogram",
+        "cairn_users 1",
+        "cairn_logical_bytes 300",
+        "cairn_stored_bytes 200",
+        "cairn_dedup_ratio 1.5",
+        "cairn_upload_sessions_open 0",
+        "cairn_http_requests_in_flight{route=\"/metrics\"} 1",
+        "# EOF",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+}
+
+async fn a_metrics_address_serves_metrics_alone_without_a_token(backend: Backend) {
+    let server = TestServer::on(backend)
+        .settings(|s| s.metrics_token = None)
+        .start()
+        .await;
+    let alice = server.register("alice").await;
+    alice.upload_file("a", &bytes(3, 100), None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(api::serve_metrics(server.state.clone(), listener));
+    let r = server
+        .http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("cairn_commits_total 1"), "{text}");
+    assert!(text.contains("cairn_files 1"), "{text}");
+    // Only /metrics there; and the public address keeps it off without a token.
+    let r = server
+        .http
+        .get(format!("{base}/api/v1/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_error(
+        server.get("/metrics").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 async fn request_ids_are_propagated_or_made(backend: Backend) {
