@@ -33,6 +33,10 @@ const HELP: &str = "cargo xtask <command>
   bench-tree          listing page, 304, search, folder move, feed page and commit
                       timed in an account of ~1,000 and of ~1,000,000 nodes, on
                       SQLite and PostgreSQL (BENCH_TREE_NODES, BENCH_ONLY)
+  bench-scale         one node's limits: memory per idle SSE stream vs bare axum
+                      (SCALE_STREAMS, 10,000), commit → hint at 1,000 and all streams,
+                      commits/s on PostgreSQL through one and two nodes, and a soak of
+                      sync clients counting 5xx and memory (SOAK_SECS, 600)
   bench-share         download MB/s of a 1 GiB file through a share link
                       (/s/{token}/download) vs tower-http ServeDir serving the same
                       bytes, alternating, 5 rounds, on the local store and on a
@@ -74,6 +78,7 @@ fn main() -> Result<()> {
         "bench-share" => bench_share(),
         "bench-api" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_api"]),
         "bench-tree" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_tree"]),
+        "bench-scale" => sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_scale"]),
         "bench-access" => {
             sh::cargo(&["run", "--release", "-p", "api", "--example", "bench_access"])
         }
