@@ -112,6 +112,8 @@ pub enum ApiError {
     AccountDisabled,
     #[error("the current password is wrong")]
     CurrentPasswordWrong,
+    #[error("type this account's username to confirm deleting it")]
+    ConfirmationMismatch,
     #[error("this link no longer works: {0}")]
     LinkGone(&'static str),
     #[error("this link's download limit has been used up")]
@@ -140,7 +142,7 @@ impl ApiError {
             | InvalidLink(_) | InvalidSearch(_) | InvalidUploader | TooManyPaths(_)
             | UnreadableBody(_) | NotAForm | NothingToChange | RootFolder | InvalidKey(_)
             | InvalidName(_) | InvalidManifest(_) | BadJson(_) | HashMismatch | InvalidMove(_)
-            | TooDeep(_) | InvalidRole => StatusCode::BAD_REQUEST,
+            | TooDeep(_) | InvalidRole | ConfirmationMismatch => StatusCode::BAD_REQUEST,
             TooLarge | RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | BadCredentials | PasswordRequired => StatusCode::UNAUTHORIZED,
             BadSignature | Forbidden | RoleTooLow | SignupClosed | AccountDisabled
@@ -202,6 +204,7 @@ impl ApiError {
             SignupClosed => ErrorCode::SignupClosed,
             AccountDisabled => ErrorCode::AccountDisabled,
             CurrentPasswordWrong => ErrorCode::WrongCurrentPassword,
+            ConfirmationMismatch => ErrorCode::ConfirmationMismatch,
             LinkGone(_) => ErrorCode::LinkGone,
             LinkExhausted => ErrorCode::LinkExhausted,
             PasswordRequired => ErrorCode::PasswordRequired,

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod commit;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod gc;
 pub mod hub;

@@ -124,6 +124,38 @@ test('devices: one device revokes another, which lands on the sign-in screen at 
   await b.context.close();
 });
 
+test('deleting the account takes the typed username and the password; the other device signs out', { timeout: 120_000 }, async () => {
+  const a = await device('leaver', { create: true });
+  const b = await device('leaver');
+  await upload(a.page, 'keep-me-not.txt', 'soon gone');
+  await b.page.waitForSelector('body[data-live="open"]');
+  await a.page.click('#nav button[data-view="devices"]');
+  await a.page.waitForSelector('#device-list li');
+  // The button waits for the username; a wrong password is said under the form, nothing goes.
+  assert.ok(await a.page.locator('#delete-account').isDisabled());
+  await a.page.fill('#delete-confirm', 'someone-else');
+  assert.ok(await a.page.locator('#delete-account').isDisabled());
+  await a.page.fill('#delete-confirm', 'LEAVER');
+  await a.page.fill('#delete-password', 'not the password');
+  await a.page.click('#delete-account');
+  await a.page.waitForSelector('#delete-error:not([hidden])');
+  assert.match(await a.page.locator('#delete-error').textContent(), /not right/);
+  await a.page.fill('#delete-password', 'correct horse battery');
+  await a.page.click('#delete-account');
+  await a.page.waitForSelector('#auth-view:not([hidden])', { timeout: 10_000 });
+  await until(async () => /account was deleted/.test(await a.page.locator('#auth-error').textContent()), { what: 'the sign-in screen to say the account was deleted' });
+  // The other device's stream ends with its token, and it signs out by itself.
+  await b.page.waitForSelector('#auth-view:not([hidden])', { timeout: 10_000 });
+  // The name is free again.
+  const again = await fetch(`${shared.server.base}/api/v1/accounts`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'leaver', password: 'correct horse battery', device_name: 'new' }),
+  });
+  assert.equal(again.status, 201);
+  await a.context.close();
+  await b.context.close();
+});
+
 test('renames, moves and deletes made offline replay in order; keep mine settles a conflict', { timeout: 180_000 }, async () => {
   const { context, page, errors } = await device('otto', { create: true });
   await newFolder(page, 'Box');

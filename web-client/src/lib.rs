@@ -10,6 +10,7 @@
 mod bench;
 mod chunker;
 mod client;
+mod export;
 mod http;
 mod idb;
 mod links;

@@ -162,6 +162,21 @@ impl Client {
         self.call_js("POST", "/account/password", Some(body)).await
     }
 
+    /// Deletes the account for good (its password and its username typed again); answers what
+    /// went (`{nodes, versions, links, shared_folders, memberships, devices}`).
+    #[wasm_bindgen(js_name = deleteAccount)]
+    pub async fn delete_account(
+        &self,
+        password: String,
+        confirm_username: String,
+    ) -> Result<JsValue, JsValue> {
+        let body = serde_json::json!({
+            "password": password,
+            "confirm_username": confirm_username,
+        });
+        self.call_js("DELETE", "/account", Some(body)).await
+    }
+
     /// Signs every other device of the account out; answers `{revoked}`.
     #[wasm_bindgen(js_name = revokeOtherDevices)]
     pub async fn revoke_other_devices(&self) -> Result<JsValue, JsValue> {

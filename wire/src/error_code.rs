@@ -105,6 +105,8 @@ codes! {
     SignupClosed = "signup_closed",
     /// 403: the current password given to change it is wrong.
     WrongCurrentPassword = "wrong_current_password",
+    /// 400: the username typed to confirm deleting the account is not the account's.
+    ConfirmationMismatch = "confirmation_mismatch",
     /// 403: the server's operator disabled this account (`cairn admin user disable`); said
     /// only to the right password.
     AccountDisabled = "account_disabled",

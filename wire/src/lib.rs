@@ -20,6 +20,8 @@ pub mod paths {
     pub const ACCOUNTS: &str = "/api/v1/accounts";
     pub const SESSIONS: &str = "/api/v1/sessions";
     pub const ME: &str = "/api/v1/me";
+    /// `DELETE`: the account itself, for good.
+    pub const ACCOUNT: &str = "/api/v1/account";
     pub const FOLDERS: &str = "/api/v1/folders";
     pub const UPLOADS: &str = "/api/v1/uploads";
     pub const COMMITS: &str = "/api/v1/commits";
@@ -42,6 +44,8 @@ pub mod paths {
     // The templates of the routes below those prefixes, in the router's syntax: `{name}` is
     // one segment, `{*name}` the rest of the path.
     pub const ACCOUNT_PASSWORD: &str = "/api/v1/account/password";
+    /// `GET`: everything of the account's own tree as one streamed zip, with an index of versions.
+    pub const ACCOUNT_EXPORT: &str = "/api/v1/account/export";
     pub const DEVICE: &str = "/api/v1/devices/{id}";
     pub const NODE: &str = "/api/v1/nodes/{id}";
     pub const NODE_VERSIONS: &str = "/api/v1/nodes/{id}/versions";
@@ -88,6 +92,7 @@ pub mod paths {
         ACCOUNTS,
         SESSIONS,
         ME,
+        ACCOUNT,
         FOLDERS,
         UPLOADS,
         COMMITS,
@@ -98,6 +103,7 @@ pub mod paths {
         EVENTS_TICKET,
         LINKS,
         ACCOUNT_PASSWORD,
+        ACCOUNT_EXPORT,
         DEVICE,
         NODE,
         NODE_VERSIONS,
@@ -396,6 +402,33 @@ pub struct ChangePasswordRequest {
     /// signed in.
     #[serde(default)]
     pub sign_out_other_devices: bool,
+}
+
+/// `DELETE /api/v1/account`: deleting the account for good takes its password and its
+/// username typed again (a stolen session alone cannot delete it, and a slip cannot either).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeleteAccountRequest {
+    pub password: String,
+    /// The account's username, typed by the user (case does not matter).
+    pub confirm_username: String,
+}
+
+/// What a deleted account held: all of it is gone. Chunks no other account stores are
+/// deleted by the next collector pass.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountDeleted {
+    /// Files and folders (live and in the trash).
+    pub nodes: u64,
+    pub versions: u64,
+    pub links: u64,
+    /// Shared folders of this account, each taken from its members' trees.
+    pub shared_folders: u64,
+    /// Shared folders of others this account had joined or was invited to.
+    pub memberships: u64,
+    /// Devices signed out.
+    pub devices: u64,
 }
 
 /// `DELETE /api/v1/devices`: how many other devices were signed out.

@@ -16,6 +16,9 @@ import { share } from './share-dialog.js';
 import { showLinks } from './links.js';
 import { loadShares, onShares, shareAt, shareById, mountAt, leaveFolder, shareHere, roleHere, canWriteHere, sharedRoots, forgetShares } from './shares.js';
 import { showShared, wireShared } from './shared-with-me.js';
+import { openViewer } from './viewer.js';
+import { kindOf } from './viewer-types.js';
+import { wireExport } from './export.js';
 
 /** The browser's offer to install the app, while it stands (see "install" below). */
 let installPrompt = null;
@@ -400,7 +403,9 @@ function row(node) {
       name.append(el('span', { className: 'tag shared', textContent: 'shared', title: mount ? `Shared with you by ${mount.owner}` : 'A shared folder' }));
     }
   } else {
-    name.append(el('span', { className: 'icon file', ariaHidden: 'true' }), el('span', { textContent: node.name }));
+    const kind = kindOf(node.name);
+    tr.dataset.kind = kind;
+    name.append(el('span', { className: `icon file ${kind}`, ariaHidden: 'true' }), button(node.name, () => viewFile(node, tr), 'open', `View ${node.name}`));
   }
   if (node.pending) name.append(el('span', { className: 'tag', textContent: 'waiting to sync' }));
   if (offlineIds.has(node.id)) name.append(el('span', { className: 'tag ok', textContent: 'available offline' }));
@@ -438,7 +443,7 @@ function row(node) {
   tr.addEventListener('keydown', (e) => {
     if (e.target !== tr) return;
     const mounted = node.kind === 'folder' && mountAt(node.id) != null;
-    if (e.key === 'Enter') { e.preventDefault(); if (node.kind === 'folder') openFolder(node); else download(node); }
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); if (node.kind === 'folder') openFolder(node); else viewFile(node, tr); }
     else if (e.key === 'F2') { e.preventDefault(); if (mounted || writeAllowed()) rename(node); }
     // On a folder shared with the user, Delete means what its row offers: Leave (asked first).
     else if (e.key === 'Delete') { e.preventDefault(); if (mounted) leave(node); else if (writeAllowed()) remove(node); }
@@ -447,6 +452,17 @@ function row(node) {
     else if (e.key === 'Backspace' && app.path.length > 1) { e.preventDefault(); app.path.pop(); refresh(); }
   });
   return tr;
+}
+
+/** Opens the viewer on file `node` (its row `tr`), Previous / Next going through the folder's
+ * files in the list's order; closed, the focus goes to the row of the file shown last. */
+function viewFile(node, tr) {
+  const files = rows.nodes.filter((n) => n.kind === 'file');
+  const at = Math.max(0, files.findIndex((n) => n.id === node.id));
+  openViewer(files.length ? files : [node], at, {
+    download,
+    closed: (last) => (rows.body?.querySelector(`tr[data-id="${CSS.escape(String(last.id))}"]`) || tr).focus(),
+  });
 }
 
 /** False (and says why) where the user's role only lets them view. */
@@ -567,6 +583,7 @@ async function togglePin(node) {
 }
 
 wireAccount((opts) => signOutLocally(opts));
+wireExport();
 
 // ---- install --------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import { chunkFile } from './chunk-pool.js';
 import { app, $, el, button, say, explain, ask } from './state.js';
 import { conflicts, dropConflict } from './offline.js';
 import { formatBytes, formatDate } from './format.js';
-import { WRONG_CURRENT_PASSWORD, ROLE_TOO_LOW } from '../pkg/error_codes.js';
+import { WRONG_CURRENT_PASSWORD, ROLE_TOO_LOW, CONFIRMATION_MISMATCH } from '../pkg/error_codes.js';
 
 function item(title, meta, ...actions) {
   const li = el('li', { className: 'item' });
@@ -188,6 +188,44 @@ export function wireAccount(onSignedOut) {
       error.textContent = err.code === WRONG_CURRENT_PASSWORD ? 'The current password is not right.' : explain(err);
       error.hidden = false;
     }
+  });
+  wireDeleteAccount(onSignedOut);
+}
+
+/** Deleting the account: the username typed again and the password, checked by the server. */
+function wireDeleteAccount(onSignedOut) {
+  const form = $('#delete-account-form');
+  const button = $('#delete-account');
+  const typed = () => {
+    const want = (app.session?.username || '').toLowerCase();
+    return want !== '' && $('#delete-confirm').value.trim().toLowerCase() === want;
+  };
+  const sync = () => { button.disabled = !typed(); };
+  $('#delete-confirm').addEventListener('input', sync);
+  sync();
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const error = $('#delete-error');
+    error.hidden = true;
+    if (!typed()) return;
+    button.disabled = true;
+    say('Deleting your account…');
+    try {
+      await app.client.deleteAccount($('#delete-password').value, $('#delete-confirm').value.trim());
+    } catch (err) {
+      say('');
+      error.textContent = err.code === WRONG_CURRENT_PASSWORD ? 'The password is not right.'
+        : err.code === CONFIRMATION_MISMATCH ? 'Type your username exactly to confirm.' : explain(err);
+      error.hidden = false;
+      sync();
+      return;
+    }
+    // Gone on the server. The event stream's `revoked` may sign this page out at the same
+    // moment; either way the device's copy is wiped and the sign-in screen says why.
+    form.reset();
+    $('#auth-error').textContent = 'Your account was deleted, with everything it held.';
+    try { await onSignedOut({ wipe: true }); } catch (e) { console.warn('wiping after deletion', e); }
+    $('#auth-error').textContent = 'Your account was deleted, with everything it held.';
   });
 }
 

@@ -59,7 +59,7 @@ pub struct Hold(Held);
 #[derive(Debug)]
 enum Held {
     /// Closed on drop (`close_on_drop`), which ends the session and its lock.
-    Postgres(PoolConnection<Any>),
+    Postgres(PoolConnection<Any>, Job),
     /// Never read: closing it (on drop) is what lets go.
     #[allow(dead_code)]
     File(File),
@@ -68,9 +68,21 @@ enum Held {
 }
 
 impl Hold {
-    /// Ends the hold now, waiting for the lock's connection to close.
+    /// Ends the hold now: the next `try_hold`, on any node, finds it free.
+    ///
+    /// On PostgreSQL the lock is let go by `pg_advisory_unlock` before the connection closes:
+    /// closing alone returns once the client has hung up, while the server process ends (and
+    /// drops its locks) a moment later, so a pass started right after could find the hold
+    /// still taken.
     pub async fn release(self) {
-        if let Held::Postgres(conn) = self.0 {
+        if let Held::Postgres(mut conn, job) = self.0 {
+            let unlocked = sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock($1)")
+                .bind(job.key())
+                .fetch_one(&mut *conn)
+                .await;
+            if let Err(e) = unlocked {
+                tracing::warn!(error = %e, job = job.name(), "could not unlock; closing instead");
+            }
             let _ = conn.close().await;
         }
     }
@@ -89,7 +101,7 @@ pub async fn try_hold(db: &Db, job: Job) -> anyhow::Result<Option<Hold>> {
                 return Ok(None);
             }
             conn.close_on_drop();
-            Ok(Some(Hold(Held::Postgres(conn))))
+            Ok(Some(Hold(Held::Postgres(conn, job))))
         }
         Backend::Sqlite => {
             let Some(db_file) = &db.sqlite_file else {

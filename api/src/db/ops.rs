@@ -27,7 +27,8 @@ pub async fn accounts(db: &Db) -> sqlx::Result<Vec<Account>> {
         "SELECT u.id, u.username, u.created_at, \
          (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL), \
          n.used_bytes + n.history_bytes + n.staged_bytes, u.quota_bytes, u.disabled_at \
-         FROM users u JOIN namespaces n ON n.id = u.namespace_id ORDER BY u.username_key",
+         FROM users u JOIN namespaces n ON n.id = u.namespace_id WHERE u.deleted_at IS NULL \
+         ORDER BY u.username_key",
     )
     .fetch_all(&db.pool)
     .await?;
@@ -141,7 +142,7 @@ impl Stats {
 
 pub async fn stats(db: &Db, now: i64) -> sqlx::Result<Stats> {
     let r = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM users), \
+        "SELECT (SELECT COUNT(*) FROM users WHERE deleted_at IS NULL), \
          (SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL), \
          (SELECT COUNT(*) FROM nodes WHERE kind = 'file' AND deleted_at IS NULL), \
          (SELECT COUNT(*) FROM nodes WHERE kind = 'folder' AND deleted_at IS NULL \

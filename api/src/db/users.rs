@@ -330,7 +330,7 @@ pub async fn revoke_other_devices(db: &Db, user_id: i64, keep: i64) -> sqlx::Res
     Ok(revoked.len())
 }
 
-async fn revoke_others_in(
+pub(super) async fn revoke_others_in(
     db: &Db,
     tx: &mut Transaction<'static, Any>,
     user_id: i64,
@@ -357,7 +357,7 @@ async fn revoke_others_in(
 
 /// SQLite: ends the revoked devices' streams on this node once the revocation is committed
 /// (PostgreSQL's notifications did it in the transaction).
-fn announce_revoked(db: &Db, revoked: &[i64]) {
+pub fn announce_revoked(db: &Db, revoked: &[i64]) {
     if db.backend == Backend::Sqlite {
         for id in revoked {
             db.hub.revoke(*id);

@@ -8,8 +8,10 @@
 //! from our origin (`'wasm-unsafe-eval'` is what `WebAssembly.instantiate` needs, and allows
 //! no JS `eval`); workers from our origin or `blob:` (the bench page hashes in a blob worker);
 //! styles only from `style.css` (no inline styles anywhere); images also as `data:` (the icons
-//! in `style.css`) and `blob:`; `fetch`/`EventSource` to our origin and, when chunks live in S3,
-//! to the bucket's origin, where the signed URLs point.
+//! in `style.css`) and `blob:`; audio, video and frames also as `blob:` (the viewer shows a
+//! file's checked bytes from a `blob:` URL it made itself, a PDF in a frame); `fetch` and
+//! `EventSource` to our origin and, when chunks live in S3, to the bucket's origin, where the
+//! signed URLs point.
 
 use std::sync::Arc;
 
@@ -63,6 +65,8 @@ pub fn content_security_policy(chunk_origin: Option<&str>) -> String {
         "worker-src 'self' blob:".to_owned(),
         "style-src 'self'".to_owned(),
         "img-src 'self' data: blob:".to_owned(),
+        "media-src 'self' blob:".to_owned(),
+        "frame-src 'self' blob:".to_owned(),
         format!("connect-src {connect}"),
         "object-src 'none'".to_owned(),
         "base-uri 'none'".to_owned(),
@@ -194,6 +198,10 @@ mod tests {
         );
         assert_eq!(p.matches("127.0.0.1:3900").count(), 1, "{p}");
         assert!(p.contains("frame-ancestors 'none'"), "{p}");
+        // The viewer's blob: URLs, and nothing wider.
+        assert!(p.contains("media-src 'self' blob:;"), "{p}");
+        assert!(p.contains("frame-src 'self' blob:;"), "{p}");
+        assert!(p.contains("object-src 'none'"), "{p}");
         let local = content_security_policy(None);
         assert!(local.contains("connect-src 'self';"), "{local}");
         assert!(!local.contains("unsafe-inline") && !local.contains("'unsafe-eval'"));

@@ -1,11 +1,13 @@
 //! The HTTP surface: one module per resource, assembled into a single router here.
 
+pub mod account_delete;
 pub mod accounts;
 pub mod blobs;
 pub mod changes;
 pub mod content;
 pub mod devices;
 pub mod events;
+pub mod export;
 pub mod files;
 pub mod headers;
 pub mod links;
@@ -55,6 +57,7 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             paths::ACCOUNT_PASSWORD,
             post(password::change),
         ),
+        (Method::GET, paths::ACCOUNT_EXPORT, get(export::export)),
         (Method::DELETE, paths::DEVICE, delete(devices::revoke)),
         (Method::PATCH, paths::DEVICE, patch(devices::rename)),
         (Method::PATCH, paths::NODE, patch(tree::update_node)),
@@ -71,6 +74,11 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, paths::SEARCH, get(search::search)),
         (Method::GET, paths::NODE_CONTENT, get(content::content)),
         (Method::GET, paths::ME, get(accounts::me)),
+        (
+            Method::DELETE,
+            paths::ACCOUNT,
+            delete(account_delete::delete),
+        ),
         (Method::POST, paths::FOLDERS, post(tree::create_folder)),
         (Method::GET, paths::NODE_CHILDREN, get(tree::children)),
         (Method::GET, paths::NODE_DOWNLOAD, get(files::download)),

@@ -36,6 +36,8 @@ use crate::routes;
         routes::devices::rename,
         routes::devices::revoke_others,
         routes::password::change,
+        routes::export::export,
+        routes::account_delete::delete,
         routes::devices::sign_out,
         routes::tree::update_node,
         routes::tree::delete_node,

@@ -118,6 +118,7 @@ pub async fn unlock(
     State(state): State<AppState>,
     ip: ClientIp,
     Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<Unlock>,
 ) -> ApiResult<Response> {
     let share = links::resolve(&state, &token, ip).await?;
@@ -132,20 +133,35 @@ pub async fn unlock(
         expires_at,
     })
     .into_response();
-    r.headers_mut()
-        .insert(header::SET_COOKIE, grant_cookie(&share, &g));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        grant_cookie(&share, &g, https(&state, &headers)),
+    );
     Ok(r)
 }
 
-/// The cookie that lets plain links (`<a href>`, `<img src>`) of the page carry the grant.
-pub fn grant_cookie(share: &Share, g: &str) -> HeaderValue {
+/// The cookie that lets plain links (`<a href>`, `<img src>`) of the page carry the grant;
+/// `Secure` when the page came over HTTPS, so the browser never sends it over plain HTTP.
+pub fn grant_cookie(share: &Share, g: &str, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&format!(
-        "{}_{}={g}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict",
+        "{}_{}={g}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
         grant::COOKIE,
         share.link.id,
-        grant::TTL.as_secs()
+        grant::TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
     ))
     .expect("ASCII digits, hex and dots")
+}
+
+/// Whether the browser reached us over HTTPS: this server's own TLS, or a proxy's in front
+/// that says so (`X-Forwarded-Proto: https`). The header is believed from anyone: all it can
+/// do is make a cookie `Secure`, which only narrows where the browser sends it.
+pub fn https(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    state.settings.tls.is_some()
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
 }
 
 /// A shared folder a page at a time (`db::listing`, as the owner's listing), so a folder of

@@ -299,20 +299,8 @@ async fn zip(
         links::log(state, share, "zip", logged_path, outcome(&primed)).await;
         axum::body::Body::from_stream(primed?.into_stream("zip", share.link.id))
     };
-    let mut r = Response::new(body);
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        serve::content_disposition(Disposition::Attachment, name),
-    );
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE));
-    h.insert(
+    let mut r = crate::serve::zip::response(body, len, name, CACHE);
+    r.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox"),
     );

@@ -113,6 +113,7 @@ pub async fn unlock_form(
     State(state): State<AppState>,
     ip: ClientIp,
     Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     // The form body is a query string: axum's own parser reads it (no form feature needed).
@@ -123,7 +124,8 @@ pub async fn unlock_form(
     let Some(axum::extract::Query(form)) = form else {
         return error_page(ApiError::NotAForm);
     };
-    match grant_cookie(&state, &token, &form.password, ip).await {
+    let secure = public::https(&state, &headers);
+    match grant_cookie(&state, &token, &form.password, ip, secure).await {
         Ok(cookie) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
             let back = HeaderValue::from_str(&format!("/s/{token}"))
@@ -148,6 +150,7 @@ async fn grant_cookie(
     token: &str,
     password: &str,
     ip: ClientIp,
+    secure: bool,
 ) -> ApiResult<HeaderValue> {
     let share = links::resolve(state, token, ip).await?;
     if let Some(stored) = share.link.password_hash.clone() {
@@ -158,6 +161,7 @@ async fn grant_cookie(
     Ok(public::grant_cookie(
         &share,
         &grant::mint(&share.link, expires_at),
+        secure,
     ))
 }
 

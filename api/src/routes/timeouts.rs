@@ -27,9 +27,9 @@ pub enum Limit {
     /// Only reading the body: the work after it grows with the data (S3 verification of an
     /// upload's staged chunks before a commit or a resume).
     BodyOnly,
-    /// Long by nature: event streams, chunk transfers, whole-file content and share links'
-    /// bytes (a zip of a large folder gathers its chunk lists first). The blob PUT's own
-    /// body-read limit lives with the blob routes.
+    /// Long by nature: event streams, chunk transfers, whole-file content, share links' bytes
+    /// and account exports (a zip of a large tree gathers its chunk lists first). The blob
+    /// PUT's own body-read limit lives with the blob routes.
     Exempt,
 }
 
@@ -38,6 +38,8 @@ pub fn limit_for(method: &Method, path: &str) -> Limit {
     match (method.as_str(), path) {
         ("GET", "/api/v1/events") => Limit::Exempt,
         ("GET", "/api/v1/nodes/{id}/content") => Limit::Exempt,
+        // The account's whole tree as a zip: its snapshot and chunk lists are read first.
+        ("GET", "/api/v1/account/export") => Limit::Exempt,
         (_, p) if p.starts_with("/blobs/") => Limit::Exempt,
         // A share link's bytes: whole files and zips, as long as they take.
         ("GET", p) if p.starts_with("/s/{token}/") => Limit::Exempt,
@@ -103,6 +105,7 @@ mod tests {
         let check = |m: Method, p: &str, want: Limit| assert_eq!(limit_for(&m, p), want, "{p}");
         check(Method::GET, "/api/v1/events", Limit::Exempt);
         check(Method::GET, "/api/v1/nodes/{id}/content", Limit::Exempt);
+        check(Method::GET, "/api/v1/account/export", Limit::Exempt);
         check(Method::PUT, "/blobs/{*object}", Limit::Exempt);
         check(Method::GET, "/blobs/{*object}", Limit::Exempt);
         check(Method::GET, "/s/{token}/download", Limit::Exempt);

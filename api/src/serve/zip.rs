@@ -1,7 +1,9 @@
-//! A streamed ZIP of many files, for share links: store method (no compression: it is fast,
-//! and most files people share are compressed already), each entry's CRC-32 computed as its
-//! verified bytes go out and written after them in a data descriptor, the central directory at
-//! the end. Nothing is buffered beyond the chunks read ahead.
+//! A streamed ZIP of many files, for share links and account exports: store method (no
+//! compression: it is fast, and most files people keep are compressed already), each entry's
+//! CRC-32 computed as its verified bytes go out and written after them in a data descriptor,
+//! the central directory at the end. Nothing is buffered beyond the chunks read ahead. A small
+//! file of our own making (an export's index) can go in from memory: its CRC is known before it
+//! is written, so its local header carries CRC and sizes and no descriptor follows it.
 //!
 //! ZIP64 only where needed, so a small archive stays a classic ZIP every unzipper reads: an
 //! entry of 4 GiB or more gets ZIP64 sizes (local header field and an 8-byte descriptor), an
@@ -27,14 +29,28 @@ pub struct Content {
     pub chunks: Vec<ChunkRef>,
 }
 
-/// One entry: a file (with content) or a folder (`path` then ends with `/`).
+/// What an entry holds.
+#[derive(Debug, Clone)]
+enum Body {
+    Folder,
+    /// A stored file version, read chunk by chunk as it streams.
+    Chunks(Content),
+    /// Bytes in memory, with their CRC-32.
+    Bytes {
+        data: Bytes,
+        crc: u32,
+    },
+}
+
+/// One entry: a file (stored content or bytes in memory) or a folder (`path` then ends
+/// with `/`).
 #[derive(Debug, Clone)]
 pub struct ZipEntry {
     /// '/'-separated, relative, UTF-8.
     pub path: String,
     /// Milliseconds since the epoch.
     pub modified_at: i64,
-    pub content: Option<Content>,
+    body: Body,
 }
 
 impl ZipEntry {
@@ -42,7 +58,17 @@ impl ZipEntry {
         ZipEntry {
             path: path.into(),
             modified_at,
-            content: Some(content),
+            body: Body::Chunks(content),
+        }
+    }
+
+    /// A file whose bytes are already in memory (small, and of the server's own making).
+    pub fn bytes(path: impl Into<String>, modified_at: i64, data: Bytes) -> ZipEntry {
+        let crc = crc32fast::hash(&data);
+        ZipEntry {
+            path: path.into(),
+            modified_at,
+            body: Body::Bytes { data, crc },
         }
     }
 
@@ -55,12 +81,37 @@ impl ZipEntry {
         ZipEntry {
             path,
             modified_at,
-            content: None,
+            body: Body::Folder,
         }
     }
 
     fn size(&self) -> u64 {
-        self.content.as_ref().map_or(0, |c| c.size)
+        match &self.body {
+            Body::Folder => 0,
+            Body::Chunks(c) => c.size,
+            Body::Bytes { data, .. } => data.len() as u64,
+        }
+    }
+
+    /// The CRC and size a local header can carry: an in-memory file's; zeros for the others
+    /// (a folder's are zero, a stored file's follow its data in a descriptor).
+    fn known(&self) -> (u32, u64) {
+        match &self.body {
+            Body::Bytes { data, crc } => (*crc, data.len() as u64),
+            Body::Folder | Body::Chunks(_) => (0, 0),
+        }
+    }
+
+    /// An in-memory file's bytes.
+    pub fn in_memory(&self) -> Option<&Bytes> {
+        match &self.body {
+            Body::Bytes { data, .. } => Some(data),
+            Body::Folder | Body::Chunks(_) => None,
+        }
+    }
+
+    fn is_folder(&self) -> bool {
+        matches!(self.body, Body::Folder)
     }
 }
 
@@ -73,8 +124,9 @@ const END: u32 = 0x0605_4b50;
 const MAX32: u64 = 0xFFFF_FFFF;
 const MAX16: u64 = 0xFFFF;
 /// Bit 3: CRC and sizes follow the data; bit 11: the name is UTF-8.
-const FLAGS_FILE: u16 = 0x0808;
-const FLAGS_DIR: u16 = 0x0800;
+const FLAGS_STREAMED: u16 = 0x0808;
+/// Bit 11 alone: CRC and sizes are in the local header (folders, in-memory files).
+const FLAGS_KNOWN: u16 = 0x0800;
 /// Made by Unix (so the external attributes carry a mode), spec 4.5.
 const MADE_BY: u16 = (3 << 8) | 45;
 const ZIP64_EXTRA: u16 = 0x0001;
@@ -226,11 +278,15 @@ impl ZipPlan {
         let mut steps = Vec::new();
         for (i, p) in plan.entries.iter().enumerate() {
             steps.push(Step::Local(i));
-            if let Some(c) = &p.entry.content {
-                for piece in stream::pieces(&c.chunks, 0, c.size) {
-                    steps.push(Step::Piece(i, piece));
+            match &p.entry.body {
+                Body::Folder => {}
+                Body::Chunks(c) => {
+                    for piece in stream::pieces(&c.chunks, 0, c.size) {
+                        steps.push(Step::Piece(i, piece));
+                    }
+                    steps.push(Step::Descriptor(i));
                 }
-                steps.push(Step::Descriptor(i));
+                Body::Bytes { .. } => steps.push(Step::Inline(i)),
             }
         }
         steps.push(Step::Central);
@@ -249,6 +305,7 @@ impl ZipPlan {
                         Box::pin(async move { Ok(Raw::Data(i, f.await?)) })
                     }
                     Step::Local(i) => Box::pin(futures::future::ready(Ok(Raw::Local(i)))),
+                    Step::Inline(i) => Box::pin(futures::future::ready(Ok(Raw::Inline(i)))),
                     Step::Descriptor(i) => Box::pin(futures::future::ready(Ok(Raw::Descriptor(i)))),
                     Step::Central => Box::pin(futures::future::ready(Ok(Raw::Central))),
                 }
@@ -261,6 +318,7 @@ impl ZipPlan {
 
 enum Step {
     Local(usize),
+    Inline(usize),
     Piece(usize, stream::Piece),
     Descriptor(usize),
     Central,
@@ -268,6 +326,7 @@ enum Step {
 
 enum Raw {
     Local(usize),
+    Inline(usize),
     Data(usize, Bytes),
     Descriptor(usize),
     Central,
@@ -284,14 +343,17 @@ impl Sums {
     fn emit(&mut self, raw: Result<Raw, ServeError>) -> Result<Out, ServeError> {
         Ok(match raw? {
             Raw::Local(i) => Out::Meta(local_header(&self.plan.entries[i])),
+            // The server's own bytes: nothing to verify or meter.
+            Raw::Inline(i) => match &self.plan.entries[i].entry.body {
+                Body::Bytes { data, .. } => Out::Meta(data.clone()),
+                _ => unreachable!("inline steps only for in-memory files"),
+            },
             Raw::Data(i, bytes) => {
                 self.crcs[i].update(&bytes);
                 self.sent[i] += bytes.len() as u64;
-                let c = self.plan.entries[i]
-                    .entry
-                    .content
-                    .as_ref()
-                    .expect("data only for files");
+                let Body::Chunks(c) = &self.plan.entries[i].entry.body else {
+                    unreachable!("data only for stored files");
+                };
                 Out::Data {
                     version_id: c.version_id,
                     size: c.size,
@@ -322,7 +384,12 @@ impl Sums {
                 Out::Meta(b.freeze())
             }
             Raw::Central => {
-                let crcs: Vec<u32> = self.crcs.iter().map(|h| h.clone().finalize()).collect();
+                let crcs: Vec<u32> = (self.crcs.iter().zip(&self.plan.entries))
+                    .map(|(h, p)| match &p.entry.body {
+                        Body::Bytes { crc, .. } => *crc,
+                        _ => h.clone().finalize(),
+                    })
+                    .collect();
                 Out::Meta(self.plan.central(&crcs))
             }
         })
@@ -330,10 +397,9 @@ impl Sums {
 }
 
 fn flags(e: &ZipEntry) -> u16 {
-    if e.content.is_some() {
-        FLAGS_FILE
-    } else {
-        FLAGS_DIR
+    match e.body {
+        Body::Chunks(_) => FLAGS_STREAMED,
+        Body::Folder | Body::Bytes { .. } => FLAGS_KNOWN,
     }
 }
 
@@ -347,27 +413,28 @@ fn version_needed(p: &Planned) -> u16 {
 
 /// Unix mode in the high half (rw-r--r-- files, rwxr-xr-x folders), the DOS folder bit low.
 fn external_attributes(e: &ZipEntry) -> u32 {
-    if e.content.is_some() {
-        0o100644 << 16
-    } else {
+    if e.is_folder() {
         (0o040755 << 16) | 0x10
+    } else {
+        0o100644 << 16
     }
 }
 
 fn descriptor_len(p: &Planned) -> u64 {
-    match (&p.entry.content, p.zip64) {
-        (None, _) => 0,
-        (Some(_), false) => 16,
-        (Some(_), true) => 24,
+    match (&p.entry.body, p.zip64) {
+        (Body::Folder | Body::Bytes { .. }, _) => 0,
+        (Body::Chunks(_), false) => 16,
+        (Body::Chunks(_), true) => 24,
     }
 }
 
-/// A local header: CRC and sizes are zero (they follow in the descriptor), or the ZIP64
-/// marker with a zeroed ZIP64 field.
+/// A local header: CRC and sizes as far as known before the data (zero for a stored file,
+/// whose follow in the descriptor), or the ZIP64 marker with them in the ZIP64 field.
 fn local_header(p: &Planned) -> Bytes {
     let (dos_time, dos_date) = dos_time(p.entry.modified_at);
     let name = p.entry.path.as_bytes();
     let zip64 = p.zip64;
+    let (crc, known) = p.entry.known();
     let extra_len = if zip64 { 20 } else { 0 } + 9;
     let mut b = BytesMut::with_capacity(30 + name.len() + extra_len);
     b.put_u32_le(LOCAL);
@@ -376,8 +443,8 @@ fn local_header(p: &Planned) -> Bytes {
     b.put_u16_le(0);
     b.put_u16_le(dos_time);
     b.put_u16_le(dos_date);
-    b.put_u32_le(0);
-    let size32 = if zip64 { MAX32 as u32 } else { 0 };
+    b.put_u32_le(crc);
+    let size32 = if zip64 { MAX32 } else { known } as u32;
     b.put_u32_le(size32);
     b.put_u32_le(size32);
     b.put_u16_le(name.len() as u16);
@@ -386,8 +453,8 @@ fn local_header(p: &Planned) -> Bytes {
     if zip64 {
         b.put_u16_le(ZIP64_EXTRA);
         b.put_u16_le(16);
-        b.put_u64_le(0);
-        b.put_u64_le(0);
+        b.put_u64_le(known);
+        b.put_u64_le(known);
     }
     put_time_extra(&mut b, p.entry.modified_at);
     b.freeze()
@@ -433,3 +500,28 @@ fn civil(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 #[path = "zip_tests.rs"]
 mod tests;
+
+/// The answer carrying a zip body of `len` bytes, saved as `name`: no ranges (the bytes are
+/// made as they go), cached as `cache` says.
+pub fn response(
+    body: axum::body::Body,
+    len: u64,
+    name: &str,
+    cache: &'static str,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut r = axum::response::Response::new(body);
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        super::content_disposition(super::Disposition::Attachment, name),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    r
+}

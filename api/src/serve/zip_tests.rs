@@ -235,6 +235,45 @@ async fn a_bad_chunk_ends_the_archive_before_its_bytes() {
     assert_eq!(content, &data[..2000]);
 }
 
+/// An in-memory file first (as an export's index goes), then stored ones: its CRC and sizes
+/// sit in its local header (no descriptor), and readers check them like any other.
+#[tokio::test]
+async fn an_in_memory_entry_carries_its_crc_up_front() {
+    for force_zip64 in [false, true] {
+        let mem = Arc::new(MemChunks::default());
+        let (mut entries, mut files) = sample(&mem);
+        let index = br#"{"format":1,"files":[]}"#.to_vec();
+        let t = 1_704_164_645_678;
+        entries.insert(0, ZipEntry::bytes("index.json", t, index.clone().into()));
+        entries.push(ZipEntry::bytes("empty.json", t, Bytes::new()));
+        files.push(("index.json".to_owned(), index.clone()));
+        files.push(("empty.json".to_owned(), Vec::new()));
+        let plan = ZipPlan::new(entries, force_zip64);
+        let want = plan.len();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.zip");
+        assert_eq!(write(plan, mem, &path, None).await, want);
+        let raw = std::fs::read(&path).unwrap();
+        // The local header: signature, version, flags (bit 3 clear), method, time, date, CRC.
+        assert_eq!(raw[..4], LOCAL.to_le_bytes());
+        assert_eq!(u16::from_le_bytes([raw[6], raw[7]]), FLAGS_KNOWN);
+        let crc = u32::from_le_bytes(raw[14..18].try_into().unwrap());
+        assert_eq!(crc, crc32fast::hash(&index));
+
+        let v = python(&path, "");
+        assert_eq!(v["bad"], Value::Null);
+        let entries = v["entries"].as_array().unwrap();
+        assert_eq!(entries[0]["name"], "index.json");
+        assert_eq!(entries[0]["flags"].as_u64().unwrap() & 0x08, 0);
+        assert_eq!(entries[0]["crc"], crc);
+        for (name, data) in &files {
+            let e = entries.iter().find(|e| e["name"] == name.as_str()).unwrap();
+            assert_eq!(e["hex"], hex::encode(data), "{name}");
+        }
+        unzip_test(&path, &[]);
+    }
+}
+
 #[test]
 fn dos_times_are_utc_and_clamped() {
     // 2024-01-02 03:04:05 UTC

@@ -385,7 +385,21 @@ async fn a_password_link_opens_with_a_grant_or_basic_auth(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
     let g: wire::links::Grant = r.json().await.unwrap();
+    // Behind a proxy that terminates HTTPS, the cookie never travels over plain HTTP.
+    let r = server
+        .http
+        .post(server.url(&format!("{face}/unlock")))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({ "password": "open sesame" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .ends_with("; Secure"));
 
     for headers in [
         vec![("x-cairn-grant", g.grant.as_str())],

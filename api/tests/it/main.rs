@@ -4,6 +4,7 @@
 
 mod abuse;
 mod account;
+mod account_delete;
 mod admin_cli;
 mod bad_input;
 mod binary;
@@ -16,6 +17,7 @@ mod crash;
 mod dedup_timing;
 mod depth;
 mod devices;
+mod export;
 mod feed;
 mod fixture;
 mod garage;

@@ -538,6 +538,14 @@ async fn world(server: &TestServer) -> World<'_> {
             204,
         ),
         row(
+            Method::GET,
+            "/api/v1/account/export",
+            "/api/v1/account/export".into(),
+            None,
+            Own(200),
+            200,
+        ),
+        row(
             Method::POST,
             "/api/v1/account/password",
             "/api/v1/account/password".into(),
@@ -546,6 +554,16 @@ async fn world(server: &TestServer) -> World<'_> {
             ),
             Own(204),
             204,
+        ),
+        // Deleting an account acts on the caller's own: anyone else typed a username not
+        // theirs (400); the owner, a wrong password (403), so the world stays.
+        row(
+            Method::DELETE,
+            "/api/v1/account",
+            "/api/v1/account".into(),
+            Some(json!({"password": "not the password", "confirm_username": "alice"})),
+            Own(400),
+            403,
         ),
         // Last for the owner: they end other devices' sessions and this one's.
         row(
