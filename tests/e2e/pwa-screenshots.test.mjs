@@ -47,6 +47,9 @@ test('screenshots of the main screens', { timeout: 240_000 }, async () => {
   await shot(page, 'sign-in');
   await register(page, 'sam');
   await swReady(page);
+  // A new account: what to do first.
+  await page.waitForSelector('#welcome:not([hidden])');
+  await shot(page, 'welcome');
 
   const tree = join(scratch, 'Trip to Lisbon');
   mkdirSync(join(tree, 'Photos'), { recursive: true });
@@ -63,6 +66,17 @@ test('screenshots of the main screens', { timeout: 240_000 }, async () => {
   await page.click('#files tr[data-name="notes.md"] button.pin');
   await page.waitForSelector('#files tr[data-name="notes.md"] .tag.ok');
   await shot(page, 'files');
+
+  // The viewer, on a picture of the app itself (a real PNG, made by the browser).
+  const picture = await page.screenshot({ clip: { x: 0, y: 0, width: 960, height: 600 } });
+  await page.setInputFiles('#file-input', { name: 'screen.png', mimeType: 'image/png', buffer: picture });
+  await page.waitForSelector('#files tr[data-name="screen.png"]');
+  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 6, null, { timeout: 60_000 });
+  await page.click('#files tr[data-name="screen.png"] button.open');
+  await page.waitForSelector('#viewer[open][data-state="shown"] #viewer-body img');
+  await shot(page, 'viewer');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#viewer:not([open])', { state: 'attached' });
 
   // A big upload in flight, paused half way, to show per-file and overall progress.
   const cdp = await context.newCDPSession(page);
