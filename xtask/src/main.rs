@@ -7,6 +7,7 @@ mod fuzz;
 mod sh;
 mod sim;
 mod simd;
+mod small_files;
 mod tidy;
 mod tools;
 mod wasm;
@@ -61,6 +62,10 @@ const HELP: &str = "cargo xtask <command>
   bench-upload [--mib N]
                       a file of N MiB (default 1024) dropped in headless Chromium and
                       uploaded to Garage through Cairn, against one plain PutObject
+  bench-small-files [--files N] [--rounds R] [--profile] [--prebuilt]
+                      a folder of N files of 1-50 KiB (default 10,000, or BENCH_FILES)
+                      dropped in headless Chromium: files/s through Cairn vs `rclone
+                      copy` of the same tree to the same Garage, R pairs (default 2)
   cluster             three Cairn nodes on one fresh PostgreSQL database, a three-node
                       Garage (replication factor 3) and nginx balancing both, all on
                       loopback, running until Ctrl-C (the cluster of cluster.test.mjs)";
@@ -95,6 +100,7 @@ fn main() -> Result<()> {
         "fuzz-api" => fuzz::command(&rest),
         "bench-chunker" => bench::bench_chunker(&rest),
         "bench-upload" => bench_upload(&rest),
+        "bench-small-files" => small_files::run(&rest),
         "cluster" => cluster::run(),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");

@@ -26,24 +26,44 @@ pub fn setup_for_tests() -> Result<()> {
 /// the package unpacked (`apt-get download` + `dpkg -x`, not installed: no service starts,
 /// nothing listens on port 80) under `~/.cache/cairn-tools/nginx`.
 pub fn ensure_nginx() -> Result<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("NGINX_BIN") {
+    debian_tool("nginx", "NGINX_BIN", &["-v"], "usr/sbin/nginx")
+}
+
+/// rclone from Debian's package, with its defaults the yardstick of `bench-small-files`:
+/// `RCLONE_BIN`, `rclone` on the PATH, or the package unpacked under
+/// `~/.cache/cairn-tools/rclone` (one static binary; nothing to install as root).
+pub fn ensure_rclone() -> Result<std::path::PathBuf> {
+    debian_tool("rclone", "RCLONE_BIN", &["version"], "usr/bin/rclone")
+}
+
+/// A program of Debian's package `package`: the path in `env`, the program on the PATH when
+/// `<name> <probe>` runs, or the package unpacked (not installed) under
+/// `~/.cache/cairn-tools/<package>`, where `bin` is its path inside the package.
+fn debian_tool(package: &str, env: &str, probe: &[&str], bin: &str) -> Result<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
         return Ok(p.into());
     }
-    if sh::succeeds("nginx", &["-v"]) {
-        return Ok("nginx".into());
+    let name = Path::new(bin)
+        .file_name()
+        .context("a tool path without a name")?;
+    let name = name.to_str().context("a non-UTF-8 tool name")?;
+    if sh::succeeds(name, probe) {
+        return Ok(name.into());
     }
     let home = std::env::var_os("HOME").context("HOME is not set")?;
-    let dir = std::path::PathBuf::from(home).join(".cache/cairn-tools/nginx");
-    let bin = dir.join("usr/sbin/nginx");
+    let dir = std::path::PathBuf::from(home)
+        .join(".cache/cairn-tools")
+        .join(package);
+    let bin = dir.join(bin);
     if bin.exists() {
         return Ok(bin);
     }
     println!(
-        "nginx is missing: unpacking Debian's package into {}",
+        "{name} is missing: unpacking Debian's package into {}",
         dir.display()
     );
     std::fs::create_dir_all(&dir)?;
-    let download = |dir: &Path| sh::run_in(dir, "apt-get", &["download", "nginx"], &[]);
+    let download = |dir: &Path| sh::run_in(dir, "apt-get", &["download", package], &[]);
     if download(&dir).is_err() {
         // A brand-new machine's package lists may be empty.
         let sudo = if is_root() { vec![] } else { vec!["sudo"] };
@@ -55,7 +75,7 @@ pub fn ensure_nginx() -> Result<std::path::PathBuf> {
     let deb = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .context("apt-get download nginx left no .deb")?;
+        .with_context(|| format!("apt-get download {package} left no .deb"))?;
     sh::run_in(
         &dir,
         "dpkg",
