@@ -282,8 +282,9 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The status and body this error answers with; a batch answers one per item.
+    pub fn detail(self) -> (StatusCode, ErrorDetail, Option<u64>) {
         // A database or store error carried up as `anyhow` (through a helper's `?`) may still
         // be the backend away, which is a 503 wherever it surfaced.
         let away = match &self {
@@ -301,18 +302,26 @@ impl IntoResponse for ApiError {
             }
             other => other,
         };
-        let status = this.status();
         if let ApiError::Internal(e) = &this {
             tracing::error!(error = ?e, "internal error");
         }
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: this.code().as_str().to_owned(),
-                message: this.to_string(),
-            },
+        let retry_after = match &this {
+            ApiError::Backoff(secs) | ApiError::RateLimited(secs) => Some(*secs),
+            _ => None,
         };
-        let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::Backoff(secs) | ApiError::RateLimited(secs) = this {
+        let detail = ErrorDetail {
+            code: this.code().as_str().to_owned(),
+            message: this.to_string(),
+        };
+        (this.status(), detail, retry_after)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, retry_after) = self.detail();
+        let mut response = (status, axum::Json(ErrorBody { error })).into_response();
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

@@ -140,7 +140,9 @@ async function cairnRun(garage, top, tree) {
     let moved = 0;
     let told = 0;
     for (;;) {
-      const c = await serverCounts(server.base, token);
+      const c = await serverCounts(server.base, token).catch((e) => {
+        throw new Error(`the Cairn server stopped answering (${e.cause?.code ?? e}) at ${done} of ${N} committed`);
+      });
       const now = c.commits - c0.commits;
       if (now > done) { done = now; moved = since(); first ??= since(); }
       if (done >= N) break;

@@ -10,9 +10,10 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use wasm_bindgen::prelude::*;
 use wire::{
-    paths, ChunkRef, ChunkTarget, CommitRequest, CommitResponse, CreateFolderRequest,
-    CreateUploadRequest, DownloadResponse, Hash, Listing, LoginRequest, Manifest, MeResponse, Node,
-    RegisterRequest, SessionResponse, UploadResponse,
+    paths, BatchCommitsRequest, BatchCommitsResponse, BatchUploadsRequest, BatchUploadsResponse,
+    ChunkRef, ChunkTarget, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest,
+    DownloadResponse, Hash, Listing, LoginRequest, Manifest, MeResponse, Node, RegisterRequest,
+    SessionResponse, UploadResponse,
 };
 
 use crate::http::{self, Body, Failure};
@@ -239,6 +240,40 @@ impl Client {
             .with_retries(|| self.post(paths::UPLOADS, &req))
             .await?;
         Ok(http::to_js(&started))
+    }
+
+    /// Step 1 for many files in one request (`POST /api/v1/batch/uploads`): `manifests` is an
+    /// array of manifest JSON strings; answers one `startUpload` answer per manifest, in order.
+    /// All start or none do (a refusal names the manifest: `uploads[i]: …`).
+    #[wasm_bindgen(js_name = startUploads)]
+    pub async fn start_uploads(&self, manifests: JsValue) -> Result<JsValue, JsValue> {
+        let texts: Vec<String> = from_js(&manifests)?;
+        let uploads = texts
+            .iter()
+            .map(|m| {
+                Ok(CreateUploadRequest {
+                    manifest: parse_manifest(m)?,
+                })
+            })
+            .collect::<Result<Vec<_>, JsValue>>()?;
+        let req = BatchUploadsRequest { uploads };
+        let started: BatchUploadsResponse = self
+            .with_retries(|| self.post(paths::BATCH_UPLOADS, &req))
+            .await?;
+        Ok(http::to_js(&started.uploads))
+    }
+
+    /// Step 3 for many files in one request (`POST /api/v1/batch/commits`): `commits` is an
+    /// array of `{upload_id, parent_id, name, base_version, idempotency_key}`. Answers one
+    /// `{status, committed?, error?}` per commit, in order: each stands alone.
+    #[wasm_bindgen(js_name = commitMany)]
+    pub async fn commit_many(&self, commits: JsValue) -> Result<JsValue, JsValue> {
+        let commits: Vec<CommitRequest> = from_js(&commits)?;
+        let req = BatchCommitsRequest { commits };
+        let done: BatchCommitsResponse = self
+            .with_retries(|| self.post(paths::BATCH_COMMITS, &req))
+            .await?;
+        Ok(http::to_js(&done.results))
     }
 
     /// What an upload still lacks, with fresh URLs: how a reload or a pause resumes without

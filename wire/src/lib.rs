@@ -57,6 +57,8 @@ pub mod paths {
     pub const NODE_DOWNLOAD: &str = "/api/v1/nodes/{id}/download";
     pub const UPLOAD: &str = "/api/v1/uploads/{id}";
     pub const UPLOAD_SENT: &str = "/api/v1/uploads/{id}/sent";
+    pub const BATCH_UPLOADS: &str = "/api/v1/batch/uploads";
+    pub const BATCH_COMMITS: &str = "/api/v1/batch/commits";
     pub const CHANGES: &str = "/api/v1/changes";
     pub const CHANGES_LATEST: &str = "/api/v1/changes/latest";
     pub const CHANGES_ACK: &str = "/api/v1/changes/ack";
@@ -96,6 +98,8 @@ pub mod paths {
         FOLDERS,
         UPLOADS,
         COMMITS,
+        BATCH_UPLOADS,
+        BATCH_COMMITS,
         DEVICES,
         TRASH,
         SEARCH,
@@ -379,6 +383,53 @@ pub struct CommitResponse {
     pub unchanged: bool,
     /// Set when the commit became a conflicted copy.
     pub conflict: Option<Conflict>,
+}
+
+/// Most files one batch request carries (`POST /api/v1/batch/uploads` and `/commits`).
+pub const MAX_BATCH: usize = 100;
+
+/// `POST /api/v1/batch/uploads`: step 1 for many files at once (a dropped folder of small
+/// files), so each file does not pay a round trip of its own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchUploadsRequest {
+    /// 1 to 100 manifests.
+    pub uploads: Vec<CreateUploadRequest>,
+}
+
+/// One upload session per manifest, in the request's order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchUploadsResponse {
+    pub uploads: Vec<UploadResponse>,
+}
+
+/// `POST /api/v1/batch/commits`: step 3 for many files at once. Each commit stands alone:
+/// one refused does not stop the others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchCommitsRequest {
+    /// 1 to 100 commits.
+    pub commits: Vec<CommitRequest>,
+}
+
+/// The outcome of each commit, in the request's order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchCommitsResponse {
+    pub results: Vec<CommitOutcome>,
+}
+
+/// What `POST /api/v1/commits` would have answered for this commit alone: `status` 200 with
+/// `committed`, or an error status with `error` (the same codes as that route's).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommitOutcome {
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed: Option<CommitResponse>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
 }
 
 /// Everything needed to fetch a file: its manifest and a signed GET URL per chunk.

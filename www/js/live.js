@@ -87,6 +87,9 @@ async function connect() {
     let hint;
     try { hint = JSON.parse(ev.data); } catch { hint = {}; }
     const num = (v) => (typeof v === 'number' ? v : undefined);
+    // A hint while a pull waits out the backoff of earlier failures: the server answers, so
+    // the pull goes now (as when the stream reopens; a wait the server asked for still holds).
+    if (wake && feed.reconnected().action === 'pull') { wake(); return; }
     drive(feed.hint(num(hint.namespace_id), num(hint.seq)));
   };
   // This device was revoked elsewhere: stop, and let a refresh meet the 401 that signs out.
@@ -131,11 +134,13 @@ async function drive(action) {
         try {
           const page = await app.client.changes(action.cursor ?? undefined, 500);
           const { folders, next } = feed.page(page);
-          await store.put('meta', 'cursor', feed.cursor);
           // Not awaited: the shares screen redraws when it lands, the feed goes on.
           if (page.changes.some((c) => MEMBERSHIP_KINDS.includes(c.kind))) loadShares();
           if (page.changes.length) for (const fn of pageListeners) fn(page.changes);
           await stale(folders);
+          // After the stale listings are forgotten, and relaxed: a cursor lost in a crash
+          // only means pulling the page again, never a cached listing left stale.
+          await store.put('meta', 'cursor', feed.cursor, 'relaxed');
           action = next;
         } catch (e) {
           if (e.status === 404 || e.status === 401) { unsupported = e.status === 404; break; }

@@ -4,6 +4,7 @@
 // module only performs its steps with the browser's handles: the File, the hashing workers,
 // an AbortController.
 import { chunkFile } from './chunk-pool.js';
+import * as batched from './batched.js';
 import { app, isOffline } from './state.js';
 import { FOLDER_GONE, ROLE_TOO_LOW } from '../pkg/error_codes.js';
 
@@ -16,10 +17,12 @@ const fault = (e) => (e?.code === 'aborted' ? 'aborted' : isOffline(e) ? 'offlin
 function own(t) {
   const c = app.client;
   return {
-    start: (manifest) => c.startUpload(manifest),
+    start: (manifest) => batched.startUpload(manifest),
     resume: (id) => c.resumeUpload(id),
     send: (...args) => c.sendChunks(...args),
-    commit: (id, key, home) => c.commit(id, home ?? t.parentId, t.name, t.baseVersion ?? undefined, key),
+    commit: (id, key, home) => batched.commit({
+      upload_id: id, parent_id: home ?? t.parentId, name: t.name, base_version: t.baseVersion ?? null, idempotency_key: key,
+    }),
   };
 }
 

@@ -3,6 +3,12 @@
 // written to IndexedDB (strict durability) with its File, manifest and upload id before any
 // chunk is sent, so a reload — or a pause — resumes from GET /api/v1/uploads/{id}, which lists
 // only what the server still lacks. Offline, a job waits in the outbox instead.
+//
+// A drop of thousands of small files must not cost thousands of rows, layouts and disk
+// flushes: a drop of more than `GROUP_OVER` files is one group row (its files' rows are drawn
+// only when one needs the user: a failure, a conflict), the totals are kept as running sums
+// and drawn once per frame, the records of jobs starting together share a transaction, and
+// small files go many at a time.
 import { findChild, UploadJob } from '../pkg/web_client.js';
 import { drive } from './upload-run.js';
 import * as store from './store.js';
@@ -15,11 +21,17 @@ import { loadShares } from './shares.js';
 
 export { takeDrop, fromPicker } from './picked.js';
 
-const AT_ONCE = 3;
+/** Files in flight at most (small ones), file bytes in flight at most, and big files at once. */
+const AT_ONCE = 24;
+const BYTES_AT_ONCE = 64 * 1024 * 1024;
+const BIG_AT_ONCE = 3;
+/** A drop of more files than this is drawn as one row. */
+const GROUP_OVER = 20;
+
 const jobs = [];
 let batchStart = 0;
 
-const uploading = slots(AT_ONCE);
+const uploading = slots(AT_ONCE, { bytes: BYTES_AT_ONCE, big: BIG_AT_ONCE });
 
 // ---- folders and existing files --------------------------------------------------------------
 
@@ -62,13 +74,51 @@ function batchContext() {
   return { ensure, listing };
 }
 
+// ---- running totals, drawn once a frame ------------------------------------------------------
+
+/** What a job adds to its group's and the overall totals. */
+const NOTHING = { files: 0, total: 0, done: 0, sent: 0, saved: 0, barred: 0, busy: 0, ok: 0, failed: 0, paused: 0, canceled: 0 };
+const sum = { ...NOTHING };
+const finishedStates = ['done', 'failed', 'canceled', 'queued'];
+
+function add(into, t, sign) {
+  for (const k in t) into[k] += sign * t[k];
+}
+
+const dirty = new Set();
+let drawing = false;
+let frame = 0;
+let fallback = 0;
+
+/** Draws the totals (and `group`'s row) in the next frame; a hidden page gets no frames, so a
+ * timer draws them there. */
+function redraw(group) {
+  if (group) dirty.add(group);
+  // The last change of a batch is drawn at once: what is read then is the end.
+  if (!sum.busy) { drawNow(); return; }
+  if (drawing) return;
+  drawing = true;
+  frame = requestAnimationFrame(drawNow);
+  fallback = setTimeout(drawNow, 250);
+}
+
+function drawNow() {
+  cancelAnimationFrame(frame);
+  clearTimeout(fallback);
+  drawing = false;
+  overall();
+  for (const g of dirty) g.draw();
+  dirty.clear();
+}
+
 // ---- jobs -----------------------------------------------------------------------------------
 
 // A row of the upload list. What the job does next is its `core`'s (`UploadJob`) to decide;
-// the row draws it and lends `drive` the File and the hooks.
+// the row draws it and lends `drive` the File and the hooks. A job of a group keeps its row
+// out of the document until it needs the user.
 class Job {
-  constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId, key }) {
-    Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest });
+  constructor({ id, file, parentId, name, label, baseVersion, manifest, uploadId, key, group }) {
+    Object.assign(this, { id: id || newKey(), file, parentId, name, label: label || name, baseVersion, manifest, group });
     this.core = new UploadJob(parentId, !!manifest, uploadId ?? undefined, key ?? undefined);
     if (app.session) this.core.setHome(app.session.root_id);
     this.state = 'waiting';
@@ -76,9 +126,13 @@ class Job {
     this.sent = 0;
     this.saved = 0;
     this.total = file.size;
+    this.frac = 0;
     this.controller = null;
     this.resumed = null;
+    this.counted = null;
     this.row = this.draw();
+    this.recount();
+    group?.adopt(this);
   }
 
   draw() {
@@ -92,18 +146,52 @@ class Job {
     this.cancelBtn = button('Cancel', () => this.cancel(), 'secondary small cancel', `Cancel ${this.label}`);
     const actions = el('span', { className: 'actions' }, this.pauseBtn, this.cancelBtn);
     li.append(name, actions, this.bar, this.detail);
+    if (this.group) return li;
     $('#uploads').append(li);
     li.scrollIntoView({ block: 'nearest' }); // keep what is moving in view
     $('#transfers').hidden = false;
     return li;
   }
 
+  /** Its share of the totals now. */
+  tally() {
+    if (this.dismissed) return NOTHING;
+    if (this.state === 'canceled') return { ...NOTHING, canceled: 1 };
+    const ok = this.state === 'done';
+    return {
+      files: 1, total: this.total, done: ok ? this.total : this.done, sent: this.sent, saved: this.saved,
+      barred: (ok ? 1 : this.frac) * this.total, busy: finishedStates.includes(this.state) ? 0 : 1,
+      ok: ok ? 1 : 0, failed: this.state === 'failed' ? 1 : 0, paused: this.state === 'paused' ? 1 : 0,
+    };
+  }
+
+  /** Moves the totals by what changed since the last count: no pass over all jobs. */
+  recount() {
+    const t = this.tally();
+    if (this.counted) {
+      add(sum, this.counted, -1);
+      if (this.group) add(this.group.sum, this.counted, -1);
+    }
+    add(sum, t, 1);
+    if (this.group) add(this.group.sum, t, 1);
+    this.counted = t;
+    redraw(this.group);
+  }
+
+  setBar(frac) {
+    this.frac = frac;
+    this.bar.value = frac;
+  }
+
+  /** Whether its row is in the document (a grouped job's is not until it needs the user). */
+  get shown() { return !this.group || this.row.isConnected; }
+
   set(state, text) {
     this.state = state;
     this.row.dataset.state = state;
     this.row.className = `upload ${state}`;
     if (text !== undefined) this.detail.textContent = text;
-    const finished = ['done', 'failed', 'canceled', 'queued'].includes(state);
+    const finished = finishedStates.includes(state);
     this.pauseBtn.hidden = finished;
     this.cancelBtn.hidden = finished && state !== 'failed';
     this.cancelBtn.textContent = state === 'failed' ? 'Dismiss' : 'Cancel';
@@ -112,8 +200,9 @@ class Job {
     if (state === 'failed') {
       this.row.querySelector('.retry')?.remove();
       this.row.querySelector('.actions').prepend(button('Retry', () => { this.row.querySelector('.retry')?.remove(); this.core.retry(); start(this); }, 'secondary small retry', `Retry ${this.label}`));
+      this.group?.show(this);
     }
-    overall();
+    this.recount();
   }
 
   pause() {
@@ -130,12 +219,18 @@ class Job {
   }
 
   async cancel() {
-    if (this.state === 'failed') { this.row.remove(); jobs.splice(jobs.indexOf(this), 1); overall(); return; }
+    if (this.state === 'failed') {
+      this.row.remove();
+      this.dismissed = true;
+      jobs.splice(jobs.indexOf(this), 1);
+      this.recount();
+      return;
+    }
     const was = this.core.cancel();
     this.set('canceled', 'Canceled');
     this.controller?.abort();
     this.wake?.();
-    await store.del('uploads', this.id);
+    await store.delBatched('uploads', this.id);
     if (was === 'done') return;
     // Gives the upload's reserved bytes back to the quota now, not when it would expire.
     if (this.core.uploadId) app.client.cancelUpload(this.core.uploadId).catch(() => {});
@@ -159,8 +254,9 @@ class Job {
 
   hashing(hashed) {
     if (this.state !== 'hashing') return;
-    this.bar.value = this.file.size ? 0.5 * hashed / this.file.size : 0;
-    this.detail.textContent = `Hashing ${formatBytes(hashed)} of ${formatBytes(this.file.size)}`;
+    this.setBar(this.file.size ? 0.5 * hashed / this.file.size : 0);
+    if (this.shown) this.detail.textContent = `Hashing ${formatBytes(hashed)} of ${formatBytes(this.file.size)}`;
+    this.recount();
   }
 
   progress({ done, total, sent, saved }) {
@@ -168,45 +264,153 @@ class Job {
     this.total = total;
     this.sent = sent;
     this.saved = saved;
-    const secs = (performance.now() - this.sendStart) / 1000;
-    const rate = secs > 0.05 ? (sent - this.sentBefore) / secs : 0;
-    const left = rate > 0 ? (total - done) / rate : 0;
-    this.bar.value = total ? 0.5 + 0.5 * done / total : 1;
-    this.detail.textContent = `${formatBytes(done)} of ${formatBytes(total)} · ${formatRate(rate)}` +
-      (left >= 1 ? ` · ${Math.ceil(left)} s left` : '') + (saved > 0 ? ` · ${formatBytes(saved)} already stored` : '');
-    overall();
+    this.setBar(total ? 0.5 + 0.5 * done / total : 1);
+    if (this.shown) {
+      const secs = (performance.now() - this.sendStart) / 1000;
+      const rate = secs > 0.05 ? (sent - this.sentBefore) / secs : 0;
+      const left = rate > 0 ? (total - done) / rate : 0;
+      this.detail.textContent = `${formatBytes(done)} of ${formatBytes(total)} · ${formatRate(rate)}` +
+        (left >= 1 ? ` · ${Math.ceil(left)} s left` : '') + (saved > 0 ? ` · ${formatBytes(saved)} already stored` : '');
+    }
+    this.recount();
   }
 
   async queue() {
     // Under the job's own commit key when it has one: a commit it made already (answer lost)
     // is then answered on replay, never written again.
     await queueUpload(this.file, this.parentId, this.name, this.baseVersion, this.core.key);
-    await store.del('uploads', this.id);
+    await store.delBatched('uploads', this.id);
   }
 
   async untilResumed() { if (this.core.state === 'paused') await this.resumed; }
 
-  /** Before any chunk is sent, so a reload resumes it (strict durability). */
+  /** Before any chunk is sent, so a reload resumes it (strict durability; the records of jobs
+   * starting together share one transaction). */
   async started() {
-    await store.put('uploads', this.id, {
+    await store.putBatched('uploads', this.id, {
       file: this.file, manifest: this.manifest, upload_id: this.core.uploadId, key: this.core.key, parent_id: this.parentId,
       name: this.name, label: this.label, base_version: this.baseVersion ?? null,
     });
   }
 }
 
+// ---- groups ---------------------------------------------------------------------------------
+
+let groups = 0;
+
+/** One row for a big drop: its progress, and Pause and Cancel for all of its files. */
+class Group {
+  constructor(label) {
+    this.id = `g${(groups += 1)}`;
+    this.label = label;
+    this.jobs = [];
+    this.sum = { ...NOTHING };
+    this.began = performance.now();
+    const li = el('li', { className: 'group waiting' });
+    li.dataset.name = label;
+    li.dataset.group = this.id;
+    this.detail = el('span', { className: 'detail', textContent: 'Waiting…' });
+    this.bar = el('progress', { max: 1, value: 0 });
+    this.bar.setAttribute('aria-label', `Progress of ${label}`);
+    this.pauseBtn = button('Pause', () => (this.state() === 'paused' ? this.resume() : this.pause()), 'secondary small pause', `Pause ${label}`);
+    this.cancelBtn = button('Cancel', () => this.cancel(), 'secondary small cancel', `Cancel ${label}`);
+    li.append(el('span', { className: 'name', textContent: label }), el('span', { className: 'actions' }, this.pauseBtn, this.cancelBtn), this.bar, this.detail);
+    $('#uploads').append(li);
+    li.scrollIntoView({ block: 'nearest' });
+    $('#transfers').hidden = false;
+    this.row = li;
+  }
+
+  state() {
+    const s = this.sum;
+    if (s.busy) return s.paused === s.busy ? 'paused' : 'sending';
+    if (s.failed) return 'failed';
+    return s.files ? 'done' : 'canceled';
+  }
+
+  /** A file that needs the user gets its own row, under the group's others. */
+  show(job) {
+    if (job.row.isConnected) return;
+    job.row.dataset.group = this.id;
+    job.row.classList.add('in-group');
+    let at = this.row;
+    while (at.nextElementSibling?.dataset.group === this.id) at = at.nextElementSibling;
+    at.after(job.row);
+  }
+
+  /** A file of the drop joins; one that joins after Pause or Cancel (the drop is still being
+   * read) is paused or canceled as the others were. */
+  adopt(job) {
+    this.jobs.push(job);
+    if (this.canceled) job.cancel();
+    else if (this.held) job.pause();
+  }
+
+  pause() {
+    this.held = true;
+    for (const j of this.jobs) if (!finishedStates.includes(j.state)) j.pause();
+  }
+
+  resume() {
+    this.held = false;
+    for (const j of this.jobs) if (j.state === 'paused') j.resume();
+  }
+
+  cancel() {
+    this.canceled = true;
+    for (const j of this.jobs) if (!finishedStates.includes(j.state)) j.cancel();
+  }
+
+  draw() {
+    const s = this.sum;
+    const state = this.state();
+    const count = (n) => n.toLocaleString('en');
+    this.row.dataset.state = state;
+    this.row.className = `group ${state}`;
+    this.bar.value = s.total ? s.barred / s.total : s.files && s.ok === s.files ? 1 : 0;
+    const busy = state === 'sending' || state === 'paused';
+    this.pauseBtn.hidden = !busy;
+    this.cancelBtn.hidden = !busy;
+    this.pauseBtn.textContent = state === 'paused' ? 'Resume' : 'Pause';
+    this.pauseBtn.setAttribute('aria-label', `${state === 'paused' ? 'Resume' : 'Pause'} ${this.label}`);
+    const bytes = `${formatBytes(s.done)} of ${formatBytes(s.total)}`;
+    const stored = s.saved ? ` · ${formatBytes(s.saved)} already stored` : '';
+    const failed = (s.failed ? ` · ${count(s.failed)} failed` : '') + (s.canceled ? ` · ${count(s.canceled)} canceled` : '');
+    if (state === 'canceled') {
+      this.detail.textContent = 'Canceled';
+      return;
+    }
+    if (!busy) {
+      this.detail.textContent = `${count(s.ok)} of ${count(s.files)} files uploaded · ${formatBytes(s.total)}${failed}${stored}`;
+      return;
+    }
+    const secs = (performance.now() - this.began) / 1000;
+    const rate = secs > 0.05 ? s.sent / secs : 0;
+    const left = rate > 0 ? (s.total - s.done) / rate : 0;
+    const moving = state === 'paused' ? ' · paused' : ` · ${formatRate(rate)}${left >= 1 ? ` · ${Math.ceil(left)} s left` : ''}`;
+    this.detail.textContent = `${count(s.ok)} of ${count(s.files)} files · ${bytes}${moving}${failed}${stored}`;
+  }
+}
+
+/** What to call a group of `items`: the top folder they all came from, or how many they are. */
+function groupLabel(items, files) {
+  const top = items[0]?.dirs[0];
+  return top && items.every((i) => i.dirs[0] === top) ? top : `${files.toLocaleString('en')} files`;
+}
+
 async function start(job) {
   const began = performance.now();
-  await uploading.take();
+  const size = job.file.size;
+  await uploading.take(size);
   // Waiting for the network gives the place in the queue to a job that can move. When the
   // browser says it is online already, no 'online' event will come (the server, or the path to
   // it, was down): the job tries again after the core's growing wait.
   job.untilOnline = async () => {
-    uploading.give();
+    uploading.give(size);
     const retry = setTimeout(() => { if (navigator.onLine && job.core.waitingForNetwork) job.resume(); }, job.core.networkRetryMs);
     await job.untilResumed();
     clearTimeout(retry);
-    await uploading.take();
+    await uploading.take(size);
   };
   try {
     const result = await drive(job.core, job);
@@ -217,7 +421,7 @@ async function start(job) {
     // so the upload buttons go.
     if (e?.code === ROLE_TOO_LOW) { say(`${job.label} was not uploaded: ${explain(e)}`, 'error'); loadShares(); }
   } finally {
-    uploading.give();
+    uploading.give(size);
   }
 }
 
@@ -225,25 +429,26 @@ async function finished(job, result, began) {
   const state = job.core.state;
   if (state === 'queued') job.set('queued', 'Offline: will upload when the network is back');
   if (state !== 'done') return;
-  await store.del('uploads', job.id);
-  job.bar.value = 1;
+  await store.delBatched('uploads', job.id);
+  job.setBar(1);
   job.done = job.total;
   const secs = ((performance.now() - began) / 1000).toFixed(1);
+  const needsUser = () => { job.row.classList.add('conflict'); job.group?.show(job); };
   if (job.core.rehomed) {
     const why = job.lost === ROLE_TOO_LOW ? 'you can only view this shared folder now' : 'its folder was deleted or is no longer shared with you';
     const where = `${why}, so it was saved in My files as ${result.node.name}`;
     job.set('done', `Kept: ${where}`);
-    job.row.classList.add('conflict');
+    needsUser();
     say(`${job.label}: ${where}`, 'error');
     loadShares();
   } else if (result.conflict) {
     await addConflict(result, null);
     job.set('done', `Conflict: someone changed it meanwhile, so yours was saved as ${result.node.name}`);
-    job.row.classList.add('conflict');
+    needsUser();
   } else if (result.node.name !== job.name && result.node.name.includes(' (conflicted copy ')) {
     // A folder took the name meanwhile: the server kept the file beside it.
     job.set('done', `Kept as ${result.node.name}: a folder here is called ${job.name}`);
-    job.row.classList.add('conflict');
+    needsUser();
   } else if (result.unchanged) {
     job.set('done', 'Unchanged: already up to date');
   } else {
@@ -256,45 +461,44 @@ async function finished(job, result, began) {
 
 window.addEventListener('online', () => { for (const j of jobs) if (j.core.waitingForNetwork) j.resume(); });
 
+/** The overall line and bar, from the running totals. */
 function overall() {
-  const live = jobs.filter((j) => j.state !== 'canceled');
-  const total = live.reduce((s, j) => s + j.total, 0);
-  const done = live.reduce((s, j) => s + (j.state === 'done' ? j.total : j.done), 0);
-  const sent = live.reduce((s, j) => s + j.sent, 0);
-  const saved = live.reduce((s, j) => s + j.saved, 0);
-  const busy = live.filter((j) => !['done', 'failed', 'queued'].includes(j.state)).length;
+  const s = sum;
   const secs = (performance.now() - batchStart) / 1000;
-  const rate = secs > 0.05 ? sent / secs : 0;
-  const left = rate > 0 ? (total - done) / rate : 0;
+  const rate = secs > 0.05 ? s.sent / secs : 0;
+  const left = rate > 0 ? (s.total - s.done) / rate : 0;
   // The same measure as each file's bar (hashing is its first half), weighted by size, so the
   // overall bar never disagrees with the rows under it.
-  const barred = live.reduce((s, j) => s + (j.state === 'done' ? 1 : j.bar.value) * j.total, 0);
-  $('#overall').value = total ? barred / total : 1;
-  $('#overall-text').textContent = busy
-    ? `Uploading ${busy} of ${live.length} file${live.length > 1 ? 's' : ''} · ${formatBytes(done)} of ${formatBytes(total)} · ${formatRate(rate)}${left >= 1 ? ` · ${Math.ceil(left)} s left` : ''}`
-    : `${live.filter((j) => j.state === 'done').length} of ${live.length} uploaded${saved ? ` · ${formatBytes(saved)} not re-sent (already stored)` : ''}`;
+  $('#overall').value = s.total ? s.barred / s.total : 1;
+  $('#overall-text').textContent = s.busy
+    ? `Uploading ${s.busy} of ${s.files} file${s.files > 1 ? 's' : ''} · ${formatBytes(s.done)} of ${formatBytes(s.total)} · ${formatRate(rate)}${left >= 1 ? ` · ${Math.ceil(left)} s left` : ''}`
+    : `${s.ok} of ${s.files} uploaded${s.saved ? ` · ${formatBytes(s.saved)} not re-sent (already stored)` : ''}`;
 }
 
 /** Uploads what was dropped or picked into folder `parentId`, tree preserved. */
 export async function uploadItems(items, parentId) {
   if (!items.length) return;
-  if (!jobs.some((j) => !['done', 'failed', 'canceled', 'queued'].includes(j.state))) batchStart = performance.now();
+  if (!sum.busy) batchStart = performance.now();
+  const files = items.filter((i) => i.file).length;
+  const group = files > GROUP_OVER ? new Group(groupLabel(items, files)) : undefined;
   const ctx = batchContext();
   const made = [];
   for (const { file, dirs } of items) {
+    if (group?.canceled) break;
     try {
       const target = await ctx.ensure(parentId, dirs);
       if (!file) continue;
       const l = await ctx.listing(target);
       // The server's own comparison (full case folding: `straße` and `STRASSE` are one name).
       const existing = l && findChild(l.children, 'file', file.name);
-      const job = new Job({ file, parentId: target, name: file.name, label: [...dirs, file.name].join('/'), baseVersion: existing?.version_id });
+      const job = new Job({ file, parentId: target, name: file.name, label: [...dirs, file.name].join('/'), baseVersion: existing?.version_id, group });
       jobs.push(job);
       made.push(start(job));
     } catch (e) {
       say(`Could not create folder ${dirs.join('/')}: ${explain(e)}`, 'error');
     }
   }
+  if (group && !group.jobs.length) group.row.remove();
   await Promise.all(made);
   await app.refresh({ quiet: true });
 }
@@ -304,8 +508,9 @@ export async function resumeStored() {
   const stored = await store.entries('uploads');
   if (!stored.length) return;
   batchStart = performance.now();
+  const group = stored.length > GROUP_OVER ? new Group(`${stored.length.toLocaleString('en')} resumed files`) : undefined;
   const runs = stored.map(([id, r]) => {
-    const job = new Job({ id, file: r.file, parentId: r.parent_id, name: r.name, label: r.label, baseVersion: r.base_version, manifest: r.manifest, uploadId: r.upload_id, key: r.key });
+    const job = new Job({ id, file: r.file, parentId: r.parent_id, name: r.name, label: r.label, baseVersion: r.base_version, manifest: r.manifest, uploadId: r.upload_id, key: r.key, group });
     job.afterReload = true;
     job.set('waiting', 'Resuming after reload…');
     jobs.push(job);

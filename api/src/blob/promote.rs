@@ -77,6 +77,56 @@ pub async fn verify(
     upload: &Upload,
     only: Option<&HashSet<Hash>>,
 ) -> ApiResult<bool> {
+    let todo = unchecked(state, upload, only).await?;
+    let todo = todo.into_iter().map(|(h, size)| (0, h, size)).collect();
+    let uploads = [upload];
+    let (verified, mismatched) = check(store, &uploads, todo).await?;
+    promote(state, store, &uploads, verified).await?;
+    Ok(!mismatched.is_empty())
+}
+
+/// For a batch of commits: the staged chunks of all `uploads` are checked together and
+/// promoted in shared transactions (64 chunks each, across uploads) instead of one transaction
+/// per upload: a folder of small files would otherwise pay a durable write per file before its
+/// commit. Each upload's lane is held meanwhile, and a mismatch is noted in it, where that
+/// upload's own `settle` at its commit reports it; its commit then finds the rest promoted.
+pub async fn settle_all(state: &AppState, uploads: &[Upload]) -> ApiResult<()> {
+    let BlobStore::S3(store) = &state.blobs else {
+        return Ok(());
+    };
+    let mut sorted: Vec<&Upload> = uploads.iter().collect();
+    // Lanes are taken in one order, so two batches sharing an upload cannot deadlock.
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    sorted.dedup_by(|a, b| a.id == b.id);
+    let lanes: Vec<_> = sorted.iter().map(|u| state.early.lane(&u.id)).collect();
+    let mut seen = Vec::with_capacity(lanes.len());
+    for lane in &lanes {
+        seen.push(lane.write().await);
+    }
+    let uploads = &sorted;
+    let lists: Vec<ApiResult<Vec<(Hash, u32)>>> = futures::stream::iter(0..uploads.len())
+        .map(|i| unchecked(state, uploads[i], None))
+        .buffered(PARALLEL)
+        .collect()
+        .await;
+    let mut todo = Vec::new();
+    for (i, list) in lists.into_iter().enumerate() {
+        todo.extend(list?.into_iter().map(|(h, size)| (i, h, size)));
+    }
+    let (verified, mismatched) = check(store, uploads, todo).await?;
+    for i in mismatched {
+        seen[i].saw_mismatch();
+    }
+    promote(state, store, uploads, verified).await
+}
+
+/// The distinct chunks of `upload` (those in `only`, when given) that its namespace cannot
+/// use yet: what a check has to read back.
+async fn unchecked(
+    state: &AppState,
+    upload: &Upload,
+    only: Option<&HashSet<Hash>>,
+) -> ApiResult<Vec<(Hash, u32)>> {
     let mut seen = HashSet::new();
     let unique: Vec<(Hash, u32)> = upload
         .manifest
@@ -86,7 +136,7 @@ pub async fn verify(
         .map(|c| (c.hash, c.size))
         .collect();
     if unique.is_empty() {
-        return Ok(false);
+        return Ok(Vec::new());
     }
     let hashes: Vec<Hash> = unique.iter().map(|(h, _)| *h).collect();
     // A file request's upload is its own dedup scope: only its own arrived bytes count.
@@ -99,76 +149,101 @@ pub async fn verify(
             .into_keys()
             .collect()
     };
-    let todo: Vec<(Hash, u32)> = unique
+    Ok(unique
         .into_iter()
         .filter(|(h, _)| !have.contains(h))
-        .collect();
-    let id = upload.id.as_str();
-    let checked: Vec<std::io::Result<(Hash, u32, Staged)>> = futures::stream::iter(todo)
-        .map(|(hash, size)| async move {
-            let staged = store.check_staged(id, &hash, size).await?;
-            Ok((hash, size, staged))
+        .collect())
+}
+
+/// A staged object that hashed to its name: the index of its upload, its hash, size and ETag.
+type Checked = (usize, Hash, u32, String);
+
+/// Re-hashes the staged objects of `todo` (upload index, hash, size), `PARALLEL` at once.
+/// Answers those that match, and the indices of uploads that had one not matching (deleted
+/// by the check).
+async fn check(
+    store: &super::S3Store,
+    batch: &[&Upload],
+    todo: Vec<(usize, Hash, u32)>,
+) -> ApiResult<(Vec<Checked>, HashSet<usize>)> {
+    let checked: Vec<std::io::Result<(usize, Hash, u32, Staged)>> = futures::stream::iter(todo)
+        .map(|(i, hash, size)| async move {
+            let staged = store.check_staged(&batch[i].id, &hash, size).await?;
+            Ok((i, hash, size, staged))
         })
         .buffer_unordered(PARALLEL)
         .collect()
         .await;
-    let mut mismatch = false;
+    let mut mismatched = HashSet::new();
     let mut verified = Vec::new();
     for c in checked {
         match c? {
-            (_, _, Staged::Absent) => {}
-            (hash, _, Staged::Mismatch) => {
-                tracing::warn!(upload_id = %upload.id, chunk = %hash, "staged bytes do not match their hash");
-                mismatch = true;
+            (_, _, _, Staged::Absent) => {}
+            (i, hash, _, Staged::Mismatch) => {
+                tracing::warn!(upload_id = %batch[i].id, chunk = %hash, "staged bytes do not match their hash");
+                mismatched.insert(i);
             }
-            (hash, size, Staged::Verified { etag }) => verified.push((hash, size, etag)),
+            (i, hash, size, Staged::Verified { etag }) => verified.push((i, hash, size, etag)),
         }
     }
+    Ok((verified, mismatched))
+}
+
+/// Promotes verified chunks, `GROUP` to a transaction, and deletes their staged objects.
+async fn promote(
+    state: &AppState,
+    store: &super::S3Store,
+    batch: &[&Upload],
+    mut verified: Vec<Checked>,
+) -> ApiResult<()> {
     // Row locks in one order, so two groups sharing chunks cannot deadlock.
-    verified.sort_by_key(|(h, _, _)| *h);
+    verified.sort_by_key(|c| c.1);
     for group in verified.chunks(GROUP) {
-        let promoted = record_group(state, store, upload, group).await?;
-        let id = upload.id.as_str();
+        let promoted = record_group(state, store, batch, group).await?;
         futures::stream::iter(promoted)
-            .map(|hash| async move { store.delete(&super::s3::staging_key(id, &hash)).await })
+            .map(|(i, hash)| async move {
+                store
+                    .delete(&super::s3::staging_key(&batch[i].id, &hash))
+                    .await
+            })
             .buffer_unordered(PARALLEL)
             .collect::<Vec<_>>()
             .await
             .into_iter()
             .collect::<std::io::Result<Vec<()>>>()?;
     }
-    Ok(mismatch)
+    Ok(())
 }
 
 /// `record` for a group of verified staged chunks in one transaction: their rows claimed in
-/// hash order, their bytes copied in parallel under those locks, the namespace granted them.
-/// Answers those promoted. One not copied had changed after it was hashed (a replayed PUT) or
-/// was promoted meanwhile by another node's check of the same upload: it is checked again
-/// next time, or found usable.
+/// hash order, their bytes copied in parallel under those locks, each upload's namespace
+/// granted its chunks. Answers those promoted (upload index, hash). One not copied had changed
+/// after it was hashed (a replayed PUT) or was promoted meanwhile by another node's check of
+/// the same upload: it is checked again next time, or found usable.
 async fn record_group(
     state: &AppState,
     store: &super::S3Store,
-    upload: &Upload,
-    group: &[(Hash, u32, String)],
-) -> ApiResult<Vec<Hash>> {
+    batch: &[&Upload],
+    group: &[Checked],
+) -> ApiResult<Vec<(usize, Hash)>> {
     let mut w = state.db.write().await?;
-    for (hash, size, _) in group {
+    for (_, hash, size, _) in group {
         chunks::claim(&mut w.tx, hash, *size).await?;
     }
-    let id = upload.id.as_str();
-    let owned: Vec<(Hash, String)> = group.iter().map(|(h, _, e)| (*h, e.clone())).collect();
-    let copied: Vec<std::io::Result<Option<Hash>>> =
-        futures::stream::iter(owned)
-            .map(|(hash, etag)| async move {
-                Ok(store.promote(id, &hash, &etag).await?.then_some(hash))
-            })
-            .buffer_unordered(PARALLEL)
-            .collect()
-            .await;
+    let copied: Vec<std::io::Result<Option<(usize, Hash)>>> = futures::stream::iter(group.to_vec())
+        .map(|(i, hash, _, etag)| async move {
+            Ok(store
+                .promote(&batch[i].id, &hash, &etag)
+                .await?
+                .then_some((i, hash)))
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
     let mut promoted = Vec::new();
     for c in copied {
-        if let Some(hash) = c? {
-            promoted.push(hash);
+        if let Some(done) = c? {
+            promoted.push(done);
         }
     }
     if promoted.len() < group.len() {
@@ -176,7 +251,8 @@ async fn record_group(
         // would look for its bytes). Undo the group and take its chunks one at a time.
         w.rollback().await?;
         let mut one_by_one = Vec::new();
-        for (hash, size, etag) in group {
+        for (i, hash, size, etag) in group {
+            let upload = batch[*i];
             let copy = store.promote(&upload.id, hash, etag);
             if record(
                 &state.db,
@@ -188,15 +264,15 @@ async fn record_group(
             )
             .await?
             {
-                one_by_one.push(*hash);
+                one_by_one.push((*i, *hash));
             }
         }
         return Ok(one_by_one);
     }
-    for hash in &promoted {
-        chunks::grant(&mut w.tx, upload.namespace_id, hash).await?;
+    for (i, hash) in &promoted {
+        chunks::grant(&mut w.tx, batch[*i].namespace_id, hash).await?;
         // What a file request's resume and commit go by: this upload's own bytes arrived.
-        uploads::mark_received(&mut w.tx, &upload.id, hash).await?;
+        uploads::mark_received(&mut w.tx, &batch[*i].id, hash).await?;
     }
     w.commit().await?;
     Ok(promoted)

@@ -95,36 +95,66 @@ pub async fn create_upload(
     Auth(c): Auth,
     Json(req): Json<CreateUploadRequest>,
 ) -> ApiResult<(StatusCode, Json<UploadResponse>)> {
-    req.manifest
-        .validate()
-        .map_err(|e| ApiError::InvalidManifest(e.to_string()))?;
-    let now = state.clock.now_ms();
-    let mut upload = uploads::Upload {
-        id: uploads::new_id(),
-        namespace_id: c.namespace_id,
-        device_id: c.device_id,
-        manifest: req.manifest,
-        expires_at: now + state.settings.upload_ttl.as_millis() as i64,
-        reserved_bytes: 0,
+    let mut opened = open(&state, &c, vec![req.manifest], false).await?;
+    Ok((StatusCode::CREATED, Json(opened.remove(0))))
+}
+
+/// Opens an upload session per manifest, all in one transaction: every one or none (a batch
+/// refused for one manifest names it by its place, `uploads[i]`).
+pub(super) async fn open(
+    state: &AppState,
+    c: &Caller,
+    manifests: Vec<Manifest>,
+    batch: bool,
+) -> ApiResult<Vec<UploadResponse>> {
+    let place = |i: usize, e: ApiError| match e {
+        ApiError::InvalidManifest(m) if batch => {
+            ApiError::InvalidManifest(format!("uploads[{i}]: {m}"))
+        }
+        other => other,
     };
+    for (i, m) in manifests.iter().enumerate() {
+        m.validate()
+            .map_err(|e| place(i, ApiError::InvalidManifest(e.to_string())))?;
+    }
+    let now = state.clock.now_ms();
     let mut w = state.db.write().await?;
     nodes::lock_namespace(&mut w.tx, c.namespace_id).await?;
     let limit = state.settings.max_open_uploads;
-    if uploads::open_count(&mut w.tx, c.namespace_id, now).await? >= limit as i64 {
+    let open = uploads::open_count(&mut w.tx, c.namespace_id, now).await?;
+    if open + manifests.len() as i64 > limit as i64 {
         return Err(ApiError::TooManyUploads(limit));
     }
-    let missing = missing(&mut w.tx, c.namespace_id, &upload.manifest).await?;
-    upload.reserved_bytes = bytes_of(&missing);
-    let reserve = usage::Delta {
-        staged: upload.reserved_bytes,
-        ..Default::default()
-    };
-    usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.home_room()).await?;
-    uploads::insert(&mut w.tx, &upload, &missing).await?;
+    let mut opened = Vec::with_capacity(manifests.len());
+    for (i, manifest) in manifests.into_iter().enumerate() {
+        let mut upload = uploads::Upload {
+            id: uploads::new_id(),
+            namespace_id: c.namespace_id,
+            device_id: c.device_id,
+            manifest,
+            expires_at: now + state.settings.upload_ttl.as_millis() as i64,
+            reserved_bytes: 0,
+        };
+        let missing = missing(&mut w.tx, c.namespace_id, &upload.manifest)
+            .await
+            .map_err(|e| place(i, e))?;
+        upload.reserved_bytes = bytes_of(&missing);
+        let reserve = usage::Delta {
+            staged: upload.reserved_bytes,
+            ..Default::default()
+        };
+        usage::charge_making_room(&mut w.tx, c.namespace_id, reserve, c.home_room()).await?;
+        uploads::insert(&mut w.tx, &upload, &missing).await?;
+        opened.push((upload, missing));
+    }
     w.commit().await?;
-    let answer = answer(&state, &upload, missing).await?;
-    tracing::info!(upload_id = %upload.id, chunks = upload.manifest.chunks.len(), missing = answer.missing.len(), reserved = upload.reserved_bytes, "upload started");
-    Ok((StatusCode::CREATED, Json(answer)))
+    let mut answers = Vec::with_capacity(opened.len());
+    for (upload, missing) in opened {
+        let answer = answer(state, &upload, missing).await?;
+        tracing::info!(upload_id = %upload.id, chunks = upload.manifest.chunks.len(), missing = answer.missing.len(), reserved = upload.reserved_bytes, "upload started");
+        answers.push(answer);
+    }
+    Ok(answers)
 }
 
 /// An upload of the caller's namespace that has not expired.
@@ -267,11 +297,20 @@ pub async fn commit(
     Auth(c): Auth,
     Json(req): Json<CommitRequest>,
 ) -> ApiResult<Json<CommitResponse>> {
+    Ok(Json(commit_one(&state, c, req).await?))
+}
+
+/// One commit, alone or as an item of a batch.
+pub(super) async fn commit_one(
+    state: &AppState,
+    c: Caller,
+    req: CommitRequest,
+) -> ApiResult<CommitResponse> {
     let (upload, folder) =
         match access::upload_and_folder(&state.db, &c, &req.upload_id, req.parent_id).await {
             Ok(found) => found,
             // A retry after a successful commit finds its session gone: answer from the record.
-            Err(ApiError::NotFound(_)) => return replay(&state, &c, &req).await,
+            Err(ApiError::NotFound(_)) => return replay(state, &c, &req).await,
             Err(e) => return Err(e),
         };
     if upload.expires_at < state.clock.now_ms() {
@@ -280,23 +319,19 @@ pub async fn commit(
     // The folder's namespace: the caller's home, or a shared folder they edit.
     let target = access::commit_target(&state.db, &c, folder, state.settings.quota_bytes).await?;
     // S3: staged chunks are hashed and promoted before the commit may name them.
-    promote::settle(&state, &upload, true).await?;
+    promote::settle(state, &upload, true).await?;
     // Through the group committer: one transaction (one fsync) for all commits waiting now.
     // Missing chunks are refused there (`commit::rules::check_chunks`, 409 `upload_incomplete`), where the
     // check also holds until the commit is durable; checking here too would only cost a query.
     let id = upload.id.clone();
     let done = state.committer.commit(c, upload, req, target).await?;
     state.early.forget(&id);
-    Ok(Json(done))
+    Ok(done)
 }
 
-async fn replay(
-    state: &AppState,
-    c: &Caller,
-    req: &CommitRequest,
-) -> ApiResult<Json<CommitResponse>> {
+async fn replay(state: &AppState, c: &Caller, req: &CommitRequest) -> ApiResult<CommitResponse> {
     let answer = db_commit::replayed(&state.db.pool, c.device_id, &req.idempotency_key).await?;
-    Ok(Json(answer.ok_or(ApiError::NotFound("upload"))?))
+    answer.ok_or(ApiError::NotFound("upload"))
 }
 
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/download", tag = "files", security(("bearer" = [])),

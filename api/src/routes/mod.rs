@@ -2,6 +2,7 @@
 
 pub mod account_delete;
 pub mod accounts;
+pub mod batch;
 pub mod blobs;
 pub mod changes;
 pub mod content;
@@ -87,6 +88,8 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::DELETE, paths::UPLOAD, delete(files::cancel_upload)),
         (Method::POST, paths::UPLOAD_SENT, post(files::upload_sent)),
         (Method::POST, paths::COMMITS, post(files::commit)),
+        (Method::POST, paths::BATCH_UPLOADS, post(batch::uploads)),
+        (Method::POST, paths::BATCH_COMMITS, post(batch::commits)),
         (Method::GET, paths::CHANGES, get(changes::list)),
         (Method::GET, paths::CHANGES_LATEST, get(changes::latest)),
         (Method::POST, paths::CHANGES_ACK, post(changes::ack)),

@@ -295,6 +295,16 @@ impl TestServer {
         r.text().await.unwrap()
     }
 
+    /// One unlabelled figure of `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics_text().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} not in {text}"))
+            .parse()
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_owned()

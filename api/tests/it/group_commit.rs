@@ -26,15 +26,6 @@ async fn prepared(u: &User<'_>, n: u64, seed: u64) -> Vec<UploadResponse> {
     out
 }
 
-async fn metric(server: &TestServer, name: &str) -> f64 {
-    let text = server.metrics_text().await;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} not in {text}"))
-        .parse()
-        .unwrap()
-}
-
 async fn seqs(u: &User<'_>) -> Vec<i64> {
     let p: ChangesResponse = u.ok(Method::GET, "/api/v1/changes?limit=1000", None).await;
     assert!(!p.has_more);
@@ -89,7 +80,7 @@ async fn concurrent_commits_share_transactions_and_a_failure_sinks_nobody(backen
         "the log beneath the API too"
     );
     assert_eq!(alice.names(root).await.len(), 41);
-    let batches = metric(&server, "cairn_commit_batch_size_count").await;
+    let batches = server.metric("cairn_commit_batch_size_count").await;
     assert!(
         batches < 48.0,
         "48 concurrent commits took {batches} transactions: no grouping happened"
@@ -201,7 +192,7 @@ async fn a_database_failure_mid_commit_sinks_only_that_commit(backend: Backend) 
         "the failed commit's quota charge is undone"
     );
     assert_eq!(me.uploads_bytes, 2005, "its upload keeps its reservation");
-    assert!(metric(&server, "cairn_commit_batch_size_count").await < 24.0);
+    assert!(server.metric("cairn_commit_batch_size_count").await < 24.0);
 }
 
 /// Two accounts commit at once into shared transactions, each past its quota: every account
@@ -252,5 +243,5 @@ async fn accounts_sharing_a_group_keep_their_own_quota_and_log(backend: Backend)
         assert_eq!(me.used_bytes, sizes);
         assert_eq!(u.names(u.session.root_id).await.len(), 4);
     }
-    assert!(metric(&server, "cairn_commit_batch_size_count").await < 12.0);
+    assert!(server.metric("cairn_commit_batch_size_count").await < 12.0);
 }

@@ -7,6 +7,7 @@ mod account;
 mod account_delete;
 mod admin_cli;
 mod bad_input;
+mod batch;
 mod binary;
 mod cancel;
 mod chunk_sizes;

@@ -222,6 +222,8 @@ async fn world(server: &TestServer) -> World<'_> {
     let (_, cancelled) = alice.start_upload(&bytes(9, 2_000)).await;
     let (m, to_commit) = alice.start_upload(&bytes(10, 2_000)).await;
     alice.put_missing(&m, &to_commit, &bytes(10, 2_000)).await;
+    let (m, to_batch) = alice.start_upload(&bytes(12, 2_000)).await;
+    alice.put_missing(&m, &to_batch, &bytes(12, 2_000)).await;
     let link = |node: i64| json!({"node_id": node});
     let l1: Value = alice
         .ok(Method::POST, "/api/v1/links", Some(link(file.node.id)))
@@ -456,6 +458,28 @@ async fn world(server: &TestServer) -> World<'_> {
             ),
             Hidden,
             200,
+        ),
+        // A batch answers 200 with each commit's own outcome: another caller's is a 404
+        // inside it, and nothing of the owner's changes.
+        row(
+            Method::POST,
+            "/api/v1/batch/commits",
+            "/api/v1/batch/commits".into(),
+            Some(
+                json!({"commits": [{"upload_id": to_batch.upload_id, "parent_id": folder.id, "name": "d.bin", "idempotency_key": "k2"}]}),
+            ),
+            Own(200),
+            200,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/batch/uploads",
+            "/api/v1/batch/uploads".into(),
+            Some(
+                json!({"uploads": [{"manifest": wasm_chunker::Manifest::from_chunks(wasm_chunker::chunk_all(&bytes(13, 500)))}]}),
+            ),
+            Own(201),
+            201,
         ),
         row(
             Method::GET,

@@ -70,6 +70,37 @@ pub async fn put(
     .await
 }
 
+/// Writes every `[key, value]` of `puts`, then deletes every key of `deletes`, in `store` in one
+/// transaction: strictly unless `durability` is `"relaxed"`. Many uploads starting at once then
+/// cost one flush to disk instead of one each; the page's `store.js` gathers them. A failing
+/// write aborts the transaction, so either all of them are kept or none.
+#[wasm_bindgen(js_name = storeWriteMany)]
+pub async fn write_many(
+    store: String,
+    puts: Array,
+    deletes: Array,
+    durability: Option<String>,
+) -> Result<(), JsValue> {
+    let db = db().await?;
+    transact(
+        &db,
+        &[&store],
+        Mode::write(durability.as_deref()),
+        async |tx| {
+            let s = tx.store(&store)?;
+            for pair in puts.iter() {
+                let pair: &Array = pair.unchecked_ref();
+                s.put_with_key(&pair.get(1), &pair.get(0))?;
+            }
+            for key in deletes.iter() {
+                s.delete(&key)?;
+            }
+            Ok(())
+        },
+    )
+    .await
+}
+
 /// The record under `key` in `store`, or `undefined`.
 #[wasm_bindgen(js_name = storeGet)]
 pub async fn get(store: String, key: JsValue) -> Result<JsValue, JsValue> {
