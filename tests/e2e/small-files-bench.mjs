@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { startServer, startGarage, launchBrowser, register, signIn, dropPaths, api, numberArg } from './harness.mjs';
 import { makeTree, serverCounts, countsBetween, cpuByRole, reapedChildrenCpuMs, coresBusy } from './small-files-kit.mjs';
 import { profileSummary, stateTimes, treeCount } from './small-files-view.mjs';
+import { floorRun } from './small-files-floor.mjs';
 
 const N = numberArg('--files', Number(process.env.BENCH_FILES || 10_000));
 const ROUNDS = numberArg('--rounds', Number(process.env.BENCH_ROUNDS || 2));
@@ -232,7 +233,11 @@ try {
       log(`round ${r}: rclone`);
       const rclone = await rcloneRun(garage, top, `rclone-${r}`);
       log(`  rclone: ${JSON.stringify(rclone)}`);
-      pairs.push({ round: r, cairn, rclone, ratio: +(cairn.files_per_s / rclone.files_per_s).toFixed(3) });
+      log(`round ${r}: the browser's floor (PUTs of the bare files to a sink)`);
+      const floor = await floorRun(top);
+      log(`  floor: ${JSON.stringify(floor)}`);
+      pairs.push({ round: r, cairn, rclone, floor, ratio: +(cairn.files_per_s / rclone.files_per_s).toFixed(3),
+        of_floor: +(cairn.files_per_s / floor.files_per_s).toFixed(3) });
     } finally {
       await garage.stop();
     }
@@ -242,10 +247,11 @@ try {
 }
 
 console.log(`\n${N} files of 1–50 KiB in ${TOP}/ (5 levels), single-node Garage on loopback, headless Chromium${PROFILE ? ' (profiled)' : ''}`);
-console.log('| round | Cairn files/s (s) | rclone files/s (s) | Cairn / rclone | commit requests | second device live |\n|---|---|---|---|---|---|');
+console.log('| round | Cairn files/s (s) | rclone files/s (s) | browser floor files/s (s) | Cairn / rclone | Cairn / floor | commit requests | second device live |\n|---|---|---|---|---|---|---|---|');
 for (const p of pairs) {
-  const commits = p.cairn.server.requests['POST /api/v1/commits'] ?? 0;
+  const req = p.cairn.server.requests;
+  const commits = (req['POST /api/v1/commits'] ?? 0) + (req['POST /api/v1/batch/commits'] ?? 0);
   const live = p.cairn.live.error ? `no: ${p.cairn.live.error}` : `yes: folder at ${p.cairn.live.appeared_s} s, all of it at ${p.cairn.live.complete_s} s`;
-  console.log(`| ${p.round} | ${p.cairn.files_per_s} (${p.cairn.secs}) | ${p.rclone.files_per_s} (${p.rclone.secs}) | ${p.ratio} | ${commits} | ${live} |`);
+  console.log(`| ${p.round} | ${p.cairn.files_per_s} (${p.cairn.secs}) | ${p.rclone.files_per_s} (${p.rclone.secs}) | ${p.floor.files_per_s} (${p.floor.secs}) | ${p.ratio} | ${p.of_floor} | ${commits} | ${live} |`);
 }
 for (const p of pairs) console.log(JSON.stringify({ files: N, ...p }));

@@ -11,7 +11,7 @@
 import { SyncFeed } from '../pkg/web_client.js';
 import * as store from './store.js';
 import { app, folder } from './state.js';
-import { forgetListing, forgetAllListings } from './offline.js';
+import { forgetListings, forgetAllListings } from './offline.js';
 import { MEMBERSHIP_KINDS, loadShares } from './shares.js';
 
 let feed = null;
@@ -165,6 +165,6 @@ async function drive(action) {
 async function stale(folders) {
   if (!folders.length) return;
   const open = folder()?.id;
-  for (const id of folders) if (id !== open) await forgetListing(id);
+  await forgetListings(folders.filter((id) => id !== open));
   if (folders.includes(open)) await app.refresh({ quiet: true });
 }

@@ -19,6 +19,13 @@ export async function saveListing(l) { await store.put('listings', l.folder.id, 
 
 export async function forgetListing(id) { await store.del('listings', id); }
 
+/** Forgets many kept listings in one transaction (relaxed: one kept too long only costs a
+ * re-list that the next change to that folder would also cause, never a wrong listing, since
+ * the feed's cursor is written after it). */
+export async function forgetListings(ids) {
+  if (ids.length) await store.writeMany('listings', [], ids, 'relaxed');
+}
+
 export async function forgetAllListings() {
   for (const [k] of await store.entries('listings')) await store.del('listings', k);
 }

@@ -9,7 +9,7 @@ import { storeWriteMany } from '../pkg/web_client.js';
 
 export {
   storePut as put, storeGet as get, storeDelete as del, storeEntries as entries,
-  storeClear as clearAll, outboxAdd as enqueue, outboxAll as outbox,
+  storeClear as clearAll, outboxAdd as enqueue, outboxAll as outbox, storeWriteMany as writeMany,
 } from '../pkg/web_client.js';
 
 /** How long a batch waits for company after its first write, in ms. */
