@@ -28,12 +28,16 @@ const STALL = 120_000; // ms without a commit: only a stall ends a run, however 
 const log = (s) => process.stderr.write(`${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** The page's upload rows by state, and how long the page took to answer. */
+/** The page's upload rows by state, and how long the page took to answer. A drop of more
+ * than 20 files shows as one group row (its files' rows are not in the document), so its
+ * detail line is all there is to sample then. */
 const ROWS = () => {
   const n = (sel) => document.querySelectorAll(`#uploads li.upload${sel}`).length;
+  const group = document.querySelector('#uploads li.group .detail')?.textContent;
   return {
     rows: n(''), waiting: n(':not([data-state])'), hashing: n('.hashing'), sending: n('.sending'),
     committing: n('.committing'), done: n('.done'), failed: n('.failed'), paused: n('.paused'),
+    ...(group ? { group } : {}),
   };
 };
 

@@ -9,6 +9,9 @@ import { basename } from 'node:path';
  * page took to answer a sample.
  */
 export function stateTimes(samples, filesPerSec, n) {
+  // One row for the whole drop: no file's state is on the page to count.
+  const group = samples.findLast((s) => s.group)?.group;
+  if (group) return { grouped: true, last_group_line: group };
   const states = ['waiting', 'hashing', 'sending', 'committing'];
   const sum = Object.fromEntries(states.map((s) => [s, 0]));
   let span = 0;
