@@ -110,3 +110,52 @@ test('a folder of 61 small files is one row; the file the server refuses gets it
     rmSync(scratch, { recursive: true, force: true });
   }
 });
+
+test('a reload in the middle of a big drop resumes every file, started or not, once each', { timeout: 180_000 }, async () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'cairn-big-drop-'));
+  const COUNT = 150;
+  try {
+    const root = join(scratch, 'Pics');
+    mkdirSync(join(root, 'x', 'y'), { recursive: true });
+    const dirs = [[], ['x'], ['x', 'y']];
+    for (let i = 0; i < COUNT; i += 1) writeFileSync(join(root, ...dirs[i % 3], `p${String(i).padStart(3, '0')}.bin`), randomBytes(2000 + i, 4096 + i));
+    const context = await shared.browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(shared.server.base);
+    await register(page, 'ria');
+    await dropPaths(page, '#dropzone', [root]);
+    await page.waitForFunction(() => {
+      const m = /^(\d+) of/.exec(document.querySelector('#uploads li.group .detail')?.textContent ?? '');
+      return m && Number(m[1]) >= 10;
+    }, null, { timeout: 60_000, polling: 50 });
+    await page.reload();
+    // The records of files in flight and of those not started yet come back as one group.
+    await page.locator('#uploads li.group').waitFor({ timeout: 30_000 });
+    const label = await page.locator('#uploads li.group').getAttribute('data-name');
+    assert.match(label, /^\d+ resumed files$/);
+    const resumed = Number(label.split(' ')[0]);
+    console.log(`reloaded with ${resumed} of ${COUNT} files kept for a reload`);
+    const ria = await api(shared.server.base, 'ria');
+    const pics = await ria.at('Pics');
+    let there = [];
+    const until = Date.now() + 90_000;
+    while (Date.now() < until) {
+      there = await filesUnder(ria, pics.id);
+      if (there.length >= COUNT) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const names = there.map((p) => p.join('/'));
+    assert.equal(names.length, COUNT, `${names.length} of ${COUNT} files on the server (${resumed} resumed)`);
+    assert.equal(new Set(names).size, COUNT);
+    assert.ok(!names.some((n) => n.includes('conflicted copy')), 'no file twice');
+    await page.waitForFunction(() => document.querySelector('#uploads li.group')?.dataset.state === 'done', null, { timeout: 30_000 });
+    const left = await page.evaluate(async () => (await (await import('/js/store.js')).entries('uploads')).length);
+    assert.equal(left, 0, 'no record left behind');
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});

@@ -286,10 +286,15 @@ class Job {
 
   /** Before any chunk is sent, so a reload resumes it (strict durability; the records of jobs
    * starting together share one transaction). */
-  async started() {
-    await store.putBatched('uploads', this.id, {
-      file: this.file, manifest: this.manifest, upload_id: this.core.uploadId, key: this.core.key, parent_id: this.parentId,
-      name: this.name, label: this.label, base_version: this.baseVersion ?? null,
+  async started() { await this.remember(); }
+
+  /** The job's record: its File (a reference, not a copy), where it goes, and once started its
+   * manifest, upload id and key. Written when the job is made too, so a reload in the middle of
+   * a big drop resumes the files that had not started yet as well, not only those in flight. */
+  remember() {
+    return store.putBatched('uploads', this.id, {
+      file: this.file, manifest: this.manifest ?? null, upload_id: this.core.uploadId ?? null, key: this.core.key ?? null,
+      parent_id: this.parentId, name: this.name, label: this.label, base_version: this.baseVersion ?? null,
     });
   }
 }
@@ -493,6 +498,9 @@ export async function uploadItems(items, parentId) {
       const existing = l && findChild(l.children, 'file', file.name);
       const job = new Job({ file, parentId: target, name: file.name, label: [...dirs, file.name].join('/'), baseVersion: existing?.version_id, group });
       jobs.push(job);
+      // Not awaited: the record only matters to a reload, and `started` writes it again
+      // (strictly, in order) before any chunk is sent.
+      job.remember().catch((e) => console.warn(`could not keep ${job.label} for a reload`, e));
       made.push(start(job));
     } catch (e) {
       say(`Could not create folder ${dirs.join('/')}: ${explain(e)}`, 'error');
@@ -503,7 +511,8 @@ export async function uploadItems(items, parentId) {
   await app.refresh({ quiet: true });
 }
 
-/** After a reload: uploads that were started resume without re-sending finished chunks. */
+/** After a reload: uploads resume, those that were started without re-sending finished
+ * chunks, those that had not started yet from hashing. */
 export async function resumeStored() {
   const stored = await store.entries('uploads');
   if (!stored.length) return;
