@@ -288,7 +288,7 @@ class Job {
    * starting together share one transaction). */
   async started() { await this.remember(); }
 
-  /** The job's record: its File (a reference, not a copy), where it goes, and once started its
+  /** The job's record: its File, where it goes, and once started its
    * manifest, upload id and key. Written when the job is made too, so a reload in the middle of
    * a big drop resumes the files that had not started yet as well, not only those in flight. */
   remember() {
