@@ -132,3 +132,31 @@ test('a long text shows its first MiB and says so; a PDF opens in the browser\'s
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('a file without an extension is shown by the type sniffed at upload; HTML stays text whatever its name', { timeout: 180_000 }, async () => {
+  const { context, page, errors } = await device('sam');
+  await upload(page, 'photo', PNG);
+  await upload(page, 'fake.png', HTML);
+  // The page sniffed each file's first bytes and the server stored the type with the version.
+  const types = await page.evaluate(async () => {
+    const { app } = await import('/js/state.js');
+    const l = await app.client.list(app.session.root_id, undefined, true);
+    return Object.fromEntries(l.children.map((n) => [n.name, n.content_type ?? null]));
+  });
+  assert.equal(types.photo, 'image/png');
+  assert.equal(types['fake.png'], 'text/html');
+  assert.equal(await page.locator('#files tr[data-name="photo"] .icon.file.image').count(), 1, 'photo is an image');
+  assert.equal(await page.locator('#files tr[data-name="fake.png"] .icon.file.text').count(), 1, 'fake.png is text');
+
+  await page.click('#files tr[data-name="photo"] button.open');
+  await settledOn(page, 'photo');
+  assert.ok(await page.locator('#viewer-body img').evaluate((img) => img.naturalWidth > 0 && img.src.startsWith('blob:')), 'the image decoded');
+
+  await page.keyboard.press('ArrowLeft');
+  await settledOn(page, 'fake.png');
+  assert.equal(await page.locator('#viewer-body pre').textContent(), HTML, 'HTML named .png shows as its source');
+  assert.equal(await page.locator('#viewer-body iframe, #viewer-body img, #viewer-body object, #viewer-body embed').count(), 0);
+  assert.equal(await page.evaluate(() => window.ran), undefined, 'its script did not run');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -223,6 +223,7 @@ impl Client {
             parent_id: parent_id as i64,
             name,
             base_version: base_version.map(|v| v as i64),
+            content_type: None,
         };
         let committed: CommitResponse = self
             .with_retries(|| self.post(paths::COMMITS, &commit))
@@ -264,7 +265,8 @@ impl Client {
     }
 
     /// Step 3 for many files in one request (`POST /api/v1/batch/commits`): `commits` is an
-    /// array of `{upload_id, parent_id, name, base_version, idempotency_key}`. Answers one
+    /// array of `{upload_id, parent_id, name, base_version, idempotency_key, content_type?}`.
+    /// Answers one
     /// `{status, committed?, error?}` per commit, in order: each stands alone.
     #[wasm_bindgen(js_name = commitMany)]
     pub async fn commit_many(&self, commits: JsValue) -> Result<JsValue, JsValue> {
@@ -313,6 +315,7 @@ impl Client {
 
     /// Step 3: makes the upload a version of `name` in `parent_id`. The idempotency key makes a
     /// replayed commit (after a reload, or from the offline outbox) answer the first result.
+    /// `content_type`: what `sniffType` made of the file, stored with the version.
     pub async fn commit(
         &self,
         upload_id: String,
@@ -320,6 +323,7 @@ impl Client {
         name: String,
         base_version: Option<f64>,
         idempotency_key: String,
+        content_type: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let commit = CommitRequest {
             upload_id,
@@ -327,6 +331,7 @@ impl Client {
             name,
             base_version: base_version.map(|v| v as i64),
             idempotency_key,
+            content_type,
         };
         let committed: CommitResponse = self
             .with_retries(|| self.post(paths::COMMITS, &commit))

@@ -20,6 +20,7 @@ mod offline;
 mod planners;
 mod public;
 mod shares;
+mod sniff;
 mod upload;
 // Compiled for the native tests too, which check it against the committed vectors.
 #[cfg(any(test, feature = "hooks"))]
@@ -33,6 +34,7 @@ pub use client::Client;
 pub use names::{check_name, name_key};
 pub use offline::{edit_listing, find_child, pending_file, pending_folder};
 pub use planners::{compact_outbox, send_now, OutboxReplay, SyncFeed};
+pub use sniff::sniff_type;
 pub use upload::UploadJob;
 #[cfg(feature = "hooks")]
 pub use vectors::{check_vector_case, vector_input};

@@ -273,16 +273,21 @@ impl Client {
 
     /// Step 3: the dropped file lands in the request's folder. Answers `{name, path, size}` as
     /// it landed (`name (from <uploader>)` when the name was taken). Retried safely: the upload
-    /// id is the commit's identity.
+    /// id is the commit's identity. `content_type`: what `sniffType` made of the file.
     #[wasm_bindgen(js_name = publicCommit)]
     pub async fn public_commit(
         &self,
         token: String,
         upload_id: String,
         grant: Option<String>,
+        content_type: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let target = public_path(&token, "/commit")?;
-        let body = serde_json::to_value(RequestCommit { upload_id }).expect("wire types serialize");
+        let req = RequestCommit {
+            upload_id,
+            content_type,
+        };
+        let body = serde_json::to_value(req).expect("wire types serialize");
         let v: RequestLanded = self
             .with_retries(|| self.public_call("POST", &target, &grant, Some(body.clone())))
             .await?;

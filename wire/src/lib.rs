@@ -266,6 +266,11 @@ pub struct Node {
     /// Ana"); absent elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified_by: Option<String>,
+    /// The current version's media type as its client sniffed it (`image/png`), lowercase;
+    /// absent when it did not say. A hint for showing the file, never trusted for serving:
+    /// see `GET /api/v1/nodes/{id}/content`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -360,7 +365,16 @@ pub struct CommitRequest {
     /// the first answer and writes nothing new. Answers are kept for the upload TTL (24 h by
     /// default); the upload id is a good key.
     pub idempotency_key: String,
+    /// The file's media type as the client sniffed it from its name and first bytes, e.g.
+    /// `image/png`: at most [`MAX_CONTENT_TYPE`] bytes of `type/subtype` (RFC 6838 token
+    /// characters, no parameters), any case (kept lowercase). Stored with the version, shown in
+    /// listings; never trusted for serving: see `GET /api/v1/nodes/{id}/content`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
+
+/// The longest `content_type` a commit may give.
+pub const MAX_CONTENT_TYPE: usize = 127;
 
 /// Structured data about a lost race, so a client can offer keep mine / keep theirs / keep both.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

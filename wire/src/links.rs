@@ -262,6 +262,10 @@ pub struct RequestUpload {
 #[serde(deny_unknown_fields)]
 pub struct RequestCommit {
     pub upload_id: String,
+    /// The file's media type as the drop page sniffed it, as in `CommitRequest::content_type`:
+    /// stored with the version, never trusted for serving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
 
 /// Where a dropped file landed.

@@ -403,7 +403,7 @@ function row(node) {
       name.append(el('span', { className: 'tag shared', textContent: 'shared', title: mount ? `Shared with you by ${mount.owner}` : 'A shared folder' }));
     }
   } else {
-    const kind = kindOf(node.name);
+    const kind = kindOf(node.name, node.content_type);
     tr.dataset.kind = kind;
     name.append(el('span', { className: `icon file ${kind}`, ariaHidden: 'true' }), button(node.name, () => viewFile(node, tr), 'open', `View ${node.name}`));
   }

@@ -58,9 +58,11 @@ export const startUpload = queueing(async (items) => {
   items.forEach((it, i) => it.resolve(answers[i]));
 }, (manifest) => app.client.startUpload(manifest));
 
-const commitOne = (c) => app.client.commit(c.upload_id, c.parent_id, c.name, c.base_version ?? undefined, c.idempotency_key);
+const commitOne = (c) => app.client.commit(
+  c.upload_id, c.parent_id, c.name, c.base_version ?? undefined, c.idempotency_key, c.content_type ?? undefined,
+);
 
-/** `commit(uploadId, parentId, name, baseVersion, key)`, batched. */
+/** `commit({upload_id, parent_id, name, base_version, idempotency_key, content_type})`, batched. */
 export const commit = queueing(async (items) => {
   const results = await app.client.commitMany(items.map((it) => it.arg));
   items.forEach((it, i) => {

@@ -71,7 +71,7 @@ function transfer(job, began) {
       start: (manifest) => c.publicStartUpload(page.token, manifest, job.name, job.path, job.uploader, page.grant),
       resume: (id) => c.publicResumeUpload(page.token, id, page.grant),
       send: (...args) => c.sendChunks(...args),
-      commit: (id) => c.publicCommit(page.token, id, page.grant),
+      commit: (id, _key, _home, type) => c.publicCommit(page.token, id, page.grant, type ?? undefined),
     },
     step(s) {
       if (s.do === 'hash') job.set('hashing', 'Preparing…');

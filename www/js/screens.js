@@ -291,7 +291,7 @@ async function keepMine(c) {
   const manifest = await chunkFile(blob);
   const up = await app.client.startUpload(manifest);
   await app.client.sendChunks(blob, manifest, up, () => {}, undefined);
-  await app.client.commit(up.upload_id, orig.parent_id, orig.name, orig.version_id, up.upload_id);
+  await app.client.commit(up.upload_id, orig.parent_id, orig.name, orig.version_id, up.upload_id, c.copy.content_type ?? undefined);
   await app.client.deleteNode(c.copy.id);
 }
 

@@ -6,12 +6,28 @@
 import { chunkFile } from './chunk-pool.js';
 import * as batched from './batched.js';
 import { app, isOffline } from './state.js';
+import { sniffType } from '../pkg/web_client.js';
 import { FOLDER_GONE, ROLE_TOO_LOW } from '../pkg/error_codes.js';
 
 // A commit's folder deleted (or unshared, or made read-only) meanwhile: the job then commits
 // into the home root, if it knows one, so the edit is kept.
 const lost = (e) => e?.code === FOLDER_GONE || e?.code === ROLE_TOO_LOW;
 const fault = (e) => (e?.code === 'aborted' ? 'aborted' : isOffline(e) ? 'offline' : lost(e) ? 'folder_lost' : 'other');
+
+/** The bytes `sniffType` looks at: magic numbers sit in the first few hundred. */
+const SNIFF_BYTES = 4096;
+
+/** The file's media type for its commit (`image/png`), from its name and first bytes; null when
+ * neither says or the file cannot be read. A hint for listings and the viewer, never trusted
+ * for serving by the server. */
+async function sniff(t) {
+  try {
+    const head = new Uint8Array(await t.file.slice(0, SNIFF_BYTES).arrayBuffer());
+    return sniffType(t.name ?? t.file.name ?? '', head) ?? null;
+  } catch {
+    return null;
+  }
+}
 
 /** The signed-in user's upload calls, into folder `t.parentId` as `t.name`. */
 function own(t) {
@@ -22,6 +38,7 @@ function own(t) {
     send: (...args) => c.sendChunks(...args),
     commit: (id, key, home) => batched.commit({
       upload_id: id, parent_id: home ?? t.parentId, name: t.name, base_version: t.baseVersion ?? null, idempotency_key: key,
+      content_type: t.contentType ?? null,
     }),
   };
 }
@@ -29,12 +46,14 @@ function own(t) {
 /**
  * Runs `core` (an `UploadJob`) until it stops. `t` holds the transfer — `file`, `parentId`,
  * `name`, `baseVersion`, and `manifest` once hashed — and optional parts: `server`, the four
- * calls (`start`, `resume`, `send`, `commit`) when the upload is not the signed-in user's own;
+ * calls (`start`, `resume`, `send`, `commit(uploadId, key, home, contentType)`) when the upload
+ * is not the signed-in user's own;
  * hooks `step(step)` before each step, `hashing(bytes)`, `hashed()`, `progress(p)`,
  * `started()` once the server knows the upload, `queue()`, `untilResumed()`, `untilOnline()`.
  * A job given a home (`core.setHome`) commits there when its folder is lost (`core.rehomed`;
  * `t.lost` is then the error code that said so).
- * Returns the commit's answer (null when it ended otherwise); throws the last error when the
+ * `t.contentType` is set once hashed (`sniff`), or at the commit when hashing came before a
+ * reload. Returns the commit's answer (null when it ended otherwise); throws the last error when the
  * job failed.
  */
 export async function drive(core, t) {
@@ -51,6 +70,7 @@ export async function drive(core, t) {
       switch (step.do) {
         case 'hash':
           t.manifest = await chunkFile(t.file, (bytes) => t.hashing?.(bytes));
+          t.contentType = await sniff(t);
           core.hashed();
           await t.hashed?.();
           break;
@@ -73,7 +93,8 @@ export async function drive(core, t) {
           core.sent();
           break;
         case 'commit':
-          t.result = await server.commit(step.upload_id, step.key, step.into_home);
+          if (t.contentType === undefined && t.file) t.contentType = await sniff(t);
+          t.result = await server.commit(step.upload_id, step.key, step.into_home, t.contentType ?? null);
           core.committed();
           break;
         case 'wait_resume':

@@ -76,7 +76,7 @@ async function show() {
   clear();
   const run = viewer.shown;
   const node = current();
-  const kind = kindOf(node.name);
+  const kind = kindOf(node.name, node.content_type);
   $('#viewer-title').textContent = node.name;
   $('#viewer-count').textContent = `${viewer.at + 1} of ${viewer.files.length}`;
   $('#viewer-prev').disabled = viewer.at === 0;
@@ -116,7 +116,7 @@ async function show() {
   }
   if (run !== viewer.shown) return;
   if (kind === 'text') { await showText(node, blob, run); return; }
-  viewer.url = URL.createObjectURL(new Blob([blob], { type: blobType(node.name) }));
+  viewer.url = URL.createObjectURL(new Blob([blob], { type: blobType(node.name, node.content_type) }));
   const failed = () => {
     if (run !== viewer.shown) return;
     settled('error', `${node.name} could not be shown: it may be damaged, or in a format this browser does not play.`, 'error');

@@ -200,7 +200,16 @@ async fn write(
             let manifest = &batch[p.at].upload.manifest;
             let node_id = p.node_id.unwrap_or_default();
             let name = p.name.display.clone();
-            let answer = rules::written(node_id, p.parent_id, name, manifest, version_id, now);
+            let content_type = content_type(batch, p);
+            let answer = rules::written(
+                node_id,
+                p.parent_id,
+                name,
+                manifest,
+                content_type,
+                version_id,
+                now,
+            );
             (p.at, answer)
         })
         .collect();
@@ -362,5 +371,11 @@ fn version_row<'b>(batch: &'b [Commit<'_>], p: &Plain) -> sql::VersionRow<'b> {
         m.hash.to_string(),
         m.chunker.as_str(),
         c.caller.device_id,
+        content_type(batch, p),
     )
+}
+
+/// A plain commit's content type as stored (`rules::split` checked it already).
+fn content_type(batch: &[Commit<'_>], p: &Plain) -> Option<String> {
+    rules::content_type(batch[p.at].req).ok().flatten()
 }

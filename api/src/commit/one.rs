@@ -201,11 +201,14 @@ async fn write(
         Some(id) => id,
         None => nodes::insert(tx, ns, p.parent_id, &p.name, wire::NodeKind::File).await?,
     };
+    // Checked by `plan` (`rules::validate`) already.
+    let content_type = rules::content_type(req)?;
     let version_id = sql::insert_version(
         tx,
         node_id,
         p.parent_version,
         manifest,
+        content_type.as_deref(),
         caller.device_id,
         now,
     )
@@ -216,6 +219,7 @@ async fn write(
         p.parent_id,
         p.name.display,
         manifest,
+        content_type,
         version_id,
         now,
     );

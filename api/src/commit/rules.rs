@@ -18,13 +18,24 @@ use crate::names::{self, Name};
 /// Longest idempotency key a client may send.
 pub const MAX_KEY_LEN: usize = 128;
 
-/// Checks what can be checked before touching the database: the name and the key.
+/// Checks what can be checked before touching the database: the name, the key and the
+/// content type.
 pub fn validate(req: &CommitRequest) -> ApiResult<Name> {
     let name = names::check(&req.name)?;
     if req.idempotency_key.is_empty() || req.idempotency_key.len() > MAX_KEY_LEN {
         return Err(ApiError::InvalidKey(MAX_KEY_LEN));
     }
+    content_type(req)?;
     Ok(name)
+}
+
+/// The commit's content type as stored: checked and lowercased (`crate::mime::normalise`).
+pub fn content_type(req: &CommitRequest) -> ApiResult<Option<String>> {
+    req.content_type
+        .as_deref()
+        .map(crate::mime::normalise)
+        .transpose()
+        .map_err(ApiError::BadParameter)
 }
 
 /// What a commit becomes, given what its name holds now: the rule both commit paths follow.
@@ -101,6 +112,7 @@ pub fn written(
     parent_id: i64,
     name: String,
     manifest: &Manifest,
+    content_type: Option<String>,
     version_id: i64,
     now: i64,
 ) -> CommitResponse {
@@ -115,6 +127,7 @@ pub fn written(
             content_hash: Some(manifest.hash),
             modified_at: now,
             modified_by: None,
+            content_type,
         },
         version_id,
         unchanged: false,

@@ -45,6 +45,7 @@ fn request(parent_id: i64, name: &str, key: &str, base: Option<i64>) -> CommitRe
         name: name.into(),
         base_version: base,
         idempotency_key: key.into(),
+        content_type: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn file(id: i64, name: &str, version: i64, bytes: &[u8]) -> Node {
         content_hash: Some(manifest(bytes).hash),
         modified_at: 0,
         modified_by: None,
+        content_type: None,
     }
 }
 
@@ -72,6 +74,17 @@ fn validation_checks_name_and_key() {
     let long = "k".repeat(MAX_KEY_LEN + 1);
     assert!(validate(&request(1, "a.txt", &long, None)).is_err());
     assert!(validate(&request(1, "a.txt", &long[1..], None)).is_ok());
+    let typed = |t: &str| CommitRequest {
+        content_type: Some(t.into()),
+        ..request(1, "a.txt", "k", None)
+    };
+    assert!(validate(&typed("image/PNG")).is_ok());
+    assert_eq!(
+        content_type(&typed("image/PNG")).unwrap().as_deref(),
+        Some("image/png")
+    );
+    let e = validate(&typed("image/png; charset=x")).unwrap_err();
+    assert_eq!(e.code(), "bad_request");
 }
 
 #[test]

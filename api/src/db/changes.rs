@@ -252,7 +252,8 @@ pub async fn positions_of(
 pub async fn page(db: &Db, namespace_id: i64, after: i64, limit: i64) -> sqlx::Result<Vec<Change>> {
     let rows = sqlx::query(
         "SELECT c.seq, c.kind, c.node_id, n.id, n.parent_id, n.name, n.kind, n.version_id, \
-         COALESCE(v.size, 0), v.content_hash, n.modified_at, d.id, d.name, u.id, u.username \
+         COALESCE(v.size, 0), v.content_hash, n.modified_at, d.id, d.name, u.id, u.username, \
+         v.content_type \
          FROM changes c \
          LEFT JOIN nodes n ON n.id = c.node_id AND n.deleted_at IS NULL \
          AND n.namespace_id = c.namespace_id \
@@ -294,6 +295,7 @@ fn change_from_row(r: &Row) -> Change {
             content_hash: hash.and_then(|h| h.parse().ok()),
             modified_at: r.get(10),
             modified_by: None,
+            content_type: r.get(15),
         }
     });
     let device_id: Option<i64> = r.get(11);

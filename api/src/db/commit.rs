@@ -57,12 +57,13 @@ pub async fn insert_version(
     node_id: i64,
     parent_version: Option<i64>,
     manifest: &Manifest,
+    content_type: Option<&str>,
     device_id: i64,
     now: i64,
 ) -> sqlx::Result<i64> {
     let version_id: i64 = sqlx::query(
-        "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at, content_type) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(node_id)
     .bind(parent_version)
@@ -71,6 +72,7 @@ pub async fn insert_version(
     .bind(&manifest.chunker)
     .bind(device_id)
     .bind(now)
+    .bind(content_type)
     .fetch_one(&mut **tx)
     .await?
     .get(0);
@@ -153,8 +155,16 @@ pub async fn insert_files(
         .collect())
 }
 
-/// node, parent version, size, content hash, chunker, author device
-pub type VersionRow<'a> = (Option<i64>, Option<i64>, i64, String, &'a str, i64);
+/// node, parent version, size, content hash, chunker, author device, content type
+pub type VersionRow<'a> = (
+    Option<i64>,
+    Option<i64>,
+    i64,
+    String,
+    &'a str,
+    i64,
+    Option<String>,
+);
 
 /// One version per row; returns their ids by node.
 pub async fn insert_versions(
@@ -165,12 +175,20 @@ pub async fn insert_versions(
     let backend = tx.backend();
     let t = Rows::new(
         backend,
-        &[Col::Int, Col::Int, Col::Int, Col::Text, Col::Text, Col::Int],
+        &[
+            Col::Int,
+            Col::Int,
+            Col::Int,
+            Col::Text,
+            Col::Text,
+            Col::Int,
+            Col::Text,
+        ],
         rows,
     )?;
     let sql = format!(
-        "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at) \
-         SELECT column1, column2, column3, column4, column5, column6, $1 FROM {} AS r \
+        "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, author_device_id, created_at, content_type) \
+         SELECT column1, column2, column3, column4, column5, column6, $1, column7 FROM {} AS r \
          RETURNING id, node_id",
         t.table(2)
     );
@@ -208,9 +226,20 @@ pub fn insert_files_step(
 pub fn insert_versions_step(rows: &[(i64, VersionRow<'_>)], now: i64) -> sqlx::Result<Step> {
     let flat: Vec<_> = rows
         .iter()
-        .map(|(id, (node, parent, size, hash, chunker, device))| {
-            (*id, *node, *parent, *size, hash.as_str(), *chunker, *device)
-        })
+        .map(
+            |(id, (node, parent, size, hash, chunker, device, content_type))| {
+                (
+                    *id,
+                    *node,
+                    *parent,
+                    *size,
+                    hash.as_str(),
+                    *chunker,
+                    *device,
+                    content_type.as_deref(),
+                )
+            },
+        )
         .collect();
     let t = Rows::new(
         Backend::Postgres,
@@ -222,13 +251,15 @@ pub fn insert_versions_step(rows: &[(i64, VersionRow<'_>)], now: i64) -> sqlx::R
             Col::Text,
             Col::Text,
             Col::Int,
+            Col::Text,
         ],
         &flat,
     )?;
     let sql = format!(
         "INSERT INTO versions (id, node_id, parent_version_id, size, content_hash, chunker, \
-         author_device_id, created_at) \
-         SELECT column1, column2, column3, column4, column5, column6, column7, $1 FROM {} AS r",
+         author_device_id, created_at, content_type) \
+         SELECT column1, column2, column3, column4, column5, column6, column7, $1, column8 \
+         FROM {} AS r",
         t.table(2)
     );
     Ok((sql, [vec![Value::Int(Some(now))], t.args()?].concat()))

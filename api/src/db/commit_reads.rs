@@ -164,7 +164,7 @@ fn take(found: &mut Found, read: Read, rows: &[Record]) {
             Read::Names => {
                 let c = node_from_row(r).node;
                 if let Some(parent) = c.parent_id {
-                    found.held.insert((parent, r.text(9)), c);
+                    found.held.insert((parent, r.text(10)), c);
                 }
             }
             Read::Chunks => {

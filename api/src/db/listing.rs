@@ -138,10 +138,10 @@ async fn run(
         .iter()
         .map(|r| {
             let mut n = node_from_row(r).node;
-            if let Some(root) = r.opt_int(9) {
+            if let Some(root) = r.opt_int(10) {
                 n.id = root;
             }
-            (n, r.text(10))
+            (n, r.text(11))
         })
         .collect())
 }

@@ -47,7 +47,7 @@ where
         .bind(user_id)
         .fetch_optional(exec)
         .await?;
-    Ok(row.map(|r| (node_from_row(&r), parse(r.opt_text(9)))))
+    Ok(row.map(|r| (node_from_row(&r), parse(r.opt_text(10)))))
 }
 
 /// The namespace of trash item `id` (the top of what was trashed with it), with `user_id`'s

@@ -11,8 +11,9 @@ use super::{now_ms, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::names::{self, Name};
 
+/// What [`node_from_row`] reads: ten columns, so a query's own columns start at index 10.
 pub const NODE_COLUMNS: &str = "n.id, n.parent_id, n.name, n.kind, n.version_id, \
-     COALESCE(v.size, 0), v.content_hash, n.modified_at, n.namespace_id";
+     COALESCE(v.size, 0), v.content_hash, n.modified_at, n.namespace_id, v.content_type";
 pub const NODE_FROM: &str = "nodes n LEFT JOIN versions v ON v.id = n.version_id";
 
 /// A node together with the namespace it lives in (which clients never need to see).
@@ -38,6 +39,7 @@ pub fn node_from_row(r: &impl Cells) -> NodeRow {
             content_hash: r.opt_text(6).and_then(|h| h.parse().ok()),
             modified_at: r.int(7),
             modified_by: None,
+            content_type: r.opt_text(9),
         },
         namespace_id: r.int(8),
     }
@@ -286,7 +288,8 @@ pub struct Trashed {
 }
 
 const TRASH_COLUMNS: &str = "n.id, n.parent_id, n.name, n.kind, n.version_id, \
-     COALESCE(v.size, 0), v.content_hash, n.modified_at, n.namespace_id, n.deleted_at";
+     COALESCE(v.size, 0), v.content_hash, n.modified_at, n.namespace_id, v.content_type, \
+     n.deleted_at";
 
 pub async fn trash(db: &Db, namespace_id: i64) -> sqlx::Result<Vec<Trashed>> {
     let sql = format!(
@@ -300,7 +303,7 @@ pub async fn trash(db: &Db, namespace_id: i64) -> sqlx::Result<Vec<Trashed>> {
         .iter()
         .map(|r| Trashed {
             row: node_from_row(r),
-            deleted_at: r.get(9),
+            deleted_at: r.get(10),
         })
         .collect())
 }
@@ -321,7 +324,7 @@ pub async fn trashed(
         .await?
         .map(|r| Trashed {
             row: node_from_row(&r),
-            deleted_at: r.get(9),
+            deleted_at: r.get(10),
         }))
 }
 

@@ -56,7 +56,8 @@ pub async fn of_node(
 }
 
 /// Writes a new current version of `node_id` with the content of `old_version`: same size,
-/// hash, chunker and chunk list (rows copied inside the database), authored by `device_id`.
+/// hash, chunker, content type and chunk list (rows copied inside the database), authored by
+/// `device_id`.
 pub async fn restore(
     tx: &mut Transaction<'static, Any>,
     node_id: i64,
@@ -67,8 +68,9 @@ pub async fn restore(
     let now = now_ms();
     let new_id: i64 = sqlx::query(
         "INSERT INTO versions (node_id, parent_version_id, size, content_hash, chunker, \
-         author_device_id, created_at) \
-         SELECT node_id, $1, size, content_hash, chunker, $2, $3 FROM versions WHERE id = $4 \
+         author_device_id, created_at, content_type) \
+         SELECT node_id, $1, size, content_hash, chunker, $2, $3, content_type FROM versions \
+         WHERE id = $4 \
          RETURNING id",
     )
     .bind(current_version)
@@ -164,20 +166,23 @@ pub async fn chunks_out_of_step(
     .get(0))
 }
 
-/// A version as stored: its manifest (chunk list included) and when it was written.
+/// A version as stored: its manifest (chunk list included), when it was written and the
+/// content type its client gave.
 #[derive(Debug, Clone)]
 pub struct Stored {
     pub manifest: Manifest,
     pub created_at: i64,
+    pub content_type: Option<String>,
 }
 
 /// Version `version_id` as stored, from the pool: the one way to load a version's manifest.
 pub async fn stored(db: &Db, version_id: i64) -> sqlx::Result<Stored> {
-    let row =
-        sqlx::query("SELECT chunker, size, content_hash, created_at FROM versions WHERE id = $1")
-            .bind(version_id)
-            .fetch_one(&db.pool)
-            .await?;
+    let row = sqlx::query(
+        "SELECT chunker, size, content_hash, created_at, content_type FROM versions WHERE id = $1",
+    )
+    .bind(version_id)
+    .fetch_one(&db.pool)
+    .await?;
     let hash: String = row.get(2);
     Ok(Stored {
         manifest: Manifest {
@@ -189,23 +194,37 @@ pub async fn stored(db: &Db, version_id: i64) -> sqlx::Result<Stored> {
             chunks: super::chunks::version_chunks(&db.pool, version_id).await?,
         },
         created_at: row.get(3),
+        content_type: row.get(4),
     })
 }
 
-/// Size, content hash and creation time of version `version_id` of `node_id`, from the pool.
-pub async fn facts(
-    db: &super::Db,
-    node_id: i64,
-    version_id: i64,
-) -> sqlx::Result<Option<(u64, String, i64)>> {
+/// What serving a version needs to know besides its chunks.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub size: u64,
+    pub content_hash: String,
+    pub created_at: i64,
+    /// As its client sniffed it; never trusted for serving as is (`crate::mime::allowed`).
+    pub content_type: Option<String>,
+}
+
+/// Size, content hash, creation time and content type of version `version_id` of `node_id`,
+/// from the pool.
+pub async fn facts(db: &super::Db, node_id: i64, version_id: i64) -> sqlx::Result<Option<Facts>> {
     Ok(sqlx::query(
-        "SELECT size, content_hash, created_at FROM versions WHERE id = $1 AND node_id = $2",
+        "SELECT size, content_hash, created_at, content_type FROM versions \
+         WHERE id = $1 AND node_id = $2",
     )
     .bind(version_id)
     .bind(node_id)
     .fetch_optional(&db.pool)
     .await?
-    .map(|r| (r.get::<i64, _>(0).max(0) as u64, r.get(1), r.get(2))))
+    .map(|r| Facts {
+        size: r.get::<i64, _>(0).max(0) as u64,
+        content_hash: r.get(1),
+        created_at: r.get(2),
+        content_type: r.get(3),
+    }))
 }
 
 /// The username of each version's author (the user whose device wrote it), for `versions`.

@@ -48,7 +48,12 @@ pub struct SharedFile {
     pub size: u64,
     pub content_hash: Hash,
     pub modified_at: i64,
-    pub content_type: &'static str,
+    /// What a preview is served with: the stored type when allowed, else by the name
+    /// (`crate::mime::shown`).
+    pub content_type: String,
+    /// The stored type when allowed (`crate::mime::allowed`): what a download is served with
+    /// (else `application/octet-stream`).
+    pub allowed_type: Option<String>,
 }
 
 impl SharedFile {
@@ -206,17 +211,21 @@ async fn shared_file(
         .pinned_version_id
         .filter(|_| n.id == share.link.node_id);
     let version_id = pinned.unwrap_or(current);
-    let (size, hash, created_at) = versions::facts(&state.db, n.id, version_id)
+    let facts = versions::facts(&state.db, n.id, version_id)
         .await?
         .ok_or(ApiError::LinkGone("the version it shared was deleted"))?;
+    let stored = facts.content_type.as_deref();
+    let created_at = facts.created_at;
     Ok(SharedFile {
         node_id: n.id,
-        content_type: crate::mime::of(&n.name),
+        content_type: crate::mime::shown(stored, &n.name).to_owned(),
+        allowed_type: crate::mime::allowed(stored).map(str::to_owned),
         name: n.name,
         path,
         version_id,
-        size,
-        content_hash: hash
+        size: facts.size,
+        content_hash: facts
+            .content_hash
             .parse()
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("a stored content hash is not hex")))?,
         modified_at: if pinned.is_some() {
@@ -247,7 +256,8 @@ pub async fn list(
         .into_iter()
         .map(|c| PublicEntry {
             path: join(&path, &c.name),
-            content_type: (c.kind == NodeKind::File).then(|| crate::mime::of(&c.name).to_owned()),
+            content_type: (c.kind == NodeKind::File)
+                .then(|| crate::mime::shown(c.content_type.as_deref(), &c.name).to_owned()),
             name: c.name,
             kind: c.kind,
             size: c.size,

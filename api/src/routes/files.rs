@@ -284,7 +284,7 @@ pub async fn cancel_upload(
     responses(
         (status = 403, description = "`role_too_low`: the caller only views this shared folder", body = wire::ErrorBody),
         (status = 200, description = "Committed (or unchanged, or a conflicted copy, or the first answer to a retry)", body = wire::CommitResponse),
-        (status = 400, description = "Invalid name or idempotency key, or (`invalid_manifest`) a chunk listed at another size than the stored one", body = wire::ErrorBody),
+        (status = 400, description = "Invalid name, idempotency key or (`bad_request`) `content_type`, or (`invalid_manifest`) a chunk listed at another size than the stored one", body = wire::ErrorBody),
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
         (status = 404, description = "`not_found`: no such upload; `folder_gone`: the folder was deleted or is no longer shared with the caller (commit into the home root to keep the edit)", body = wire::ErrorBody),
         (status = 409, description = "`upload_incomplete`: chunks missing (a name held by a folder is no refusal: the file is kept beside it as a conflicted copy)", body = wire::ErrorBody),

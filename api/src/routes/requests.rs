@@ -275,7 +275,7 @@ async fn folder_for(
 #[utoipa::path(post, path = "/api/v1/public/{token}/commit", tag = "public", params(("token" = String, Path, description = "The file request's token")), request_body = wire::links::RequestCommit,
     responses(
         (status = 200, description = "The file landed in the owner's folder (renamed `name (from <uploader>)` if the name was taken)", body = wire::links::RequestLanded),
-        (status = 400, description = "`too_deep`: its folders would lie too deep", body = wire::ErrorBody),
+        (status = 400, description = "`too_deep`: its folders would lie too deep; `bad_request`: a malformed `content_type`", body = wire::ErrorBody),
         (status = 401, description = "`password_required`", body = wire::ErrorBody),
         (status = 403, description = "`wrong_password`", body = wire::ErrorBody),
         (status = 404, description = "`not_found`: no such file request, or no such upload through it", body = wire::ErrorBody),
@@ -294,6 +294,10 @@ pub async fn commit(
     Json(req): Json<RequestCommit>,
 ) -> ApiResult<Json<RequestLanded>> {
     let share = open_request(&state, &token, &headers, ip).await?;
+    // Refused before anything is written (the commit checks it again).
+    if let Some(t) = &req.content_type {
+        crate::mime::normalise(t).map_err(ApiError::BadParameter)?;
+    }
     let (upload, r) = own_upload(&state, &share, &req.upload_id).await?;
     promote::settle(&state, &upload, true).await?;
     let outstanding = requests::outstanding(&state.db, &upload.id).await?;
@@ -339,6 +343,7 @@ pub async fn commit(
                 name: name.display.clone(),
                 base_version: None,
                 idempotency_key: req.upload_id,
+                content_type: req.content_type,
             },
             target,
         )

@@ -38,8 +38,9 @@ const CACHE: &str = "no-store";
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Opts {
-    /// `1`: show the file in the browser (its real `Content-Type`, `inline`, under
-    /// `Content-Security-Policy: sandbox`) instead of saving it.
+    /// `1`: show the file in the browser (its real `Content-Type`: the stored one when
+    /// allowlisted, else by its name; `inline`, under `Content-Security-Policy: sandbox`)
+    /// instead of saving it.
     pub inline: Option<String>,
     /// A password grant (`POST /api/v1/public/{token}/unlock`), for clients that cannot send
     /// `X-Cairn-Grant`, the cookie, or HTTP Basic (`curl -u :PASSWORD`).
@@ -55,7 +56,7 @@ impl Opts {
 #[utoipa::path(get, path = "/s/{token}/download", tag = "public",
     params(("token" = String, Path, description = "The link's token"), Opts),
     responses(
-        (status = 200, description = "A file link: the file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early). A folder link: a streamed ZIP of everything in it (ZIP64 where needed). `application/octet-stream` for a file, `application/zip` for a folder, the file's own type (by its name) with `inline`", content_type = "*/*"),
+        (status = 200, description = "A file link: the file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early). A folder link: a streamed ZIP of everything in it (ZIP64 where needed). `application/zip` for a folder; for a file, the type its uploader stored when it is on the allowlist (images png/jpeg/gif/webp/avif/bmp, `application/pdf`, `text/plain`, `audio/*`, `video/*`), else `application/octet-stream`, or with `inline` else its type by its name (under `Content-Security-Policy: sandbox`); always `X-Content-Type-Options: nosniff`", content_type = "*/*"),
         (status = 206, description = "The requested range of a file (one range; `If-Range` honoured)"),
         (status = 304, description = "Not modified (`If-None-Match` / `If-Modified-Since`)"),
         (status = 401, description = "`password_required`: send a grant (`X-Cairn-Grant`, `?grant=`, the cookie) or the password as HTTP Basic (`curl -u :PASSWORD`)", body = wire::ErrorBody),
@@ -88,7 +89,7 @@ pub async fn download(
 #[utoipa::path(get, path = "/s/{token}/files/{path}", tag = "public",
     params(("token" = String, Path, description = "The link's token"), ("path" = String, Path, description = "A file under a folder link: `/`-separated names, percent-encoded"), Opts),
     responses(
-        (status = 200, description = "The file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early): `application/octet-stream`, or its own type (by its name) with `inline`", content_type = "*/*"),
+        (status = 200, description = "The file (chunks BLAKE3-checked as they stream; a bad one, or a spent budget, ends the body early): the type its uploader stored when it is on the allowlist (images png/jpeg/gif/webp/avif/bmp, `application/pdf`, `text/plain`, `audio/*`, `video/*`), else `application/octet-stream`, or with `inline` else its type by its name (under `Content-Security-Policy: sandbox`); always `X-Content-Type-Options: nosniff`", content_type = "*/*"),
         (status = 206, description = "The requested range (one range; `If-Range` honoured)"),
         (status = 304, description = "Not modified (`If-None-Match` / `If-Modified-Since`)"),
         (status = 401, description = "`password_required`", body = wire::ErrorBody),
@@ -186,18 +187,23 @@ async fn file(
         chunks: f.chunks(state).await?,
     };
     let inline = q.inline();
+    let typed = |t: &str| HeaderValue::from_str(t).map_err(|e| ApiError::Internal(e.into()));
     let look = if inline {
         Look {
             disposition: Disposition::Inline,
-            content_type: HeaderValue::from_static(f.content_type),
+            content_type: typed(&f.content_type)?,
             cache_control: HeaderValue::from_static(CACHE),
             sandbox: true,
         }
     } else {
-        Look {
+        let mut look = Look {
             sandbox: true,
             ..Look::download(CACHE)
+        };
+        if let Some(t) = &f.allowed_type {
+            look.content_type = typed(t)?;
         }
+        look
     };
     let meter = LinkMeter::for_share(state, share);
     let reader: Arc<dyn ChunkReader> = Arc::new(state.clone());

@@ -278,6 +278,7 @@ async fn a_batch_ends_as_one_at_a_time_commits_would(backend: Backend) {
                 name: name.into(),
                 base_version: base,
                 idempotency_key: format!("k{}", rng.gen_range(0..6)),
+                content_type: None,
             });
             who.push((d, upload));
         }

@@ -13,6 +13,7 @@ mod cancel;
 mod chunk_sizes;
 mod commit_order;
 mod concurrency;
+mod content_type;
 mod content_verify;
 mod crash;
 mod dedup_timing;

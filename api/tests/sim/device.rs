@@ -53,7 +53,7 @@ pub struct Disk {
 /// How driving an upload job ended.
 #[derive(Debug)]
 enum End {
-    Done(CommitResponse),
+    Done(Box<CommitResponse>),
     Queued,
     Paused,
     Failed(u16, String),
@@ -912,7 +912,7 @@ impl Device {
                         );
                         job.committed();
                         self.disk.uploads.retain(|s| s.edit != up.edit);
-                        return End::Done(c);
+                        return End::Done(Box::new(c));
                     }
                     last_fail = (a.status, a.code());
                     job.failed(fault_of(&a));
