@@ -56,6 +56,9 @@ pub struct IndexVersion {
     pub created_at: i64,
     /// BLAKE3 of the version's whole content, hex.
     pub content_hash: String,
+    /// The media type the uploading client sniffed (`image/png`), when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
     pub current: bool,
 }
 
@@ -79,6 +82,7 @@ pub fn entries(tree: Tree, root_id: i64, username: &str, now: i64) -> Vec<ZipEnt
             size: v.size,
             created_at: v.created_at,
             content_hash: v.content_hash,
+            content_type: v.content_type,
             current,
         });
     }

@@ -27,6 +27,7 @@ fn version(node_id: i64, id: i64) -> TreeVersion {
         size: 5,
         content_hash: format!("{id:064x}"),
         created_at: id,
+        content_type: None,
     }
 }
 

@@ -52,6 +52,8 @@ pub struct TreeVersion {
     /// BLAKE3 of the whole content, hex.
     pub content_hash: String,
     pub created_at: i64,
+    /// The media type its client sniffed, when it sent one.
+    pub content_type: Option<String>,
 }
 
 /// The tree as one snapshot saw it.
@@ -137,7 +139,7 @@ async fn versions(
     user_id: i64,
 ) -> sqlx::Result<Vec<TreeVersion>> {
     let rows = sqlx::query(&format!(
-        "{TREE} SELECT v.node_id, v.id, v.size, v.content_hash, v.created_at \
+        "{TREE} SELECT v.node_id, v.id, v.size, v.content_hash, v.created_at, v.content_type \
          FROM sub JOIN versions v ON v.node_id = sub.id WHERE sub.kind = 'file' \
          ORDER BY v.node_id, v.id DESC"
     ))
@@ -153,6 +155,7 @@ async fn versions(
             size: r.int(2).max(0) as u64,
             content_hash: r.text(3),
             created_at: r.int(4),
+            content_type: r.opt_text(5),
         })
         .collect())
 }

@@ -15,6 +15,7 @@ use crate::share_bytes::unzip;
 
 crate::both!(
     an_export_holds_the_tree_and_every_version_but_not_the_trash,
+    the_index_gives_each_version_its_content_type,
     each_user_exports_only_their_own,
     the_snapshot_is_bounded,
 );
@@ -192,4 +193,28 @@ async fn the_snapshot_is_bounded(backend: Backend) {
         .unwrap()
         .is_none());
     db.pool.close().await;
+}
+
+async fn the_index_gives_each_version_its_content_type(backend: Backend) {
+    let server = TestServer::on(backend).start().await;
+    let alice = server.register("alice").await;
+    let root = alice.session.root_id;
+    let data = bytes(5, 3000);
+    let (manifest, up) = alice.start_upload(&data).await;
+    alice.put_missing(&manifest, &up, &data).await;
+    let body = serde_json::json!({"upload_id": up.upload_id, "parent_id": root, "name": "scan",
+        "base_version": null, "idempotency_key": up.upload_id, "content_type": "image/PNG"});
+    let r = alice
+        .call(Method::POST, "/api/v1/commits", Some(body))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    alice.upload_file("plain.bin", b"no type sent", None).await;
+    let (_, index) = export(&alice, "alice").await;
+    let files = index["files"].as_array().unwrap();
+    let type_of = |path: &str| {
+        let f = files.iter().find(|f| f["path"] == path).unwrap();
+        f["versions"][0].get("content_type").cloned()
+    };
+    assert_eq!(type_of("scan"), Some(Value::String("image/png".into())));
+    assert_eq!(type_of("plain.bin"), None);
 }
