@@ -4,7 +4,7 @@
 // API calls and chunk URLs are never cached here: the page keeps its data in IndexedDB.
 // Only the app's own pages get the shell: a tab opened on /metrics, /openapi.json, an API URL
 // or a share page goes to the network untouched, so it can never be stored as the shell.
-const CACHE = 'cairn-shell-v22';
+const CACHE = 'cairn-shell-v23';
 const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon.svg',
   '/icons/icon-192.png', '/icons/icon-512.png',
@@ -12,7 +12,7 @@ const SHELL = [
   '/js/screens.js', '/js/export.js', '/js/download.js', '/js/zip.js', '/js/format.js', '/js/share-dialog.js', '/js/links.js', '/js/picked.js',
   '/js/shares.js', '/js/share-people.js', '/js/shared-with-me.js', '/js/share-activity.js',
   '/js/chunk-pool.js', '/js/chunk-worker.js', '/js/chunk-feed.js',
-  '/js/viewer.js', '/js/viewer-types.js',
+  '/js/viewer.js', '/js/viewer-types.js', '/js/thumbs.js',
   '/pkg/web_client.js', '/pkg/web_client_bg.wasm', '/pkg/error_codes.js',
 ];
 

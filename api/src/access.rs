@@ -16,7 +16,7 @@ use crate::db::nodes::NodeRow;
 use crate::db::shares::{self, Shared};
 use crate::db::uploads::{self, Upload};
 use crate::db::users::Caller;
-use crate::db::{members, usage};
+use crate::db::{manifest_drafts, members, usage};
 use crate::db::{Db, WriteTx};
 use crate::error::{ApiError, ApiResult};
 
@@ -203,6 +203,15 @@ pub async fn upload(db: &Db, caller: &Caller, id: &str) -> ApiResult<Upload> {
         .await?
         .filter(|u| is_home(caller, u.namespace_id))
         .ok_or(ApiError::NotFound("upload"))
+}
+
+/// A manifest draft the caller's account may send parts of or open an upload from (expired or
+/// not): drafts live with uploads, in the home namespace.
+pub async fn draft(db: &Db, caller: &Caller, id: &str) -> ApiResult<manifest_drafts::Draft> {
+    manifest_drafts::get(db, id)
+        .await?
+        .filter(|d| is_home(caller, d.namespace_id))
+        .ok_or(ApiError::NotFound("manifest draft"))
 }
 
 /// The caller's role in shared folder `id`: its owner's, or an accepted member's.

@@ -132,6 +132,17 @@ pub enum ApiError {
     AlreadyMember(String),
     #[error("a member's role is viewer or editor: a shared folder has one owner")]
     InvalidRole,
+    #[error("the manifest draft lacks part {part} (of {parts}): send every part first")]
+    ManifestIncomplete { part: u32, parts: u32 },
+    #[error("part {0} of this manifest draft was sent before with other chunks")]
+    PartDiffers(u32),
+    #[error("at most {0} manifest drafts may be open at once; use them or let them expire")]
+    TooManyDrafts(usize),
+    #[error("the manifest draft has expired; send it again")]
+    DraftExpired,
+    /// A body of a media type the endpoint does not take (`send image/webp or image/jpeg`).
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
 }
 
 impl ApiError {
@@ -153,7 +164,8 @@ impl ApiError {
             | UploadIncomplete(_) | TooManyUploads(_) | SharedFolder(_) | AlreadyMember(_) => {
                 StatusCode::CONFLICT
             }
-            UploadExpired | CursorReset => StatusCode::GONE,
+            ManifestIncomplete { .. } | PartDiffers(_) | TooManyDrafts(_) => StatusCode::CONFLICT,
+            UploadExpired | CursorReset | DraftExpired => StatusCode::GONE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Backoff(_) | Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
@@ -161,6 +173,7 @@ impl ApiError {
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -173,7 +186,7 @@ impl ApiError {
                 ErrorCode::BadRequest
             }
             UsernameTaken => ErrorCode::UsernameTaken,
-            UnrestorableVersion | NoFreeName(_) => ErrorCode::Conflict,
+            UnrestorableVersion | NoFreeName(_) | PartDiffers(_) => ErrorCode::Conflict,
             InvalidName(_) => ErrorCode::InvalidName,
             InvalidManifest(_) => ErrorCode::InvalidManifest,
             BadJson(_) => ErrorCode::BadJson,
@@ -189,7 +202,7 @@ impl ApiError {
             InvalidMove(_) => ErrorCode::InvalidMove,
             HashMismatch => ErrorCode::HashMismatch,
             UploadIncomplete(_) => ErrorCode::UploadIncomplete,
-            UploadExpired => ErrorCode::UploadExpired,
+            UploadExpired | DraftExpired => ErrorCode::UploadExpired,
             QuotaExceeded => ErrorCode::QuotaExceeded,
             RangeNotSatisfiable => ErrorCode::RangeNotSatisfiable,
             CursorReset => ErrorCode::CursorReset,
@@ -197,7 +210,7 @@ impl ApiError {
             Backoff(_) => ErrorCode::Backoff,
             Unavailable => ErrorCode::Unavailable,
             Internal(_) => ErrorCode::Internal,
-            TooManyUploads(_) => ErrorCode::TooManyUploads,
+            TooManyUploads(_) | TooManyDrafts(_) => ErrorCode::TooManyUploads,
             RateLimited(_) => ErrorCode::RateLimited,
             RequestTimeout => ErrorCode::Timeout,
             TooDeep(_) => ErrorCode::TooDeep,
@@ -214,6 +227,8 @@ impl ApiError {
             SharedFolder(_) => ErrorCode::SharedFolder,
             AlreadyMember(_) => ErrorCode::AlreadyMember,
             InvalidRole => ErrorCode::InvalidRole,
+            ManifestIncomplete { .. } => ErrorCode::ManifestIncomplete,
+            UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
         }
     }
 }

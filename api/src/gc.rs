@@ -82,8 +82,8 @@ async fn collect_held(state: &AppState, now: i64) -> anyhow::Result<Report> {
 }
 
 /// Deletes upload sessions that expired before `now` and whatever they staged, giving their
-/// reservations back; on S3 also staging areas no session owns any more (a PUT URL replayed
-/// after its upload was committed).
+/// reservations back, and manifest drafts that expired unused; on S3 also staging areas no
+/// session owns any more (a PUT URL replayed after its upload was committed).
 pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize> {
     let mut n = 0;
     for (id, namespace_id) in collect::expired_uploads(&state.db, now).await? {
@@ -92,6 +92,11 @@ pub async fn expire_uploads(state: &AppState, now: i64) -> anyhow::Result<usize>
             n += 1;
             tracing::debug!(upload_id = %id, "upload session expired");
         }
+    }
+    // Manifest drafts no upload used expire with the same TTL; they hold no bytes.
+    let drafts = crate::db::manifest_drafts::expire(&state.db, now).await?;
+    if drafts > 0 {
+        tracing::debug!(drafts, "manifest drafts expired");
     }
     match &state.blobs {
         BlobStore::Local(s) => {

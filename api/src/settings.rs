@@ -84,6 +84,11 @@ pub struct Settings {
     /// few per device open, so the default leaves room for many devices. Default 256;
     /// `CAIRN_MAX_OPEN_UPLOADS`.
     pub max_open_uploads: usize,
+    /// Chunk entries per part of a manifest sent in parts (`POST /api/v1/manifests`), 1 to
+    /// 16,384; each draft keeps the value it was made with. At the default 8,192 a part is
+    /// about 1 MB of JSON and a 10 GiB file's manifest goes in two. Lower it only to test the
+    /// parts with small files. Default 8192; `CAIRN_MANIFEST_PART_CHUNKS`.
+    pub manifest_part_chunks: u32,
     /// The bearer token `GET /metrics` requires. Unset (the default), `/metrics` answers 404:
     /// its series say how the server is used and it is cheap to ask for often. At least 16
     /// characters; never printed. `CAIRN_METRICS_TOKEN`.
@@ -216,6 +221,7 @@ impl std::fmt::Debug for Settings {
             .field("feed_max_inflight", &self.feed_max_inflight)
             .field("sse_keepalive", &self.sse_keepalive)
             .field("max_open_uploads", &self.max_open_uploads)
+            .field("manifest_part_chunks", &self.manifest_part_chunks)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_addr", &self.metrics_addr)
             .field("tls", &self.tls)
@@ -266,6 +272,7 @@ impl Default for Settings {
             feed_max_inflight: 64,
             sse_keepalive: Duration::from_secs(15),
             max_open_uploads: 256,
+            manifest_part_chunks: wire::manifest_parts::DEFAULT_PART_CHUNKS,
             metrics_token: None,
             metrics_addr: None,
             signin_rate_per_ip: RateSpec::new(nonzero(20), 60),
@@ -373,6 +380,14 @@ impl Settings {
         }
         if let Some(v) = env("CAIRN_MAX_OPEN_UPLOADS") {
             s.max_open_uploads = v.parse().context("CAIRN_MAX_OPEN_UPLOADS")?;
+        }
+        if let Some(v) = env("CAIRN_MANIFEST_PART_CHUNKS") {
+            let n: u32 = v.parse().context("CAIRN_MANIFEST_PART_CHUNKS")?;
+            let max = wire::manifest_parts::MAX_PART_CHUNKS;
+            if n == 0 || n > max {
+                bail!("CAIRN_MANIFEST_PART_CHUNKS must be 1 to {max}");
+            }
+            s.manifest_part_chunks = n;
         }
         if let Some(v) = env("CAIRN_METRICS_TOKEN") {
             if v.len() < 16 {

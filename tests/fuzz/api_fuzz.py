@@ -158,6 +158,10 @@ def seed(base, owner, member):
     cancelled = call(base, "POST", "/api/v1/uploads", t, {"manifest": manifest("three")})
     dropped = call(base, "POST", f"/api/v1/public/{request}/uploads", None, {
         "manifest": manifest("three"), "name": "dropped.txt", "uploader": "fuzz"})
+    # A manifest draft of one chunk, its one part not yet sent.
+    draft = call(base, "POST", "/api/v1/manifests", t, {
+        "chunker": CHUNKER, "size": 1000, "hash": "0" * 64,
+        "chunk_count": 1})
     token = shown["token"]
     node = {"id": file_id}
     params = {
@@ -170,6 +174,10 @@ def seed(base, owner, member):
         ("GET", "/api/v1/nodes/{id}/download"): node,
         ("POST", "/api/v1/nodes/{id}/versions/{version_id}/restore"):
             {"id": file_id, "version_id": v1["version_id"]},
+        ("PUT", "/api/v1/nodes/{id}/versions/{version_id}/thumbnail"):
+            {"id": file_id, "version_id": v1["version_id"]},
+        ("GET", "/api/v1/nodes/{id}/versions/{version_id}/thumbnail"):
+            {"id": file_id, "version_id": v1["version_id"]},
         ("POST", "/api/v1/trash/{id}/restore"): {"id": trashed},
         ("DELETE", "/api/v1/trash/{id}"): {"id": purged},
         ("PATCH", "/api/v1/links/{id}"): {"id": shown["link"]["id"]},
@@ -177,6 +185,7 @@ def seed(base, owner, member):
         ("DELETE", "/api/v1/links/{id}"): {"id": revoked},
         ("GET", "/api/v1/uploads/{id}"): {"id": open_upload["upload_id"]},
         ("DELETE", "/api/v1/uploads/{id}"): {"id": cancelled["upload_id"]},
+        ("PUT", "/api/v1/manifests/{id}/parts/{n}"): {"id": draft["id"], "n": 0},
         ("GET", "/api/v1/shares/{id}/members"): {"id": team},
         ("POST", "/api/v1/shares/{id}/members"): {"id": team},
         ("POST", "/api/v1/shares/{id}/accept"): {"id": team},

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use wasm_bindgen::prelude::*;
+use wire::manifest_parts;
 use wire::{
     paths, BatchCommitsRequest, BatchCommitsResponse, BatchUploadsRequest, BatchUploadsResponse,
     ChunkRef, ChunkTarget, CommitRequest, CommitResponse, CreateFolderRequest, CreateUploadRequest,
@@ -200,14 +201,7 @@ impl Client {
         on_progress: js_sys::Function,
     ) -> Result<JsValue, JsValue> {
         let manifest = parse_manifest(&manifest_json)?;
-        let started: UploadResponse = self
-            .post(
-                paths::UPLOADS,
-                &CreateUploadRequest {
-                    manifest: manifest.clone(),
-                },
-            )
-            .await?;
+        let started = self.open_upload(&manifest).await?;
         self.send_missing(
             &file,
             &manifest,
@@ -231,37 +225,59 @@ impl Client {
         Ok(http::to_js(&committed))
     }
 
-    /// Step 1 of a resumable upload: posts the manifest, answers `{upload_id, missing,
-    /// expires_at}`. The page stores the upload id before sending anything.
+    /// Step 1 of a resumable upload: posts the manifest (a large one in parts, `drafts.rs`),
+    /// answers `{upload_id, missing, expires_at}`. The page stores the upload id before
+    /// sending anything.
     #[wasm_bindgen(js_name = startUpload)]
     pub async fn start_upload(&self, manifest_json: String) -> Result<JsValue, JsValue> {
         let manifest = parse_manifest(&manifest_json)?;
-        let req = CreateUploadRequest { manifest };
-        let started: UploadResponse = self
-            .with_retries(|| self.post(paths::UPLOADS, &req))
-            .await?;
+        let started = self.open_upload(&manifest).await?;
         Ok(http::to_js(&started))
     }
 
     /// Step 1 for many files in one request (`POST /api/v1/batch/uploads`): `manifests` is an
     /// array of manifest JSON strings; answers one `startUpload` answer per manifest, in order.
-    /// All start or none do (a refusal names the manifest: `uploads[i]: …`).
+    /// All start or none do (a refusal names the manifest: `uploads[i]: …`). A manifest that
+    /// goes in parts never rides in the batch: it opens alone, after the batch, and if one
+    /// fails the uploads already opened are cancelled before the refusal is answered.
     #[wasm_bindgen(js_name = startUploads)]
     pub async fn start_uploads(&self, manifests: JsValue) -> Result<JsValue, JsValue> {
         let texts: Vec<String> = from_js(&manifests)?;
-        let uploads = texts
+        let manifests = texts
             .iter()
-            .map(|m| {
-                Ok(CreateUploadRequest {
-                    manifest: parse_manifest(m)?,
-                })
-            })
-            .collect::<Result<Vec<_>, JsValue>>()?;
-        let req = BatchUploadsRequest { uploads };
-        let started: BatchUploadsResponse = self
-            .with_retries(|| self.post(paths::BATCH_UPLOADS, &req))
-            .await?;
-        Ok(http::to_js(&started.uploads))
+            .map(|m| parse_manifest(m))
+            .collect::<Result<Vec<_>, Failure>>()?;
+        let (alone, batched): (Vec<usize>, Vec<usize>) =
+            (0..manifests.len()).partition(|&i| manifest_parts::goes_in_parts(&manifests[i]));
+        let mut answers: Vec<Option<UploadResponse>> = vec![None; manifests.len()];
+        if !batched.is_empty() {
+            let uploads = batched
+                .iter()
+                .map(|&i| CreateUploadRequest::inline(manifests[i].clone()))
+                .collect();
+            let req = BatchUploadsRequest { uploads };
+            let started: BatchUploadsResponse = self
+                .with_retries(|| self.post(paths::BATCH_UPLOADS, &req))
+                .await?;
+            for (&i, up) in batched.iter().zip(started.uploads) {
+                answers[i] = Some(up);
+            }
+        }
+        for &i in &alone {
+            match self.open_upload(&manifests[i]).await {
+                Ok(up) => answers[i] = Some(up),
+                Err(e) => {
+                    let opened: Vec<UploadResponse> = answers.into_iter().flatten().collect();
+                    self.cancel_opened(&opened).await;
+                    return Err(e.into());
+                }
+            }
+        }
+        let answers: Vec<UploadResponse> = answers.into_iter().flatten().collect();
+        if answers.len() != texts.len() {
+            return Err(Failure::local("bad_upload", "the server answered too few starts").into());
+        }
+        Ok(http::to_js(&answers))
     }
 
     /// Step 3 for many files in one request (`POST /api/v1/batch/commits`): `commits` is an

@@ -10,6 +10,7 @@
 mod bench;
 mod chunker;
 mod client;
+mod drafts;
 mod export;
 mod http;
 mod idb;
@@ -21,6 +22,7 @@ mod planners;
 mod public;
 mod shares;
 mod sniff;
+mod thumbs;
 mod upload;
 // Compiled for the native tests too, which check it against the committed vectors.
 #[cfg(any(test, feature = "hooks"))]

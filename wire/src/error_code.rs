@@ -131,6 +131,12 @@ codes! {
     AlreadyMember = "already_member",
     /// 400: a member's role is `viewer` or `editor` (a shared folder has one owner).
     InvalidRole = "invalid_role",
+    /// 409: an upload was started from a manifest draft with a part not yet sent (the
+    /// message names the first missing part, `part n of m`); send it, then start again.
+    ManifestIncomplete = "manifest_incomplete",
+    /// 415: the body's `Content-Type` is not one this endpoint takes (a thumbnail is
+    /// `image/webp` or `image/jpeg`).
+    UnsupportedMediaType = "unsupported_media_type",
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -10,8 +10,10 @@ pub mod manifest_doc;
 
 mod error_code;
 pub mod links;
+pub mod manifest_parts;
 pub mod names;
 pub mod shares;
+pub mod thumbnails;
 
 pub use error_code::{js_module as error_codes_js, ErrorCode};
 
@@ -50,6 +52,9 @@ pub mod paths {
     pub const NODE: &str = "/api/v1/nodes/{id}";
     pub const NODE_VERSIONS: &str = "/api/v1/nodes/{id}/versions";
     pub const NODE_VERSION_RESTORE: &str = "/api/v1/nodes/{id}/versions/{version_id}/restore";
+    /// `PUT` (a writer) / `GET` (a reader): the small preview image the page made of that
+    /// version in the browser (`wire::thumbnails`).
+    pub const NODE_VERSION_THUMBNAIL: &str = "/api/v1/nodes/{id}/versions/{version_id}/thumbnail";
     pub const TRASH_ITEM: &str = "/api/v1/trash/{id}";
     pub const TRASH_RESTORE: &str = "/api/v1/trash/{id}/restore";
     pub const NODE_CONTENT: &str = "/api/v1/nodes/{id}/content";
@@ -57,6 +62,10 @@ pub mod paths {
     pub const NODE_DOWNLOAD: &str = "/api/v1/nodes/{id}/download";
     pub const UPLOAD: &str = "/api/v1/uploads/{id}";
     pub const UPLOAD_SENT: &str = "/api/v1/uploads/{id}/sent";
+    /// `POST`: a manifest draft, whose chunk list follows in parts (`wire::manifest_parts`).
+    pub const MANIFESTS: &str = "/api/v1/manifests";
+    /// `PUT`: part `n` of draft `id`'s chunk list.
+    pub const MANIFEST_PART: &str = "/api/v1/manifests/{id}/parts/{n}";
     pub const BATCH_UPLOADS: &str = "/api/v1/batch/uploads";
     pub const BATCH_COMMITS: &str = "/api/v1/batch/commits";
     pub const CHANGES: &str = "/api/v1/changes";
@@ -112,6 +121,7 @@ pub mod paths {
         NODE,
         NODE_VERSIONS,
         NODE_VERSION_RESTORE,
+        NODE_VERSION_THUMBNAIL,
         TRASH_ITEM,
         TRASH_RESTORE,
         NODE_CONTENT,
@@ -119,6 +129,8 @@ pub mod paths {
         NODE_DOWNLOAD,
         UPLOAD,
         UPLOAD_SENT,
+        MANIFESTS,
+        MANIFEST_PART,
         CHANGES,
         CHANGES_LATEST,
         CHANGES_ACK,
@@ -271,6 +283,11 @@ pub struct Node {
     /// see `GET /api/v1/nodes/{id}/content`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// In a folder's listing: true when the current version has a thumbnail
+    /// (`GET /api/v1/nodes/{id}/versions/{version_id}/thumbnail`), so a grid asks only for
+    /// those; absent (false) elsewhere and when it has none.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thumbnail: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -308,12 +325,37 @@ pub struct CreateFolderRequest {
     pub name: String,
 }
 
-/// Step 1 of an upload: the client's manifest, chunked and hashed in the browser.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Step 1 of an upload: the client's manifest, chunked and hashed in the browser — inline
+/// (`manifest`), or sent before in parts (`manifest_id`, a draft of `POST /api/v1/manifests`,
+/// for a manifest too large for one request). Exactly one of the two.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = manifest_doc::Manifest))]
-    pub manifest: Manifest,
+    pub manifest: Option<Manifest>,
+    /// A manifest draft whose every part was sent (`PUT /api/v1/manifests/{id}/parts/{n}`);
+    /// it is used up by the upload it opens. Not in a batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_id: Option<String>,
+}
+
+impl CreateUploadRequest {
+    /// A start with `manifest` inline.
+    pub fn inline(manifest: Manifest) -> CreateUploadRequest {
+        CreateUploadRequest {
+            manifest: Some(manifest),
+            manifest_id: None,
+        }
+    }
+
+    /// A start from the draft `id`, its parts all sent.
+    pub fn drafted(id: String) -> CreateUploadRequest {
+        CreateUploadRequest {
+            manifest: None,
+            manifest_id: Some(id),
+        }
+    }
 }
 
 /// Where to PUT one chunk the namespace cannot read yet.

@@ -19,6 +19,7 @@ import { showShared, wireShared } from './shared-with-me.js';
 import { openViewer } from './viewer.js';
 import { kindOf } from './viewer-types.js';
 import { wireExport } from './export.js';
+import { thumbImage, forgetShown, onStored, markMade } from './thumbs.js';
 
 /** The browser's offer to install the app, while it stands (see "install" below). */
 let installPrompt = null;
@@ -181,7 +182,7 @@ async function refresh({ quiet = false } = {}) {
         if (view === 'files' && rows.folder === id) rows.add([...page.children].sort(order));
       }
     });
-    if (l) await offline.saveListing(l); else l = kept;
+    if (l) { markMade(l); await offline.saveListing(l); } else l = kept;
   } catch (e) {
     // The user went elsewhere meanwhile (or was taken home from a share that is gone).
     if (folder()?.id !== id) return;
@@ -368,6 +369,8 @@ function render() {
   // it was (on the same row) and the rows drawn.
   const focused = document.activeElement?.closest?.('#files tbody tr')?.dataset.id;
   const keep = rows.folder === app.listing.folder.id ? rows.drawn : 0;
+  // Another folder: the last one's thumbnails are let go.
+  if (rows.folder !== app.listing.folder.id) forgetShown();
   rows.folder = app.listing.folder.id;
   body.replaceChildren();
   const children = [...app.listing.children].sort(order);
@@ -405,7 +408,11 @@ function row(node) {
   } else {
     const kind = kindOf(node.name, node.content_type);
     tr.dataset.kind = kind;
-    name.append(el('span', { className: `icon file ${kind}`, ariaHidden: 'true' }), button(node.name, () => viewFile(node, tr), 'open', `View ${node.name}`));
+    // The current version's thumbnail, where it has one, stands in for the type icon.
+    const icon = el('span', { className: `icon file ${kind}`, ariaHidden: 'true' });
+    const thumb = thumbImage(node);
+    if (thumb) { icon.classList.add('has-thumb'); icon.append(thumb); }
+    name.append(icon, button(node.name, () => viewFile(node, tr), 'open', `View ${node.name}`));
   }
   if (node.pending) name.append(el('span', { className: 'tag', textContent: 'waiting to sync' }));
   if (offlineIds.has(node.id)) name.append(el('span', { className: 'tag ok', textContent: 'available offline' }));
@@ -440,6 +447,8 @@ function row(node) {
     else actions.append(button('Delete', () => remove(node), 'danger small delete', `Delete ${node.name}`));
   }
   tr.append(name, size, when, actions);
+  // A tile's picture opens it too, as its name does (the name stays the keyboard's way).
+  name.querySelector('.icon')?.addEventListener('click', () => { if (node.kind === 'folder') openFolder(node); else viewFile(node, tr); });
   tr.addEventListener('keydown', (e) => {
     if (e.target !== tr) return;
     const mounted = node.kind === 'folder' && mountAt(node.id) != null;
@@ -447,8 +456,8 @@ function row(node) {
     else if (e.key === 'F2') { e.preventDefault(); if (mounted || writeAllowed()) rename(node); }
     // On a folder shared with the user, Delete means what its row offers: Leave (asked first).
     else if (e.key === 'Delete') { e.preventDefault(); if (mounted) leave(node); else if (writeAllowed()) remove(node); }
-    else if (e.key === 'ArrowDown') { e.preventDefault(); rows.next(tr)?.focus(); }
-    else if (e.key === 'ArrowUp') { e.preventDefault(); tr.previousElementSibling?.focus(); }
+    else if (e.key === 'ArrowDown' || (e.key === 'ArrowRight' && grid)) { e.preventDefault(); rows.next(tr)?.focus(); }
+    else if (e.key === 'ArrowUp' || (e.key === 'ArrowLeft' && grid)) { e.preventDefault(); tr.previousElementSibling?.focus(); }
     else if (e.key === 'Backspace' && app.path.length > 1) { e.preventDefault(); app.path.pop(); refresh(); }
   });
   return tr;
@@ -620,6 +629,34 @@ $('#new-folder').addEventListener('click', async () => {
   await refresh({ quiet: true });
 });
 $('#download-folder').addEventListener('click', () => zip({ id: folder().id, name: folder().name }));
+
+// ---- grid view -------------------------------------------------------------------------------
+
+// The list drawn as tiles (thumbnails, or the type icon, with the name below): the same rows,
+// actions and keys, laid out by the stylesheet. Remembered on this device.
+const GRID_KEY = 'cairn.grid';
+let grid = localStorage.getItem(GRID_KEY) === 'true';
+function showGrid() {
+  $('#files').classList.toggle('grid', grid);
+  $('#grid-toggle').setAttribute('aria-pressed', String(grid));
+  document.body.dataset.grid = String(grid);
+}
+$('#grid-toggle').addEventListener('click', () => {
+  grid = !grid;
+  localStorage.setItem(GRID_KEY, String(grid));
+  showGrid();
+});
+showGrid();
+
+// A thumbnail this page just stored: its row shows it now, and the folder's kept listing knows
+// (the listing's ETag follows the tree's changes, which a thumbnail is not).
+onStored(async (node) => {
+  try {
+    const kept = await offline.cachedListing(node.parent_id);
+    if (markMade(kept)) await offline.saveListing(kept);
+  } catch (e) { console.warn('kept listing not marked:', e); }
+  if (app.listing?.folder.id === node.parent_id && markMade(app.listing) && view === 'files') render();
+});
 
 const zone = $('#dropzone');
 for (const type of ['dragenter', 'dragover']) {

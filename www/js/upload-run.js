@@ -8,6 +8,7 @@ import * as batched from './batched.js';
 import { app, isOffline } from './state.js';
 import { sniffType } from '../pkg/web_client.js';
 import { FOLDER_GONE, ROLE_TOO_LOW } from '../pkg/error_codes.js';
+import { afterCommit } from './thumbs.js';
 
 // A commit's folder deleted (or unshared, or made read-only) meanwhile: the job then commits
 // into the home root, if it knows one, so the edit is kept.
@@ -96,6 +97,8 @@ export async function drive(core, t) {
           if (t.contentType === undefined && t.file) t.contentType = await sniff(t);
           t.result = await server.commit(step.upload_id, step.key, step.into_home, t.contentType ?? null);
           core.committed();
+          // The user's own image gets a thumbnail, made after the commit and off this path.
+          if (!t.server) afterCommit(t.file, t.contentType, t.result);
           break;
         case 'wait_resume':
           await t.untilResumed();

@@ -285,8 +285,19 @@ class Job {
   async untilResumed() { if (this.core.state === 'paused') await this.resumed; }
 
   /** Before any chunk is sent, so a reload resumes it (strict durability; the records of jobs
-   * starting together share one transaction). */
-  async started() { await this.remember(); }
+   * starting together share one transaction). IndexedDB keeps a copy of a stored File's
+   * bytes, counted against the origin's quota: a file too big for it (10 GiB in a private
+   * window) still uploads, only a reload cannot resume it. */
+  async started() {
+    try {
+      await this.remember();
+    } catch (e) {
+      if (!/QuotaExceeded/.test(`${e?.name} ${e?.message ?? e}`)) throw e;
+      console.warn(`${this.label} is too big for this browser to keep for a reload`, e);
+      say(`${this.label} is too big for this browser to keep: it uploads now, but a reload would stop it.`);
+      await store.delBatched('uploads', this.id).catch(() => {});
+    }
+  }
 
   /** The job's record: its File, where it goes, and once started its
    * manifest, upload id and key. Written when the job is made too, so a reload in the middle of

@@ -2,6 +2,7 @@
 //! so they behave the same on every machine and need nothing but cargo to start.
 
 mod bench;
+mod big_file;
 mod cluster;
 mod fuzz;
 mod sh;
@@ -66,6 +67,12 @@ const HELP: &str = "cargo xtask <command>
                       a folder of N files of 1-50 KiB (default 10,000, or BENCH_FILES)
                       dropped in headless Chromium: files/s through Cairn vs `rclone
                       copy` of the same tree to the same Garage, R pairs (default 2)
+  big-file [--gib N] [--s3] [--prebuilt]
+                      a file of N GiB (default 10) uploaded from headless Chromium,
+                      the page reloaded at 40% sent and the upload resumed, then
+                      downloaded to disk through the UI and checked by SHA-256, with
+                      the WASM memory (page, workers), JS heap and renderer RSS
+                      sampled; --s3 through a throwaway Garage
   cluster             three Cairn nodes on one fresh PostgreSQL database, a three-node
                       Garage (replication factor 3) and nginx balancing both, all on
                       loopback, running until Ctrl-C (the cluster of cluster.test.mjs)";
@@ -101,6 +108,7 @@ fn main() -> Result<()> {
         "bench-chunker" => bench::bench_chunker(&rest),
         "bench-upload" => bench_upload(&rest),
         "bench-small-files" => small_files::run(&rest),
+        "big-file" => big_file::run(&rest),
         "cluster" => cluster::run(),
         "" | "help" | "-h" | "--help" => {
             println!("{HELP}");

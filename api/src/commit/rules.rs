@@ -128,6 +128,7 @@ pub fn written(
             modified_at: now,
             modified_by: None,
             content_type,
+            thumbnail: false,
         },
         version_id,
         unchanged: false,

@@ -61,6 +61,7 @@ fn file(id: i64, name: &str, version: i64, bytes: &[u8]) -> Node {
         modified_at: 0,
         modified_by: None,
         content_type: None,
+        thumbnail: false,
     }
 }
 

@@ -296,6 +296,7 @@ fn change_from_row(r: &Row) -> Change {
             modified_at: r.get(10),
             modified_by: None,
             content_type: r.get(15),
+            thumbnail: false,
         }
     });
     let device_id: Option<i64> = r.get(11);

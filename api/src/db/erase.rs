@@ -2,10 +2,10 @@
 //! whole rather than half gone.
 //!
 //! What goes: every node, version and chunk reference of every namespace the user owns (the
-//! home and each shared folder), their change logs, open uploads, share links and what those
-//! logged, the user's memberships and invitations, and the device tokens. Chunks are not
-//! deleted here: the collector deletes those no remaining version or upload references, so a
-//! chunk another account also stored stays for it.
+//! home and each shared folder), their change logs, open uploads and manifest drafts, share
+//! links and what those logged, the user's memberships and invitations, and the device
+//! tokens. Chunks are not deleted here: the collector deletes those no remaining version or
+//! upload references, so a chunk another account also stored stays for it.
 //!
 //! What stays, on purpose:
 //! - the `users` row, renamed `deleted account N`, its password unusable, `deleted_at` set.
@@ -137,6 +137,11 @@ pub async fn account(
         format!("DELETE FROM nodes WHERE namespace_id IN ({owned})"),
         format!("DELETE FROM namespace_chunks WHERE namespace_id IN ({owned})"),
         format!("DELETE FROM changes WHERE namespace_id IN ({owned})"),
+        format!(
+            "DELETE FROM manifest_parts WHERE draft_id IN \
+             (SELECT id FROM manifest_drafts WHERE namespace_id IN ({owned}))"
+        ),
+        format!("DELETE FROM manifest_drafts WHERE namespace_id IN ({owned})"),
         "UPDATE namespaces SET root_id = NULL, shared_at = NULL, used_bytes = 0, \
          history_bytes = 0, staged_bytes = 0 WHERE owner_user_id = $1"
             .to_string(),

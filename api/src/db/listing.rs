@@ -122,7 +122,8 @@ async fn run(
         Mounts::Omit => "AND n.mount_of IS NULL ",
     };
     let sql = format!(
-        "SELECT {NODE_COLUMNS}, mt.root_id, n.name_key FROM {NODE_FROM} \
+        "SELECT {NODE_COLUMNS}, mt.root_id, n.name_key, \
+         (SELECT COUNT(*) FROM thumbnails t WHERE t.version_id = n.version_id) FROM {NODE_FROM} \
          LEFT JOIN namespaces mt ON mt.id = n.mount_of \
          WHERE n.parent_id = $1 AND n.deleted_at IS NULL AND n.kind = $2 AND n.name_key > $3 \
          {omit}ORDER BY n.name_key LIMIT $4"
@@ -141,6 +142,8 @@ async fn run(
             if let Some(root) = r.opt_int(10) {
                 n.id = root;
             }
+            // The grid asks only for thumbnails that are there.
+            n.thumbnail = r.int(12) > 0;
             (n, r.text(11))
         })
         .collect())

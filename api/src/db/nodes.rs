@@ -40,6 +40,7 @@ pub fn node_from_row(r: &impl Cells) -> NodeRow {
             modified_at: r.int(7),
             modified_by: None,
             content_type: r.opt_text(9),
+            thumbnail: false,
         },
         namespace_id: r.int(8),
     }
@@ -214,6 +215,16 @@ pub async fn namespace_seq(db: &Db, namespace_id: i64) -> sqlx::Result<i64> {
         .fetch_one(&db.pool)
         .await?
         .get(0))
+}
+
+/// A namespace's change sequence and its count of thumbnails set: together they name a state
+/// of its folder listings (a listing's ETag).
+pub async fn listing_stamp(db: &Db, namespace_id: i64) -> sqlx::Result<(i64, i64)> {
+    let r = sqlx::query("SELECT seq, thumbs FROM namespaces WHERE id = $1")
+        .bind(namespace_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok((r.get(0), r.get(1)))
 }
 
 /// True if `ancestor` is `node` or lies on the path from `node` up to the root.

@@ -58,7 +58,7 @@ fn counted(n: usize, what: &str) -> ApiResult<()> {
     request_body = wire::BatchUploadsRequest,
     responses(
         (status = 201, description = "One upload session per manifest, in order, as `POST /api/v1/uploads` answers each", body = wire::BatchUploadsResponse),
-        (status = 400, description = "`bad_request`: no manifests, or more than 100; `invalid_manifest`: manifest `uploads[i]` is malformed or lists a chunk the caller stores at another size (nothing is started)", body = wire::ErrorBody),
+        (status = 400, description = "`bad_request`: no manifests, or more than 100, or an item naming a manifest draft (`manifest_id`: those open alone, at `POST /api/v1/uploads`); `invalid_manifest`: manifest `uploads[i]` is malformed or lists a chunk the caller stores at another size (nothing is started)", body = wire::ErrorBody),
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
         (status = 409, description = "`too_many_uploads`: the batch would open more unfinished uploads than the account may have (nothing is started)", body = wire::ErrorBody),
         (status = 507, description = "`quota_exceeded`: the batch's chunks do not fit in the quota, even without old versions (nothing is started)", body = wire::ErrorBody),
@@ -69,7 +69,7 @@ pub async fn uploads(
     Json(req): Json<BatchUploadsRequest>,
 ) -> ApiResult<(StatusCode, Json<BatchUploadsResponse>)> {
     counted(req.uploads.len(), "manifests")?;
-    let manifests = req.uploads.into_iter().map(|u| u.manifest).collect();
+    let manifests = files::inline_manifests(req.uploads)?;
     let uploads = files::open(&state, &c, manifests, true).await?;
     Ok((StatusCode::CREATED, Json(BatchUploadsResponse { uploads })))
 }

@@ -14,7 +14,7 @@ use crate::access;
 use crate::auth::Auth;
 use crate::blob::promote;
 use crate::db::users::Caller;
-use crate::db::{chunks, commit as db_commit, nodes, uploads, usage, versions};
+use crate::db::{chunks, commit as db_commit, manifest_drafts, nodes, uploads, usage, versions};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::gc;
@@ -84,10 +84,12 @@ fn bytes_of(chunks: &[(Hash, u32)]) -> i64 {
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "files", security(("bearer" = [])),
     request_body = wire::CreateUploadRequest,
     responses(
-        (status = 201, description = "Upload session with the chunks still to send and their signed PUT URLs; their bytes are reserved against the quota until the upload is committed, cancelled or expires", body = wire::UploadResponse),
-        (status = 400, description = "`invalid_manifest`: the manifest is malformed, or lists a chunk the caller stores at another size", body = wire::ErrorBody),
+        (status = 201, description = "Upload session with the chunks still to send and their signed PUT URLs; their bytes are reserved against the quota until the upload is committed, cancelled or expires. From a draft (`manifest_id`), the draft is used up in the same transaction", body = wire::UploadResponse),
+        (status = 400, description = "`invalid_manifest`: the manifest (inline, or put together from the draft's parts) is malformed, or lists a chunk the caller stores at another size; `bad_request`: neither or both of `manifest` and `manifest_id`", body = wire::ErrorBody),
         (status = 401, description = "Not signed in", body = wire::ErrorBody),
-        (status = 409, description = "`too_many_uploads`: the account has as many unfinished uploads open as it may; commit or cancel some", body = wire::ErrorBody),
+        (status = 404, description = "`not_found`: no such manifest draft (or not the caller's, or used up by another upload)", body = wire::ErrorBody),
+        (status = 409, description = "`too_many_uploads`: the account has as many unfinished uploads open as it may; commit or cancel some. `manifest_incomplete`: a part of the draft was never sent (the message names the first one)", body = wire::ErrorBody),
+        (status = 410, description = "`upload_expired`: the manifest draft expired", body = wire::ErrorBody),
         (status = 507, description = "`quota_exceeded`: the chunks to send do not fit in the quota, even without old versions", body = wire::ErrorBody),
     ))]
 pub async fn create_upload(
@@ -95,8 +97,32 @@ pub async fn create_upload(
     Auth(c): Auth,
     Json(req): Json<CreateUploadRequest>,
 ) -> ApiResult<(StatusCode, Json<UploadResponse>)> {
-    let mut opened = open(&state, &c, vec![req.manifest], false).await?;
+    let mut opened = match (req.manifest, req.manifest_id) {
+        (Some(manifest), None) => open(&state, &c, vec![manifest], false).await?,
+        (None, Some(id)) => {
+            let manifest = super::manifests::assemble(&state, &c, &id).await?;
+            open_with(&state, &c, vec![manifest], false, Some(&id)).await?
+        }
+        _ => return Err(ApiError::BadParameter(ONE_OF.to_owned())),
+    };
     Ok((StatusCode::CREATED, Json(opened.remove(0))))
+}
+
+const ONE_OF: &str = "send the manifest as `manifest` or, sent in parts, name its draft as `manifest_id`: one of the two";
+
+/// The inline manifests of a batch start: a draft is opened alone (`POST /api/v1/uploads`), so
+/// one batch never puts together many drafts of up to a million chunks each.
+pub(super) fn inline_manifests(reqs: Vec<CreateUploadRequest>) -> ApiResult<Vec<Manifest>> {
+    reqs.into_iter()
+        .enumerate()
+        .map(|(i, r)| match (r.manifest, r.manifest_id) {
+            (Some(m), None) => Ok(m),
+            (None, Some(_)) => Err(ApiError::BadParameter(format!(
+                "uploads[{i}]: a manifest sent in parts opens its upload alone, at POST /api/v1/uploads"
+            ))),
+            _ => Err(ApiError::BadParameter(format!("uploads[{i}]: {ONE_OF}"))),
+        })
+        .collect()
 }
 
 /// Opens an upload session per manifest, all in one transaction: every one or none (a batch
@@ -106,6 +132,19 @@ pub(super) async fn open(
     c: &Caller,
     manifests: Vec<Manifest>,
     batch: bool,
+) -> ApiResult<Vec<UploadResponse>> {
+    open_with(state, c, manifests, batch, None).await
+}
+
+/// [`open`], using up the manifest draft `draft` (the manifests' source) in the transaction
+/// that opens the uploads: an upload opened from a draft leaves no draft behind, and a draft
+/// opens one upload at most.
+async fn open_with(
+    state: &AppState,
+    c: &Caller,
+    manifests: Vec<Manifest>,
+    batch: bool,
+    draft: Option<&str>,
 ) -> ApiResult<Vec<UploadResponse>> {
     let place = |i: usize, e: ApiError| match e {
         ApiError::InvalidManifest(m) if batch => {
@@ -124,6 +163,11 @@ pub(super) async fn open(
     let open = uploads::open_count(&mut w.tx, c.namespace_id, now).await?;
     if open + manifests.len() as i64 > limit as i64 {
         return Err(ApiError::TooManyUploads(limit));
+    }
+    if let Some(id) = draft {
+        if !manifest_drafts::take(&mut w.tx, id).await? {
+            return Err(ApiError::NotFound("manifest draft"));
+        }
     }
     let mut opened = Vec::with_capacity(manifests.len());
     for (i, manifest) in manifests.into_iter().enumerate() {

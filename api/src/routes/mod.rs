@@ -12,6 +12,7 @@ pub mod export;
 pub mod files;
 pub mod headers;
 pub mod links;
+pub mod manifests;
 pub mod mounts;
 pub mod openapi;
 pub mod ops;
@@ -22,6 +23,7 @@ pub mod search;
 pub mod share_bytes;
 pub mod share_page;
 pub mod shares;
+pub mod thumbnails;
 pub mod timeouts;
 pub mod tree;
 pub mod versions;
@@ -36,7 +38,8 @@ use wire::paths;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// JSON bodies above this are refused; a 10 GiB file's manifest is ~1.4 MB.
+/// JSON bodies above this are refused. A manifest above `wire::manifest_parts::INLINE_MAX_CHUNKS`
+/// chunks (~1 MB) goes in parts of at most 16,384 entries (~1.6 MB): `routes/manifests.rs`.
 pub const JSON_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Every route the server answers, as (method, path, handler). The router is built from this
@@ -69,6 +72,16 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
             paths::NODE_VERSION_RESTORE,
             post(versions::restore),
         ),
+        (
+            Method::PUT,
+            paths::NODE_VERSION_THUMBNAIL,
+            put(thumbnails::put),
+        ),
+        (
+            Method::GET,
+            paths::NODE_VERSION_THUMBNAIL,
+            get(thumbnails::get),
+        ),
         (Method::GET, paths::TRASH, get(tree::list_trash)),
         (Method::DELETE, paths::TRASH_ITEM, delete(tree::purge)),
         (Method::POST, paths::TRASH_RESTORE, post(tree::restore)),
@@ -87,6 +100,8 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, paths::UPLOAD, get(files::get_upload)),
         (Method::DELETE, paths::UPLOAD, delete(files::cancel_upload)),
         (Method::POST, paths::UPLOAD_SENT, post(files::upload_sent)),
+        (Method::POST, paths::MANIFESTS, post(manifests::create)),
+        (Method::PUT, paths::MANIFEST_PART, put(manifests::put_part)),
         (Method::POST, paths::COMMITS, post(files::commit)),
         (Method::POST, paths::BATCH_UPLOADS, post(batch::uploads)),
         (Method::POST, paths::BATCH_COMMITS, post(batch::commits)),

@@ -8,7 +8,7 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cairn API", description = "File storage and sync: tree, uploads, versions, change feed, push hints.\n\nAuthentication: `Authorization: Bearer <device token>` (from `POST /api/v1/accounts` or `POST /api/v1/sessions`) on every `/api/v1` route that lists `bearer` security.\n\nErrors: every 4xx and 5xx answer is `{\"error\": {\"code\", \"message\"}}` with a stable machine `code` (listed in each response's description) and a sentence for people.\n\nChunk bytes never pass through the JSON API: uploads and downloads hand out signed URLs, one per chunk. Requests to those URLs carry no `Authorization` header (the signature is the grant) and expire within minutes. With the embedded chunk store the URLs are relative (`/blobs/…`) to the API's own origin; with S3 they are absolute URLs of the bucket.\n\nUploads: `POST /api/v1/uploads` with a `Manifest` (any chunk boundaries within its bounds are accepted), `PUT` each missing chunk to its URL, then `POST /api/v1/commits` with an idempotency key (scoped to the device). Many files at once (a dropped folder): `POST /api/v1/batch/uploads` and `POST /api/v1/batch/commits` take up to 100 each in one request."),
+    info(title = "Cairn API", description = "File storage and sync: tree, uploads, versions, change feed, push hints.\n\nAuthentication: `Authorization: Bearer <device token>` (from `POST /api/v1/accounts` or `POST /api/v1/sessions`) on every `/api/v1` route that lists `bearer` security.\n\nErrors: every 4xx and 5xx answer is `{\"error\": {\"code\", \"message\"}}` with a stable machine `code` (listed in each response's description) and a sentence for people.\n\nChunk bytes never pass through the JSON API: uploads and downloads hand out signed URLs, one per chunk. Requests to those URLs carry no `Authorization` header (the signature is the grant) and expire within minutes. With the embedded chunk store the URLs are relative (`/blobs/…`) to the API's own origin; with S3 they are absolute URLs of the bucket.\n\nUploads: `POST /api/v1/uploads` with a `Manifest` (any chunk boundaries within its bounds are accepted), `PUT` each missing chunk to its URL, then `POST /api/v1/commits` with an idempotency key (scoped to the device). Many files at once (a dropped folder): `POST /api/v1/batch/uploads` and `POST /api/v1/batch/commits` take up to 100 each in one request.\n\nLarge files: a manifest of more than 8,192 chunks (~8 GiB) is too large for one request at the chunk limit, so it goes in parts: `POST /api/v1/manifests` with its head (`chunker`, `size`, `hash`, `chunk_count`) answers a draft and its `part_chunks`; `PUT /api/v1/manifests/{id}/parts/{n}` sends each part of the chunk list (`{hash, size}` entries, no offsets); `POST /api/v1/uploads` with `{\"manifest_id\"}` opens the upload from the draft, checking the whole manifest as an inline one."),
     paths(
         routes::accounts::register,
         routes::accounts::login,
@@ -19,6 +19,8 @@ use crate::routes;
         routes::files::get_upload,
         routes::files::cancel_upload,
         routes::files::upload_sent,
+        routes::manifests::create,
+        routes::manifests::put_part,
         routes::files::commit,
         routes::batch::uploads,
         routes::batch::commits,
@@ -48,6 +50,8 @@ use crate::routes;
         routes::tree::purge,
         routes::versions::list,
         routes::versions::restore,
+        routes::thumbnails::put,
+        routes::thumbnails::get,
         routes::search::search,
         routes::content::content,
         routes::events::ticket,

@@ -69,7 +69,13 @@ pub async fn children(
         .is_some_and(|s| s.owner_id != c.user_id);
     // The folder's own namespace (a shared folder's changes move its seq, not the caller's),
     // read before the children so the tag is never newer than the listing it names.
-    let seq = nodes::namespace_seq(&state.db, ns).await?;
+    // Setting a thumbnail moves no seq, so the namespace's thumbnail count is part of the tag.
+    let (seq, thumbs) = nodes::listing_stamp(&state.db, ns).await?;
+    let seq = if thumbs > 0 {
+        format!("{seq}t{thumbs}")
+    } else {
+        seq.to_string()
+    };
     let etag = if member_root {
         let home = nodes::namespace_seq(&state.db, c.namespace_id).await?;
         format!("\"{id}.{seq}.{home}\"")

@@ -77,6 +77,7 @@ fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
         "/api/v1/nodes/{id}/download",
         "/api/v1/nodes/{id}/content",
         "/api/v1/nodes/{id}/versions",
+        "/api/v1/nodes/{id}/versions/{version_id}/thumbnail",
         "/api/v1/shares/{id}/members",
         "/api/v1/shares/{id}/activity",
     ];
@@ -87,6 +88,10 @@ fn viewer_answer(r: &Row) -> Option<(u16, Option<&'static str>)> {
         (
             Method::POST,
             "/api/v1/nodes/{id}/versions/{version_id}/restore",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/nodes/{id}/versions/{version_id}/thumbnail",
         ),
         (Method::POST, "/api/v1/links"),
         (Method::POST, "/api/v1/trash/{id}/restore"),
@@ -207,6 +212,16 @@ async fn world(server: &TestServer) -> World<'_> {
     let edited = alice
         .upload_to(folder.id, "a.txt", &bytes(2, 3_000), file.node.version_id)
         .await;
+    // The first version's thumbnail, for its row.
+    let r = crate::thumbnails::put(
+        &alice,
+        file.node.id,
+        file.version_id,
+        "image/webp",
+        crate::thumbnails::WEBP,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (renamed, moved) = (
         alice.upload_to(top, "r.txt", &bytes(3, 100), None).await,
         alice.upload_to(top, "m.txt", &bytes(4, 100), None).await,
@@ -224,6 +239,13 @@ async fn world(server: &TestServer) -> World<'_> {
     alice.put_missing(&m, &to_commit, &bytes(10, 2_000)).await;
     let (m, to_batch) = alice.start_upload(&bytes(12, 2_000)).await;
     alice.put_missing(&m, &to_batch, &bytes(12, 2_000)).await;
+    // A manifest draft of one chunk, its one part to send (`manifest_parts.rs`).
+    let head = json!({"chunker": wasm_chunker::CHUNKER_ID, "size": 1000, "hash": wasm_chunker::hash_chunk(b"whole"), "chunk_count": 1});
+    let draft: wire::manifest_parts::ManifestDraft = alice
+        .ok(Method::POST, "/api/v1/manifests", Some(head.clone()))
+        .await;
+    let draft = draft.id;
+    let part = json!({"chunks": [{"hash": wasm_chunker::hash_chunk(b"part"), "size": 1000}]});
     let link = |node: i64| json!({"node_id": node});
     let l1: Value = alice
         .ok(Method::POST, "/api/v1/links", Some(link(file.node.id)))
@@ -360,6 +382,24 @@ async fn world(server: &TestServer) -> World<'_> {
             200,
         ),
         row(
+            Method::GET,
+            "/api/v1/nodes/{id}/versions/{version_id}/thumbnail",
+            crate::thumbnails::path(f, file.version_id),
+            None,
+            Hidden,
+            200,
+        ),
+        // A JSON body: the caller's role is checked before the body, so the owner (and an
+        // editor) get as far as its type; nothing is stored.
+        row(
+            Method::PUT,
+            "/api/v1/nodes/{id}/versions/{version_id}/thumbnail",
+            crate::thumbnails::path(f, file.version_id),
+            Some(json!({})),
+            Hidden,
+            415,
+        ),
+        row(
             Method::PATCH,
             "/api/v1/nodes/{id}",
             node(renamed.node.id),
@@ -480,6 +520,22 @@ async fn world(server: &TestServer) -> World<'_> {
             ),
             Own(201),
             201,
+        ),
+        row(
+            Method::POST,
+            "/api/v1/manifests",
+            "/api/v1/manifests".into(),
+            Some(head),
+            Own(201),
+            201,
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/manifests/{id}/parts/{n}",
+            format!("/api/v1/manifests/{draft}/parts/0"),
+            Some(part),
+            Hidden,
+            204,
         ),
         row(
             Method::GET,
