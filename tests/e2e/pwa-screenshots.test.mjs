@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launchBrowser, register, signIn, randomBytes, dropPaths, swReady } from './harness.mjs';
+import { photo } from './png.mjs';
 
 const KEEP = process.env.CAIRN_SCREENSHOTS === '1';
 const OUT = KEEP ? new URL('../../docs/screenshots/', import.meta.url).pathname : mkdtempSync(join(tmpdir(), 'cairn-shots-'));
@@ -28,6 +29,18 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
   if (!KEEP) rmSync(OUT, { recursive: true, force: true });
 });
+
+/** The pictures of the grid view's folder: name, look (`png.mjs`), width, height. */
+const PHOTOS = [
+  ['sunset-over-the-bay.png', 'sunset', 800, 533],
+  ['lake.png', 'lake', 720, 480],
+  ['night-sky.png', 'night', 480, 640],
+  ['dunes.png', 'dunes', 900, 400],
+  ['mountains.png', 'snow', 480, 720],
+  ['meadow.png', 'meadow', 800, 600],
+  ['city-at-dusk.png', 'city', 640, 480],
+  ['lights.png', 'bokeh', 600, 600],
+];
 
 async function shot(page, name) {
   await page.evaluate(() => document.activeElement?.blur());
@@ -127,6 +140,41 @@ test('screenshots of the main screens', { timeout: 240_000 }, async () => {
   await page.click('#nav button[data-view="devices"]');
   await page.waitForSelector('#device-list li:nth-child(2)');
   await shot(page, 'devices');
+
+  // The grid view, on another device of sam's (no upload list or conflict there): a folder of
+  // pictures, each with its thumbnail, and two files that have none.
+  const photos = join(scratch, 'Photos');
+  mkdirSync(photos);
+  for (const [name, look, width, height] of PHOTOS) writeFileSync(join(photos, name), photo(width, height, look));
+  writeFileSync(join(photos, 'boarding-pass.pdf'), '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  writeFileSync(join(photos, 'captions.txt'), 'sunset-over-the-bay: the last evening\ncity-at-dusk: from the hotel roof\n');
+  const tablet = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const tp = await tablet.newPage();
+  tp.on('pageerror', (e) => errors.push(String(e)));
+  await tp.goto(server.base);
+  await signIn(tp, 'sam');
+  await swReady(tp);
+  await dropPaths(tp, '#dropzone', [photos]);
+  await tp.waitForFunction((n) => document.querySelectorAll('#uploads li.done').length === n, PHOTOS.length + 2, { timeout: 60_000 });
+  // Thumbnails are drawn after the commits, off the uploads' path.
+  await tp.waitForFunction((n) => document.body.dataset.thumbnails === String(n), PHOTOS.length, { timeout: 60_000 });
+  // A fresh page, without the finished uploads above the folder.
+  await tp.reload();
+  await tp.click('#files tr[data-name="Photos"] button.open');
+  await tp.waitForFunction((n) => document.querySelectorAll('#files tbody tr[data-id]').length === n, PHOTOS.length + 2);
+  await tp.click('#grid-toggle');
+  await tp.waitForSelector('#files.grid');
+  await tp.waitForFunction((n) => {
+    const imgs = [...document.querySelectorAll('#files.grid img.thumb')];
+    return imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0 && i.src.startsWith('blob:'));
+  }, PHOTOS.length, { timeout: 30_000 });
+  await tp.mouse.move(0, 0);
+  await shot(tp, 'grid');
+  // Back to the list, as it is remembered on the device.
+  await tp.click('#grid-toggle');
+  assert.equal(await tp.evaluate(() => localStorage.getItem('cairn.grid')), 'false');
+  await tablet.close();
+
   assert.deepEqual(errors, []);
   await phone.close();
   await context.close();
