@@ -118,6 +118,7 @@ pub async fn build_state_with_clock(
     Ok(AppState(Arc::new(state::Inner {
         feed_permits: Arc::new(tokio::sync::Semaphore::new(settings.feed_max_inflight)),
         early: Default::default(),
+        inline: Default::default(),
         db,
         blobs,
         settings,

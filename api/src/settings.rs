@@ -178,7 +178,17 @@ pub struct S3Settings {
     pub access_key_id: String,
     /// `AWS_SECRET_ACCESS_KEY` (or `CAIRN_S3_SECRET_ACCESS_KEY`); never printed.
     pub secret_access_key: String,
+    /// Chunks of at most this many bytes are PUT to the API (`/blobs/…`, same origin), which
+    /// hashes them and writes them to their content address, instead of to a pre-signed
+    /// staging URL on the store: a small file then costs the browser one request without a
+    /// CORS preflight and the store one write instead of five operations. `0` sends every
+    /// chunk to the store. Default 262,144 (FastCDC's smallest cut, so only files smaller
+    /// than one chunk and last chunks); `CAIRN_S3_INLINE_MAX`.
+    pub inline_max: u32,
 }
+
+/// The default of [`S3Settings::inline_max`].
+pub const DEFAULT_INLINE_MAX: u32 = 256 * 1024;
 
 impl std::fmt::Debug for S3Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -189,6 +199,7 @@ impl std::fmt::Debug for S3Settings {
             .field("path_style", &self.path_style)
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"***")
+            .field("inline_max", &self.inline_max)
             .finish()
     }
 }
@@ -366,6 +377,10 @@ impl Settings {
                 },
                 access_key_id: secret("CAIRN_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")?,
                 secret_access_key: secret("CAIRN_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")?,
+                inline_max: match env("CAIRN_S3_INLINE_MAX") {
+                    Some(v) => v.parse().context("CAIRN_S3_INLINE_MAX")?,
+                    None => DEFAULT_INLINE_MAX,
+                },
             });
         }
         if let Some(v) = env("CAIRN_CHANGE_RETENTION_SECS") {
@@ -547,7 +562,8 @@ and must arrive at CAIRN_BODY_MIN_RATE (8192) bytes per second or faster.
 
 Chunks go to a local directory unless CAIRN_S3_BUCKET is set; then CAIRN_S3_ENDPOINT,
 CAIRN_S3_REGION (us-east-1), CAIRN_S3_PATH_STYLE (true) and the credentials
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY choose the S3-compatible store.";
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY choose the S3-compatible store. Chunks of at most
+CAIRN_S3_INLINE_MAX (262144) bytes are sent through the API instead of to the store (0: none).";
 
 impl Settings {
     /// The abuse guards these settings call for.
@@ -590,6 +606,7 @@ mod tests {
             path_style: true,
             access_key_id: "id".into(),
             secret_access_key: "hunter22".into(),
+            inline_max: 0,
         };
         assert!(!format!("{s3:?}").contains("hunter22"));
     }

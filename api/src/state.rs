@@ -22,6 +22,8 @@ pub struct Inner {
     pub feed_permits: Arc<tokio::sync::Semaphore>,
     /// Staged chunks checked while their upload still sends (`blob::early`).
     pub early: crate::blob::lanes::Early,
+    /// An S3 store's small chunks received by the API, written in groups (`blob::inline`).
+    pub inline: crate::blob::inline_queue::Inline,
     /// Set when the server starts shutting down, so endless SSE streams end and let it.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Background tasks (LISTEN, retention) stopped with the state.

@@ -1,7 +1,8 @@
 // The same vertical slice against a real S3 server: Cairn configured for a throwaway Garage,
 // so the page PUTs chunks straight to Garage's pre-signed staging URLs (cross-origin, allowed
 // by the bucket's CORS), the API verifies them before the commit, and the download GETs
-// pre-signed chunk URLs from Garage.
+// pre-signed chunk URLs from Garage. A small file goes to the API instead (`blob::inline`):
+// one same-origin PUT, checked and written straight to its content address.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -31,13 +32,26 @@ test('upload to Garage through signed URLs and download the same bytes', { timeo
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const toGarage = [];
-  page.on('request', (r) => { if (r.url().startsWith(garage.endpoint)) toGarage.push(`${r.method()} ${new URL(r.url()).pathname}`); });
+  const toServer = [];
+  page.on('request', (r) => {
+    const line = `${r.method()} ${new URL(r.url()).pathname}`;
+    if (r.url().startsWith(garage.endpoint)) toGarage.push(line);
+    if (r.url().startsWith(server.base)) toServer.push(line);
+  });
   await page.goto(server.base);
   await register(page, 'alice');
 
   const original = randomBytes(43, 5 * 1024 * 1024 + 1234);
-  await dropFiles(page, '#dropzone', [{ name: 'clip.mov', base64: original.toString('base64') }]);
+  const note = randomBytes(44, 30_000);
+  await dropFiles(page, '#dropzone', [
+    { name: 'clip.mov', base64: original.toString('base64') },
+    { name: 'note.bin', base64: note.toString('base64') },
+  ]);
   await page.waitForSelector('#uploads li.done[data-name="clip.mov"]', { timeout: 60_000 });
+  await page.waitForSelector('#uploads li.done[data-name="note.bin"]', { timeout: 60_000 });
+  await page.locator('#files tr[data-name="note.bin"]').waitFor();
+  // The small file's one chunk went to the API, not to Garage.
+  assert.ok(toServer.some((r) => /^PUT \/blobs\/staging\/[0-9a-f]+\/[0-9a-f]{64}$/.test(r)), toServer.join('\n'));
   const row = page.locator('#files tr[data-name="clip.mov"]');
   await row.waitFor();
 

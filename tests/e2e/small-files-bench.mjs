@@ -81,7 +81,7 @@ const REQUESTS = (from) => {
 };
 
 async function device(browser, base, create) {
-  const context = await browser.newContext();
+  const context = await browser.newContext(process.env.BENCH_SW === 'block' ? { serviceWorkers: 'block' } : {});
   if (create) await context.addInitScript(INSTRUMENT);
   const page = await context.newPage();
   page.on('pageerror', (e) => log(`page error (${create ? 'A' : 'B'}): ${e}`));
@@ -127,6 +127,12 @@ async function cairnRun(garage, top, tree) {
       await b.page.waitForFunction((n) => document.querySelectorAll('#files tr[data-name]').length >= n, tree.direct, { timeout: 0, polling: 500 });
       return { appeared_s: +(appeared / 1000).toFixed(1), complete_s: +(since() / 1000).toFixed(1) };
     })().catch((e) => ({ error: String(e).split('\n')[0] }));
+    // BENCH_TRACE=file: a Chromium trace of the run (every process), for chasing the main
+    // thread's native time that a CPU profile shows only as "(program)".
+    if (process.env.BENCH_TRACE) {
+      await browser.startTracing(a.page, { path: process.env.BENCH_TRACE,
+        categories: ['toplevel', 'blink', 'loading', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'IndexedDB', 'Blob', 'ServiceWorker', 'mojom', 'navigation'] });
+    }
     await dropPaths(a.page, '#dropzone', [top]);
 
     const samples = [];
@@ -156,6 +162,7 @@ async function cairnRun(garage, top, tree) {
       await sleep(250);
     }
     const committed = since();
+    if (process.env.BENCH_TRACE) await browser.stopTracing();
     const [c1, cpu1, pa1] = [await serverCounts(server.base, token), await cpuByRole(), await a.perf()];
     await a.page.waitForFunction((n) => document.querySelector('#overall-text')?.textContent.startsWith(`${n} of ${n} uploaded`), N, { timeout: STALL, polling: 250 });
     const pageDone = since();

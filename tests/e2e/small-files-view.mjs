@@ -46,9 +46,25 @@ export function profileSummary(profile, wallMs) {
     byFn.set(fn, (byFn.get(fn) ?? 0) + us);
     byScript.set(script, (byScript.get(script) ?? 0) + us);
   }
+  // Inclusive time: a sample counts for every function on its stack (once each).
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map();
+  for (let i = 0; i < profile.samples.length; i += 1) {
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    const seen = new Set();
+    for (let id = profile.samples[i]; id !== undefined; id = parent.get(id)) {
+      const f = byNode.get(id).callFrame;
+      if (!f.url) continue;
+      const fn = `${f.functionName || '(anonymous)'} ${basename(new URL(f.url, 'http://x/').pathname)}:${f.lineNumber + 1}`;
+      if (seen.has(fn)) continue;
+      seen.add(fn);
+      inclusive.set(fn, (inclusive.get(fn) ?? 0) + us);
+    }
+  }
   const top = (m, k) => [...m].sort((x, y) => y[1] - x[1]).slice(0, k)
     .map(([name, us]) => ({ name, s: +(us / 1e6).toFixed(1), of_wall: +(us / 1000 / wallMs).toFixed(3) }));
-  return { by_script: top(byScript, 10), by_function: top(byFn, 15) };
+  return { by_script: top(byScript, 10), by_function: top(byFn, 15), inclusive: top(inclusive, 25) };
 }
 
 /** Files and folders below folder `id` (paged listings through the API), and their bytes. */

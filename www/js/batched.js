@@ -20,9 +20,15 @@ function failure(status, detail) {
 // each gets its own answer (the batch start is all or nothing).
 const refused = (e) => e?.status >= 400 && e.status < 500;
 
+/** How long a call waits for others to join it before it is sent: files of a dropped folder
+ * finish hashing a few milliseconds apart, and without the wait most went alone (a trace of
+ * 1,000 small files: 306 single commits, 340 single starts). A lone file pays it twice. */
+const GATHER_MS = 8;
+
 function queueing(many, one) {
   const waiting = [];
   let flying = 0;
+  let gathering = false;
   async function flush() {
     while (flying < IN_FLIGHT && waiting.length) {
       const items = waiting.splice(0, MAX_BATCH);
@@ -40,7 +46,9 @@ function queueing(many, one) {
   }
   return (arg) => new Promise((resolve, reject) => {
     waiting.push({ arg, resolve, reject });
-    queueMicrotask(flush);
+    if (gathering) return;
+    gathering = true;
+    setTimeout(() => { gathering = false; flush(); }, GATHER_MS);
   });
 }
 

@@ -31,27 +31,28 @@ export const SPLIT_MIN = 64 * 1024 * 1024;
  * hashed whole); for tests and diagnostics. */
 export const splitStats = { split: 0, fellBack: 0 };
 
-/** Chunks and hashes `file` off the main thread; resolves to the manifest JSON string. */
-export async function chunkFile(file, onHashed) {
+/** Chunks and hashes `file` off the main thread; resolves to the manifest JSON string.
+ * `onHead(bytes)`, if given, gets the file's first 4 KiB (or all of a smaller file). */
+export async function chunkFile(file, onHashed, onHead) {
   if (SIZE > 1 && file.size >= SPLIT_MIN) {
     splitStats.split += 1;
-    const manifest = await chunkSplit(file, onHashed);
+    const manifest = await chunkSplit(file, onHashed, onHead);
     if (manifest) return manifest;
     splitStats.fellBack += 1;
   }
-  return chunkWhole(file, onHashed);
+  return chunkWhole(file, onHashed, onHead);
 }
 
 /** The pieces of `file`, one per worker; undefined if they found no common cut to join at
  * (a long run of identical bytes), which is rare. */
-async function chunkSplit(file, onHashed) {
+async function chunkSplit(file, onHashed, onHead) {
   await init();
   const flat = splitRanges(file.size, SIZE);
   const ranges = [];
   for (let i = 0; i < flat.length; i += 2) ranges.push([flat[i], flat[i + 1]]);
   const done = ranges.map(() => 0);
   const report = () => onHashed?.(Math.min(file.size, done.reduce((a, b) => a + b, 0)));
-  const parts = await Promise.all(ranges.map(([start, end], k) => chunkWhole(file.slice(start, end), (n) => { done[k] = n; report(); })));
+  const parts = await Promise.all(ranges.map(([start, end], k) => chunkWhole(file.slice(start, end), (n) => { done[k] = n; report(); }, k === 0 ? onHead : undefined)));
   const pieces = parts.map((m, k) => ({ start: ranges[k][0], end: ranges[k][1], manifest: JSON.parse(m) }));
   return stitchPieces(JSON.stringify(pieces), file.size);
 }
@@ -59,7 +60,7 @@ async function chunkSplit(file, onHashed) {
 /** One worker for the whole file, never split (benchmarks compare it with `chunkFile`). */
 export function chunkInOneWorker(file, onHashed) { return chunkWhole(file, onHashed); }
 
-async function chunkWhole(file, onHashed) {
+async function chunkWhole(file, onHashed, onHead) {
   const w = await worker();
   const id = nextId++;
   try {
@@ -67,7 +68,10 @@ async function chunkWhole(file, onHashed) {
       w.onmessage = ({ data }) => {
         if (data.id !== id) return;
         if (data.error) reject(new Error(data.error));
-        else if (data.manifest) resolve(data.manifest);
+        else if (data.manifest) {
+          if (data.head) onHead?.(data.head);
+          resolve(data.manifest);
+        }
         else if (onHashed) onHashed(data.hashed);
       };
       w.onerror = (e) => reject(new Error(e.message || 'the chunking worker failed'));

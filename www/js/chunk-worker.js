@@ -6,6 +6,9 @@ import init, { Chunker } from '../pkg/web_client.js';
 import { feeder, pieces } from './chunk-feed.js';
 
 const ready = init();
+/** The file's first bytes, sent back with the manifest for the page's type sniffing
+ * (`sniffType`), which would otherwise slice and read the file again on the main thread. */
+const HEAD = 4096;
 
 self.onmessage = async (event) => {
   const { id, file } = event.data;
@@ -15,7 +18,15 @@ self.onmessage = async (event) => {
     chunker = new Chunker();
     const feed = feeder(chunker);
     let last = 0;
+    let head = new Uint8Array(0);
     for await (const value of pieces(file)) {
+      if (head.length < HEAD) {
+        const more = value.subarray(0, HEAD - head.length);
+        const joined = new Uint8Array(head.length + more.length);
+        joined.set(head);
+        joined.set(more, head.length);
+        head = joined;
+      }
       feed.push(value);
       const now = performance.now();
       if (now - last > 100) {
@@ -26,7 +37,7 @@ self.onmessage = async (event) => {
     feed.flush();
     const manifest = chunker.finish();
     chunker = null;
-    self.postMessage({ id, manifest });
+    self.postMessage({ id, manifest, head });
   } catch (e) {
     // A file that cannot be read (moved, deleted) must not keep its 1 MiB input buffer.
     chunker?.free();

@@ -124,6 +124,13 @@ const sleep = (ms) => new Promise((resolve) => {
   wake = done;
 });
 
+/** While this device uploads, feed pulls start at most this often: its own commits hint the
+ * feed hundreds of times a second in a dropped folder, and each pull (a request, its page, the
+ * stale listings forgotten, the cursor kept) took main-thread time from the upload. Other
+ * devices' changes then show up to a second later; with nothing uploading, at once. */
+const BUSY_PULL_GAP_MS = 1000;
+let lastPull = -Infinity;
+
 /** Performs planner actions until it says idle; one loop at a time. */
 async function drive(action) {
   if (running) { if (action.action !== 'idle') queued = action; return; }
@@ -131,6 +138,9 @@ async function drive(action) {
   try {
     while (action && action.action !== 'idle' && !stopped && !unsupported) {
       if (action.action === 'pull') {
+        const gap = app.uploadsBusy ? lastPull + BUSY_PULL_GAP_MS - performance.now() : 0;
+        if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+        lastPull = performance.now();
         try {
           const page = await app.client.changes(action.cursor ?? undefined, 500);
           const { folders, next } = feed.page(page);

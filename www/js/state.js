@@ -7,6 +7,7 @@ export const app = {
   session: null,
   path: [], // [{id, name}] from the root down to the open folder
   listing: null,
+  uploadsBusy: false, // files of the upload list still working (`uploads.js` keeps it)
   online: navigator.onLine,
   refresh: async () => {},
 };

@@ -18,12 +18,12 @@ const fault = (e) => (e?.code === 'aborted' ? 'aborted' : isOffline(e) ? 'offlin
 /** The bytes `sniffType` looks at: magic numbers sit in the first few hundred. */
 const SNIFF_BYTES = 4096;
 
-/** The file's media type for its commit (`image/png`), from its name and first bytes; null when
- * neither says or the file cannot be read. A hint for listings and the viewer, never trusted
- * for serving by the server. */
-async function sniff(t) {
+/** The file's media type for its commit (`image/png`), from its name and first bytes (`head`,
+ * as the hashing worker read them, else read here); null when neither says or the file cannot
+ * be read. A hint for listings and the viewer, never trusted for serving by the server. */
+async function sniff(t, head) {
   try {
-    const head = new Uint8Array(await t.file.slice(0, SNIFF_BYTES).arrayBuffer());
+    head ??= new Uint8Array(await t.file.slice(0, SNIFF_BYTES).arrayBuffer());
     return sniffType(t.name ?? t.file.name ?? '', head) ?? null;
   } catch {
     return null;
@@ -70,8 +70,9 @@ export async function drive(core, t) {
     try {
       switch (step.do) {
         case 'hash':
-          t.manifest = await chunkFile(t.file, (bytes) => t.hashing?.(bytes));
-          t.contentType = await sniff(t);
+          let head;
+          t.manifest = await chunkFile(t.file, (bytes) => t.hashing?.(bytes), (h) => { head = h; });
+          t.contentType = await sniff(t, head);
           core.hashed();
           await t.hashed?.();
           break;

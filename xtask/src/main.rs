@@ -195,19 +195,9 @@ fn test() -> Result<()> {
         sh::cargo_with(&["test", "--workspace"], &[sim::CI_SLICE])
     })?;
     sh::step("wasm build", || wasm::build(true))?;
-    sh::step("server build", || {
-        sh::cargo(&[
-            "build",
-            "-p",
-            "api",
-            "--bin",
-            "cairn",
-            "-p",
-            "fault-proxy",
-            "--bin",
-            "fault-proxy",
-        ])
-    })?;
+    // No server build: `cargo test --workspace` built `cairn` and `fault-proxy` for their
+    // integration tests, and a separate `cargo build -p …` of them resolved other features
+    // (without the rest of the workspace) and compiled api again, ≈6 min of a cold run.
     sh::step("api fuzzing (schemathesis)", || fuzz::run(25, None))?;
     sh::step("browser end-to-end tests", || {
         let bin = sh::target_dir().join("debug/cairn");

@@ -129,13 +129,12 @@ impl LocalStore {
 
     fn url(&self, method: &str, object: &str, max_bytes: u64, ttl: Duration) -> String {
         let expires_at = self.clock.now_ms() / 1000 + ttl.as_secs() as i64;
-        let sig = self.signer.sign(&Grant {
+        self.signer.path(&Grant {
             method,
             object,
             expires_at,
             max_bytes,
-        });
-        format!("/blobs/{object}?exp={expires_at}&max={max_bytes}&sig={sig}")
+        })
     }
 
     pub async fn read(&self, hash: &Hash, range: Option<(u64, u64)>) -> std::io::Result<Bytes> {
@@ -291,27 +290,7 @@ impl LocalStore {
             .join(format!("{hash}.{}", hex::encode(suffix)));
         let mut guard = TempGuard(Some(tmp.clone()));
         let mut file = tokio::fs::File::create(&tmp).await?;
-        let mut hasher = blake3::Hasher::new();
-        let mut received = 0u64;
-        let deadline = Instant::now() + limits.overall(max_bytes);
-        loop {
-            let wait_until = (Instant::now() + limits.idle).min(deadline);
-            let piece = match tokio::time::timeout_at(wait_until, body.next()).await {
-                Err(_) => return Err(ReceiveError::Timeout),
-                Ok(None) => break,
-                Ok(Some(piece)) => piece,
-            };
-            let piece = piece.map_err(|e| ReceiveError::Body(e.to_string()))?;
-            received += piece.len() as u64;
-            if received > max_bytes {
-                return Err(ReceiveError::TooLarge);
-            }
-            hasher.update(&piece);
-            file.write_all(&piece).await?;
-        }
-        if received != max_bytes || Hash(*hasher.finalize().as_bytes()) != *hash {
-            return Err(ReceiveError::Mismatch);
-        }
+        let received = read_body(hash, max_bytes, limits, &mut body, &mut file).await?;
         file.sync_all().await?;
         drop(file);
         Ok(Received {
@@ -319,6 +298,44 @@ impl LocalStore {
             size: received,
         })
     }
+}
+
+/// Reads a chunk PUT's body into `out` within `limits`: exactly `max_bytes` bytes that hash
+/// to `hash`, or the reason not. Answers the bytes read.
+pub async fn read_body<S, E, W>(
+    hash: &Hash,
+    max_bytes: u64,
+    limits: BodyLimits,
+    body: &mut S,
+    out: &mut W,
+) -> Result<u64, ReceiveError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut hasher = blake3::Hasher::new();
+    let mut received = 0u64;
+    let deadline = Instant::now() + limits.overall(max_bytes);
+    loop {
+        let wait_until = (Instant::now() + limits.idle).min(deadline);
+        let piece = match tokio::time::timeout_at(wait_until, body.next()).await {
+            Err(_) => return Err(ReceiveError::Timeout),
+            Ok(None) => break,
+            Ok(Some(piece)) => piece,
+        };
+        let piece = piece.map_err(|e| ReceiveError::Body(e.to_string()))?;
+        received += piece.len() as u64;
+        if received > max_bytes {
+            return Err(ReceiveError::TooLarge);
+        }
+        hasher.update(&piece);
+        out.write_all(&piece).await?;
+    }
+    if received != max_bytes || Hash(*hasher.finalize().as_bytes()) != *hash {
+        return Err(ReceiveError::Mismatch);
+    }
+    Ok(received)
 }
 
 #[cfg(test)]

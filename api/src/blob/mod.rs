@@ -7,6 +7,8 @@
 //! chunk row's lock (`promote::record`, `gc`), so they never interleave.
 
 pub mod early;
+pub mod inline;
+pub mod inline_queue;
 pub mod lanes;
 pub mod local;
 pub mod promote;

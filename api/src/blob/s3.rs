@@ -23,6 +23,10 @@ pub struct S3Store {
     pub bucket: String,
     /// Signing time of pre-signed URLs, so a test can sign one already old.
     clock: Clock,
+    /// Chunks of at most this size are PUT to the API, not to the store (`blob::inline`).
+    pub inline_max: u32,
+    /// Signs and checks those API URLs.
+    pub signer: super::signer::Signer,
 }
 
 /// What checking a staged object found.
@@ -94,6 +98,8 @@ impl S3Store {
             client: Client::from_conf(b.build()),
             bucket: s.bucket.clone(),
             clock,
+            inline_max: s.inline_max,
+            signer: super::signer::Signer::derived(&s.secret_access_key),
         }
     }
 
@@ -107,7 +113,8 @@ impl S3Store {
     }
 
     /// A pre-signed PUT of exactly `size` bytes (Content-Length is a signed header) to the
-    /// upload's staging key.
+    /// upload's staging key; for a chunk of at most `inline_max` bytes, the API's own signed
+    /// URL for that staging object instead (`blob::inline`).
     pub async fn put_url(
         &self,
         upload_id: &str,
@@ -115,6 +122,14 @@ impl S3Store {
         size: u32,
         ttl: Duration,
     ) -> std::io::Result<String> {
+        if size <= self.inline_max {
+            return Ok(self.signer.path(&super::signer::Grant {
+                method: "PUT",
+                object: &staging_key(upload_id, hash),
+                expires_at: self.clock.now_ms() / 1000 + ttl.as_secs() as i64,
+                max_bytes: size as u64,
+            }));
+        }
         let req = self
             .client
             .put_object()

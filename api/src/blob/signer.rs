@@ -44,6 +44,27 @@ impl Signer {
         Ok(Signer::new(key))
     }
 
+    /// The key of the URLs the API serves for an S3 store's small chunks, derived from the
+    /// store's secret: every API node in front of one bucket signs and checks alike, and it
+    /// survives restarts without a file of its own.
+    pub fn derived(secret: &str) -> Signer {
+        Signer::new(blake3::derive_key(
+            "cairn 2026-12-07 inline chunk URLs",
+            secret.as_bytes(),
+        ))
+    }
+
+    /// The API path (`/blobs/<object>?exp=…&max=…&sig=…`) that grants `g`.
+    pub fn path(&self, g: &Grant<'_>) -> String {
+        format!(
+            "/blobs/{}?exp={}&max={}&sig={}",
+            g.object,
+            g.expires_at,
+            g.max_bytes,
+            self.sign(g)
+        )
+    }
+
     pub fn sign(&self, g: &Grant<'_>) -> String {
         let msg = format!(
             "{}\n{}\n{}\n{}",

@@ -1,6 +1,7 @@
-//! The local store's signed-URL endpoints: what S3 would be for the embedded default. A PUT is
+//! The API's signed-URL endpoints: what S3 would be for the embedded local store, and, with an
+//! S3 store, where small chunks are PUT instead of the store (`blob::inline`). A PUT is
 //! accepted only with a valid, unexpired signature for exactly that staging object and size,
-//! and its bytes are promoted only if they hash to the chunk's name.
+//! and its bytes are stored only if they hash to the chunk's name.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -9,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wire::Hash;
 
-use crate::blob::local::{BodyLimits, ReceiveError};
+use crate::blob::local::{read_body, BodyLimits, ReceiveError};
 use crate::blob::signer::Grant;
-use crate::blob::{promote, BlobStore};
+use crate::blob::{inline, promote, BlobStore};
 use crate::db::uploads;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
@@ -25,7 +26,7 @@ pub struct Signed {
 }
 
 fn check(
-    store: &crate::blob::LocalStore,
+    signer: &crate::blob::signer::Signer,
     now_ms: i64,
     method: &str,
     object: &str,
@@ -37,7 +38,7 @@ fn check(
         expires_at: q.exp,
         max_bytes: q.max,
     };
-    if q.exp < now_ms / 1000 || !store.signer.verify(&grant, &q.sig) {
+    if q.exp < now_ms / 1000 || !signer.verify(&grant, &q.sig) {
         return Err(ApiError::BadSignature);
     }
     Ok(())
@@ -48,13 +49,14 @@ fn check(
         ("exp" = i64, Query), ("max" = u64, Query), ("sig" = String, Query)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
-        (status = 200, description = "Verified and stored"),
+        (status = 200, description = "Verified and stored (the local store's chunks, and an S3 store's chunks of at most `CAIRN_S3_INLINE_MAX` bytes)"),
         (status = 400, description = "The bytes do not hash to the chunk's name", body = wire::ErrorBody),
         (status = 403, description = "Bad or expired signature", body = wire::ErrorBody),
         (status = 404, description = "No such upload, or the chunk is not in it", body = wire::ErrorBody),
         (status = 408, description = "`timeout`: the body stalled longer than `CAIRN_BODY_IDLE_SECS` or arrived slower than `CAIRN_BODY_MIN_RATE`; nothing was stored", body = wire::ErrorBody),
         (status = 410, description = "The upload session has expired", body = wire::ErrorBody),
         (status = 413, description = "The body is longer than the signed size", body = wire::ErrorBody),
+        (status = 503, description = "`unavailable`: the chunk store or the database is out of reach; nothing was stored, send it again", body = wire::ErrorBody),
     ))]
 pub async fn put(
     State(state): State<AppState>,
@@ -62,10 +64,11 @@ pub async fn put(
     Query(q): Query<Signed>,
     body: Body,
 ) -> ApiResult<Response> {
-    let BlobStore::Local(store) = &state.blobs else {
-        return Err(ApiError::NotFound("endpoint"));
+    let signer = match &state.blobs {
+        BlobStore::Local(store) => &store.signer,
+        BlobStore::S3(store) => &store.signer,
     };
-    check(store, state.clock.now_ms(), "PUT", &object, &q)?;
+    check(signer, state.clock.now_ms(), "PUT", &object, &q)?;
     let mut parts = object.split('/');
     let (Some("staging"), Some(upload_id), Some(hash), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -88,20 +91,35 @@ pub async fn put(
         idle: state.settings.body_idle,
         min_rate: state.settings.body_min_rate,
     };
-    let received = match store
-        .receive(&hash, q.max, limits, body.into_data_stream())
-        .await
-    {
-        Ok(r) => r,
-        Err(ReceiveError::TooLarge) => return Err(ApiError::TooLarge),
-        Err(ReceiveError::Mismatch) => return Err(ApiError::HashMismatch),
-        Err(ReceiveError::Timeout) => {
+    let refused = |e: ReceiveError| match e {
+        ReceiveError::TooLarge => ApiError::TooLarge,
+        ReceiveError::Mismatch => ApiError::HashMismatch,
+        ReceiveError::Timeout => {
             tracing::info!(upload_id, chunk = %hash, "chunk body too slow, cut off");
-            return Err(ApiError::RequestTimeout);
+            ApiError::RequestTimeout
         }
-        Err(ReceiveError::Body(e)) => return Err(ApiError::UnreadableBody(e)),
-        Err(ReceiveError::Io(e)) => return Err(e.into()),
+        ReceiveError::Body(e) => ApiError::UnreadableBody(e),
+        ReceiveError::Io(e) => e.into(),
     };
+    let mut body = body.into_data_stream();
+    let store = match &state.blobs {
+        BlobStore::Local(store) => store,
+        BlobStore::S3(_) => {
+            // A small chunk of an S3 store: checked here in memory (the signed size bounds
+            // it), then written straight to its content address.
+            let mut bytes = Vec::with_capacity(size as usize);
+            read_body(&hash, q.max, limits, &mut body, &mut bytes)
+                .await
+                .map_err(refused)?;
+            inline::store(&state, upload_id, slot.namespace_id, hash, bytes.into()).await?;
+            tracing::debug!(upload_id, chunk = %hash, size, "small chunk received");
+            return Ok((StatusCode::OK, [(header::ETAG, format!("\"{hash}\""))]).into_response());
+        }
+    };
+    let received = store
+        .receive(&hash, q.max, limits, body)
+        .await
+        .map_err(refused)?;
     promote::record(
         &state.db,
         upload_id,
@@ -131,7 +149,7 @@ pub async fn get(
     let BlobStore::Local(store) = &state.blobs else {
         return Err(ApiError::NotFound("endpoint"));
     };
-    check(store, state.clock.now_ms(), "GET", &object, &q)?;
+    check(&store.signer, state.clock.now_ms(), "GET", &object, &q)?;
     let hash: Hash = object
         .strip_prefix("chunks/")
         .and_then(|h| h.parse().ok())

@@ -25,6 +25,7 @@ mod fixture;
 mod garage;
 mod gc;
 mod group_commit;
+mod inline;
 mod keep;
 mod links;
 mod listing_pages;
