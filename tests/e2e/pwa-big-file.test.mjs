@@ -60,7 +60,8 @@ test('a file too big for the origin\'s storage quota still uploads, without its 
     const context = await browser.newContext();
     const page = await context.newPage();
     const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('pageerror', (e) => errors.push(`${e}\n${e.stack}`));
+    page.on('console', (m) => { if (m.type() === 'error') console.log(`console: ${m.text()}`); });
     await page.goto(server.base);
     const cdp = await context.newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.base, quotaSize: 8 * MIB });
