@@ -4,7 +4,7 @@
 // API calls and chunk URLs are never cached here: the page keeps its data in IndexedDB.
 // Only the app's own pages get the shell: a tab opened on /metrics, /openapi.json, an API URL
 // or a share page goes to the network untouched, so it can never be stored as the shell.
-const CACHE = 'cairn-shell-v24';
+const CACHE = 'cairn-shell-v25';
 const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon.svg',
   '/icons/icon-192.png', '/icons/icon-512.png',

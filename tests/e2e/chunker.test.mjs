@@ -186,6 +186,21 @@ test('the bench page (cargo xtask bench-chunker) runs end to end on small inputs
   }
 });
 
+// Not the chunker's, but this page has the bare WASM core: a failed feed pull whose error was a
+// DOMException (the origin's storage full) once handed its numeric `code` (22) to the core as
+// the API's error code, and wasm-bindgen's string copy then realloc'd a dangling pointer: a
+// "memory access out of bounds" trap, and every later allocation of the page's WASM with it.
+test('the feed planner takes any value as an error code, and the core allocates on after it', async () => {
+  const r = await page.evaluate(() => {
+    const feed = new window.wasm.SyncFeed(undefined);
+    const asNumber = feed.error(0, new DOMException('full', 'QuotaExceededError').code, undefined);
+    const asString = feed.error(503, 'backoff', 2);
+    const wide = feed.error(0, 'network é'.repeat(100), undefined);
+    return [asNumber.action, asString.action, wide.action, window.wasm.sniffType('é.png', new Uint8Array(8))];
+  });
+  assert.deepEqual(r.slice(0, 3), ['wait', 'wait', 'wait']);
+});
+
 test('no page errors', () => {
   assert.deepEqual(errors, []);
 });

@@ -379,6 +379,19 @@ export async function until(check, { timeout = 15_000, what = 'the condition' } 
   }
 }
 
+/** Waits until exactly `n` rows of the upload list are done. On a timeout the error lists
+ * every row (state and text), so a run that failed once says which upload stopped where. */
+export async function uploadsDone(page, n, timeout = 60_000) {
+  try {
+    await page.waitForFunction((k) => document.querySelectorAll('#uploads li.done').length === k, n, { timeout });
+  } catch (e) {
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#uploads li')]
+      .map((li) => `${li.className} [${li.dataset.name ?? ''}] ${li.textContent.replace(/\s+/g, ' ').trim()}`))
+      .catch((why) => [`(the list could not be read: ${why})`]);
+    throw new Error(`${n} uploads were not all done within ${timeout} ms; the list:\n  ${rows.join('\n  ')}`, { cause: e });
+  }
+}
+
 /** Resolves once a service worker controls the page (the shell is then cached). */
 export async function swReady(page) {
   await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });

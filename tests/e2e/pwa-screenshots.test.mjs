@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, register, signIn, randomBytes, dropPaths, swReady } from './harness.mjs';
+import { startServer, launchBrowser, register, signIn, randomBytes, dropPaths, swReady, uploadsDone } from './harness.mjs';
 import { photo } from './png.mjs';
 
 const KEEP = process.env.CAIRN_SCREENSHOTS === '1';
@@ -70,12 +70,12 @@ test('screenshots of the main screens', { timeout: 240_000 }, async () => {
   writeFileSync(join(tree, 'Photos', 'tram.jpg'), randomBytes(1, 2_400_000));
   writeFileSync(join(tree, 'Photos', 'river.jpg'), randomBytes(2, 3_100_000));
   await dropPaths(page, '#dropzone', [tree]);
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 3, null, { timeout: 60_000 });
+  await uploadsDone(page, 3);
   await page.setInputFiles('#file-input', [
     { name: 'budget.ods', mimeType: 'application/octet-stream', buffer: randomBytes(3, 180_000) },
     { name: 'notes.md', mimeType: 'text/markdown', buffer: Buffer.from('# Notes\n\nPack light.\n') },
   ]);
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 5, null, { timeout: 60_000 });
+  await uploadsDone(page, 5);
   await page.click('#files tr[data-name="notes.md"] button.pin');
   await page.waitForSelector('#files tr[data-name="notes.md"] .tag.ok');
   await shot(page, 'files');
@@ -84,12 +84,12 @@ test('screenshots of the main screens', { timeout: 240_000 }, async () => {
   const picture = await page.screenshot({ clip: { x: 0, y: 0, width: 960, height: 600 } });
   await page.setInputFiles('#file-input', { name: 'screen.png', mimeType: 'image/png', buffer: picture });
   await page.waitForSelector('#files tr[data-name="screen.png"]');
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 6, null, { timeout: 60_000 });
+  await uploadsDone(page, 6);
   await page.click('#files tr[data-name="screen.png"] button.open');
   await page.waitForSelector('#viewer[open][data-state="shown"] #viewer-body img');
   await shot(page, 'viewer');
   await page.keyboard.press('Escape');
-  await page.waitForSelector('#viewer:not([open])', { state: 'attached' });
+  await page.waitForSelector('#viewer:not([open]):not([data-state])', { state: 'attached' });
 
   // A big upload in flight, paused half way, to show per-file and overall progress.
   const cdp = await context.newCDPSession(page);
@@ -155,7 +155,7 @@ test('screenshots of the main screens', { timeout: 240_000 }, async () => {
   await signIn(tp, 'sam');
   await swReady(tp);
   await dropPaths(tp, '#dropzone', [photos]);
-  await tp.waitForFunction((n) => document.querySelectorAll('#uploads li.done').length === n, PHOTOS.length + 2, { timeout: 60_000 });
+  await uploadsDone(tp, PHOTOS.length + 2);
   // Thumbnails are drawn after the commits, off the uploads' path.
   await tp.waitForFunction((n) => document.body.dataset.thumbnails === String(n), PHOTOS.length, { timeout: 60_000 });
   // A fresh page, without the finished uploads above the folder.

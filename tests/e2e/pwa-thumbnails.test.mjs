@@ -80,7 +80,7 @@ test('an uploaded image gets a thumbnail; the grid view shows it and is remember
   await page.waitForSelector('#viewer[open][data-state="shown"]');
   assert.equal(await page.locator('#viewer-title').textContent(), 'photo.png');
   await page.keyboard.press('Escape');
-  await page.waitForSelector('#viewer:not([open])', { state: 'attached' });
+  await page.waitForSelector('#viewer:not([open]):not([data-state])', { state: 'attached' });
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.name), 'photo.png');
 
   // Back to the list, remembered too.

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { startServer, launchBrowser, randomBytes, register, dropPaths, api, until, swReady } from './harness.mjs';
+import { startServer, launchBrowser, randomBytes, register, dropPaths, api, until, swReady, uploadsDone } from './harness.mjs';
 
 let server;
 let browser;
@@ -57,7 +57,7 @@ test('a folder tree dropped at once keeps its shape, empty folders included', { 
   const root = join(scratch, 'drop', 'Holiday');
   const c = makeTree(root);
   await dropPaths(page, '#dropzone', [root]);
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 3, null, { timeout: 60_000 });
+  await uploadsDone(page, 3);
   assert.match(await page.locator('#overall-text').textContent(), /3 of 3 uploaded/);
   await page.waitForSelector('#files tr[data-name="Holiday"]');
 
@@ -70,7 +70,7 @@ test('a folder tree dropped at once keeps its shape, empty folders included', { 
 
   // Dropping the same tree again reuses the folders and changes nothing.
   await dropPaths(page, '#dropzone', [root]);
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 6, null, { timeout: 60_000 });
+  await uploadsDone(page, 6);
   const texts = await page.locator('#uploads li.done .detail').allTextContents();
   assert.equal(texts.slice(3).filter((t) => /Unchanged/.test(t)).length, 3, texts.join(' | '));
   assert.equal((await dora.list((await dora.at('Holiday')).id)).children.length, 3);
@@ -83,7 +83,7 @@ test('the folder picker uploads a tree too', { timeout: 120_000 }, async () => {
   const root = join(scratch, 'pick', 'Picked');
   makeTree(root);
   await page.setInputFiles('#folder-input', root);
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 3, null, { timeout: 60_000 });
+  await uploadsDone(page, 3);
   const pia = await api(server.base, 'pia');
   assert.ok(await pia.at('Picked', 'sub', 'deeper', 'c.bin'));
   assert.ok(await pia.at('Picked', 'a.txt'));
@@ -100,7 +100,7 @@ test('a folder tree deeper than the server allows: what fits goes up, the rest i
   writeFileSync(join(root, 'top.txt'), 'top\n');
   writeFileSync(join(root, ...dirs, 'bottom.txt'), 'bottom\n');
   await page.setInputFiles('#folder-input', root);
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 1, null, { timeout: 60_000 });
+  await uploadsDone(page, 1);
   await page.waitForFunction(() => /folders can be nested at most 64 levels below the root/.test(document.querySelector('#status').textContent), null, { timeout: 60_000 });
   const deb = await api(server.base, 'deb');
   assert.ok(await deb.at('Deep', 'top.txt'));
@@ -217,7 +217,7 @@ test('downloads stream through the service worker; a folder comes down as a zip'
   const root = join(scratch, 'zip', 'Album');
   const c = makeTree(root);
   await dropPaths(page, '#dropzone', [root]);
-  await page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 3, null, { timeout: 60_000 });
+  await uploadsDone(page, 3);
   const big = randomBytes(21, 5 * 1024 * 1024 + 17);
   await page.setInputFiles('#file-input', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: big });
   await page.waitForSelector('#uploads li.done[data-name="big.bin"]', { timeout: 60_000 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launchBrowser, randomBytes, dropPaths, register, swReady, until } from './harness.mjs';
+import { startServer, launchBrowser, randomBytes, dropPaths, register, swReady, until, uploadsDone } from './harness.mjs';
 import { owner, makeLink, visitor, openShare, downloaded, zipContents, sha, shot } from './share-fixture.mjs';
 
 let server;
@@ -49,7 +49,7 @@ before(async () => {
   writeFileSync(join(scratch, 'guide.pdf'), pdf);
   pat = await owner(browser, server.base, 'pat');
   await dropPaths(pat.page, '#dropzone', [trip, join(scratch, 'report.bin'), join(scratch, 'guide.pdf')]);
-  await pat.page.waitForFunction(() => document.querySelectorAll('#uploads li.done').length === 6, null, { timeout: 60_000 });
+  await uploadsDone(pat.page, 6);
   const at = (...names) => pat.api.at(...names);
   links.file = await makeLink(pat, { node_id: (await at('report.bin')).id });
   links.image = await makeLink(pat, { node_id: (await at('Trip', 'photo.png')).id });

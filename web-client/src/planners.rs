@@ -110,7 +110,12 @@ impl SyncFeed {
         Ok(to_js(&self.0.apply(page)))
     }
 
-    pub fn error(&mut self, status: u16, code: String, retry_after: Option<u32>) -> JsValue {
+    /// A failed pull: its HTTP status (0 without an answer) and the API's error code. The code
+    /// comes in as any value and counts only as a string: a page once passed a DOMException's
+    /// numeric `code`, which wasm-bindgen's string copy turned into a realloc of a dangling
+    /// pointer, trapping the page's WASM.
+    pub fn error(&mut self, status: u16, code: JsValue, retry_after: Option<u32>) -> JsValue {
+        let code = code.as_string().unwrap_or_default();
         to_js(&self.0.error(status, &code, retry_after))
     }
 }

@@ -10,7 +10,7 @@
 // follow one namespace (a shared folder's activity) subscribe to every page with `onChanges`.
 import { SyncFeed } from '../pkg/web_client.js';
 import * as store from './store.js';
-import { app, folder } from './state.js';
+import { app, folder, codeOf } from './state.js';
 import { forgetListings, forgetAllListings } from './offline.js';
 import { MEMBERSHIP_KINDS, loadShares } from './shares.js';
 
@@ -149,12 +149,14 @@ async function drive(action) {
           if (page.changes.length) for (const fn of pageListeners) fn(page.changes);
           await stale(folders);
           // After the stale listings are forgotten, and relaxed: a cursor lost in a crash
-          // only means pulling the page again, never a cached listing left stale.
-          await store.put('meta', 'cursor', feed.cursor, 'relaxed');
+          // only means pulling the page again, never a cached listing left stale. So a write
+          // that fails (the origin's storage full) costs the same, and the feed goes on.
+          await store.put('meta', 'cursor', feed.cursor, 'relaxed')
+            .catch((err) => console.warn('the feed cursor was not kept on this device:', err));
           action = next;
         } catch (e) {
           if (e.status === 404 || e.status === 401) { unsupported = e.status === 404; break; }
-          action = feed.error(e.status ?? 0, e.code || '', e.retryAfter ?? undefined);
+          action = feed.error(e.status ?? 0, codeOf(e), e.retryAfter ?? undefined);
         }
       } else if (action.action === 'relist') {
         await store.del('meta', 'cursor');

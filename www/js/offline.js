@@ -10,7 +10,7 @@ import {
 import { drive } from './upload-run.js';
 import * as store from './store.js';
 import { NAME_TAKEN, ROLE_TOO_LOW } from '../pkg/error_codes.js';
-import { app, newKey, isOffline, say, explain } from './state.js';
+import { app, newKey, isOffline, say, explain, codeOf } from './state.js';
 import { loadShares } from './shares.js';
 
 export async function cachedListing(id) { return store.get('listings', id); }
@@ -172,7 +172,7 @@ async function doReplay() {
     } catch (e) {
       // A shared folder's viewer (the role may have changed while offline) is told so in words.
       if (e?.code === ROLE_TOO_LOW) loadShares();
-      outcome = { outcome: 'failed', status: e.status ?? 0, code: e.code || 'error', message: e?.code === ROLE_TOO_LOW ? explain(e) : e.message || '' };
+      outcome = { outcome: 'failed', status: e.status ?? 0, code: codeOf(e, 'error'), message: e?.code === ROLE_TOO_LOW ? explain(e) : e.message || '' };
     }
     const v = r.outcome(s.op, outcome);
     if (v.verdict === 'retry_later') break;

@@ -46,6 +46,13 @@ export function isOffline(e) {
   return !navigator.onLine || (e && e.status === 0 && e.code === 'network');
 }
 
+/** The API's machine code of a failure, or `fallback`. Only a string: a DOMException's `code`
+ * is a legacy number (a QuotaExceededError's is 22), and a number handed to the WASM core where
+ * it takes a string corrupted its memory (wasm-bindgen's string copy sized it as NaN). */
+export function codeOf(e, fallback = '') {
+  return typeof e?.code === 'string' && e.code ? e.code : fallback;
+}
+
 /** What a write refused for the user's role in a shared folder says (a viewer's, or one sent
  * before the user learnt their role had changed). */
 export const VIEW_ONLY = 'You can only view this shared folder.';
