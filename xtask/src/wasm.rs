@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use crate::sh;
 
 /// Builds the bundle; `hooks` adds the bench and test-vector exports (the `hooks` feature),
-/// which the browser tests and the chunker bench need and the served app does not. A test run
-/// builds once, with them.
+/// which the browser tests and the chunker bench need and the served app does not, and the
+/// glue's argument checks. A test run builds once, with them.
 pub fn build(hooks: bool) -> Result<()> {
     crate::tools::ensure_wasm_target()?;
     let mut args = vec![
@@ -29,8 +29,12 @@ pub fn build(hooks: bool) -> Result<()> {
     let out = sh::root().join("www/pkg");
     std::fs::create_dir_all(&out)?;
     let mut b = wasm_bindgen_cli_support::Bindgen::new();
+    // The test build's glue checks what JS hands over (a string where Rust takes one, a
+    // number…): without it, a number passed as a string became a realloc of a dangling pointer
+    // in the page's WASM, a trap that surfaced one run in twenty, far from its cause.
     b.input_path(&input)
         .web(true)?
+        .debug(hooks)
         .omit_default_module_path(false);
     b.generate(&out).context("wasm-bindgen failed")?;
     // The shell branches on error codes by these names, never by strings of its own.
