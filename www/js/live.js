@@ -62,6 +62,9 @@ async function connect() {
   let ticket;
   try {
     ({ ticket } = await app.client.streamTicket());
+    // Something between here and the server answering 200 with other JSON: retry later
+    // (and never hand the core a non-string, which would corrupt its memory).
+    if (typeof ticket !== 'string') throw new Error('the event stream ticket was not a string');
   } catch (e) {
     if (mine !== attempt || stopped) return;
     document.body.dataset.live = 'down';

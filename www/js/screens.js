@@ -140,7 +140,7 @@ export async function showDevices(onSignedOut) {
         // need names that tell them apart.
         button('Rename', async () => {
           const name = await ask({
-            title: `Rename ${d.name}`, input: d.name, label: 'Device name', ok: 'Rename',
+            title: `Rename ${d.name}`, input: d.name ?? '', label: 'Device name', ok: 'Rename',
             act: (n) => app.client.renameDevice(d.id, n),
           });
           if (!name) return;
