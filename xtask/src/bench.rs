@@ -91,7 +91,7 @@ pub fn bench_chunker(args: &[String]) -> Result<()> {
     tools::ensure_wasm_target()?;
     tools::ensure_chromium()?;
     tools::ensure_npm_packages()?;
-    wasm::build(true)?;
+    wasm::build(wasm::Bundle::Hooks)?;
     sh::cargo(&["build", "-p", "api", "--bin", "cairn"])?;
     sh::cargo(&[
         "build",

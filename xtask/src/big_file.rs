@@ -22,7 +22,7 @@ pub fn run(args: &[String]) -> Result<()> {
         None
     };
     if !args.iter().any(|a| a == "--prebuilt") {
-        wasm::build(true)?;
+        wasm::build(wasm::Bundle::Hooks)?;
         sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
     }
     let bin = sh::target_dir().join("release/cairn");

@@ -13,7 +13,7 @@ pub fn run() -> Result<()> {
     let garage = tools::ensure_garage()?;
     let nginx = tools::ensure_nginx()?;
     // With the test hooks, as the test step builds it: www/pkg stays usable by the browser tests.
-    wasm::build(true)?;
+    wasm::build(wasm::Bundle::Hooks)?;
     // The debug build the browser tests run (its hashing and password crates are optimised).
     sh::cargo(&["build", "-p", "api", "--bin", "cairn"])?;
     let cairn = sh::target_dir().join("debug/cairn");

@@ -24,8 +24,10 @@ const HELP: &str = "cargo xtask <command>
                       API fuzzing and browser end-to-end tests
   tidy                where code lives: SQL only in api/src/db, no import loops in
                       api/src, no I/O crates in the pure crates
-  wasm [--hooks]      build the WASM core and its JS bindings into www/pkg; --hooks adds
-                      the bench and test-vector exports the browser tests need
+  wasm [--hooks|--checked]
+                      build the WASM core and its JS bindings into www/pkg; --hooks adds
+                      the bench and test-vector exports the browser tests need, --checked
+                      those and glue that checks the types JS hands over (the test suite's)
   bench-s3            upload/download MB/s of a 1 GiB file through Cairn's pre-signed
                       flow vs plain aws-sdk-s3, against a throwaway Garage
                       (CAIRN_BENCH_MIB changes the size)
@@ -84,7 +86,13 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "run" => run(&rest),
         "test" => test(),
-        "wasm" => wasm::build(rest.iter().any(|a| a == "--hooks")),
+        "wasm" => wasm::build(if rest.iter().any(|a| a == "--checked") {
+            wasm::Bundle::Checked
+        } else if rest.iter().any(|a| a == "--hooks") {
+            wasm::Bundle::Hooks
+        } else {
+            wasm::Bundle::App
+        }),
         "tidy" => tidy::run(&sh::root()),
         "bench-s3" => bench_s3(),
         "bench-share" => bench_share(),
@@ -120,7 +128,7 @@ fn main() -> Result<()> {
 
 fn run(args: &[String]) -> Result<()> {
     tools::ensure_wasm_target()?;
-    wasm::build(false)?;
+    wasm::build(wasm::Bundle::App)?;
     sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
     let bin = sh::target_dir().join("release/cairn");
     sh::exec(&bin, args)
@@ -139,7 +147,7 @@ fn bench_s3() -> Result<()> {
 fn bench_upload(args: &[String]) -> Result<()> {
     tools::setup_for_tests()?;
     let garage = tools::ensure_garage()?;
-    wasm::build(false)?;
+    wasm::build(wasm::Bundle::App)?;
     sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
     let bin = sh::target_dir().join("release/cairn");
     let mut script = vec!["e2e/upload-bench.mjs"];
@@ -194,7 +202,7 @@ fn test() -> Result<()> {
     sh::step("rust tests (and 10,000 simulation seeds)", || {
         sh::cargo_with(&["test", "--workspace"], &[sim::CI_SLICE])
     })?;
-    sh::step("wasm build", || wasm::build(true))?;
+    sh::step("wasm build", || wasm::build(wasm::Bundle::Checked))?;
     // No server build: `cargo test --workspace` built `cairn` and `fault-proxy` for their
     // integration tests, and a separate `cargo build -p …` of them resolved other features
     // (without the rest of the workspace) and compiled api again, ≈6 min of a cold run.

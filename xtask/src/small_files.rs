@@ -16,7 +16,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let garage = tools::ensure_garage()?;
     let rclone = tools::ensure_rclone()?;
     if !args.iter().any(|a| a == "--prebuilt") {
-        wasm::build(true)?;
+        wasm::build(wasm::Bundle::Hooks)?;
         sh::cargo(&["build", "--release", "-p", "api", "--bin", "cairn"])?;
     }
     let bin = sh::target_dir().join("release/cairn");

@@ -7,10 +7,22 @@ use anyhow::{Context, Result};
 
 use crate::sh;
 
-/// Builds the bundle; `hooks` adds the bench and test-vector exports (the `hooks` feature),
-/// which the browser tests and the chunker bench need and the served app does not, and the
-/// glue's argument checks. A test run builds once, with them.
-pub fn build(hooks: bool) -> Result<()> {
+/// Which bundle to build.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Bundle {
+    /// The served app.
+    App,
+    /// With the bench and test-vector exports (the `hooks` feature), which the browser tests
+    /// and the benches need and the served app does not; the glue as served, so benches
+    /// measure what users run.
+    Hooks,
+    /// `Hooks`, and the glue checks the type of what JS hands over: the test suite's bundle.
+    Checked,
+}
+
+/// Builds the bundle (a test run builds it once).
+pub fn build(bundle: Bundle) -> Result<()> {
+    let hooks = bundle != Bundle::App;
     crate::tools::ensure_wasm_target()?;
     let mut args = vec![
         "build",
@@ -29,26 +41,26 @@ pub fn build(hooks: bool) -> Result<()> {
     let out = sh::root().join("www/pkg");
     std::fs::create_dir_all(&out)?;
     let mut b = wasm_bindgen_cli_support::Bindgen::new();
-    // The test build's glue checks what JS hands over (a string where Rust takes one, a
+    // The test suite's glue checks what JS hands over (a string where Rust takes one, a
     // number…): without it, a number passed as a string became a realloc of a dangling pointer
     // in the page's WASM, a trap that surfaced one run in twenty, far from its cause.
     b.input_path(&input)
         .web(true)?
-        .debug(hooks)
+        .debug(bundle == Bundle::Checked)
         .omit_default_module_path(false);
     b.generate(&out).context("wasm-bindgen failed")?;
     // The shell branches on error codes by these names, never by strings of its own.
     std::fs::write(out.join("error_codes.js"), wire::error_codes_js())?;
-    let bundle = out.join("web_client_bg.wasm");
-    let size = std::fs::metadata(&bundle)?.len();
-    let simd = crate::simd::require_simd(&bundle)?;
+    let file = out.join("web_client_bg.wasm");
+    let size = std::fs::metadata(&file)?.len();
+    let simd = crate::simd::require_simd(&file)?;
     println!(
         "wasm bundle: www/pkg/web_client_bg.wasm ({} KiB, {simd} SIMD128 instructions{})",
         size / 1024,
-        if hooks {
-            ", with bench and test hooks"
-        } else {
-            ""
+        match bundle {
+            Bundle::App => "",
+            Bundle::Hooks => ", with bench and test hooks",
+            Bundle::Checked => ", with bench and test hooks and checked glue",
         }
     );
     Ok(())
