@@ -12,8 +12,8 @@ pub fn run() -> Result<()> {
     tools::ensure_postgres()?;
     let garage = tools::ensure_garage()?;
     let nginx = tools::ensure_nginx()?;
-    // With the test hooks, as the test step builds it: www/pkg stays usable by the browser tests.
-    wasm::build(wasm::Bundle::Hooks)?;
+    // The test step's bundle (hooks and checked glue): www/pkg stays the browser tests' own.
+    wasm::build(wasm::Bundle::Checked)?;
     // The debug build the browser tests run (its hashing and password crates are optimised).
     sh::cargo(&["build", "-p", "api", "--bin", "cairn"])?;
     let cairn = sh::target_dir().join("debug/cairn");

@@ -6,8 +6,9 @@ use anyhow::Result;
 
 use crate::{sh, tools, wasm};
 
-/// Builds the release server and the browser bundle (with the test hooks, as `cargo xtask
-/// test` does, so the tests' bundle stays whole), then runs the bench. `--prebuilt` uses what
+/// Builds the release server and the browser bundle (with the test hooks, so the browser tests
+/// still run on it, and the served glue, so the bench measures what users run), then runs the
+/// bench. `--prebuilt` uses what
 /// is built already; the other arguments (`--files N`, `--rounds R`, `--profile`) go to the
 /// script.
 pub fn run(args: &[String]) -> Result<()> {
